@@ -1,0 +1,84 @@
+"""Framing between the server and the agent that runs inside every sandbox.
+
+The agent (runner-image/agent.py) is copied into the runner image together with this file,
+so both ends share one definition. Standard library only: the image has no padbox package.
+
+A frame is a 1-byte kind, a 4-byte big-endian payload length, then the payload. Control
+payloads are JSON objects; output and input payloads are raw bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from enum import IntEnum
+from typing import Any
+
+HEADER = struct.Struct(">BI")
+MAX_PAYLOAD = 1 << 24
+
+
+class Kind(IntEnum):
+    # server -> agent
+    FILES = 1  # JSON {"files": [{"name", "content"}]}: written under the work directory
+    EXEC = 2  # JSON {"argv", "env", "tty", "cols", "rows", "cpu_time_s", "stdin"}: start a stage's process
+    STDIN = 3  # bytes for the running process's stdin
+    EOF = 4  # close the running process's stdin
+    SIGNAL = 5  # JSON {"signal": number}: to the running process group
+    RESIZE = 6  # JSON {"cols", "rows"}
+    KILL = 7  # end every process in the sandbox but the agent
+    # agent -> server
+    READY = 64  # JSON {}: the agent is listening
+    DONE = 65  # JSON {}: FILES were written
+    STDOUT = 66
+    STDERR = 67
+    EXIT = 68  # JSON {"code", "signal", "wall_ms", "cpu_ms", "memory_bytes", "oom"}
+    FAIL = 69  # JSON {"message"}: the agent could not do what was asked
+
+
+def encode(kind: Kind, payload: bytes = b"") -> bytes:
+    return HEADER.pack(kind, len(payload)) + payload
+
+
+def encode_json(kind: Kind, obj: dict[str, Any]) -> bytes:
+    return encode(kind, json.dumps(obj).encode())
+
+
+def decode_json(payload: bytes) -> dict[str, Any]:
+    obj = json.loads(payload)
+    if not isinstance(obj, dict):
+        raise ValueError("control payload is not a JSON object")
+    return obj
+
+
+class FrameError(ValueError):
+    """The byte stream is not a valid frame sequence."""
+
+
+class FrameDecoder:
+    """Incremental decoder: feed bytes as they arrive, take whole frames out."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[Kind, bytes]]:
+        self._buffer += data
+        frames: list[tuple[Kind, bytes]] = []
+        while len(self._buffer) >= HEADER.size:
+            raw_kind, length = HEADER.unpack_from(self._buffer)
+            if length > MAX_PAYLOAD:
+                raise FrameError(f"frame of {length} bytes is larger than {MAX_PAYLOAD}")
+            end = HEADER.size + length
+            if len(self._buffer) < end:
+                break
+            try:
+                kind = Kind(raw_kind)
+            except ValueError:
+                raise FrameError(f"unknown frame kind {raw_kind}") from None
+            frames.append((kind, bytes(self._buffer[HEADER.size : end])))
+            del self._buffer[:end]
+        return frames
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)

@@ -1,0 +1,137 @@
+"""Every setting padbox reads, in one table: environment variable, default, meaning.
+
+The README's configuration reference is generated from SETTINGS (`python -m server.config`),
+so the documentation cannot drift from what the code reads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .limits import Limits, LimitPolicy
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HOST", "127.0.0.1", "Address the server listens on."),
+    Setting("PORT", "8000", "Port the server listens on."),
+    Setting("PADBOX_IMAGE", "padbox-runner:latest", "Runner image every sandbox is created from."),
+    Setting("PADBOX_RUNTIME", "", "Docker runtime for sandboxes (empty: the engine's default, runc; `runsc` for gVisor)."),
+    Setting("PADBOX_INSTANCE", "default", "Name of this server; it reaps only its own leftover containers at start-up."),
+    Setting("PADBOX_MANIFEST", str(REPO_ROOT / "runner-image" / "languages.toml"), "Language manifest file."),
+    Setting("PADBOX_FIRST_MESSAGE_TIMEOUT_S", "10", "Seconds a new socket has to send its `run` message."),
+    Setting("PADBOX_MAX_MESSAGE_KB", "1024", "Largest client message; larger ones close the socket with 1009."),
+    Setting("PADBOX_SANDBOX_START_TIMEOUT_S", "20", "Seconds a new sandbox has to report ready."),
+    Setting("PADBOX_SHUTDOWN_GRACE_S", "5", "Seconds running sessions get to clean up on SIGTERM."),
+    Setting("PADBOX_CPUS", "1", "CPU cores one sandbox may use."),
+    Setting("PADBOX_WORKDIR_MB", "64", "Size of the sandbox's writable work directory (tmpfs); /tmp gets the same."),
+    Setting("PADBOX_NOFILE", "256", "Open files per sandbox process (ulimit nofile)."),
+    Setting("PADBOX_FSIZE_MB", "32", "Largest file a sandbox process may write (ulimit fsize)."),
+    Setting("PADBOX_DEFAULT_COMPILE_TIMEOUT_S", "15", "Default wall-clock limit of the compile stage."),
+    Setting("PADBOX_MAX_COMPILE_TIMEOUT_S", "60", "Largest compile wall-clock limit a client may ask for."),
+    Setting("PADBOX_DEFAULT_RUN_TIMEOUT_S", "30", "Default wall-clock limit of the run stage."),
+    Setting("PADBOX_MAX_RUN_TIMEOUT_S", "900", "Largest run wall-clock limit a client may ask for."),
+    Setting("PADBOX_DEFAULT_CPU_TIME_S", "10", "Default CPU-time limit of each stage."),
+    Setting("PADBOX_MAX_CPU_TIME_S", "60", "Largest CPU-time limit a client may ask for."),
+    Setting("PADBOX_DEFAULT_MEMORY_MB", "256", "Default memory limit of a sandbox (swap is not allowed)."),
+    Setting("PADBOX_MAX_MEMORY_MB", "1024", "Largest memory limit a client may ask for."),
+    Setting("PADBOX_DEFAULT_PIDS", "128", "Default process/thread limit of a sandbox."),
+    Setting("PADBOX_MAX_PIDS", "512", "Largest process limit a client may ask for."),
+    Setting("PADBOX_DEFAULT_OUTPUT_KB", "1024", "Default cap on output relayed per run (compile and run together)."),
+    Setting("PADBOX_MAX_OUTPUT_KB", "65536", "Largest output cap a client may ask for."),
+)
+
+_DEFAULTS = {s.env: s.default for s in SETTINGS}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be parsed: the server refuses to start with a clear message."""
+
+
+def _read(env: Mapping[str, str], name: str) -> str:
+    return env.get(name, _DEFAULTS[name])
+
+
+def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float]) -> float:
+    raw = _read(env, name)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be positive")
+    return value
+
+
+def _limits(env: Mapping[str, str], prefix: str) -> Limits:
+    values: dict[str, float] = {}
+    for f in fields(Limits):
+        kind = int if f.type in ("int", int) else float
+        values[f.name] = _number(env, f"PADBOX_{prefix}_{f.name.upper()}", kind)
+    return Limits(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    image: str
+    runtime: str
+    instance: str
+    manifest: Path
+    first_message_timeout_s: float
+    max_message_bytes: int
+    sandbox_start_timeout_s: float
+    shutdown_grace_s: float
+    cpus: float
+    workdir_mb: int
+    nofile: int
+    fsize_mb: int
+    limits: LimitPolicy
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        policy = LimitPolicy(defaults=_limits(env, "DEFAULT"), maxima=_limits(env, "MAX"))
+        policy.check()
+        return cls(
+            host=_read(env, "HOST"),
+            port=int(_number(env, "PORT", int)),
+            image=_read(env, "PADBOX_IMAGE"),
+            runtime=_read(env, "PADBOX_RUNTIME"),
+            instance=_read(env, "PADBOX_INSTANCE"),
+            manifest=Path(_read(env, "PADBOX_MANIFEST")),
+            first_message_timeout_s=_number(env, "PADBOX_FIRST_MESSAGE_TIMEOUT_S", float),
+            max_message_bytes=int(_number(env, "PADBOX_MAX_MESSAGE_KB", int)) * 1024,
+            sandbox_start_timeout_s=_number(env, "PADBOX_SANDBOX_START_TIMEOUT_S", float),
+            shutdown_grace_s=_number(env, "PADBOX_SHUTDOWN_GRACE_S", float),
+            cpus=_number(env, "PADBOX_CPUS", float),
+            workdir_mb=int(_number(env, "PADBOX_WORKDIR_MB", int)),
+            nofile=int(_number(env, "PADBOX_NOFILE", int)),
+            fsize_mb=int(_number(env, "PADBOX_FSIZE_MB", int)),
+            limits=policy,
+        )
+
+
+def markdown_table() -> str:
+    """The README's configuration reference."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = s.default.replace(str(REPO_ROOT) + "/", "") or "(empty)"
+        rows.append(f"| `{s.env}` | `{default}` | {s.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
