@@ -40,8 +40,12 @@ def encode(kind: Kind, payload: bytes = b"") -> bytes:
     return HEADER.pack(kind, len(payload)) + payload
 
 
+def json_payload(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj).encode()
+
+
 def encode_json(kind: Kind, obj: dict[str, Any]) -> bytes:
-    return encode(kind, json.dumps(obj).encode())
+    return encode(kind, json_payload(obj))
 
 
 def decode_json(payload: bytes) -> dict[str, Any]:

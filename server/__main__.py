@@ -1,0 +1,66 @@
+"""`python -m server`: serve padbox with uvicorn, shutting sessions down cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from types import FrameType
+
+import uvicorn
+
+from .app import Padbox, create_app
+from .config import ConfigError, Settings
+
+
+class PadboxServer(uvicorn.Server):
+    """uvicorn, but on the first signal every running session is told and its container removed
+    before uvicorn begins its own shutdown (which would otherwise just drop the sockets)."""
+
+    def __init__(self, config: uvicorn.Config, padbox: Padbox) -> None:
+        super().__init__(config)
+        self.padbox = padbox
+        self.draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.draining:
+            super().handle_exit(sig, frame)
+            return
+        self.draining = True
+        loop = asyncio.get_event_loop()
+        loop.call_soon_threadsafe(lambda: loop.create_task(self._drain_then_exit(sig, frame)))
+
+    async def _drain_then_exit(self, sig: int, frame: FrameType | None) -> None:
+        grace = self.padbox.settings.shutdown_grace_s
+        try:
+            await asyncio.wait_for(self.padbox.shut_down_sessions(), grace)
+        except TimeoutError:
+            logging.getLogger("padbox").warning("sessions did not finish within %.0f s of shutdown", grace)
+        finally:
+            super().handle_exit(sig, frame)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        app = create_app(settings)
+    except (ConfigError, ValueError, OSError) as exc:
+        sys.exit(f"padbox: {exc}")
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets",
+        ws_max_size=settings.max_message_bytes,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        lifespan="on",
+        log_level="info",
+        timeout_graceful_shutdown=3,
+    )
+    PadboxServer(config, app.state.padbox).run()
+
+
+if __name__ == "__main__":
+    main()

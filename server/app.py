@@ -1,0 +1,100 @@
+"""The Starlette application: routes, start-up and shutdown. Transports live in their own modules."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from .config import REPO_ROOT, Settings
+from .languages import Catalogue
+from .sandbox import Docker
+from .websocket_transport import websocket_endpoint
+
+if TYPE_CHECKING:
+    from .websocket_transport import Connection
+
+log = logging.getLogger("padbox")
+
+STATIC_DIR = REPO_ROOT / "static" / "dist"
+PLACEHOLDER_PAGE = REPO_ROOT / "static" / "placeholder.html"
+
+
+class Padbox:
+    """What every request handler shares: settings, the Docker client, languages, live connections."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalogue = Catalogue.load(settings.manifest)
+        self.docker = Docker(settings)
+        self.connections: set[Connection] = set()
+
+    async def start(self) -> None:
+        if not await self.docker.ping():
+            raise RuntimeError("no Docker engine answers; run `make run`, which starts one, or check DOCKER_HOST")
+        if not await self.docker.image_present():
+            raise RuntimeError(f"runner image {self.settings.image} is missing; build it with `make image`")
+        reaped = await self.docker.reap_leftovers()
+        if reaped:
+            log.warning("removed %d container(s) left by an earlier server", reaped)
+        self.catalogue = self.catalogue.with_versions(await self.docker.read_versions())
+
+    async def shut_down_sessions(self) -> None:
+        """Tell every connected client the server is going away and remove every container."""
+        await asyncio.gather(*(c.shut_down() for c in list(self.connections)), return_exceptions=True)
+        await asyncio.sleep(0)
+        await self.docker.settled()
+
+    async def stop(self) -> None:
+        await self.docker.close()
+
+
+async def languages(request: Request) -> Response:
+    padbox: Padbox = request.app.state.padbox
+    return JSONResponse(padbox.catalogue.describe())
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def static_routes() -> list[Mount | Route]:
+    if STATIC_DIR.is_dir():
+        return [Mount("/", app=StaticFiles(directory=STATIC_DIR, html=True), name="static")]
+
+    async def placeholder(request: Request) -> Response:
+        return Response(PLACEHOLDER_PAGE.read_bytes(), media_type="text/html")
+
+    return [Route("/", placeholder)]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    padbox = Padbox(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await padbox.start()
+        try:
+            yield
+        finally:
+            await padbox.shut_down_sessions()
+            await padbox.stop()
+
+    routes = [
+        WebSocketRoute("/ws", websocket_endpoint),
+        Route("/api/v1/languages", languages),
+        Route("/healthz", healthz),
+        *static_routes(),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.padbox = padbox
+    return app

@@ -1,0 +1,256 @@
+"""The Docker adapter: one hardened container per run, driven through its agent.
+
+Everything Docker-specific lives here. The container's only conversation with the server is
+the attached stdin/stdout of its agent (framing in agent_wire.py): the host never opens,
+copies or follows a path inside the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiodocker
+from aiodocker.containers import DockerContainer
+from aiodocker.stream import Stream
+
+from .agent_wire import FrameDecoder, FrameError, Kind, decode_json, encode, json_payload
+from .config import Settings
+from .limits import Limits
+
+log = logging.getLogger("padbox.sandbox")
+
+SESSION_LABEL = "padbox.session"
+INSTANCE_LABEL = "padbox.instance"
+SANDBOX_USER = "1000:1000"
+AGENT_COMMAND = ["python3", "-E", "-S", "/opt/padbox/agent.py"]
+STDOUT_STREAM = 1
+
+
+class SandboxError(Exception):
+    """Docker or the agent failed: the client gets an `internal` error, the container is removed."""
+
+
+def container_config(settings: Settings, limits: Limits, session_id: str, command: list[str]) -> dict[str, Any]:
+    """The hardened container definition. Pure, so the settings are checked by unit tests."""
+    tmpfs_options = f"rw,exec,nosuid,nodev,size={settings.workdir_mb}m,uid=1000,gid=1000"
+    host_config: dict[str, Any] = {
+        "NetworkMode": "none",
+        "CapDrop": ["ALL"],
+        "SecurityOpt": ["no-new-privileges"],
+        "ReadonlyRootfs": True,
+        "Tmpfs": {"/work": tmpfs_options + ",mode=0755", "/tmp": tmpfs_options + ",mode=1777"},
+        "Memory": limits.memory_bytes,
+        "MemorySwap": limits.memory_bytes,  # equal to Memory: no swap at all
+        "PidsLimit": limits.pids,
+        "NanoCpus": int(settings.cpus * 1e9),
+        "Ulimits": [
+            {"Name": "nofile", "Soft": settings.nofile, "Hard": settings.nofile},
+            {"Name": "fsize", "Soft": settings.fsize_mb << 20, "Hard": settings.fsize_mb << 20},
+            {"Name": "core", "Soft": 0, "Hard": 0},
+        ],
+        "Init": True,  # docker-init reaps zombies the program leaves behind
+        "IpcMode": "private",
+        "LogConfig": {"Type": "none", "Config": {}},
+        "OomScoreAdj": 1000,  # under host memory pressure a sandbox goes before anything else
+        "AutoRemove": False,
+    }
+    if settings.runtime:
+        host_config["Runtime"] = settings.runtime
+    return {
+        "Image": settings.image,
+        "Cmd": command,
+        "User": SANDBOX_USER,
+        "WorkingDir": "/work",
+        "Env": ["LANG=C.UTF-8", "HOME=/tmp", "PATH=/usr/local/bin:/usr/bin:/bin"],
+        "Labels": {SESSION_LABEL: session_id, INSTANCE_LABEL: settings.instance},
+        "AttachStdin": True,
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "OpenStdin": True,
+        "StdinOnce": False,
+        "Tty": False,
+        "NetworkDisabled": True,
+        "HostConfig": host_config,
+    }
+
+
+class Sandbox:
+    """A running container and the attached stream to its agent."""
+
+    def __init__(self, container: DockerContainer, stream: Stream) -> None:
+        self.container = container
+        self.stream = stream
+        self._decoder = FrameDecoder()
+        self._pending: list[tuple[Kind, bytes]] = []
+
+    @property
+    def id(self) -> str:
+        return str(self.container.id)
+
+    async def send(self, kind: Kind, payload: bytes = b"") -> None:
+        try:
+            await self.stream.write_in(encode(kind, payload))
+        except (OSError, RuntimeError, aiodocker.DockerError) as exc:
+            raise SandboxError(f"lost the sandbox's input stream: {exc}") from exc
+
+    async def send_json(self, kind: Kind, obj: dict[str, Any]) -> None:
+        await self.send(kind, json_payload(obj))
+
+    async def next_frame(self) -> tuple[Kind, bytes] | None:
+        """The agent's next frame, or None once the container's output has ended."""
+        while not self._pending:
+            try:
+                message = await self.stream.read_out()
+            except (OSError, aiodocker.DockerError) as exc:
+                raise SandboxError(f"lost the sandbox's output stream: {exc}") from exc
+            if message is None:
+                return None
+            if message.stream != STDOUT_STREAM:
+                log.warning("sandbox %s agent: %s", self.id[:12], message.data.decode(errors="replace").strip())
+                continue
+            try:
+                self._pending.extend(self._decoder.feed(message.data))
+            except FrameError as exc:
+                raise SandboxError(f"garbled frame from the sandbox: {exc}") from exc
+        return self._pending.pop(0)
+
+    async def expect(self, wanted: Kind, timeout: float) -> dict[str, Any]:
+        """Wait for one control frame (READY, DONE); anything else is the agent failing."""
+        frame = await asyncio.wait_for(self.next_frame(), timeout)
+        if frame is None:
+            raise SandboxError("the sandbox ended before it answered")
+        kind, payload = frame
+        if kind == Kind.FAIL:
+            raise SandboxError(str(decode_json(payload).get("message", "the sandbox failed")))
+        if kind != wanted:
+            raise SandboxError(f"the sandbox sent {kind.name} where {wanted.name} was expected")
+        return decode_json(payload)
+
+    async def kill(self) -> None:
+        """The watchdog's last resort: stop the whole container; its output stream then ends."""
+        try:
+            await self.container.kill(signal="SIGKILL")
+        except aiodocker.DockerError as exc:
+            if exc.status not in (404, 409):  # already gone or already stopped
+                raise SandboxError(f"could not kill the sandbox: {exc}") from exc
+
+
+class Docker:
+    """The one Docker client of a server process, and every container removal it has started."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: aiodocker.Docker | None = None
+        self._tracked: set[asyncio.Task[None]] = set()
+
+    @property
+    def client(self) -> aiodocker.Docker:
+        """Made on first use: aiodocker needs a running event loop."""
+        if self._client is None:
+            self._client = aiodocker.Docker()
+        return self._client
+
+    async def close(self) -> None:
+        await self.settled()
+        if self._client is not None:
+            await self._client.close()
+
+    async def settled(self) -> None:
+        """Wait until all Docker work started with `track` (removals above all) has finished."""
+        while self._tracked:
+            await asyncio.gather(*self._tracked, return_exceptions=True)
+
+    async def ping(self) -> bool:
+        try:
+            await self.client.version()
+        except (aiodocker.DockerError, OSError):
+            return False
+        return True
+
+    async def image_present(self) -> bool:
+        try:
+            await self.client.images.inspect(self.settings.image)
+        except aiodocker.DockerError:
+            return False
+        return True
+
+    @asynccontextmanager
+    async def sandbox(self, limits: Limits, session_id: str) -> AsyncIterator[Sandbox]:
+        """A started sandbox whose agent is ready; removed on every way out of the block."""
+        container: DockerContainer | None = None
+        stream: Stream | None = None
+        try:
+            config = container_config(self.settings, limits, session_id, AGENT_COMMAND)
+            container = await self.client.containers.create(config=config)
+            stream = container.attach(stdin=True, stdout=True, stderr=True)
+            await stream.__aenter__()
+            await container.start()
+            sandbox = Sandbox(container, stream)
+            await sandbox.expect(Kind.READY, self.settings.sandbox_start_timeout_s)
+            yield sandbox
+        except aiodocker.DockerError as exc:
+            raise SandboxError(f"Docker refused the sandbox: {exc.message}") from exc
+        except TimeoutError as exc:
+            raise SandboxError("the sandbox did not become ready in time") from exc
+        finally:
+            if stream is not None:
+                await stream.close()
+            if container is not None:
+                self.remove_soon(container)
+
+    def track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run Docker work in a task of its own, so a cancelled session cannot cancel it half-way."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tracked.add(task)
+        task.add_done_callback(self._tracked.discard)
+        return task
+
+    def remove_soon(self, container: DockerContainer) -> asyncio.Task[None]:
+        """Force-remove a container, whatever happens to the task that asked."""
+        return self.track(self._remove(container))
+
+    async def _remove(self, container: DockerContainer) -> None:
+        for attempt in range(5):
+            try:
+                await container.delete(force=True)
+                return
+            except aiodocker.DockerError as exc:
+                if exc.status == 404:
+                    return
+                if exc.status == 409 and attempt < 4:  # removal already in progress
+                    await asyncio.sleep(0.2)
+                    continue
+                log.error("could not remove container %s: %s", container.id[:12], exc)
+                return
+
+    async def reap_leftovers(self) -> int:
+        """Remove containers a crashed server of this instance left behind."""
+        filters = json.dumps({"label": [f"{INSTANCE_LABEL}={self.settings.instance}"]})
+        leftovers = await self.client.containers.list(all=True, filters=filters)
+        await asyncio.gather(*(self.remove_soon(c) for c in leftovers))
+        return len(leftovers)
+
+    async def read_versions(self) -> dict[str, str]:
+        """The language versions the image recorded when it was built (/opt/padbox/versions.json)."""
+        limits_for_cat = Limits(5, 5, 5, 64, 16, 64)
+        config = container_config(self.settings, limits_for_cat, "startup", ["cat", "/opt/padbox/versions.json"])
+        container = await self.client.containers.create(config=config)
+        try:
+            stream = container.attach(stdout=True, stderr=True)
+            async with stream:
+                await container.start()
+                chunks: list[bytes] = []
+                while (message := await stream.read_out()) is not None:
+                    if message.stream == STDOUT_STREAM:
+                        chunks.append(message.data)
+            versions = json.loads(b"".join(chunks))
+        finally:
+            await self.remove_soon(container)
+        if not isinstance(versions, dict):
+            raise SandboxError("the image's versions.json is not an object")
+        return {str(k): str(v) for k, v in versions.items()}

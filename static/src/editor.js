@@ -1,0 +1,126 @@
+// The code editor: CodeMirror 6 with line numbers, bracket matching, Tab indenting and per-language highlighting.
+// Each language keeps its own editor state while the page lives, so switching back keeps undo history too.
+
+import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
+import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
+import {
+  bracketMatching,
+  defaultHighlightStyle,
+  foldGutter,
+  foldKeymap,
+  indentOnInput,
+  indentUnit,
+  syntaxHighlighting,
+} from "@codemirror/language";
+import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
+import { Compartment, EditorState } from "@codemirror/state";
+import { oneDark } from "@codemirror/theme-one-dark";
+import {
+  drawSelection,
+  dropCursor,
+  EditorView,
+  highlightActiveLine,
+  highlightActiveLineGutter,
+  highlightSpecialChars,
+  keymap,
+  lineNumbers,
+  rectangularSelection,
+} from "@codemirror/view";
+
+const layout = EditorView.theme({
+  "&": { height: "100%", fontSize: "14px" },
+  ".cm-scroller": { fontFamily: "var(--mono)", lineHeight: "1.5" },
+  "&.cm-focused": { outline: "none" },
+});
+
+const light = [
+  EditorView.theme({
+    "&": { backgroundColor: "var(--panel)", color: "var(--fg)" },
+    ".cm-gutters": { backgroundColor: "var(--panel)", color: "var(--muted)", borderRight: "1px solid var(--border)" },
+    ".cm-activeLine": { backgroundColor: "var(--active-line)" },
+    ".cm-activeLineGutter": { backgroundColor: "var(--active-line)" },
+    ".cm-content": { caretColor: "var(--fg)" },
+  }),
+  syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+];
+
+const dark = oneDark;
+
+/**
+ * Make the editor inside `parent`.
+ * @param {HTMLElement} parent
+ * @param {{dark: boolean, onChange: (code: string) => void}} options
+ */
+export function createEditor(parent, { dark: startDark, onChange }) {
+  const theme = new Compartment();
+  const language = new Compartment();
+  const indent = new Compartment();
+  const states = new Map(); // language id -> EditorState while another language is shown
+  let isDark = startDark;
+  let currentId = null;
+
+  const extensions = (indentText) => [
+    lineNumbers(),
+    highlightActiveLineGutter(),
+    highlightSpecialChars(),
+    history(),
+    foldGutter(),
+    drawSelection(),
+    dropCursor(),
+    EditorState.allowMultipleSelections.of(true),
+    indentOnInput(),
+    bracketMatching(),
+    closeBrackets(),
+    rectangularSelection(),
+    highlightActiveLine(),
+    highlightSelectionMatches(),
+    keymap.of([indentWithTab, ...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap, ...foldKeymap]),
+    indent.of([indentUnit.of(indentText), EditorState.tabSize.of(indentText === "\t" ? 4 : indentText.length)]),
+    language.of([]),
+    theme.of(isDark ? dark : light),
+    layout,
+    EditorView.contentAttributes.of({ "aria-label": "Code editor", "data-testid": "editor-content" }),
+    EditorView.updateListener.of((update) => {
+      if (update.docChanged) onChange(update.state.doc.toString());
+    }),
+  ];
+
+  const view = new EditorView({ parent, state: EditorState.create({ doc: "", extensions: extensions("    ") }) });
+
+  return {
+    view,
+
+    /** Show a language's document: the one kept from earlier in this page, else a new one holding `code`. */
+    open(languageId, code, indentText) {
+      if (currentId !== null) states.set(currentId, view.state);
+      currentId = languageId;
+      const kept = states.get(languageId);
+      view.setState(kept ?? EditorState.create({ doc: code, extensions: extensions(indentText) }));
+      // The colour scheme may have changed while this state was put away.
+      view.dispatch({ effects: theme.reconfigure(isDark ? dark : light) });
+      return kept === undefined;
+    },
+
+    /** Highlight the shown document with `support` (a CodeMirror language extension, or [] for plain text). */
+    setLanguageSupport(support) {
+      view.dispatch({ effects: language.reconfigure(support) });
+    },
+
+    setDark(value) {
+      isDark = value;
+      view.dispatch({ effects: theme.reconfigure(isDark ? dark : light) });
+    },
+
+    getCode() {
+      return view.state.doc.toString();
+    },
+
+    setCode(code) {
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: code } });
+    },
+
+    focus() {
+      view.focus();
+    },
+  };
+}
