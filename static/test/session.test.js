@@ -1,0 +1,223 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { runMessage } from "../src/protocol.js";
+import { EndReason, Phase, RunSession } from "../src/session.js";
+
+/** A WebSocket stand-in: records what the pad sends; the test plays the server. */
+class FakeSocket {
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+  }
+  send(text) {
+    this.sent.push(JSON.parse(text));
+  }
+  close(code = 1000) {
+    if (this.readyState === 3) return;
+    const opened = this.readyState === 1;
+    this.readyState = 3;
+    this.onclose({ code: opened ? code : 1006, reason: "" });
+  }
+  // server side
+  open() {
+    this.readyState = 1;
+    this.onopen();
+  }
+  message(obj) {
+    this.onmessage({ data: JSON.stringify(obj) });
+  }
+  serverClose(code = 1000, reason = "") {
+    this.readyState = 3;
+    this.onclose({ code, reason });
+  }
+}
+
+class FakeTimers {
+  constructor() {
+    this.pending = new Map();
+    this.next = 1;
+  }
+  setTimeout(fn, ms) {
+    const id = this.next++;
+    this.pending.set(id, { fn, ms });
+    return id;
+  }
+  clearTimeout(id) {
+    this.pending.delete(id);
+  }
+  fireAll() {
+    const due = [...this.pending.values()];
+    this.pending.clear();
+    for (const { fn } of due) fn();
+  }
+}
+
+function makeSession() {
+  const events = [];
+  const timers = new FakeTimers();
+  let socket = null;
+  const session = new RunSession({
+    url: "ws://pad.test/ws",
+    request: runMessage({ language: "python", fileName: "main.py", content: "print(1)", tty: true, cols: 80, rows: 24 }),
+    handlers: {
+      phase: (phase, info) => events.push(["phase", phase, info]),
+      output: (stream, stage, data) => events.push(["output", stream, stage, data]),
+      exit: (msg) => events.push(["exit", msg.stage, msg.verdict]),
+      error: (msg) => events.push(["error", msg.code]),
+      end: (info) => events.push(["end", info.reason]),
+    },
+    createSocket: (url) => (socket = new FakeSocket(url)),
+    timers,
+  });
+  session.start();
+  return { session, events, timers, socket: () => socket };
+}
+
+const exit = (stage, verdict, code = 0) => ({
+  type: "exit", stage, code, signal: null, verdict, wall_ms: 10, cpu_ms: 5, memory_bytes: 1024,
+});
+
+test("the run message goes first, once the socket opens", () => {
+  const { socket } = makeSession();
+  assert.deepEqual(socket().sent, []);
+  socket().open();
+  assert.equal(socket().sent.length, 1);
+  assert.deepEqual(socket().sent[0], {
+    type: "run", language: "python", files: [{ name: "main.py", content: "print(1)" }],
+    args: [], stdin: "", tty: true, cols: 80, rows: 24,
+  });
+});
+
+test("a compiled run reports each stage, its output and one end", () => {
+  const { socket, events } = makeSession();
+  socket().open();
+  socket().message({ type: "queued", position: 2 });
+  socket().message({ type: "started", id: "r1", language: "c", version: "12.2" });
+  socket().message({ type: "stage", stage: "compile" });
+  socket().message(exit("compile", "ok"));
+  socket().message({ type: "stage", stage: "run" });
+  socket().message({ type: "stdout", stage: "run", data: "hi\n" });
+  socket().message(exit("run", "ok"));
+  socket().serverClose(1000);
+  assert.deepEqual(
+    events.map((e) => e.slice(0, 3)),
+    [
+      ["phase", Phase.CONNECTING, {}],
+      ["phase", Phase.STARTING, {}],
+      ["phase", Phase.QUEUED, { position: 2 }],
+      ["phase", Phase.STARTING, { version: "12.2", id: "r1" }],
+      ["phase", Phase.COMPILE, {}],
+      ["exit", "compile", "ok"],
+      ["phase", Phase.RUN, {}],
+      ["output", "stdout", "run"],
+      ["exit", "run", "ok"],
+      ["end", EndReason.FINISHED],
+    ],
+  );
+});
+
+test("a failed compile finishes the run without a run stage", () => {
+  const { socket, events, session } = makeSession();
+  socket().open();
+  socket().message({ type: "started", id: "r1", language: "c", version: "12.2" });
+  socket().message(exit("compile", "compile_error", 1));
+  assert.equal(session.running, false);
+  socket().serverClose(1000);
+  assert.deepEqual(events.at(-1), ["end", EndReason.FINISHED]);
+});
+
+test("a socket that never opens means the server is unreachable", () => {
+  const { socket, events } = makeSession();
+  socket().serverClose(1006);
+  assert.deepEqual(events.at(-1), ["end", EndReason.UNREACHABLE]);
+});
+
+test("a socket that closes mid-run is a dropped connection, with the close code explained", () => {
+  const ends = [];
+  const { socket, session } = makeSession();
+  session.handlers.end = (info) => ends.push(info);
+  socket().open();
+  socket().message({ type: "started", id: "r1", language: "python", version: "3.11" });
+  socket().serverClose(1009);
+  assert.equal(ends.length, 1);
+  assert.equal(ends[0].reason, EndReason.DROPPED);
+  assert.match(ends[0].detail, /too big/);
+});
+
+test("an error message ends the run as an error, not as a dropped connection", () => {
+  const { socket, events } = makeSession();
+  socket().open();
+  socket().message({ type: "error", code: "unknown_language", message: "no such language" });
+  socket().serverClose(1000);
+  assert.deepEqual(events.slice(-2), [["error", "unknown_language"], ["end", EndReason.ERROR]]);
+});
+
+test("stop interrupts, then kills a program still running a second later", () => {
+  const { socket, session, timers } = makeSession();
+  socket().open();
+  socket().message({ type: "started", id: "r1", language: "python", version: "3.11" });
+  session.stop();
+  assert.deepEqual(socket().sent.at(-1), { type: "signal", signal: "SIGINT" });
+  assert.equal([...timers.pending.values()][0].ms, 1000);
+  timers.fireAll();
+  assert.deepEqual(socket().sent.at(-1), { type: "signal", signal: "SIGKILL" });
+});
+
+test("stop does not kill a program that ended after the interrupt", () => {
+  const { socket, session, timers } = makeSession();
+  socket().open();
+  socket().message({ type: "started", id: "r1", language: "python", version: "3.11" });
+  session.stop();
+  socket().message(exit("run", "killed", null));
+  timers.fireAll();
+  assert.deepEqual(socket().sent.map((m) => m.type), ["run", "signal"]);
+});
+
+test("stop before the program started cancels the run", () => {
+  const { socket, session, events } = makeSession();
+  socket().open();
+  session.stop();
+  assert.deepEqual(events.at(-1), ["end", EndReason.CANCELLED]);
+  assert.deepEqual(socket().sent.map((m) => m.type), ["run"]);
+});
+
+test("an abandoned run is interrupted, closed and reports nothing more", () => {
+  const { socket, session, events } = makeSession();
+  socket().open();
+  socket().message({ type: "started", id: "r1", language: "python", version: "3.11" });
+  const before = events.length;
+  session.abandon();
+  assert.deepEqual(socket().sent.at(-1), { type: "signal", signal: "SIGINT" });
+  assert.equal(socket().readyState, 3);
+  socket().message({ type: "stdout", stage: "run", data: "late" });
+  assert.equal(events.length, before);
+  assert.equal(session.active, false);
+});
+
+test("input and resizes reach a running program and nothing after it ends", () => {
+  const { socket, session } = makeSession();
+  socket().open();
+  socket().message({ type: "started", id: "r1", language: "python", version: "3.11" });
+  session.sendStdin("Ada\r");
+  session.resize(100, 30);
+  session.sendEof();
+  socket().message(exit("run", "ok"));
+  session.sendStdin("late");
+  assert.deepEqual(socket().sent.slice(1), [
+    { type: "stdin", data: "Ada\r" },
+    { type: "resize", cols: 100, rows: 30 },
+    { type: "eof" },
+  ]);
+});
+
+test("frames that are not JSON objects, or of unknown types, are ignored", () => {
+  const { socket, events } = makeSession();
+  socket().open();
+  const before = events.length;
+  socket().onmessage({ data: "not json" });
+  socket().onmessage({ data: "[1,2]" });
+  socket().message({ type: "from_the_future" });
+  assert.equal(events.length, before);
+});
