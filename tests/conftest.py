@@ -1,0 +1,123 @@
+"""Shared fixtures. Integration tests use a real server process, a real Docker engine and the real
+runner image; when Docker is missing they fail loudly, never skip."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+INSTANCE = f"pytest-{os.getpid()}"
+
+
+def docker_containers(instance: str) -> list[str]:
+    """IDs of containers (running or not) labelled for a padbox instance."""
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=padbox.instance={instance}"],
+        capture_output=True, text=True, check=True,
+    )
+    return out.stdout.split()
+
+
+def require_docker() -> None:
+    try:
+        subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=20)
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.fail(f"integration tests need a running Docker engine (run `make test`, which starts one): {exc}")
+    image = os.environ.get("PADBOX_IMAGE", "padbox-runner:latest")
+    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+        pytest.fail(f"integration tests need the runner image {image} (run `make test`, which builds it)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A padbox server running as its own process, as `make run` starts it."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    instance: str
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def containers(self) -> list[str]:
+        return docker_containers(self.instance)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+
+def start_server(tmp_dir: Path, instance: str, **env: str) -> ServerProcess:
+    require_docker()
+    port = free_port()
+    log_path = tmp_dir / f"server-{instance}-{port}.log"
+    full_env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PADBOX_INSTANCE": instance, **env}
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "server"], cwd=REPO, env=full_env,
+                                   stdout=log_file, stderr=subprocess.STDOUT)
+    server = ServerProcess(process, port, instance, log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited at start-up:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop(signal.SIGKILL)
+    raise RuntimeError(f"server did not answer within 60 s:\n{server.log()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The shared test server (default settings)."""
+    srv = start_server(tmp_path_factory.mktemp("server"), INSTANCE)
+    yield srv
+    srv.stop()
+    leftovers = docker_containers(INSTANCE)
+    assert not leftovers, f"containers outlived their sessions: {leftovers}"
+
+
+@pytest.fixture(scope="session")
+def server_url(server: ServerProcess) -> str:
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def ws_url(server: ServerProcess) -> str:
+    return server.ws_url
+
+
+def languages(url: str) -> list[dict[str, object]]:
+    with urllib.request.urlopen(f"{url}/api/v1/languages", timeout=10) as response:
+        return list(json.load(response))
