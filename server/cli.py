@@ -1,0 +1,180 @@
+"""`padbox run FILE`: run a file on a padbox server from a terminal, live.
+
+Output streams as it is produced, the terminal's input goes to the program (raw mode with
+--tty), the verdict and usage go to stderr, and the exit code is the program's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import stat
+import sys
+import termios
+import tty
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import websockets
+
+from .protocol import ClientType, ServerType
+
+DEFAULT_URL = os.environ.get("PADBOX_URL", "ws://127.0.0.1:8000/ws")
+EXIT_SERVER_ERROR = 2
+
+
+def http_base(ws_url: str) -> str:
+    parts = urlsplit(ws_url)
+    scheme = "https" if parts.scheme == "wss" else "http"
+    return urlunsplit((scheme, parts.netloc, "", "", ""))
+
+
+def guess_language(path: Path, ws_url: str) -> str:
+    """The language whose default file name has this file's extension, per the server's own list."""
+    with urllib.request.urlopen(f"{http_base(ws_url)}/api/v1/languages", timeout=10) as response:
+        listing = json.load(response)
+    for lang in listing:
+        if Path(lang["file"]).suffix == path.suffix and path.suffix:
+            return str(lang["id"])
+    raise SystemExit(f"padbox: cannot tell the language of {path.name}; pass --language")
+
+
+def describe_exit(message: dict[str, Any]) -> str:
+    memory = message.get("memory_bytes")
+    usage = [f"{message['wall_ms']} ms wall"]
+    if message.get("cpu_ms") is not None:
+        usage.append(f"{message['cpu_ms']} ms cpu")
+    if memory is not None:
+        usage.append(f"{memory / 1048576:.1f} MB peak")
+    how = f"signal {message['signal']}" if message.get("signal") else f"exit {message.get('code')}"
+    return f"[padbox] {message['stage']}: {message['verdict']}, {how}, {', '.join(usage)}"
+
+
+def exit_status(message: dict[str, Any]) -> int:
+    if message.get("signal"):
+        return 128 + int(getattr(signal, str(message["signal"]), 0))
+    return int(message.get("code") or 0)
+
+
+@contextmanager
+def raw_terminal(enabled: bool) -> Iterator[None]:
+    if not enabled or not sys.stdin.isatty():
+        yield
+        return
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    tty.setraw(fd)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def terminal_size() -> tuple[int, int]:
+    try:
+        size = os.get_terminal_size(sys.stdout.fileno())
+    except OSError:
+        return 80, 24
+    # A terminal nobody has sized yet reports 0 x 0.
+    return size.columns or 80, size.lines or 24
+
+
+async def forward_input(ws: Any, use_tty: bool) -> None:
+    """Send what is typed (or piped) to the program; a regular file is sent whole, then EOF."""
+    fd = sys.stdin.fileno()
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)):
+        data = sys.stdin.buffer.read()
+        if data:
+            await ws.send(json.dumps({"type": ClientType.STDIN, "data": data.decode(errors="replace")}))
+        await ws.send(json.dumps({"type": ClientType.EOF}))
+        return
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    loop.add_reader(fd, lambda: chunks.put_nowait(os.read(fd, 4096)))
+    try:
+        while True:
+            data = await chunks.get()
+            if not data:
+                await ws.send(json.dumps({"type": ClientType.EOF}))
+                return
+            await ws.send(json.dumps({"type": ClientType.STDIN, "data": data.decode(errors="replace")}))
+    finally:
+        loop.remove_reader(fd)
+
+
+async def run_file(path: Path, language: str, url: str, use_tty: bool) -> int:
+    cols, rows = terminal_size()
+    run = {
+        "type": ClientType.RUN,
+        "language": language,
+        "files": [{"name": path.name, "content": path.read_text()}],
+        "tty": use_tty,
+        "cols": cols,
+        "rows": rows,
+    }
+    status = 0
+    async with websockets.connect(url, max_size=None) as ws:
+        await ws.send(json.dumps(run))
+        loop = asyncio.get_running_loop()
+        if use_tty:
+            def resized() -> None:
+                c, r = terminal_size()
+                loop.create_task(ws.send(json.dumps({"type": ClientType.RESIZE, "cols": c, "rows": r})))
+
+            loop.add_signal_handler(signal.SIGWINCH, resized)
+        pump = asyncio.create_task(forward_input(ws, use_tty))
+        try:
+            with raw_terminal(use_tty):
+                async for raw in ws:
+                    message = json.loads(raw)
+                    kind = message.get("type")
+                    if kind == ServerType.STDOUT:
+                        sys.stdout.write(message["data"])
+                        sys.stdout.flush()
+                    elif kind == ServerType.STDERR:
+                        sys.stderr.write(message["data"])
+                        sys.stderr.flush()
+                    elif kind == ServerType.EXIT:
+                        print(describe_exit(message), file=sys.stderr, end="\r\n" if use_tty else "\n")
+                        status = exit_status(message)
+                    elif kind == ServerType.ERROR:
+                        print(f"[padbox] error {message['code']}: {message['message']}", file=sys.stderr)
+                        status = EXIT_SERVER_ERROR
+        except websockets.ConnectionClosedError as closed:
+            if status != EXIT_SERVER_ERROR:  # an `error` message already said why
+                print(f"[padbox] connection lost: {closed}", file=sys.stderr)
+            status = EXIT_SERVER_ERROR
+        finally:
+            pump.cancel()
+    return status
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="padbox", description="Run code on a padbox server, live.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a source file")
+    run.add_argument("file", type=Path)
+    run.add_argument("--language", "-l", help="language id or alias (default: from the file's extension)")
+    run.add_argument("--tty", action="store_true", help="give the program a terminal; keystrokes go raw")
+    run.add_argument("--url", default=DEFAULT_URL, help=f"server WebSocket URL (default {DEFAULT_URL}; env PADBOX_URL)")
+    args = parser.parse_args(argv)
+    if not args.file.is_file():
+        raise SystemExit(f"padbox: no such file: {args.file}")
+    try:
+        language = args.language or guess_language(args.file, args.url)
+        status = asyncio.run(run_file(args.file, language, args.url, args.tty))
+    except (OSError, websockets.InvalidURI, websockets.InvalidHandshake) as exc:
+        raise SystemExit(f"padbox: cannot reach {args.url}: {exc}") from None
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
