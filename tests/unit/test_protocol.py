@@ -1,0 +1,100 @@
+"""Client message parsing and server message building: every rule without a network."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from server import protocol
+from server.protocol import (
+    EofMessage,
+    ErrorCode,
+    ProtocolError,
+    ResizeMessage,
+    RunRequest,
+    ServerType,
+    Signal,
+    SignalMessage,
+    Stage,
+    StageResult,
+    StdinMessage,
+    Verdict,
+    parse_client_message,
+)
+
+
+def parse(obj: object) -> object:
+    return parse_client_message(json.dumps(obj))
+
+
+def test_run_with_files_keeps_order_and_fields() -> None:
+    msg = parse({"type": "run", "language": "c", "files": [{"name": "main.c", "content": "x"},
+                 {"name": "lib/util.h", "content": "y"}], "args": ["1"], "stdin": "in", "tty": True,
+                 "cols": 100, "rows": 30, "limits": {"memory_mb": 64}})
+    assert isinstance(msg, RunRequest)
+    assert [f.name for f in msg.files or ()] == ["main.c", "lib/util.h"]
+    assert (msg.args, msg.stdin, msg.tty, msg.cols, msg.rows) == (("1",), "in", True, 100, 30)
+    assert msg.limits == {"memory_mb": 64}
+
+
+def test_run_with_source_has_defaults() -> None:
+    msg = parse({"type": "run", "language": "python", "source": "print(1)"})
+    assert isinstance(msg, RunRequest)
+    assert (msg.files, msg.source, msg.tty, msg.cols, msg.rows, msg.stdin) == (None, "print(1)", False, 80, 24, "")
+
+
+@pytest.mark.parametrize(
+    ("obj", "fragment"),
+    [
+        ([], "JSON object"),
+        ({"type": "run", "language": "c"}, "'files' or 'source'"),
+        ({"type": "run", "language": "c", "source": "", "files": [{"name": "a", "content": ""}]}, "not both"),
+        ({"type": "run", "language": "c", "files": []}, "non-empty"),
+        ({"type": "run", "language": "c", "files": ["a"]}, "object"),
+        ({"type": "run", "language": "c", "files": [{"name": "a"}]}, "'content'"),
+        ({"type": "run", "language": "c", "files": [{"name": "a", "content": ""}, {"name": "a", "content": ""}]}, "twice"),
+        ({"type": "run", "language": "c", "files": [{"name": "a/../b", "content": ""}]}, ".."),
+        ({"type": "run", "language": "c", "files": [{"name": "./a", "content": ""}]}, ".."),
+        ({"type": "run", "language": "c", "files": [{"name": "a//b", "content": ""}]}, "empty path parts"),
+        ({"type": "run", "language": "c", "files": [{"name": "a\\b", "content": ""}]}, "backslash"),
+        ({"type": "run", "language": "c", "source": "", "tty": "yes"}, "'tty' must be a boolean"),
+        ({"type": "run", "language": "c", "source": "", "cols": 0}, "'cols'"),
+        ({"type": "run", "language": "c", "source": "", "cols": True}, "'cols' must be an integer"),
+        ({"type": "run", "language": "c", "source": "", "args": [1]}, "'args'"),
+        ({"type": "run", "language": "c", "source": "", "limits": []}, "'limits'"),
+        ({"type": "stdin"}, "'data'"),
+        ({"type": "signal", "signal": "SIGSTOP"}, "SIGINT"),
+        ({"type": "resize", "cols": 10}, "'rows'"),
+        ({"type": None}, "unknown message type"),
+    ],
+)
+def test_malformed_messages_are_bad_requests_that_say_why(obj: object, fragment: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse(obj)
+    assert caught.value.code is ErrorCode.BAD_REQUEST
+    assert fragment in caught.value.message
+
+
+def test_invalid_json_and_deep_nesting_are_bad_requests() -> None:
+    for text in ("{", "[" * 100000):
+        with pytest.raises(ProtocolError):
+            parse_client_message(text)
+
+
+def test_input_messages() -> None:
+    assert parse({"type": "stdin", "data": "é"}) == StdinMessage("é")
+    assert parse({"type": "eof"}) == EofMessage()
+    assert parse({"type": "signal", "signal": "SIGKILL"}) == SignalMessage(Signal.SIGKILL)
+    assert parse({"type": "resize", "cols": 120, "rows": 40}) == ResizeMessage(120, 40)
+    assert Signal.SIGINT.number == 2
+
+
+def test_server_messages_are_valid_json_with_the_documented_fields() -> None:
+    result = StageResult(Stage.RUN, 0, None, Verdict.OK, 12, 9, 7340032)
+    exit_frame = json.loads(protocol.encode(protocol.exited(result)))
+    assert exit_frame == {"type": "exit", "stage": "run", "code": 0, "signal": None, "verdict": "ok",
+                          "wall_ms": 12, "cpu_ms": 9, "memory_bytes": 7340032}
+    out = json.loads(protocol.encode(protocol.output(ServerType.STDERR, Stage.COMPILE, "\x00é\ufffd")))
+    assert out == {"type": "stderr", "stage": "compile", "data": "\x00é\ufffd"}
+    assert protocol.error(ErrorCode.BUSY, "later")["code"] == "busy"
