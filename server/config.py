@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .limits import Limits, LimitPolicy
+from .limits import LimitPolicy, Limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,8 +27,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "127.0.0.1", "Address the server listens on."),
     Setting("PORT", "8000", "Port the server listens on."),
     Setting("PADBOX_IMAGE", "padbox-runner:latest", "Runner image every sandbox is created from."),
-    Setting("PADBOX_RUNTIME", "", "Docker runtime for sandboxes (empty: the engine's default, runc; `runsc` for gVisor)."),
-    Setting("PADBOX_INSTANCE", "default", "Name of this server; it reaps only its own leftover containers at start-up."),
+    Setting("PADBOX_RUNTIME", "", "Docker runtime for sandboxes (empty: the engine's default; `runsc` for gVisor)."),
+    Setting("PADBOX_INSTANCE", "default", "Name of this server; at start-up it reaps only its own leftover containers."),
     Setting("PADBOX_MANIFEST", str(REPO_ROOT / "runner-image" / "languages.toml"), "Language manifest file."),
     Setting("PADBOX_FIRST_MESSAGE_TIMEOUT_S", "10", "Seconds a new socket has to send its `run` message."),
     Setting("PADBOX_MAX_MESSAGE_KB", "1024", "Largest client message; larger ones close the socket with 1009."),

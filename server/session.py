@@ -14,7 +14,7 @@ import codecs
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,7 +201,7 @@ class Session:
         return result if exit_info is not None else None
 
     async def _relay(
-        self, sandbox: Sandbox, stage: Stage, decoders: dict[Kind, codecs.IncrementalDecoder]
+        self, sandbox: Sandbox, stage: Stage, decoders: Mapping[Kind, codecs.IncrementalDecoder]
     ) -> dict[str, Any] | None:
         """Relay output until the agent reports the exit (its info) or the container is gone (None)."""
         while True:

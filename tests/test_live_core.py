@@ -96,7 +96,10 @@ async def test_tty_mode_is_a_terminal_that_follows_resize(ws_url: str) -> None:
 
 
 async def test_prompt_without_newline_appears_at_once_in_tty_mode(ws_url: str) -> None:
-    source = "#include <stdio.h>\nint main(void){ char b[64]; printf(\"name> \"); scanf(\"%63s\", b); printf(\"hi %s\\n\", b); }"
+    source = (
+        "#include <stdio.h>\n"
+        "int main(void){ char b[64]; printf(\"name> \"); scanf(\"%63s\", b); printf(\"hi %s\\n\", b); }"
+    )
     async with connect(ws_url) as ws:
         client = Client(ws)
         await client.run(language="c", source=source, tty=True)
@@ -187,7 +190,10 @@ async def test_sigint_from_the_client_ends_the_program_as_killed(ws_url: str) ->
 
 
 async def test_program_that_handles_sigint_and_exits_cleanly_is_ok(ws_url: str) -> None:
-    source = "import signal, sys, time\nsignal.signal(signal.SIGINT, lambda *a: sys.exit(0))\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    source = (
+        "import signal, sys, time\nsignal.signal(signal.SIGINT, lambda *a: sys.exit(0))\n"
+        "print('ready', flush=True)\ntime.sleep(60)\n"
+    )
     async with connect(ws_url) as ws:
         client = Client(ws)
         await client.run(language="python", source=source)
@@ -214,7 +220,8 @@ async def test_container_carries_the_session_label_and_hardening(server: ServerP
         started = await client.until(lambda f: f.type == "started")
         await client.until_output("up")
         (container,) = server.containers()
-        inspect = json.loads(subprocess.run(["docker", "inspect", container], capture_output=True, check=True).stdout)[0]
+        raw = subprocess.run(["docker", "inspect", container], capture_output=True, check=True).stdout
+        inspect = json.loads(raw)[0]
         await client.send({"type": "signal", "signal": "SIGKILL"})
         await client.collect(timeout=10)
     host = inspect["HostConfig"]
@@ -269,7 +276,9 @@ async def test_unknown_language_names_the_valid_ones(server: ServerProcess) -> N
     "limits",
     [{"memory_mb": 10**6}, {"run_timeout_s": -1}, {"pids": "many"}, {"pids": 1.5}, {"walltime": 3}],
 )
-async def test_limits_past_the_maxima_or_malformed_are_refused(server: ServerProcess, limits: dict[str, object]) -> None:
+async def test_limits_past_the_maxima_or_malformed_are_refused(
+    server: ServerProcess, limits: dict[str, object]
+) -> None:
     since = time.time()
     t = await run_program(server.ws_url, language="python", source="print(1)", limits=limits)
     assert t.error["code"] == "limit_exceeded"

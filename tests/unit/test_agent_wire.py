@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.agent_wire import MAX_PAYLOAD, HEADER, FrameDecoder, FrameError, Kind, decode_json, encode, encode_json
+from server.agent_wire import HEADER, MAX_PAYLOAD, FrameDecoder, FrameError, Kind, decode_json, encode, encode_json
 
 
 def test_frames_survive_being_split_at_every_byte() -> None:

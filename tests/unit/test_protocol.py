@@ -53,7 +53,7 @@ def test_run_with_source_has_defaults() -> None:
         ({"type": "run", "language": "c", "files": []}, "non-empty"),
         ({"type": "run", "language": "c", "files": ["a"]}, "object"),
         ({"type": "run", "language": "c", "files": [{"name": "a"}]}, "'content'"),
-        ({"type": "run", "language": "c", "files": [{"name": "a", "content": ""}, {"name": "a", "content": ""}]}, "twice"),
+        ({"type": "run", "language": "c", "files": [{"name": "a", "content": ""}] * 2}, "twice"),
         ({"type": "run", "language": "c", "files": [{"name": "a/../b", "content": ""}]}, ".."),
         ({"type": "run", "language": "c", "files": [{"name": "./a", "content": ""}]}, ".."),
         ({"type": "run", "language": "c", "files": [{"name": "a//b", "content": ""}]}, "empty path parts"),

@@ -1,0 +1,66 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright against the real server (tests/conftest.py's
+`server_url`). Playwright never downloads a browser here. Every test leaves a screenshot in tests/artifacts/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from .pad import Pad
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"browser tests need {CHROMIUM} (run `make test`, which installs Debian's chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def screenshot_path(request: pytest.FixtureRequest) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name) + ".png")
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context (own localStorage) at laptop size, or the size a `viewport` marker-free test sets.
+
+    The page's screenshot is saved when the test ends, passed or failed, so a person can see what the pad showed.
+    """
+    options = getattr(request, "param", {})
+    context = browser.new_context(viewport=options.get("viewport", LAPTOP), color_scheme=options.get("scheme", "light"))
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+        assert not errors, f"the page threw: {errors}"
+    finally:
+        try:
+            page.screenshot(path=screenshot_path(request))
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def pad(page: Page, server_url: str) -> Pad:
+    return Pad(page, server_url).open()
