@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 
@@ -362,7 +363,7 @@ async def test_start_up_removes_containers_a_crashed_server_left(tmp_path_factor
     instance = "pytest-crashed"
     subprocess.run(
         ["docker", "create", "--label", f"padbox.instance={instance}", "--label", "padbox.session=orphan",
-         "padbox-runner:latest", "sleep", "60"], capture_output=True, check=True,
+         os.environ.get("PADBOX_IMAGE", "padbox-runner:latest"), "sleep", "60"], capture_output=True, check=True,
     )
     assert docker_containers(instance)
     srv = start_server(tmp_path_factory.mktemp("crashed"), instance)
