@@ -311,6 +311,7 @@ addEventListener("resize", () => terminal.fit());
 // For people poking at the pad from the console, and for the browser tests.
 window.padbox = {
   terminalText: () => terminal.text(),
+  terminalSize: () => terminal.size(),
   getCode: () => editor.getCode(),
   setCode: (code) => editor.setCode(code),
   language: () => current?.id ?? null,

@@ -42,7 +42,8 @@ def screenshot_path(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh browser context (own localStorage) at laptop size, or the size a `viewport` marker-free test sets.
+    """A fresh browser context (its own localStorage), light and at laptop size unless the test parametrizes
+    `page` indirectly with {"viewport": ..., "scheme": "dark"}.
 
     The page's screenshot is saved when the test ends, passed or failed, so a person can see what the pad showed.
     """
