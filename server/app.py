@@ -16,7 +16,10 @@ from starlette.staticfiles import StaticFiles
 
 from .config import REPO_ROOT, Settings
 from .languages import Catalogue
+from .capacity import Capacity
+from .pool import WarmPool
 from .sandbox import Docker
+from .session import Engine
 from .websocket_transport import websocket_endpoint
 
 if TYPE_CHECKING:
@@ -35,6 +38,9 @@ class Padbox:
         self.settings = settings
         self.catalogue = Catalogue.load(settings.manifest)
         self.docker = Docker(settings)
+        self.capacity = Capacity(settings.max_sessions, settings.queue_limit)
+        self.pool = WarmPool(self.docker, self.capacity, settings.limits.defaults, settings.pool_size)
+        self.engine = Engine(self.docker, self.capacity, self.pool)
         self.connections: set[Connection] = set()
 
     async def start(self) -> None:
@@ -46,9 +52,11 @@ class Padbox:
         if reaped:
             log.warning("removed %d container(s) left by an earlier server", reaped)
         self.catalogue = self.catalogue.with_versions(await self.docker.read_versions())
+        self.pool.start()
 
     async def shut_down_sessions(self) -> None:
         """Tell every connected client the server is going away and remove every container."""
+        await self.pool.drain()
         await asyncio.gather(*(c.shut_down() for c in list(self.connections)), return_exceptions=True)
         await asyncio.sleep(0)
         await self.docker.settled()

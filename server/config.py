@@ -30,6 +30,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PADBOX_RUNTIME", "", "Docker runtime for sandboxes (empty: the engine's default; `runsc` for gVisor)."),
     Setting("PADBOX_INSTANCE", "default", "Name of this server; at start-up it reaps only its own leftover containers."),
     Setting("PADBOX_MANIFEST", str(REPO_ROOT / "runner-image" / "languages.toml"), "Language manifest file."),
+    Setting("PADBOX_MAX_SESSIONS", "16", "Sessions running at once; more wait in a FIFO queue."),
+    Setting("PADBOX_QUEUE_LIMIT", "64", "Sessions that may wait for a slot; past this new ones get `busy`."),
+    Setting("PADBOX_POOL_SIZE", "2", "Sandboxes kept started ahead of time (0: none); they count against MAX_SESSIONS."),
     Setting("PADBOX_FIRST_MESSAGE_TIMEOUT_S", "10", "Seconds a new socket has to send its `run` message."),
     Setting("PADBOX_MAX_MESSAGE_KB", "1024", "Largest client message; larger ones close the socket with 1009."),
     Setting("PADBOX_SANDBOX_START_TIMEOUT_S", "20", "Seconds a new sandbox has to report ready."),
@@ -74,6 +77,14 @@ def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float]) ->
     return value
 
 
+def _count(env: Mapping[str, str], name: str) -> int:
+    """A whole number that may be zero."""
+    raw = _read(env, name)
+    if not raw.isdigit():
+        raise ConfigError(f"{name}={raw!r} must be a whole number (0 or more)")
+    return int(raw)
+
+
 def _limits(env: Mapping[str, str], prefix: str) -> Limits:
     values: dict[str, float] = {}
     for f in fields(Limits):
@@ -90,6 +101,9 @@ class Settings:
     runtime: str
     instance: str
     manifest: Path
+    max_sessions: int
+    queue_limit: int
+    pool_size: int
     first_message_timeout_s: float
     max_message_bytes: int
     sandbox_start_timeout_s: float
@@ -112,6 +126,9 @@ class Settings:
             runtime=_read(env, "PADBOX_RUNTIME"),
             instance=_read(env, "PADBOX_INSTANCE"),
             manifest=Path(_read(env, "PADBOX_MANIFEST")),
+            max_sessions=int(_number(env, "PADBOX_MAX_SESSIONS", int)),
+            queue_limit=int(_number(env, "PADBOX_QUEUE_LIMIT", int)),
+            pool_size=_count(env, "PADBOX_POOL_SIZE"),
             first_message_timeout_s=_number(env, "PADBOX_FIRST_MESSAGE_TIMEOUT_S", float),
             max_message_bytes=int(_number(env, "PADBOX_MAX_MESSAGE_KB", int)) * 1024,
             sandbox_start_timeout_s=_number(env, "PADBOX_SANDBOX_START_TIMEOUT_S", float),

@@ -33,6 +33,7 @@ class ServerType(StrEnum):
     STDERR = "stderr"
     EXIT = "exit"
     ERROR = "error"
+    QUEUED = "queued"
 
 
 class Stage(StrEnum):
@@ -275,6 +276,10 @@ def parse_client_message(text: str) -> ClientMessage:
 
 def started(run_id: str, language: str, version: str) -> dict[str, Any]:
     return {"type": ServerType.STARTED.value, "id": run_id, "language": language, "version": version}
+
+
+def queued(position: int) -> dict[str, Any]:
+    return {"type": ServerType.QUEUED.value, "position": position}
 
 
 def stage_began(stage: Stage) -> dict[str, Any]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+import os
+from collections.abc import Coroutine
 from typing import Any
 
 import aiodocker
+import aiohttp
 from aiodocker.containers import DockerContainer
 from aiodocker.stream import Stream
 
@@ -26,6 +27,7 @@ log = logging.getLogger("padbox.sandbox")
 
 SESSION_LABEL = "padbox.session"
 INSTANCE_LABEL = "padbox.instance"
+ORIGIN_LABEL = "padbox.origin"  # "pool" (made ahead of time) or "cold" (made for a waiting run)
 SANDBOX_USER = "1000:1000"
 AGENT_COMMAND = ["python3", "-E", "-S", "/opt/padbox/agent.py"]
 STDOUT_STREAM = 1
@@ -35,7 +37,9 @@ class SandboxError(Exception):
     """Docker or the agent failed: the client gets an `internal` error, the container is removed."""
 
 
-def container_config(settings: Settings, limits: Limits, session_id: str, command: list[str]) -> dict[str, Any]:
+def container_config(
+    settings: Settings, limits: Limits, session_id: str, command: list[str], origin: str = "cold"
+) -> dict[str, Any]:
     """The hardened container definition. Pure, so the settings are checked by unit tests."""
     tmpfs_options = f"rw,exec,nosuid,nodev,size={settings.workdir_mb}m,uid=1000,gid=1000"
     host_config: dict[str, Any] = {
@@ -67,7 +71,7 @@ def container_config(settings: Settings, limits: Limits, session_id: str, comman
         "User": SANDBOX_USER,
         "WorkingDir": "/work",
         "Env": ["LANG=C.UTF-8", "HOME=/tmp", "PATH=/usr/local/bin:/usr/bin:/bin"],
-        "Labels": {SESSION_LABEL: session_id, INSTANCE_LABEL: settings.instance},
+        "Labels": {SESSION_LABEL: session_id, INSTANCE_LABEL: settings.instance, ORIGIN_LABEL: origin},
         "AttachStdin": True,
         "AttachStdout": True,
         "AttachStderr": True,
@@ -82,9 +86,11 @@ def container_config(settings: Settings, limits: Limits, session_id: str, comman
 class Sandbox:
     """A running container and the attached stream to its agent."""
 
-    def __init__(self, container: DockerContainer, stream: Stream) -> None:
+    def __init__(self, container: DockerContainer, stream: Stream, session_id: str, limits: Limits) -> None:
         self.container = container
         self.stream = stream
+        self.session_id = session_id  # the value of its padbox.session label
+        self.limits = limits
         self._decoder = FrameDecoder()
         self._pending: list[tuple[Kind, bytes]] = []
 
@@ -140,6 +146,15 @@ class Sandbox:
                 raise SandboxError(f"could not kill the sandbox: {exc}") from exc
 
 
+def make_client() -> aiodocker.Docker:
+    """An aiodocker client without aiohttp's default cap of 100 connections: every live sandbox
+    holds one attach connection, and hundreds of idle interactive sessions are expected."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if host.startswith("unix://"):
+        return aiodocker.Docker(url="unix://localhost", connector=aiohttp.UnixConnector(host[len("unix://"):], limit=0))
+    return aiodocker.Docker()
+
+
 class Docker:
     """The one Docker client of a server process, and every container removal it has started."""
 
@@ -152,13 +167,15 @@ class Docker:
     def client(self) -> aiodocker.Docker:
         """Made on first use: aiodocker needs a running event loop."""
         if self._client is None:
-            self._client = aiodocker.Docker()
+            self._client = make_client()
         return self._client
 
     async def close(self) -> None:
         await self.settled()
         if self._client is not None:
             await self._client.close()
+            if self._client.connector is not None:
+                await self._client.connector.close()
 
     async def settled(self) -> None:
         """Wait until all Docker work started with `track` (removals above all) has finished."""
@@ -179,29 +196,38 @@ class Docker:
             return False
         return True
 
-    @asynccontextmanager
-    async def sandbox(self, limits: Limits, session_id: str) -> AsyncIterator[Sandbox]:
-        """A started sandbox whose agent is ready; removed on every way out of the block."""
+    async def start_sandbox(self, limits: Limits, session_id: str, origin: str = "cold") -> Sandbox:
+        """Create and start a container and wait for its agent; on any failure (or cancellation) it is removed."""
         container: DockerContainer | None = None
         stream: Stream | None = None
         try:
-            config = container_config(self.settings, limits, session_id, AGENT_COMMAND)
+            config = container_config(self.settings, limits, session_id, AGENT_COMMAND, origin)
             container = await self.client.containers.create(config=config)
             stream = container.attach(stdin=True, stdout=True, stderr=True)
             await stream.__aenter__()
             await container.start()
-            sandbox = Sandbox(container, stream)
+            sandbox = Sandbox(container, stream, session_id, limits)
             await sandbox.expect(Kind.READY, self.settings.sandbox_start_timeout_s)
-            yield sandbox
-        except aiodocker.DockerError as exc:
-            raise SandboxError(f"Docker refused the sandbox: {exc.message}") from exc
-        except TimeoutError as exc:
-            raise SandboxError("the sandbox did not become ready in time") from exc
-        finally:
+            return sandbox
+        except BaseException as exc:
             if stream is not None:
-                await stream.close()
+                await asyncio.shield(stream.close())
             if container is not None:
                 self.remove_soon(container)
+            if isinstance(exc, aiodocker.DockerError):
+                raise SandboxError(f"Docker refused the sandbox: {exc.message}") from exc
+            if isinstance(exc, TimeoutError):
+                raise SandboxError("the sandbox did not become ready in time") from exc
+            raise
+
+    def discard(self, sandbox: Sandbox) -> asyncio.Task[None]:
+        """Detach from a sandbox and remove its container; never reused."""
+
+        async def close_and_remove() -> None:
+            await sandbox.stream.close()
+            await self._remove(sandbox.container)
+
+        return self.track(close_and_remove())
 
     def track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run Docker work in a task of its own, so a cancelled session cannot cancel it half-way."""

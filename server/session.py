@@ -15,11 +15,13 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from . import protocol
 from .agent_wire import Kind, decode_json
+from .capacity import Capacity
+from .pool import WarmPool
 from .languages import Catalogue, Language, source_files
 from .limits import LimitPolicy, Limits
 from .protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Signal, SourceFile, Stage, StageResult, Verdict
@@ -29,6 +31,31 @@ from .verdicts import Ending, StopReason, decide
 log = logging.getLogger("padbox.session")
 
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class SessionObserver(Protocol):
+    """Watches sessions without taking part (metrics, logs): called for every message, then once at the end."""
+
+    def message(self, session: Session, message: dict[str, Any]) -> None: ...
+
+    def finished(self, session: Session) -> None: ...
+
+
+@dataclass
+class Engine:
+    """The one execution core every transport drives: Docker, admission, observers."""
+
+    docker: Docker
+    capacity: Capacity
+    pool: WarmPool | None = None
+    observers: list[SessionObserver] = field(default_factory=list)
+
+    async def start_sandbox(self, limits: Limits, fallback_id: str) -> Sandbox:
+        """A pooled sandbox when one fits (no container made now), else a cold one labelled fallback_id."""
+        pooled = self.pool.take(limits) if self.pool else None
+        if pooled is not None:
+            return pooled
+        return await self.docker.start_sandbox(limits, fallback_id)
 
 # Input typed before the program starts (during compile) waits here; past this it is refused.
 MAX_PENDING_INPUT = 1 << 20
@@ -82,13 +109,16 @@ def stage_environment(language: Language, tty: bool) -> dict[str, str]:
 class Session:
     """One run: started, (compile), run, exit. Transport-independent."""
 
-    def __init__(self, plan: Plan, docker: Docker, emit: Emit) -> None:
+    def __init__(self, plan: Plan, engine: Engine, emit: Emit) -> None:
         self.plan = plan
-        self.docker = docker
-        self.emit = emit
+        self.engine = engine
+        self.docker = engine.docker
+        self._send = emit
+        self.started_at = time.monotonic()
+        self.run_id = plan.run_id  # a pooled sandbox brings its own id
         self.stage: Stage | None = None
         self.results: list[StageResult] = []
-        self.failed = False  # the sandbox broke: the client got an `internal` error
+        self.error: ErrorCode | None = None  # set when the session ended with an `error` message
         self._sandbox: Sandbox | None = None
         self._process_running = False
         self._input: asyncio.Queue[tuple[Kind, bytes]] = asyncio.Queue()
@@ -102,7 +132,13 @@ class Session:
 
     @property
     def id(self) -> str:
-        return self.plan.run_id
+        """The run's id: the value of its container's padbox.session label."""
+        return self.run_id
+
+    async def emit(self, message: dict[str, Any]) -> None:
+        for observer in self.engine.observers:
+            observer.message(self, message)
+        await self._send(message)
 
     # --- the client's input ---------------------------------------------------------------
     def _queue_input(self, kind: Kind, data: bytes = b"") -> None:
@@ -134,26 +170,44 @@ class Session:
     async def run(self) -> None:
         """Run to the end, emitting every message; user-caused problems never raise from here."""
         plan = self.plan
-        await self.emit(protocol.started(plan.run_id, plan.language.id, plan.version))
         try:
-            async with self.docker.sandbox(plan.limits, plan.run_id) as sandbox:
-                self._sandbox = sandbox
-                await self._write_files(sandbox)
-                language = plan.language
-                entry = plan.files[0].name
-                if language.compile is not None:
-                    argv = language.command(language.compile, entry)
-                    result = await self._stage(sandbox, Stage.COMPILE, argv, plan.limits.compile_timeout_s)
-                    if result is None or result.verdict is not Verdict.OK:
-                        return
-                argv = language.command(language.run, entry, plan.args)
-                await self._stage(sandbox, Stage.RUN, argv, plan.limits.run_timeout_s)
+            async with self.engine.capacity.slot(self._queued):
+                sandbox = await self.engine.start_sandbox(plan.limits, plan.run_id)
+                self._sandbox, self.run_id = sandbox, sandbox.session_id
+                try:
+                    await self.emit(protocol.started(self.id, plan.language.id, plan.version))
+                    await self._run_stages(sandbox)
+                finally:
+                    self.docker.discard(sandbox)
+        except ProtocolError as exc:  # refused at admission: busy
+            self.error = exc.code
+            await self.emit(protocol.error(exc.code, exc.message))
         except SandboxError as exc:
-            log.error("session %s: %s", plan.run_id, exc)
-            self.failed = True
+            log.error("session %s: %s", self.id, exc)
+            self.error = ErrorCode.INTERNAL
             await self.emit(protocol.error(ErrorCode.INTERNAL, f"the sandbox failed: {exc}"))
         finally:
             self._sandbox = None
+            if self.engine.pool:
+                self.engine.pool.poke()
+            for observer in self.engine.observers:
+                observer.finished(self)
+
+    async def _run_stages(self, sandbox: Sandbox) -> None:
+        plan = self.plan
+        language = plan.language
+        await self._write_files(sandbox)
+        entry = plan.files[0].name
+        if language.compile is not None:
+            argv = language.command(language.compile, entry)
+            result = await self._stage(sandbox, Stage.COMPILE, argv, plan.limits.compile_timeout_s)
+            if result is None or result.verdict is not Verdict.OK:
+                return
+        argv = language.command(language.run, entry, plan.args)
+        await self._stage(sandbox, Stage.RUN, argv, plan.limits.run_timeout_s)
+
+    async def _queued(self, position: int) -> None:
+        await self.emit(protocol.queued(position))
 
     async def _write_files(self, sandbox: Sandbox) -> None:
         files = [{"name": f.name, "content": f.content} for f in self.plan.files]

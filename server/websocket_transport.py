@@ -103,7 +103,7 @@ class Connection:
         if not isinstance(message, RunRequest):
             raise bad_request("the first message must be a 'run' message")
         plan = plan_run(message, self.padbox.catalogue, self.padbox.settings.limits)
-        return Session(plan, self.padbox.docker, self.send)
+        return Session(plan, self.padbox.engine, self.send)
 
     async def _drive(self, session: Session) -> None:
         run = asyncio.create_task(session.run(), name=f"run-{session.id}")
@@ -120,7 +120,7 @@ class Connection:
                     log.exception("session %s crashed", session.id, exc_info=failed)
                     await self.fail(ErrorCode.INTERNAL, "the server failed while running the program")
                     return
-                await self.close(CloseCode.INTERNAL_ERROR if session.failed else CloseCode.NORMAL)
+                await self.close(CLOSE_FOR_ERROR[session.error] if session.error else CloseCode.NORMAL)
                 return
             run.cancel()
             problem = reader.exception() if not reader.cancelled() else None

@@ -21,10 +21,11 @@ REPO = Path(__file__).resolve().parent.parent
 INSTANCE = f"pytest-{os.getpid()}"
 
 
-def docker_containers(instance: str) -> list[str]:
-    """IDs of containers (running or not) labelled for a padbox instance."""
+def docker_containers(instance: str, session: str | None = None) -> list[str]:
+    """IDs of containers (running or not) labelled for a padbox instance, or for one session of it."""
+    label = f"label=padbox.session={session}" if session else "label=padbox.session"
     out = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=padbox.instance={instance}"],
+        ["docker", "ps", "-aq", "--filter", f"label=padbox.instance={instance}", "--filter", label],
         capture_output=True, text=True, check=True,
     )
     return out.stdout.split()
@@ -66,8 +67,9 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def containers(self) -> list[str]:
-        return docker_containers(self.instance)
+    def containers(self, session: str | None = None) -> list[str]:
+        """This server's containers (warm pool included), or one session's."""
+        return docker_containers(self.instance, session)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.process.poll() is None:

@@ -1,0 +1,96 @@
+"""The warm pool: sandboxes created and started ahead of time, so no container is made on a
+run's critical path. Each pooled sandbox is handed to exactly one session and then destroyed.
+
+Pooled sandboxes are made by the same code, with the same hardened settings, as cold ones
+(Docker.start_sandbox with the default limits). A run whose limits differ in memory or pids
+(the two that Docker fixes at creation) gets a cold sandbox instead. The pool counts against
+capacity: it only fills while running sessions leave room under PADBOX_MAX_SESSIONS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import deque
+
+from .capacity import Capacity
+from .limits import Limits
+from .sandbox import Docker, Sandbox, SandboxError
+
+log = logging.getLogger("padbox.pool")
+
+RETRY_AFTER_FAILURE_S = 2.0
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(8)
+
+
+class WarmPool:
+    def __init__(self, docker: Docker, capacity: Capacity, limits: Limits, size: int) -> None:
+        self.docker = docker
+        self.capacity = capacity
+        self.limits = limits
+        self.size = size
+        self._ready: deque[Sandbox] = deque()
+        self._starting = 0
+        self._wake = asyncio.Event()
+        self._filler: asyncio.Task[None] | None = None
+        self.handed_out = 0
+
+    @property
+    def ready(self) -> int:
+        return len(self._ready)
+
+    def start(self) -> None:
+        """Begin filling in the background; start-up never waits for it."""
+        if self.size > 0 and self._filler is None:
+            self._filler = asyncio.get_running_loop().create_task(self._fill(), name="warm-pool")
+
+    def fits(self, limits: Limits) -> bool:
+        return (limits.memory_mb, limits.pids) == (self.limits.memory_mb, self.limits.pids)
+
+    def take(self, limits: Limits) -> Sandbox | None:
+        """A ready sandbox for a run with these limits, or None (the caller makes a cold one)."""
+        if not self.fits(limits) or not self._ready:
+            self.poke()
+            return None
+        sandbox = self._ready.popleft()
+        self.handed_out += 1
+        self.poke()
+        return sandbox
+
+    def poke(self) -> None:
+        """Something changed (a sandbox taken, a session ended): the filler re-checks its target."""
+        self._wake.set()
+
+    def _target(self) -> int:
+        room = self.capacity.limit - self.capacity.running
+        return max(0, min(self.size, room))
+
+    async def _fill(self) -> None:
+        while True:
+            self._wake.clear()
+            if len(self._ready) < self._target():
+                try:
+                    sandbox = await self.docker.start_sandbox(self.limits, new_session_id(), origin="pool")
+                except SandboxError as exc:
+                    log.warning("could not warm a sandbox: %s", exc)
+                    await asyncio.sleep(RETRY_AFTER_FAILURE_S)
+                    continue
+                self._ready.append(sandbox)
+                continue
+            while len(self._ready) > self._target():  # capacity shrank: give the room back
+                self.docker.discard(self._ready.pop())
+            await self._wake.wait()
+
+    async def drain(self) -> None:
+        """Shutdown: stop filling and remove every pooled container."""
+        if self._filler is not None:
+            self._filler.cancel()
+            await asyncio.gather(self._filler, return_exceptions=True)
+            self._filler = None
+        while self._ready:
+            self.docker.discard(self._ready.popleft())
+        await self.docker.settled()

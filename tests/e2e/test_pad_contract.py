@@ -1,0 +1,50 @@
+"""The pad's side of the contract, checked without a browser: its protocol names match the server's,
+and its own unit tests (static/test/, node's test runner) pass."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from enum import Enum
+from pathlib import Path
+
+import pytest
+
+from server import protocol
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+# Messages the pad already understands that the server does not send yet.
+ANNOUNCED_AHEAD = {"ServerType": {"queued"}}
+
+
+def pad_constants() -> dict[str, dict[str, str]]:
+    """The frozen objects in static/src/protocol.js, as {object name: {key: value}}."""
+    source = (STATIC / "src" / "protocol.js").read_text()
+    objects = {}
+    for name, body in re.findall(r"export const (\w+) = Object\.freeze\(\{(.*?)\}\);", source, re.DOTALL):
+        objects[name] = {key: value for key, value in re.findall(r'(\w+): "?([\w]+)"?,', body)}
+    return objects
+
+
+@pytest.mark.parametrize(
+    "enum",
+    [protocol.ClientType, protocol.ServerType, protocol.Stage, protocol.Verdict, protocol.ErrorCode,
+     protocol.CloseCode, protocol.Signal],
+    ids=lambda enum: enum.__name__,
+)
+def test_pad_protocol_names_match_the_server(enum: type[Enum]) -> None:
+    pad = pad_constants()
+    assert enum.__name__ in pad, f"static/src/protocol.js lacks {enum.__name__}"
+    server_side = {member.name: str(member.value) for member in enum}
+    pad_side = pad[enum.__name__]
+    ahead = ANNOUNCED_AHEAD.get(enum.__name__, set())
+    assert {k: v for k, v in pad_side.items() if v not in ahead} == server_side
+
+
+def test_pad_unit_tests_pass() -> None:
+    node = shutil.which("node")
+    if node is None or not (STATIC / "node_modules").is_dir():
+        pytest.fail("the pad's unit tests need node and static/node_modules (run `make test`, which installs both)")
+    result = subprocess.run([node, "--test", "test/"], cwd=STATIC, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
