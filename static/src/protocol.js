@@ -1,5 +1,5 @@
 // The /ws wire protocol as the pad speaks it. Every name mirrors server/protocol.py, which is the
-// definition; tests/e2e/test_protocol_names.py fails when the two drift apart.
+// definition; tests/e2e/test_pad_contract.py fails when the two drift apart.
 
 /** Messages the pad sends. */
 export const ClientType = Object.freeze({
@@ -10,7 +10,7 @@ export const ClientType = Object.freeze({
   RESIZE: "resize",
 });
 
-/** Messages the server sends. QUEUED is announced ahead of the server supporting it. */
+/** Messages the server sends. */
 export const ServerType = Object.freeze({
   STARTED: "started",
   QUEUED: "queued",
