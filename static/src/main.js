@@ -264,6 +264,7 @@ function run() {
       },
       end({ reason, detail }) {
         setBusy(false);
+        terminal.showCursor(false); // nothing reads what is typed now
         if (reason === EndReason.UNREACHABLE) {
           showNotice(`Cannot reach the padbox server at ${location.host}: is it running? Press Run to try again.`);
           showStatus("not connected", "error");
@@ -318,6 +319,8 @@ window.padbox = {
   running: () => Boolean(session && session.running),
 };
 
+if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent)) $("run-hint").textContent = "⌘+Enter runs";
 setBusy(false);
+terminal.showCursor(false);
 terminal.write("\x1b[2mPress Run (Ctrl+Enter) to run the program. Its output appears here; type here to give it input.\x1b[22m\r\n");
 loadLanguages();

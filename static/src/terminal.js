@@ -101,6 +101,11 @@ export function createTerminal(parent, { dark, onData, onResize }) {
       term.reset();
     },
 
+    /** The cursor shows while a program can read input; reset() shows it again. */
+    showCursor(visible) {
+      term.write(visible ? "\x1b[?25h" : "\x1b[?25l");
+    },
+
     size() {
       return { cols: term.cols, rows: term.rows };
     },
