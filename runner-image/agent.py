@@ -32,6 +32,9 @@ from agent_wire import FrameDecoder, Kind, decode_json, encode, encode_json
 
 WORKDIR = "/work"
 READ_SIZE = 65536
+# Output is coalesced: reads that follow each other within COALESCE_S go out as one frame of at
+# most READ_SIZE bytes, so a program printing many short lines costs few frames, at a few ms of delay.
+COALESCE_S = 0.004
 # Output waiting for the server; past HIGH the agent stops reading the program, so a slow
 # client makes the program block on write instead of anything buffering without bound.
 OUTBOX_HIGH = 1 << 20
@@ -156,6 +159,9 @@ class Agent:
         self.process: Process | None = None
         self.reading_outputs = True
         self.running = True
+        self.held_kind: Kind | None = None
+        self.held = bytearray()
+        self.flush_at: float | None = None
         wake_r, wake_w = os.pipe()
         set_nonblocking(wake_r)
         set_nonblocking(wake_w)
@@ -314,7 +320,25 @@ class Agent:
         if not data:
             self._close_output(process, fd)
             return
-        self.send(encode(process.outputs[fd], data))
+        self.hold(process.outputs[fd], data)
+
+    def hold(self, kind: Kind, data: bytes) -> None:
+        """Coalesce output; a change of stream flushes first, so stdout/stderr order is kept."""
+        if self.held_kind is not None and kind != self.held_kind:
+            self.release_held()
+        self.held_kind = kind
+        self.held += data
+        if len(self.held) >= READ_SIZE:
+            self.release_held()
+        elif self.flush_at is None:
+            self.flush_at = time.monotonic() + COALESCE_S
+
+    def release_held(self) -> None:
+        if self.held_kind is not None and self.held:
+            self.send(encode(self.held_kind, bytes(self.held)))
+        self.held.clear()
+        self.held_kind = None
+        self.flush_at = None
 
     def _close_output(self, process: Process, fd: int) -> None:
         if fd in self.selector.get_map():
@@ -354,6 +378,7 @@ class Agent:
             self._close_output(process, fd)
         if process.stdin_fd is not None:
             self._close_stdin(process)
+        self.release_held()
         self.process = None
         self.reading_outputs = True
         self.send(encode_json(Kind.EXIT, process.result()))
@@ -365,6 +390,8 @@ class Agent:
             process = self.process
             waiting_for_drain = process is not None and process.status is not None
             timeout = 0.05 if waiting_for_drain else None
+            if self.flush_at is not None:
+                timeout = max(0.0, min(timeout or 1.0, self.flush_at - time.monotonic()))
             for key, _ in self.selector.select(timeout):
                 role = key.data
                 if role == "control":
@@ -380,6 +407,8 @@ class Agent:
                     self.flush()
             if self.process is not None and self.process.tty and self.process.stdin_queue:
                 self.feed_stdin(self.process)
+            if self.flush_at is not None and time.monotonic() >= self.flush_at:
+                self.release_held()
             self.finish_if_done()
         kill_everything()
 

@@ -60,6 +60,7 @@ class Padbox:
         await asyncio.gather(*(c.shut_down() for c in list(self.connections)), return_exceptions=True)
         await asyncio.sleep(0)
         await self.docker.settled()
+        await self.docker.reap_leftovers()  # belt and braces: nothing of this instance outlives the server
 
     async def stop(self) -> None:
         await self.docker.close()

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import aiodocker
 import aiohttp
@@ -31,6 +31,7 @@ ORIGIN_LABEL = "padbox.origin"  # "pool" (made ahead of time) or "cold" (made fo
 SANDBOX_USER = "1000:1000"
 AGENT_COMMAND = ["python3", "-E", "-S", "/opt/padbox/agent.py"]
 STDOUT_STREAM = 1
+T = TypeVar("T")
 
 
 class SandboxError(Exception):
@@ -161,7 +162,7 @@ class Docker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._client: aiodocker.Docker | None = None
-        self._tracked: set[asyncio.Task[None]] = set()
+        self._tracked: set[asyncio.Task[Any]] = set()
 
     @property
     def client(self) -> aiodocker.Docker:
@@ -197,7 +198,23 @@ class Docker:
         return True
 
     async def start_sandbox(self, limits: Limits, session_id: str, origin: str = "cold") -> Sandbox:
-        """Create and start a container and wait for its agent; on any failure (or cancellation) it is removed."""
+        """Create and start a container and wait for its agent.
+
+        The work runs in a task of its own: a caller cancelled half-way (a client that left) cannot
+        strand a container Docker has made but not yet named to us; the sandbox is discarded instead.
+        """
+        task = self.track(self._start_sandbox(limits, session_id, origin))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(self._discard_unwanted)
+            raise
+
+    def _discard_unwanted(self, task: asyncio.Task[Sandbox]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self.discard(task.result())
+
+    async def _start_sandbox(self, limits: Limits, session_id: str, origin: str) -> Sandbox:
         container: DockerContainer | None = None
         stream: Stream | None = None
         try:
@@ -229,7 +246,7 @@ class Docker:
 
         return self.track(close_and_remove())
 
-    def track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    def track(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run Docker work in a task of its own, so a cancelled session cannot cancel it half-way."""
         task = asyncio.get_running_loop().create_task(work)
         self._tracked.add(task)

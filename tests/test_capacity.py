@@ -1,0 +1,191 @@
+"""Warm pool, admission queue and backpressure against a real server and Docker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.client import Client, connect, run_program
+from tests.conftest import ServerProcess, docker_containers, start_server
+
+pytestmark = pytest.mark.docker
+
+COMPARED_HOST_CONFIG = ("NetworkMode", "CapDrop", "SecurityOpt", "ReadonlyRootfs", "Tmpfs", "Memory", "MemorySwap",
+                        "PidsLimit", "NanoCpus", "Ulimits", "Init", "IpcMode", "LogConfig", "OomScoreAdj", "Runtime")
+
+
+def inspect(container: str) -> dict[str, object]:
+    out = subprocess.run(["docker", "inspect", container], capture_output=True, check=True, text=True).stdout
+    return dict(json.loads(out)[0])
+
+
+def pooled_idle(server: ServerProcess) -> list[str]:
+    out = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"label=padbox.instance={server.instance}",
+         "--filter", "label=padbox.origin=pool"], capture_output=True, text=True, check=True,
+    ).stdout
+    return out.split()
+
+
+async def wait_for(predicate: object, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.1)
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.fixture(scope="module")
+def pooled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    srv = start_server(tmp_path_factory.mktemp("pool"), "pytest-pool", PADBOX_POOL_SIZE="2")
+    yield srv
+    srv.stop()
+    assert docker_containers("pytest-pool") == [], "shutdown removes the pool"
+
+
+async def test_a_session_gets_a_pooled_container_and_the_pool_refills(pooled_server: ServerProcess) -> None:
+    await wait_for(lambda: len(pooled_idle(pooled_server)) == 2)
+    before = set(pooled_idle(pooled_server))
+    t = await run_program(pooled_server.ws_url, language="python", source="print('warm')")
+    assert t.text() == "warm\n"
+    run_id = t.of("started")[0]["id"]
+    used = subprocess.run(["docker", "events", "--since", f"{time.time() - 120:.3f}", "--until", f"{time.time():.3f}",
+                           "--filter",
+                           f"label=padbox.session={run_id}", "--filter", "event=create", "--format",
+                           "{{.Actor.Attributes}}"], capture_output=True, text=True, check=True).stdout
+    assert "padbox.origin:pool" in used, "the run's container was made by the pool, before the run"
+    await wait_for(lambda: not docker_containers("pytest-pool", run_id) and len(pooled_idle(pooled_server)) == 2)
+    assert set(pooled_idle(pooled_server)) != before, "the pool refilled with a new container"
+
+
+async def test_pooled_containers_carry_exactly_the_cold_settings(pooled_server: ServerProcess) -> None:
+    await wait_for(lambda: len(pooled_idle(pooled_server)) >= 1)
+    pooled = inspect(pooled_idle(pooled_server)[0])
+    async with connect(pooled_server.ws_url) as ws:
+        client = Client(ws)
+        # A limit the pool does not have forces a cold container; give it the pool's memory back to compare.
+        await client.run(language="bash", source="echo up; sleep 30", limits={"pids": 127})
+        started = await client.until(lambda f: f.type == "started")
+        await client.until_output("up")
+        (cold_id,) = docker_containers("pytest-pool", started.message["id"])
+        cold = inspect(cold_id)
+        await client.send({"type": "signal", "signal": "SIGKILL"})
+        await client.collect()
+    pooled_host, cold_host = pooled["HostConfig"], cold["HostConfig"]
+    assert isinstance(pooled_host, dict) and isinstance(cold_host, dict)
+    assert cold_host["PidsLimit"] == 127 and pooled_host["PidsLimit"] == 128
+    for key in COMPARED_HOST_CONFIG:
+        if key != "PidsLimit":
+            assert pooled_host.get(key) == cold_host.get(key), key
+    for key in ("User", "Cmd", "Env", "WorkingDir", "Image"):
+        assert pooled["Config"][key] == cold["Config"][key], key  # type: ignore[index]
+
+
+async def test_start_up_does_not_wait_for_the_pool(tmp_path_factory: pytest.TempPathFactory) -> None:
+    srv = start_server(tmp_path_factory.mktemp("bigpool"), "pytest-bigpool", PADBOX_POOL_SIZE="6")
+    try:
+        assert len(pooled_idle(srv)) < 6, "the server answered before its pool was full"
+        t = await run_program(srv.ws_url, language="python", source="print(2)")
+        assert t.verdict == "ok"
+    finally:
+        srv.stop()
+    assert docker_containers("pytest-bigpool") == []
+
+
+@pytest.fixture(scope="module")
+def single_slot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    srv = start_server(tmp_path_factory.mktemp("queue"), "pytest-queue", PADBOX_MAX_SESSIONS="1",
+                       PADBOX_QUEUE_LIMIT="1", PADBOX_POOL_SIZE="0")
+    yield srv
+    srv.stop()
+
+
+async def test_second_client_is_queued_at_position_one_then_runs(single_slot_server: ServerProcess) -> None:
+    url = single_slot_server.ws_url
+    async with connect(url) as first_ws, connect(url) as second_ws:
+        first, second = Client(first_ws), Client(second_ws)
+        await first.run(language="python", source="input()\nprint('first done')")
+        await first.until(lambda f: f.type == "stage")
+        await second.run(language="python", source="print('second ran')")
+        queued = await second.until(lambda f: f.type == "queued")
+        assert queued.message["position"] == 1
+        assert not second.transcript.of("started"), "a queued run has not started"
+        await first.send({"type": "stdin", "data": "go\n"})
+        first_t = await first.collect()
+        second_t = await second.collect()
+    assert first_t.text() == "first done\n"
+    assert second_t.text() == "second ran\n" and second_t.verdict == "ok"
+
+
+async def test_full_queue_gets_busy_with_close_1013(single_slot_server: ServerProcess) -> None:
+    url = single_slot_server.ws_url
+    async with connect(url) as a, connect(url) as b, connect(url) as c:
+        first, second, third = Client(a), Client(b), Client(c)
+        await first.run(language="python", source="input()")
+        await first.until(lambda f: f.type == "stage")
+        await second.run(language="python", source="print(1)")
+        await second.until(lambda f: f.type == "queued")
+        await third.run(language="python", source="print(1)")
+        t = await third.collect(timeout=10)
+        assert t.error["code"] == "busy" and t.close_code == 1013
+        await first.send({"type": "eof"})
+        await first.collect()
+        assert (await second.collect()).verdict == "ok"
+
+
+async def test_queued_client_that_disconnects_never_gets_a_container(single_slot_server: ServerProcess) -> None:
+    url = single_slot_server.ws_url
+    since = time.time()
+    async with connect(url) as first_ws:
+        first = Client(first_ws)
+        await first.run(language="python", source="input()")
+        await first.until(lambda f: f.type == "stage")
+        async with connect(url) as leaver_ws:
+            leaver = Client(leaver_ws)
+            await leaver.run(language="python", source="print('should never run')")
+            await leaver.until(lambda f: f.type == "queued")
+        await asyncio.sleep(0.5)
+        await first.send({"type": "eof"})
+        await first.collect()
+    await asyncio.sleep(1)
+    created = subprocess.run(
+        ["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}", "--filter", "event=create",
+         "--filter", "label=padbox.instance=pytest-queue", "--format", "{{.ID}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert len(created) == 1, "only the first run got a container; the leaver's run never reached Docker"
+    t = await run_program(url, language="python", source="print('after')")
+    assert t.text() == "after\n"
+
+
+async def test_client_that_stops_reading_keeps_server_memory_bounded(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    srv = start_server(tmp_path_factory.mktemp("backpressure"), "pytest-backpressure",
+                       PADBOX_MAX_OUTPUT_KB="1048576", PADBOX_POOL_SIZE="0")
+    try:
+        baseline = rss_bytes(srv.process.pid)
+        flood = "import sys\nchunk = b'x' * 65536\nwhile True:\n    sys.stdout.buffer.write(chunk)\n"
+        async with connect(srv.ws_url, max_queue=1) as ws:
+            client = Client(ws)
+            await client.run(language="python", source=flood, limits={"output_kb": 1048576, "run_timeout_s": 60})
+            await client.until(lambda f: f.type == "stdout")
+            await asyncio.sleep(6)  # the client reads nothing; the program keeps trying to write
+            grown = rss_bytes(srv.process.pid) - baseline
+            await client.send({"type": "signal", "signal": "SIGKILL"})
+        assert grown < 64 * 1024 * 1024, f"server grew by {grown / 1e6:.0f} MB for a client that stopped reading"
+    finally:
+        srv.stop()
