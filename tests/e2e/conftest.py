@@ -25,7 +25,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 LAPTOP = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the sync API keeps an event loop running in this thread while it is open,
+# which would stop pytest-asyncio's loop from running the async tests collected after this package.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"browser tests need {CHROMIUM} (run `make test`, which installs Debian's chromium)")
