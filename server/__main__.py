@@ -9,6 +9,7 @@ from types import FrameType
 
 import uvicorn
 
+from .access import RedactTokens
 from .app import Padbox, create_app
 from .config import ConfigError, Settings
 
@@ -59,6 +60,8 @@ def main() -> None:
         log_level="info",
         timeout_graceful_shutdown=3,
     )
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name).addFilter(RedactTokens())
     PadboxServer(config, app.state.padbox).run()
 
 

@@ -14,9 +14,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from .access import AccessPolicy, ClientLimiter
+from .capacity import Capacity
 from .config import REPO_ROOT, Settings
 from .languages import Catalogue
-from .capacity import Capacity
 from .pool import WarmPool
 from .sandbox import Docker
 from .session import Engine
@@ -40,7 +41,9 @@ class Padbox:
         self.docker = Docker(settings)
         self.capacity = Capacity(settings.max_sessions, settings.queue_limit)
         self.pool = WarmPool(self.docker, self.capacity, settings.limits.defaults, settings.pool_size)
-        self.engine = Engine(self.docker, self.capacity, self.pool)
+        self.access = AccessPolicy(settings.tokens, settings.allowed_origins)
+        limiter = ClientLimiter(settings.max_sessions_per_client, settings.sessions_per_minute)
+        self.engine = Engine(self.docker, self.capacity, self.pool, limiter)
         self.connections: set[Connection] = set()
 
     async def start(self) -> None:

@@ -19,10 +19,10 @@ PositionCallback = Callable[[int], Awaitable[None]]
 
 
 class Busy(ProtocolError):
-    """No slot and no room in the queue."""
+    """Refused for lack of room (the queue, or a client's own caps); says when to try again."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(ErrorCode.BUSY, message)
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(ErrorCode.BUSY, f"{message}; try again in {retry_after_s} s", retry_after_s)
 
 
 @dataclass(eq=False)
@@ -59,7 +59,7 @@ class Capacity:
             self.running += 1
             return
         if len(self._queue) >= self.queue_limit:
-            raise Busy(f"the server is at capacity ({self.limit} running, {len(self._queue)} waiting); try again soon")
+            raise Busy(f"the server is at capacity ({self.limit} running, {len(self._queue)} waiting)", 5)
         waiter = _Waiter(on_position)
         self._queue.append(waiter)
         try:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .access import load_tokens
 from .limits import LimitPolicy, Limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -28,11 +29,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORT", "8000", "Port the server listens on."),
     Setting("PADBOX_IMAGE", "padbox-runner:latest", "Runner image every sandbox is created from."),
     Setting("PADBOX_RUNTIME", "", "Docker runtime for sandboxes (empty: the engine's default; `runsc` for gVisor)."),
-    Setting("PADBOX_INSTANCE", "default", "Name of this server; at start-up it reaps only its own leftover containers."),
+    Setting("PADBOX_INSTANCE", "default", "Name of this server; at start-up it reaps only its own leftovers."),
     Setting("PADBOX_MANIFEST", str(REPO_ROOT / "runner-image" / "languages.toml"), "Language manifest file."),
     Setting("PADBOX_MAX_SESSIONS", "16", "Sessions running at once; more wait in a FIFO queue."),
     Setting("PADBOX_QUEUE_LIMIT", "64", "Sessions that may wait for a slot; past this new ones get `busy`."),
-    Setting("PADBOX_POOL_SIZE", "2", "Sandboxes kept started ahead of time (0: none); they count against MAX_SESSIONS."),
+    Setting("PADBOX_POOL_SIZE", "2", "Sandboxes started ahead of time (0: none); counted in PADBOX_MAX_SESSIONS."),
+    Setting("PADBOX_TOKENS", "", "Comma-separated API tokens; when any are set, /ws and /api/ require one."),
+    Setting("PADBOX_TOKENS_FILE", "", "A file of API tokens, one per line (added to PADBOX_TOKENS)."),
+    Setting("PADBOX_ALLOWED_ORIGINS", "", "Browser origins allowed to open /ws besides the server's own (`*`: any)."),
+    Setting("PADBOX_MAX_SESSIONS_PER_CLIENT", "8", "Sessions one client (token, else IP address) may run at once."),
+    Setting("PADBOX_SESSIONS_PER_MINUTE", "120", "New sessions one client may start per minute."),
     Setting("PADBOX_FIRST_MESSAGE_TIMEOUT_S", "10", "Seconds a new socket has to send its `run` message."),
     Setting("PADBOX_MAX_MESSAGE_KB", "1024", "Largest client message; larger ones close the socket with 1009."),
     Setting("PADBOX_SANDBOX_START_TIMEOUT_S", "20", "Seconds a new sandbox has to report ready."),
@@ -104,6 +110,10 @@ class Settings:
     max_sessions: int
     queue_limit: int
     pool_size: int
+    tokens: tuple[str, ...]
+    allowed_origins: tuple[str, ...]
+    max_sessions_per_client: int
+    sessions_per_minute: int
     first_message_timeout_s: float
     max_message_bytes: int
     sandbox_start_timeout_s: float
@@ -129,6 +139,11 @@ class Settings:
             max_sessions=int(_number(env, "PADBOX_MAX_SESSIONS", int)),
             queue_limit=int(_number(env, "PADBOX_QUEUE_LIMIT", int)),
             pool_size=_count(env, "PADBOX_POOL_SIZE"),
+            tokens=load_tokens(_read(env, "PADBOX_TOKENS"), _read(env, "PADBOX_TOKENS_FILE")),
+            allowed_origins=tuple(o.strip().rstrip("/") for o in _read(env, "PADBOX_ALLOWED_ORIGINS").split(",")
+                                  if o.strip()),
+            max_sessions_per_client=int(_number(env, "PADBOX_MAX_SESSIONS_PER_CLIENT", int)),
+            sessions_per_minute=int(_number(env, "PADBOX_SESSIONS_PER_MINUTE", int)),
             first_message_timeout_s=_number(env, "PADBOX_FIRST_MESSAGE_TIMEOUT_S", float),
             max_message_bytes=int(_number(env, "PADBOX_MAX_MESSAGE_KB", int)) * 1024,
             sandbox_start_timeout_s=_number(env, "PADBOX_SANDBOX_START_TIMEOUT_S", float),

@@ -85,10 +85,11 @@ class Signal(StrEnum):
 class ProtocolError(Exception):
     """A request the client got wrong: becomes an `error` message, never a crash."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after_s = retry_after_s
 
 
 def bad_request(message: str) -> ProtocolError:
@@ -316,8 +317,16 @@ def exited(result: StageResult) -> dict[str, Any]:
     }
 
 
-def error(code: ErrorCode, message: str) -> dict[str, Any]:
-    return {"type": ServerType.ERROR.value, "code": code.value, "message": message}
+def error(code: ErrorCode, message: str, retry_after_s: int | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": ServerType.ERROR.value, "code": code.value, "message": message}
+    if retry_after_s is not None:
+        frame["retry_after_s"] = retry_after_s  # with `busy`: when trying again makes sense
+    return frame
+
+
+def refusal(exc: ProtocolError) -> dict[str, Any]:
+    """The `error` message for a refused request."""
+    return error(exc.code, exc.message, exc.retry_after_s)
 
 
 def encode(message: Mapping[str, Any]) -> str:

@@ -15,15 +15,17 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import protocol
+from .access import ClientLimiter
 from .agent_wire import Kind, decode_json
 from .capacity import Capacity
-from .pool import WarmPool
 from .languages import Catalogue, Language, source_files
 from .limits import LimitPolicy, Limits
+from .pool import WarmPool
 from .protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Signal, SourceFile, Stage, StageResult, Verdict
 from .sandbox import Docker, Sandbox, SandboxError
 from .verdicts import Ending, StopReason, decide
@@ -48,6 +50,7 @@ class Engine:
     docker: Docker
     capacity: Capacity
     pool: WarmPool | None = None
+    limiter: ClientLimiter | None = None
     observers: list[SessionObserver] = field(default_factory=list)
 
     async def start_sandbox(self, limits: Limits, fallback_id: str) -> Sandbox:
@@ -109,8 +112,9 @@ def stage_environment(language: Language, tty: bool) -> dict[str, str]:
 class Session:
     """One run: started, (compile), run, exit. Transport-independent."""
 
-    def __init__(self, plan: Plan, engine: Engine, emit: Emit) -> None:
+    def __init__(self, plan: Plan, engine: Engine, emit: Emit, client: str = "local") -> None:
         self.plan = plan
+        self.client = client  # who asked (for per-client caps): a token's digest or an address
         self.engine = engine
         self.docker = engine.docker
         self._send = emit
@@ -169,6 +173,20 @@ class Session:
     # --- the run ----------------------------------------------------------------------------
     async def run(self) -> None:
         """Run to the end, emitting every message; user-caused problems never raise from here."""
+        limiter = self.engine.limiter
+        try:
+            with limiter.admitted(self.client) if limiter else nullcontext():
+                await self._admitted_run()
+        except ProtocolError as exc:  # refused at admission: busy
+            self.error = exc.code
+            await self.emit(protocol.refusal(exc))
+        finally:
+            if self.engine.pool:
+                self.engine.pool.poke()
+            for observer in self.engine.observers:
+                observer.finished(self)
+
+    async def _admitted_run(self) -> None:
         plan = self.plan
         try:
             async with self.engine.capacity.slot(self._queued):
@@ -179,19 +197,12 @@ class Session:
                     await self._run_stages(sandbox)
                 finally:
                     self.docker.discard(sandbox)
-        except ProtocolError as exc:  # refused at admission: busy
-            self.error = exc.code
-            await self.emit(protocol.error(exc.code, exc.message))
         except SandboxError as exc:
             log.error("session %s: %s", self.id, exc)
             self.error = ErrorCode.INTERNAL
             await self.emit(protocol.error(ErrorCode.INTERNAL, f"the sandbox failed: {exc}"))
         finally:
             self._sandbox = None
-            if self.engine.pool:
-                self.engine.pool.poke()
-            for observer in self.engine.observers:
-                observer.finished(self)
 
     async def _run_stages(self, sandbox: Sandbox) -> None:
         plan = self.plan

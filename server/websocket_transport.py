@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
+from .access import client_identity, token_from, token_subprotocols
 from .protocol import (
     CloseCode,
     EofMessage,
@@ -47,6 +48,7 @@ class Connection:
         self.websocket = websocket
         self.padbox = padbox
         self.session: Session | None = None
+        self.client = "unknown"
         self.shutting_down = False
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -64,13 +66,13 @@ class Connection:
             raise bad_request("binary frames are not accepted: send JSON text frames")
         return str(text)
 
-    async def fail(self, code: ErrorCode, message: str) -> None:
+    async def fail(self, problem: ProtocolError) -> None:
         """Send an `error` and close with the matching code; the client may already be gone."""
         try:
-            await self.send(protocol.error(code, message))
+            await self.send(protocol.refusal(problem))
         except Disconnected:
             return
-        await self.close(CLOSE_FOR_ERROR[code])
+        await self.close(CLOSE_FOR_ERROR[problem.code])
 
     async def close(self, code: CloseCode) -> None:
         if self.websocket.application_state != WebSocketState.DISCONNECTED:
@@ -80,11 +82,14 @@ class Connection:
                 pass
 
     async def serve(self) -> None:
-        await self.websocket.accept()
+        headers = self.websocket.headers
+        offered = token_subprotocols(headers)
+        # A browser that offered a token subprotocol only completes the handshake if it is echoed.
+        await self.websocket.accept(subprotocol=offered[0] if offered else None)
         try:
             session = await self._open_session()
         except ProtocolError as exc:
-            await self.fail(exc.code, exc.message)
+            await self.fail(exc)
             return
         except Disconnected:
             return
@@ -99,11 +104,21 @@ class Connection:
             text = await asyncio.wait_for(self.receive_text(), timeout)
         except TimeoutError:
             raise bad_request(f"no 'run' message within {timeout:g} s of connecting") from None
+        # Checked once the client has spoken, so its `run` never races the refusal.
+        self._check_access()
         message = protocol.parse_client_message(text)
         if not isinstance(message, RunRequest):
             raise bad_request("the first message must be a 'run' message")
         plan = plan_run(message, self.padbox.catalogue, self.padbox.settings.limits)
-        return Session(plan, self.padbox.engine, self.send)
+        return Session(plan, self.padbox.engine, self.send, self.client)
+
+    def _check_access(self) -> None:
+        headers = self.websocket.headers
+        token = token_from(self.websocket.query_params, headers)
+        self.padbox.access.check_origin(headers.get("origin"), headers.get("host"))
+        self.padbox.access.check_token(token)
+        address = self.websocket.client.host if self.websocket.client else None
+        self.client = client_identity(token, address, bool(self.padbox.access.tokens))
 
     async def _drive(self, session: Session) -> None:
         run = asyncio.create_task(session.run(), name=f"run-{session.id}")
@@ -118,14 +133,14 @@ class Connection:
                     return
                 if failed is not None:
                     log.exception("session %s crashed", session.id, exc_info=failed)
-                    await self.fail(ErrorCode.INTERNAL, "the server failed while running the program")
+                    await self.fail(ProtocolError(ErrorCode.INTERNAL, "the server failed while running the program"))
                     return
                 await self.close(CLOSE_FOR_ERROR[session.error] if session.error else CloseCode.NORMAL)
                 return
             run.cancel()
             problem = reader.exception() if not reader.cancelled() else None
             if isinstance(problem, ProtocolError):
-                await self.fail(problem.code, problem.message)
+                await self.fail(problem)
         finally:
             self.padbox.connections.discard(self)
             for task in (run, reader):

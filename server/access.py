@@ -1,0 +1,138 @@
+"""Who may start runs: API tokens, the browser Origin allowlist, and per-client caps.
+
+Pure decisions (no I/O), shared by every transport: the WebSocket endpoint and the HTTP API
+ask the same questions here, so a guard cannot exist on one path and not the other.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import math
+import re
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .capacity import Busy
+from .protocol import bad_request
+
+TOKEN_SUBPROTOCOL_PREFIX = "padbox.token."
+RATE_WINDOW_S = 60.0
+
+
+def load_tokens(inline: str, file: str) -> tuple[str, ...]:
+    """Tokens from PADBOX_TOKENS (comma-separated) and PADBOX_TOKENS_FILE (one per line, # comments)."""
+    tokens = [t.strip() for t in inline.split(",")]
+    if file:
+        tokens += [line.split("#", 1)[0].strip() for line in Path(file).read_text().splitlines()]
+    return tuple(t for t in tokens if t)
+
+
+def token_from(query: Mapping[str, str], headers: Mapping[str, str]) -> str | None:
+    """A token from `?token=`, `Authorization: Bearer`, or a `padbox.token.<token>` WebSocket subprotocol
+    (browsers cannot set headers on a WebSocket)."""
+    if query.get("token"):
+        return query["token"]
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    for proto in token_subprotocols(headers):
+        return proto[len(TOKEN_SUBPROTOCOL_PREFIX):]
+    return None
+
+
+def token_subprotocols(headers: Mapping[str, str]) -> list[str]:
+    offered = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",")]
+    return [p for p in offered if p.startswith(TOKEN_SUBPROTOCOL_PREFIX)]
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    tokens: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()  # empty: same origin only; "*": any
+
+    def check_token(self, provided: str | None) -> None:
+        """Raise bad_request unless tokens are off or `provided` is one of them (compared in constant time)."""
+        if not self.tokens:
+            return
+        candidate = (provided or "").encode()
+        # Compare against every token, always: the time taken says nothing about which one matched.
+        matched = False
+        for token in self.tokens:
+            matched |= hmac.compare_digest(candidate, token.encode())
+        if not matched:
+            raise bad_request("a valid API token is required (query parameter 'token', a Bearer header, "
+                              f"or the WebSocket subprotocol '{TOKEN_SUBPROTOCOL_PREFIX}<token>')")
+
+    def check_origin(self, origin: str | None, host: str | None) -> None:
+        """Refuse cross-site WebSockets unless allowed: a page elsewhere must not drive a visitor's runs."""
+        if origin is None or "*" in self.allowed_origins:
+            return  # not a browser, or the operator allows everyone
+        if origin.rstrip("/") in self.allowed_origins:
+            return
+        if host is not None and urlsplit(origin).netloc == host:
+            return
+        raise bad_request(f"origin {origin!r} is not allowed to open sessions here")
+
+
+@dataclass
+class ClientLimiter:
+    """Per-client caps: sessions at once, and new sessions per minute (a sliding window)."""
+
+    max_concurrent: int
+    per_minute: int
+    running: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    recent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+
+    def admit(self, client: str, now: float | None = None) -> None:
+        """Count a new session for `client`, or raise Busy with a retry hint."""
+        now = time.monotonic() if now is None else now
+        window = self.recent[client]
+        while window and window[0] <= now - RATE_WINDOW_S:
+            window.popleft()
+        if self.running[client] >= self.max_concurrent:
+            raise Busy(f"this client already has {self.max_concurrent} sessions running; end one first", 1)
+        if len(window) >= self.per_minute:
+            wait = math.ceil(window[0] + RATE_WINDOW_S - now)
+            raise Busy(f"this client started {self.per_minute} sessions in the last minute", wait)
+        window.append(now)
+        self.running[client] += 1
+
+    @contextmanager
+    def admitted(self, client: str) -> Iterator[None]:
+        self.admit(client)
+        try:
+            yield
+        finally:
+            self.release(client)
+
+    def release(self, client: str) -> None:
+        self.running[client] -= 1
+        if self.running[client] <= 0:
+            del self.running[client]
+            if not self.recent.get(client):
+                self.recent.pop(client, None)
+
+
+class RedactTokens(logging.Filter):
+    """Log lines never carry a token: `token=...` in any logged URL becomes `token=REDACTED`."""
+
+    pattern = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = self.pattern.sub(r"\1REDACTED", message), None
+        return True
+
+
+def client_identity(token: str | None, address: str | None, tokens_enabled: bool) -> str:
+    """Caps count per token when tokens are on (many users may share an address), else per address."""
+    if tokens_enabled and token:
+        return "token:" + hmac.new(b"padbox", token.encode(), "sha256").hexdigest()[:16]
+    return "ip:" + (address or "unknown")
