@@ -219,6 +219,7 @@ function run() {
   runTty = ui.tty.checked;
   lineEditor.reset();
   terminal.reset();
+  terminal.showCursor(true);
   terminal.fit();
   const { cols, rows } = terminal.size();
   const language = current;

@@ -101,7 +101,7 @@ export function createTerminal(parent, { dark, onData, onResize }) {
       term.reset();
     },
 
-    /** The cursor shows while a program can read input; reset() shows it again. */
+    /** The cursor shows only while a program can read what is typed. */
     showCursor(visible) {
       term.write(visible ? "\x1b[?25h" : "\x1b[?25l");
     },
