@@ -72,6 +72,7 @@ def test_logged_urls_lose_their_tokens() -> None:
 
     from server.access import RedactTokens
 
-    record = logging.LogRecord("uvicorn", logging.INFO, "", 0, '%s - "WebSocket %s"', ("1.2.3.4", "/ws?token=abc&x=1"), None)
+    args = ("1.2.3.4", "/ws?token=abc&x=1")
+    record = logging.LogRecord("uvicorn", logging.INFO, "", 0, '%s - "WebSocket %s"', args, None)
     RedactTokens().filter(record)
     assert record.getMessage() == '1.2.3.4 - "WebSocket /ws?token=REDACTED&x=1"'

@@ -6,7 +6,7 @@ from server.protocol import Stage, Verdict
 from server.verdicts import Ending, StopReason, decide
 
 MB = 1 << 20
-LIMIT = 64 * MB
+CAP, HIGH, LOW = 64 * MB, 63 * MB, 10 * MB
 
 
 @pytest.mark.parametrize(
@@ -27,9 +27,9 @@ LIMIT = 64 * MB
         (Ending(Stage.RUN, 1, None, stop=StopReason.CLIENT_SIGNAL), Verdict.KILLED),
         (Ending(Stage.RUN, 0, None, stop=StopReason.CLIENT_SIGNAL), Verdict.OK),
         # Where the kernel's OOM counter cannot be read, a SIGKILL at the memory ceiling is still memory_limit.
-        (Ending(Stage.RUN, None, "SIGKILL", oom=None, memory_bytes=63 * MB, memory_limit_bytes=LIMIT), Verdict.MEMORY_LIMIT),
-        (Ending(Stage.RUN, None, "SIGKILL", oom=False, memory_bytes=63 * MB, memory_limit_bytes=LIMIT), Verdict.RUNTIME_ERROR),
-        (Ending(Stage.RUN, None, "SIGKILL", oom=None, memory_bytes=10 * MB, memory_limit_bytes=LIMIT), Verdict.RUNTIME_ERROR),
+        (Ending(Stage.RUN, None, "SIGKILL", oom=None, memory_bytes=HIGH, memory_limit_bytes=CAP), Verdict.MEMORY_LIMIT),
+        (Ending(Stage.RUN, None, "SIGKILL", oom=False, memory_bytes=HIGH, memory_limit_bytes=CAP), Verdict.RUNTIME_ERROR),
+        (Ending(Stage.RUN, None, "SIGKILL", oom=None, memory_bytes=LOW, memory_limit_bytes=CAP), Verdict.RUNTIME_ERROR),
     ],
 )
 def test_verdict_rules(ending: Ending, verdict: Verdict) -> None:
