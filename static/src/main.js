@@ -3,6 +3,7 @@
 import "@xterm/xterm/css/xterm.css";
 import "./style.css";
 
+import { adoptTokenFromAddress, apiHeaders, isTokenRefusal, openSocket } from "./access.js";
 import { createEditor } from "./editor.js";
 import { indentFor, loadSupport } from "./languages.js";
 import { LineEditor } from "./line-editor.js";
@@ -22,6 +23,8 @@ const ui = {
   notice: $("notice"),
   noticeText: $("notice-text"),
   noticeClose: $("notice-close"),
+  tokenForm: $("token-form"),
+  tokenInput: $("token-input"),
   status: $("status"),
   verdict: $("verdict"),
   details: $("details"),
@@ -71,9 +74,25 @@ function showNotice(text, kind = "error") {
 function clearNotice() {
   ui.notice.hidden = true;
   ui.noticeText.textContent = "";
+  ui.tokenForm.hidden = true;
 }
 
 ui.noticeClose.addEventListener("click", clearNotice);
+
+/** The server wants an API token: ask for one right in the notice. */
+function askForToken(text) {
+  showNotice(text);
+  ui.tokenForm.hidden = false;
+  ui.tokenInput.focus();
+}
+
+ui.tokenForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  store.saveToken(ui.tokenInput.value.trim());
+  ui.tokenInput.value = "";
+  clearNotice();
+  if (!current) loadLanguages();
+});
 
 // --- languages
 
@@ -81,7 +100,12 @@ async function loadLanguages() {
   clearTimeout(languagesTimer);
   let list;
   try {
-    const response = await fetch(LANGUAGES_URL, { cache: "no-store" });
+    const response = await fetch(LANGUAGES_URL, { cache: "no-store", headers: apiHeaders() });
+    if (response.status === 401 || response.status === 403) {
+      askForToken("This padbox server needs an API token. Enter it to continue (the pad remembers it).");
+      ui.status.textContent = "token needed";
+      return;
+    }
     if (!response.ok) throw new Error(`the server answered ${response.status} ${response.statusText}`.trim());
     list = await response.json();
     if (!Array.isArray(list)) throw new Error("the server's language list is not a list");
@@ -201,7 +225,7 @@ const ERROR_PREFIX = {
   [ErrorCode.BAD_REQUEST]: "The server refused the run",
   [ErrorCode.UNKNOWN_LANGUAGE]: "The server does not know this language",
   [ErrorCode.LIMIT_EXCEEDED]: "The run asks for more than the server allows",
-  [ErrorCode.BUSY]: "The server is busy; try again in a moment",
+  [ErrorCode.BUSY]: "The server is busy",
   [ErrorCode.INTERNAL]: "The server failed",
 };
 
@@ -236,6 +260,7 @@ function run() {
       cols,
       rows,
     }),
+    createSocket: openSocket,
     handlers: {
       phase(phase, info) {
         if (info.version) version = info.version;
@@ -258,7 +283,10 @@ function run() {
       },
       error(message) {
         const prefix = ERROR_PREFIX[message.code] || "The server reported an error";
-        showNotice(message.message ? `${prefix}: ${message.message}` : prefix);
+        let text = message.message ? `${prefix}: ${message.message}` : prefix;
+        if (Number.isInteger(message.retry_after_s)) text += ` (try again in ${message.retry_after_s} s)`;
+        if (isTokenRefusal(message.message)) askForToken(text);
+        else showNotice(text);
         showStatus("error", "error");
         terminal.ensureNewLine();
         terminal.write(`\x1b[31m${prefix}.\x1b[39m\r\n`);
@@ -321,6 +349,7 @@ window.padbox = {
 };
 
 if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent)) $("run-hint").textContent = "⌘+Enter runs";
+adoptTokenFromAddress();
 setBusy(false);
 terminal.showCursor(false);
 terminal.write("\x1b[2mPress Run (Ctrl+Enter) to run the program. Its output appears here; type here to give it input.\x1b[22m\r\n");

@@ -59,6 +59,9 @@ export const Signal = Object.freeze({
   SIGKILL: "SIGKILL",
 });
 
+/** A WebSocket subprotocol starting with this carries an API token (server/access.py). */
+export const TOKEN_SUBPROTOCOL_PREFIX = "padbox.token.";
+
 /** What a close code means to a person, for the codes a browser or the server uses. */
 export function describeClose(code) {
   switch (code) {

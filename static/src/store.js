@@ -1,4 +1,5 @@
-// What the pad remembers between visits, in localStorage: code per language, the last language, the tty toggle.
+// What the pad remembers between visits, in localStorage: code per language, the last language, the tty toggle,
+// the API token.
 // Storage can be missing or full (private windows, quotas); the pad then simply forgets.
 
 const PREFIX = "padbox.";
@@ -45,4 +46,13 @@ export function loadTty() {
 
 export function saveTty(tty) {
   write("tty", tty ? null : "false");
+}
+
+/** The API token for a server that asks for one, or null. */
+export function loadToken() {
+  return read("token");
+}
+
+export function saveToken(token) {
+  write("token", token || null);
 }

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from .pad import Pad
 
@@ -22,7 +22,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-LAPTOP = {"width": 1280, "height": 800}
+LAPTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
 # Package scope, not session: the sync API keeps an event loop running in this thread while it is open,
@@ -37,9 +37,11 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-def screenshot_path(request: pytest.FixtureRequest) -> Path:
+def screenshot_path(request: pytest.FixtureRequest, moment: str = "") -> Path:
+    """tests/artifacts/<test name>[-<moment>].png"""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name) + ".png")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name) + (f"-{moment}" if moment else "")
+    return ARTIFACTS / (name + ".png")
 
 
 @pytest.fixture

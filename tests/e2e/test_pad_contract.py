@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server import protocol
+from server import access, protocol
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 
@@ -35,6 +35,11 @@ def test_pad_protocol_names_match_the_server(enum: type[Enum]) -> None:
     pad = pad_constants()
     assert enum.__name__ in pad, f"static/src/protocol.js lacks {enum.__name__}"
     assert pad[enum.__name__] == {member.name: str(member.value) for member in enum}
+
+
+def test_pad_sends_tokens_in_the_subprotocol_the_server_reads() -> None:
+    source = (STATIC / "src" / "protocol.js").read_text()
+    assert f'export const TOKEN_SUBPROTOCOL_PREFIX = "{access.TOKEN_SUBPROTOCOL_PREFIX}";' in source
 
 
 def test_pad_unit_tests_pass() -> None:
