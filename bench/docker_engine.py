@@ -1,0 +1,80 @@
+"""What the bench asks the Docker engine directly: the raw container ceiling, the warm pool's state, the runtimes.
+
+The ceiling containers are made from padbox's own hardened definition (server.sandbox.container_config),
+so the comparison isolates what padbox adds on top of Docker, not what its sandbox settings cost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from server.config import Settings
+from server.sandbox import INSTANCE_LABEL, ORIGIN_LABEL, SESSION_LABEL, container_config, make_client
+
+CEILING_INSTANCE = "bench-ceiling"
+HELLO = "print('hello')"
+HELLO_ARGV = ["python3", "-c", HELLO]
+
+
+@dataclass(frozen=True)
+class Container:
+    session: str
+    origin: str  # "pool" or "cold"
+    state: str  # Docker's: "created", "running", "exited", "removing", ...
+
+
+def quiet(containers: Collection[Container], pool_size: int, used: Collection[str]) -> bool:
+    """The warm pool is full of unused sandboxes and no used sandbox is still being removed."""
+    ready = sum(1 for s in containers if s.origin == "pool" and s.state == "running" and s.session not in used)
+    return ready >= pool_size and not any(s.session in used or s.origin != "pool" for s in containers)
+
+
+class Engine:
+    """The bench's own aiodocker client."""
+
+    def __init__(self) -> None:
+        self.client = make_client()
+        settings = Settings.from_env({"PADBOX_INSTANCE": CEILING_INSTANCE})
+        self.ceiling_config = container_config(settings, settings.limits.defaults, "ceiling", HELLO_ARGV)
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self.client.connector is not None:
+            await self.client.connector.close()
+
+    async def info(self) -> dict[str, Any]:
+        return dict(await self.client.system.info())
+
+    async def version(self) -> dict[str, Any]:
+        return dict(await self.client.version())
+
+    async def runtimes(self) -> list[str]:
+        return sorted((await self.info()).get("Runtimes", {}))
+
+    async def ceiling_run(self) -> None:
+        """One container through its whole life: create, start, wait, remove. Nothing else."""
+        container = await self.client.containers.create(config=self.ceiling_config)
+        try:
+            await container.start()
+            result = await container.wait()
+            if result.get("StatusCode") != 0:
+                raise RuntimeError(f"the ceiling container exited with {result}")
+        finally:
+            await container.delete(force=True)
+
+    async def remove_ceiling_leftovers(self) -> None:
+        """A bench interrupted half-way may leave ceiling containers behind; padbox's reaper never sees them."""
+        for container in await self._containers(CEILING_INSTANCE, all_states=True):
+            await container.delete(force=True)
+
+    async def sandboxes(self, instance: str) -> list[Container]:
+        """Every container a padbox instance has now, in any state."""
+        return [Container(c["Labels"].get(SESSION_LABEL, ""), c["Labels"].get(ORIGIN_LABEL, ""), c["State"])
+                for c in await self._containers(instance, all_states=True)]
+
+    async def _containers(self, instance: str, all_states: bool = False) -> list[Any]:
+        filters = json.dumps({"label": [f"{INSTANCE_LABEL}={instance}"]})
+        return list(await self.client.containers.list(all=all_states, filters=filters))

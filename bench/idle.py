@@ -1,0 +1,69 @@
+"""Section 4: many interactive sessions whose programs wait on stdin, and what they cost the server process.
+
+Memory is the server's resident set (VmRSS) once a level is reached and has settled; per session is the
+growth over the same server with no session open, divided by the sessions. The containers' own memory is
+the kernel's, not the server's, and is not part of the target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import AsyncExitStack
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+
+from server.protocol import ClientType, ServerType
+
+from .docker_engine import Engine
+from .latency import wait_until_quiet
+from .padbox_process import PadboxProcess, ServerConfig, padbox_server
+from .plan import Plan
+from .ws_client import RunFailed, connect, receive, run_message, timed_run
+
+WAITING_PROGRAM = "import sys\nprint('ready')\nsys.stdin.readline()\n"
+OPENING_AT_ONCE = 8  # sessions being opened concurrently (each may need a cold container)
+SETTLE_S = 2.0  # let the server's garbage and Docker's replies settle before reading memory
+MB = 1_000_000
+
+
+async def open_waiting(stack: AsyncExitStack, server: PadboxProcess, gate: asyncio.Semaphore) -> ClientConnection:
+    """A session whose program has printed and now waits on stdin; the socket stays open in `stack`."""
+    async with gate:
+        ws = await stack.enter_async_context(connect(server.ws_url))
+        timing = await timed_run(ws, run_message(WAITING_PROGRAM), until=ServerType.STDOUT)
+    if timing.first_output_s is None:
+        raise RunFailed("an interactive session ended before its program waited for input")
+    return ws
+
+
+async def finish(ws: ClientConnection) -> None:
+    """End the program the polite way (end of input) and read to the server's close."""
+    await ws.send(json.dumps({"type": ClientType.EOF}))
+    while await receive(ws) is not None:
+        pass
+
+
+async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str, Any]:
+    if max(plan.idle_levels) + config.pool_size > config.max_sessions:
+        raise ValueError("PADBOX_MAX_SESSIONS must leave room for the most idle sessions plus the pool")
+    levels: list[dict[str, Any]] = []
+    async with padbox_server(config) as server:
+        await wait_until_quiet(engine, config.pool_size, ())
+        await asyncio.sleep(SETTLE_S)
+        baseline = server.memory().rss_bytes
+        gate = asyncio.Semaphore(OPENING_AT_ONCE)
+        sockets: list[ClientConnection] = []
+        async with AsyncExitStack() as stack:
+            for level in plan.idle_levels:
+                more = level - len(sockets)
+                sockets += await asyncio.gather(*(open_waiting(stack, server, gate) for _ in range(more)))
+                await asyncio.sleep(SETTLE_S)
+                server.alive()
+                rss = server.memory().rss_bytes
+                levels.append({"sessions": level, "server_rss_mb": round(rss / MB, 1),
+                               "per_session_kb": round((rss - baseline) / level / 1000, 1)})
+            await asyncio.gather(*(finish(ws) for ws in sockets))
+        peak = server.memory().peak_rss_bytes
+    return {"baseline_rss_mb": round(baseline / MB, 1), "peak_rss_mb": round(peak / MB, 1), "levels": levels}

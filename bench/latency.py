@@ -1,0 +1,79 @@
+"""Section 1 (and 5): time from asking for a Python hello world to its first output byte.
+
+The three contenders are measured interleaved, one of each per round, so noise from anything else
+on the machine (other people's tests) falls on all three alike. Before each padbox run the bench
+waits until the warm pool is full again and the previous container is gone: this is the latency
+of a server that is not saturated. What happens when runs come back to back is section 2's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Collection
+from dataclasses import replace
+from typing import Any
+
+from .docker_engine import HELLO, Engine, quiet
+from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, padbox_server
+from .plan import Plan
+from .processes import bare_argv, cold_container_argv, first_byte
+from .stats import Latency
+from .ws_client import RunFailed, connect, run_message, timed_run
+
+QUIET_TIMEOUT_S = 60.0
+QUIET_POLL_S = 0.05
+# A pooled container is listed as running a moment before its agent reports ready.
+QUIET_SETTLE_S = 0.15
+
+
+async def wait_until_quiet(engine: Engine, pool_size: int, used: Collection[str]) -> None:
+    """The warm pool is full again and no container of an earlier run is left."""
+    deadline = time.monotonic() + QUIET_TIMEOUT_S
+    while not quiet(await engine.sandboxes(INSTANCE), pool_size, used):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the padbox server did not settle within {QUIET_TIMEOUT_S:.0f} s")
+        await asyncio.sleep(QUIET_POLL_S)
+    await asyncio.sleep(QUIET_SETTLE_S)
+
+
+async def padbox_first_output(server: PadboxProcess) -> tuple[float, float, str]:
+    """(run -> first stdout, connect + run -> first stdout, session id) for one hello world."""
+    opened = time.perf_counter()
+    async with connect(server.ws_url) as ws:
+        connected = time.perf_counter() - opened
+        timing = await timed_run(ws, run_message(HELLO))
+    if timing.first_output_s is None or timing.verdict != "ok":
+        raise RunFailed(f"the hello world did not print and exit cleanly: {timing}")
+    return timing.first_output_s, connected + timing.first_output_s, timing.session
+
+
+async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str, Any]:
+    samples: dict[str, list[float]] = {"padbox": [], "padbox_with_connect": [], "cold_container": [],
+                                       "bare_process": []}
+    cold = cold_container_argv(config.runtime)
+    async with padbox_server(config) as server:
+        used: set[str] = set()
+        for round_number in range(plan.latency_warmup + plan.latency_runs):
+            await wait_until_quiet(engine, config.pool_size, used)
+            run_s, with_connect_s, session = await padbox_first_output(server)
+            used.add(session)
+            bare_s = await first_byte(bare_argv())
+            await wait_until_quiet(engine, config.pool_size, used)
+            cold_s = await first_byte(cold)
+            if round_number < plan.latency_warmup:
+                continue
+            for name, value in (("padbox", run_s), ("padbox_with_connect", with_connect_s),
+                                ("cold_container", cold_s), ("bare_process", bare_s)):
+                samples[name].append(value)
+    return {name: Latency.of(values).as_dict() for name, values in samples.items()}
+
+
+async def measure_gvisor(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str, Any]:
+    """Section 5: the same measurement with every sandbox under gVisor, if the engine has it."""
+    runtimes = await engine.runtimes()
+    if "runsc" not in runtimes:
+        listed = ", ".join(runtimes)
+        return {"available": False, "note": f"not available: `docker info` lists no runsc runtime ({listed})"}
+    gvisor = replace(config, runtime="runsc")
+    return {"available": True, "runtime": "runsc", **await measure(plan, engine, gvisor)}

@@ -1,0 +1,135 @@
+"""The padbox server under measurement: its own process, started as `make run` starts it, stopped with SIGTERM.
+
+A fresh server per section keeps the sections independent: one section's container removals,
+heap growth or drained pool never show up in the next one's numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import tempfile
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+INSTANCE = "bench"
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The settings a bench server runs with; recorded in results.json next to the numbers."""
+
+    pool_size: int = 8  # at least the highest concurrency measured, so every worker can find a warm sandbox
+    max_sessions: int = 250  # room for 200 idle sessions plus the pool
+    queue_limit: int = 256
+    max_output_kb: int = 131072  # the throughput run asks for more than the default cap
+    runtime: str = ""  # "runsc" for the gVisor measurement
+
+    def env(self, port: int) -> dict[str, str]:
+        return {
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "PADBOX_INSTANCE": INSTANCE,
+            "PADBOX_POOL_SIZE": str(self.pool_size),
+            "PADBOX_MAX_SESSIONS": str(self.max_sessions),
+            "PADBOX_QUEUE_LIMIT": str(self.queue_limit),
+            "PADBOX_MAX_OUTPUT_KB": str(self.max_output_kb),
+            "PADBOX_RUNTIME": self.runtime,
+            # Every bench client is 127.0.0.1: the per-client caps would otherwise measure themselves.
+            "PADBOX_MAX_SESSIONS_PER_CLIENT": str(self.max_sessions),
+            "PADBOX_SESSIONS_PER_MINUTE": "1000000",
+        }
+
+    def recorded(self) -> dict[str, str]:
+        """The settings as they appear in results.json (the port is an accident of the run)."""
+        return {k: v for k, v in self.env(0).items() if k.startswith("PADBOX_")}
+
+
+@dataclass(frozen=True)
+class Memory:
+    rss_bytes: int
+    peak_rss_bytes: int
+
+
+class PadboxProcess:
+    def __init__(self, process: asyncio.subprocess.Process, port: int, log_path: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def memory(self) -> Memory:
+        """The server's resident memory now and at its peak, from /proc (what the kernel charges it)."""
+        fields: dict[str, int] = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0]) * 1024
+        return Memory(fields["VmRSS"], fields["VmHWM"])
+
+    def alive(self) -> None:
+        if self.process.returncode is not None:
+            raise RuntimeError(f"the padbox server exited ({self.process.returncode}):\n{self.log_tail()}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@asynccontextmanager
+async def padbox_server(config: ServerConfig) -> AsyncIterator[PadboxProcess]:
+    """A running server with these settings; SIGTERM (a clean shutdown) on the way out, whatever happened."""
+    port = _free_port()
+    log_dir = Path(tempfile.mkdtemp(prefix="padbox-bench-"))
+    log_path = log_dir / "server.log"
+    with log_path.open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server", cwd=REPO, env={**os.environ, **config.env(port)},
+            stdout=log_file, stderr=asyncio.subprocess.STDOUT,
+        )
+    server = PadboxProcess(process, port, log_path)
+    try:
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
+        while not await asyncio.to_thread(_healthy, port):
+            server.alive()
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"the server did not answer within {START_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
+            await asyncio.sleep(0.1)
+        yield server
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+            except TimeoutError:
+                process.kill()
+                await process.wait()

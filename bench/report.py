@@ -1,0 +1,130 @@
+"""The issue's targets checked against a run's results, and the Markdown table. Pure: results in, text out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .machine import one_line
+
+# The issue's targets for a 2-core machine.
+MAX_TIMES_BARE = 3.0
+MIN_TIMES_FASTER_THAN_COLD = 4.0
+MIN_SHARE_OF_CEILING = 0.9
+MIN_OUTPUT_MB_PER_S = 50.0
+IDLE_SESSIONS = 200
+MAX_IDLE_SERVER_MB = 250.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    wanted: str
+    measured: str
+    met: bool
+    shortfall: str  # by how much it was missed ("" when met)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _at_most(name: str, value: float, limit: float, unit: str, wanted: str) -> Target:
+    miss = "" if value <= limit else f"{value / limit - 1:.0%} over"
+    return Target(name, wanted, f"{value:.2f}{unit}", value <= limit, miss)
+
+
+def _at_least(name: str, value: float, floor: float, unit: str, wanted: str) -> Target:
+    miss = "" if value >= floor else f"{1 - value / floor:.0%} short"
+    return Target(name, wanted, f"{value:.2f}{unit}", value >= floor, miss)
+
+
+def targets(results: dict[str, Any]) -> list[Target]:
+    found: list[Target] = []
+    latency = results.get("first_output")
+    if latency:
+        padbox = latency["padbox"]["p50_ms"]
+        found.append(_at_most("first output p50 vs bare process", padbox / latency["bare_process"]["p50_ms"],
+                              MAX_TIMES_BARE, "×", f"≤ {MAX_TIMES_BARE:g}× bare"))
+        found.append(_at_least("first output p50 vs cold container", latency["cold_container"]["p50_ms"] / padbox,
+                               MIN_TIMES_FASTER_THAN_COLD, "× faster", f"≥ {MIN_TIMES_FASTER_THAN_COLD:g}× faster"))
+    for row in results.get("runs_per_second", []):
+        found.append(_at_least(f"runs/s at concurrency {row['concurrency']} vs Docker ceiling", row["ratio"] * 100,
+                               MIN_SHARE_OF_CEILING * 100, "%", f"≥ {MIN_SHARE_OF_CEILING:.0%} of ceiling"))
+    output = results.get("output_throughput")
+    if output:
+        found.append(_at_least("relayed output", output["median_mb_per_s"], MIN_OUTPUT_MB_PER_S, " MB/s",
+                               f"≥ {MIN_OUTPUT_MB_PER_S:g} MB/s"))
+    idle = results.get("idle_sessions")
+    level = next((lv for lv in idle["levels"] if lv["sessions"] == IDLE_SESSIONS), None) if idle else None
+    if level:
+        found.append(_at_most(f"server RSS with {IDLE_SESSIONS} idle sessions", level["server_rss_mb"],
+                              MAX_IDLE_SERVER_MB, " MB", f"< {MAX_IDLE_SERVER_MB:g} MB"))
+    return found
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> Iterator[str]:
+    yield "| " + " | ".join(header) + " |"
+    yield "|" + "|".join(" --- " for _ in header) + "|"
+    for row in rows:
+        yield "| " + " | ".join(str(cell) for cell in row) + " |"
+
+
+def _latency_rows(latency: dict[str, Any], runtime: str) -> list[list[Any]]:
+    names = [("padbox", f"padbox, warm pool{runtime}: `run` → first stdout"),
+             ("padbox_with_connect", f"padbox, warm pool{runtime}: WebSocket connect + `run` → first stdout"),
+             ("cold_container", f"cold container{runtime}: `docker run --rm` → first byte"),
+             ("bare_process", "bare host process: `/usr/bin/python3 -c` → first byte")]
+    return [[label, latency[key]["p50_ms"], latency[key]["p95_ms"]] for key, label in names if key in latency]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [f"## padbox benchmark, {results['started_at']}", "",
+             f"Machine: {one_line(results['machine'])}.", "",
+             "Server: " + ", ".join(f"`{k}={v}`" for k, v in results["server_settings"].items() if v) + ".", ""]
+    latency = results.get("first_output")
+    if latency:
+        runs = latency["padbox"]["runs"]
+        lines += [f"### First output of a Python hello world ({runs} runs each, interleaved)", ""]
+        lines += _table(["", "p50 ms", "p95 ms"], _latency_rows(latency, ""))
+        lines.append("")
+    rates = results.get("runs_per_second")
+    if rates:
+        lines += ["### Sustained runs per second (hello world, whole run: connect → exit → close)", ""]
+        rows = [[r["concurrency"], r["padbox_runs_per_s"], r["docker_ceiling_runs_per_s"], f"{r['ratio']:.0%}",
+                 _p50_p95(r["padbox_first_output_under_load"])] for r in rates]
+        lines += _table(["concurrency", "padbox runs/s", "Docker ceiling runs/s", "padbox / ceiling",
+                         "padbox first output under load p50 / p95 ms"], rows)
+        lines.append("")
+    output = results.get("output_throughput")
+    if output:
+        each = ", ".join(str(r["mb_per_s"]) for r in output["runs"])
+        lines += ["### Output relayed to one client", "",
+                  f"{output['bytes'] / 1e6:g} MB of stdout: **{output['median_mb_per_s']} MB/s** median "
+                  f"(runs: {each} MB/s); server peak RSS {output['server_peak_rss_mb']} MB.", ""]
+    idle = results.get("idle_sessions")
+    if idle:
+        lines += ["### Idle interactive sessions (programs waiting on stdin)", ""]
+        rows = [[lv["sessions"], lv["server_rss_mb"], lv["per_session_kb"]] for lv in idle["levels"]]
+        lines += _table(["sessions", "server RSS MB", "per session KB"], [[0, idle["baseline_rss_mb"], ""], *rows])
+        lines.append("")
+    gvisor = results.get("gvisor")
+    if gvisor:
+        lines += ["### First output under gVisor (`PADBOX_RUNTIME=runsc`)", ""]
+        if gvisor["available"]:
+            lines += _table(["", "p50 ms", "p95 ms"], _latency_rows(gvisor, " (runsc)"))
+        else:
+            lines.append(gvisor["note"] + ".")
+        lines.append("")
+    found = results.get("targets", [])
+    if found:
+        lines += ["### Targets", ""]
+        lines += _table(["target", "wanted", "measured", "met"],
+                        [[t["name"], t["wanted"], t["measured"], "yes" if t["met"] else f"**no** ({t['shortfall']})"]
+                         for t in found])
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _p50_p95(latency: dict[str, Any] | None) -> str:
+    return f"{latency['p50_ms']} / {latency['p95_ms']}" if latency else ""

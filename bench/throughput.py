@@ -1,0 +1,57 @@
+"""Section 3: how fast one client receives a program's output, relayed through the agent, the server and the socket.
+
+The rate is output characters (ASCII, so bytes) over the time from the first to the last output frame:
+the sandbox's start-up is section 1's business. The whole run's time is recorded beside it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from .docker_engine import Engine
+from .latency import wait_until_quiet
+from .padbox_process import ServerConfig, padbox_server
+from .plan import Plan
+from .ws_client import RunFailed, run_message, run_once
+
+LINE = 100  # bytes per line, newline included
+MB = 1_000_000
+
+
+def loud_program(total_bytes: int) -> str:
+    """Python that writes `total_bytes` of 100-byte lines to stdout in 1 MB writes."""
+    lines_per_write = MB // LINE
+    writes, rest = divmod(total_bytes, lines_per_write * LINE)
+    if rest:
+        raise ValueError("the output size must be a whole number of megabytes")
+    return (
+        "import sys\n"
+        f"chunk = (b'x' * {LINE - 1} + b'\\n') * {lines_per_write}\n"
+        f"for _ in range({writes}):\n"
+        "    sys.stdout.buffer.write(chunk)\n"
+    )
+
+
+async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str, Any]:
+    output_kb = -(-plan.output_bytes // 1024) + 1
+    if output_kb > config.max_output_kb:
+        raise ValueError("PADBOX_MAX_OUTPUT_KB is below the output the throughput run writes")
+    message = run_message(loud_program(plan.output_bytes), limits={"output_kb": output_kb})
+    runs: list[dict[str, Any]] = []
+    async with padbox_server(config) as server:
+        used: set[str] = set()
+        for _ in range(plan.output_repeats):
+            await wait_until_quiet(engine, config.pool_size, used)
+            timing = await run_once(server.ws_url, message)
+            used.add(timing.session)
+            if timing.verdict != "ok" or timing.stdout_chars != plan.output_bytes:
+                raise RunFailed(f"expected {plan.output_bytes} bytes and `ok`, got {timing.stdout_chars} and "
+                                f"{timing.verdict}")
+            assert timing.first_output_s is not None and timing.last_output_s is not None
+            relay_s = timing.last_output_s - timing.first_output_s
+            runs.append({"mb_per_s": round(plan.output_bytes / relay_s / MB, 1), "relay_s": round(relay_s, 3),
+                         "run_s": timing.exit_s, "frames": timing.frames})
+        peak = server.memory().peak_rss_bytes
+    return {"bytes": plan.output_bytes, "median_mb_per_s": statistics.median(r["mb_per_s"] for r in runs),
+            "runs": runs, "server_peak_rss_mb": round(peak / MB, 1)}
