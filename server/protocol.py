@@ -209,7 +209,9 @@ def _parse_files(raw: Any) -> tuple[SourceFile, ...]:
     return tuple(files)
 
 
-def _parse_run(obj: Mapping[str, Any]) -> RunRequest:
+def parse_run(obj: Mapping[str, Any]) -> RunRequest:
+    """Validate the fields of a `run` (a decoded JSON object): the WebSocket's first message and the
+    HTTP API's request body follow the same rules. Raises ProtocolError."""
     language = _field(obj, "language", str, None)
     if not language:
         raise bad_request("field 'language' is required")
@@ -256,7 +258,7 @@ def parse_client_message(text: str) -> ClientMessage:
         raise bad_request("message must be a JSON object")
     kind = obj.get("type")
     if kind == ClientType.RUN:
-        return _parse_run(obj)
+        return parse_run(obj)
     if kind == ClientType.STDIN:
         data = _field(obj, "data", str, None)
         if data is None:
