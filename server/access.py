@@ -80,6 +80,10 @@ class AccessPolicy:
         raise bad_request(f"origin {origin!r} is not allowed to open sessions here")
 
 
+class ClientBusy(Busy):
+    """Refused by this client's own caps, not the server's capacity (over HTTP: 429 rather than 503)."""
+
+
 @dataclass
 class ClientLimiter:
     """Per-client caps: sessions at once, and new sessions per minute (a sliding window)."""
@@ -90,16 +94,16 @@ class ClientLimiter:
     recent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
 
     def admit(self, client: str, now: float | None = None) -> None:
-        """Count a new session for `client`, or raise Busy with a retry hint."""
+        """Count a new session for `client`, or raise ClientBusy with a retry hint."""
         now = time.monotonic() if now is None else now
         window = self.recent[client]
         while window and window[0] <= now - RATE_WINDOW_S:
             window.popleft()
         if self.running[client] >= self.max_concurrent:
-            raise Busy(f"this client already has {self.max_concurrent} sessions running; end one first", 1)
+            raise ClientBusy(f"this client already has {self.max_concurrent} sessions running; end one first", 1)
         if len(window) >= self.per_minute:
             wait = math.ceil(window[0] + RATE_WINDOW_S - now)
-            raise Busy(f"this client started {self.per_minute} sessions in the last minute", wait)
+            raise ClientBusy(f"this client started {self.per_minute} sessions in the last minute", wait)
         window.append(now)
         self.running[client] += 1
 

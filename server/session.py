@@ -123,6 +123,7 @@ class Session:
         self.stage: Stage | None = None
         self.results: list[StageResult] = []
         self.error: ErrorCode | None = None  # set when the session ended with an `error` message
+        self.refusal: ProtocolError | None = None  # why admission refused it (busy), for transports that care
         self._sandbox: Sandbox | None = None
         self._process_running = False
         self._input: asyncio.Queue[tuple[Kind, bytes]] = asyncio.Queue()
@@ -179,6 +180,7 @@ class Session:
                 await self._admitted_run()
         except ProtocolError as exc:  # refused at admission: busy
             self.error = exc.code
+            self.refusal = exc
             await self.emit(protocol.refusal(exc))
         finally:
             if self.engine.pool:
