@@ -1,5 +1,5 @@
-// The /ws wire protocol as the pad speaks it. Every name mirrors server/protocol.py, which is the
-// definition; tests/e2e/test_pad_contract.py fails when the two drift apart.
+// The /ws wire protocol as the pad speaks it. server/protocol.py is the definition: every name here is
+// spelled as there, and verdicts, stages and error codes are complete (tests/e2e/test_pad_contract.py).
 
 /** Messages the pad sends. */
 export const ClientType = Object.freeze({
