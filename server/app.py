@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,14 +15,15 @@ from starlette.staticfiles import StaticFiles
 from .access import AccessPolicy, ClientLimiter
 from .capacity import Capacity
 from .config import REPO_ROOT, Settings
+from .http_routes import HTTP_ROUTES
 from .languages import Catalogue
+from .metrics import Metrics
 from .pool import WarmPool
 from .sandbox import Docker
 from .session import Engine
+from .session_log import SessionLog
+from .sharing import ShareRegistry
 from .websocket_transport import websocket_endpoint
-
-if TYPE_CHECKING:
-    from .websocket_transport import Connection
 
 log = logging.getLogger("padbox")
 
@@ -44,24 +43,40 @@ class Padbox:
         self.access = AccessPolicy(settings.tokens, settings.allowed_origins)
         limiter = ClientLimiter(settings.max_sessions_per_client, settings.sessions_per_minute)
         self.engine = Engine(self.docker, self.capacity, self.pool, limiter)
-        self.connections: set[Connection] = set()
+        self.metrics = Metrics(self.capacity, self.pool)
+        self.engine.observers += [self.metrics, SessionLog(settings.log_content)]
+        self.prepared = False  # Docker answered, the image is there, versions read, pool started
+        self.draining = False  # shutting down: /readyz says so and new HTTP runs are refused
+        self.shares = ShareRegistry(
+            settings.share_max_participants, settings.share_grace_s, settings.share_replay_bytes
+        )
 
     async def start(self) -> None:
+        """Without Docker or the runner image the server still starts: /readyz reports what is missing
+        (a load balancer sees "not ready", not a crash loop) and runs fail with an `internal` error."""
         if not await self.docker.ping():
-            raise RuntimeError("no Docker engine answers; run `make run`, which starts one, or check DOCKER_HOST")
-        if not await self.docker.image_present():
-            raise RuntimeError(f"runner image {self.settings.image} is missing; build it with `make image`")
-        reaped = await self.docker.reap_leftovers()
+            log.error("no Docker engine answers; run `make run`, which starts one, or check DOCKER_HOST")
+            return
+        reaped = await self.docker.reap_leftovers()  # before any session of ours can exist
         if reaped:
             log.warning("removed %d container(s) left by an earlier server", reaped)
+        if not await self.docker.image_present():
+            log.error("runner image %s is missing; build it with `make image`", self.settings.image)
+            return
+        await self.prepare()
+
+    async def prepare(self) -> None:
+        """What needs the image: its language versions, and the warm pool. /readyz calls it again
+        when the image has appeared since start-up."""
         self.catalogue = self.catalogue.with_versions(await self.docker.read_versions())
         self.pool.start()
+        self.prepared = True
 
     async def shut_down_sessions(self) -> None:
         """Tell every connected client the server is going away and remove every container."""
+        self.draining = True
         await self.pool.drain()
-        await asyncio.gather(*(c.shut_down() for c in list(self.connections)), return_exceptions=True)
-        await asyncio.sleep(0)
+        await self.shares.shut_down()
         await self.docker.settled()
         await self.docker.reap_leftovers()  # belt and braces: nothing of this instance outlives the server
 
@@ -105,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/ws", websocket_endpoint),
         Route("/api/v1/languages", languages),
         Route("/healthz", healthz),
+        *HTTP_ROUTES,
         *static_routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -39,10 +39,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PADBOX_ALLOWED_ORIGINS", "", "Browser origins allowed to open /ws besides the server's own (`*`: any)."),
     Setting("PADBOX_MAX_SESSIONS_PER_CLIENT", "8", "Sessions one client (token, else IP address) may run at once."),
     Setting("PADBOX_SESSIONS_PER_MINUTE", "120", "New sessions one client may start per minute."),
+    Setting("PADBOX_SHARE_GRACE_S", "10", "After a shared run's last driver leaves, seconds before it is killed."),
+    Setting("PADBOX_SHARE_MAX_PARTICIPANTS", "16", "People (drivers and viewers) one run may have."),
+    Setting("PADBOX_SHARE_REPLAY_KB", "256", "Output a joiner's snapshot replays; older output is counted, not kept."),
     Setting("PADBOX_FIRST_MESSAGE_TIMEOUT_S", "10", "Seconds a new socket has to send its `run` message."),
     Setting("PADBOX_MAX_MESSAGE_KB", "1024", "Largest client message; larger ones close the socket with 1009."),
     Setting("PADBOX_SANDBOX_START_TIMEOUT_S", "20", "Seconds a new sandbox has to report ready."),
     Setting("PADBOX_SHUTDOWN_GRACE_S", "5", "Seconds running sessions get to clean up on SIGTERM."),
+    Setting("PADBOX_LOG_CONTENT", "0", "`1`: session log lines carry source code, stdin and output (debugging only: "
+            "they may hold secrets)."),
     Setting("PADBOX_CPUS", "1", "CPU cores one sandbox may use."),
     Setting("PADBOX_WORKDIR_MB", "64", "Size of the sandbox's writable work directory (tmpfs); /tmp gets the same."),
     Setting("PADBOX_NOFILE", "256", "Open files per sandbox process (ulimit nofile)."),
@@ -83,6 +88,13 @@ def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float]) ->
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = _read(env, name).strip().lower()
+    if raw not in ("0", "1", "true", "false", "yes", "no", "on", "off", ""):
+        raise ConfigError(f"{name}={raw!r} must be 1 or 0")
+    return raw in ("1", "true", "yes", "on")
+
+
 def _count(env: Mapping[str, str], name: str) -> int:
     """A whole number that may be zero."""
     raw = _read(env, name)
@@ -114,10 +126,14 @@ class Settings:
     allowed_origins: tuple[str, ...]
     max_sessions_per_client: int
     sessions_per_minute: int
+    share_grace_s: float
+    share_max_participants: int
+    share_replay_bytes: int
     first_message_timeout_s: float
     max_message_bytes: int
     sandbox_start_timeout_s: float
     shutdown_grace_s: float
+    log_content: bool
     cpus: float
     workdir_mb: int
     nofile: int
@@ -144,10 +160,14 @@ class Settings:
                                   if o.strip()),
             max_sessions_per_client=int(_number(env, "PADBOX_MAX_SESSIONS_PER_CLIENT", int)),
             sessions_per_minute=int(_number(env, "PADBOX_SESSIONS_PER_MINUTE", int)),
+            share_grace_s=_number(env, "PADBOX_SHARE_GRACE_S", float),
+            share_max_participants=int(_number(env, "PADBOX_SHARE_MAX_PARTICIPANTS", int)),
+            share_replay_bytes=int(_number(env, "PADBOX_SHARE_REPLAY_KB", int)) * 1024,
             first_message_timeout_s=_number(env, "PADBOX_FIRST_MESSAGE_TIMEOUT_S", float),
             max_message_bytes=int(_number(env, "PADBOX_MAX_MESSAGE_KB", int)) * 1024,
             sandbox_start_timeout_s=_number(env, "PADBOX_SANDBOX_START_TIMEOUT_S", float),
             shutdown_grace_s=_number(env, "PADBOX_SHUTDOWN_GRACE_S", float),
+            log_content=_flag(env, "PADBOX_LOG_CONTENT"),
             cpus=_number(env, "PADBOX_CPUS", float),
             workdir_mb=int(_number(env, "PADBOX_WORKDIR_MB", int)),
             nofile=int(_number(env, "PADBOX_NOFILE", int)),

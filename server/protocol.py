@@ -22,6 +22,7 @@ class ClientType(StrEnum):
     EOF = "eof"
     SIGNAL = "signal"
     RESIZE = "resize"
+    JOIN = "join"
 
 
 class ServerType(StrEnum):
@@ -34,6 +35,15 @@ class ServerType(StrEnum):
     EXIT = "exit"
     ERROR = "error"
     QUEUED = "queued"
+    SNAPSHOT = "snapshot"
+    PRESENCE = "presence"
+
+
+class Role(StrEnum):
+    """What a participant in a shared run may do: drivers type and signal, viewers only watch."""
+
+    DRIVER = "driver"
+    VIEWER = "viewer"
 
 
 class Stage(StrEnum):
@@ -68,6 +78,15 @@ class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
     TRY_AGAIN_LATER = 1013
+
+
+CLOSE_FOR_ERROR: dict[ErrorCode, CloseCode] = {
+    ErrorCode.BAD_REQUEST: CloseCode.POLICY_VIOLATION,
+    ErrorCode.UNKNOWN_LANGUAGE: CloseCode.POLICY_VIOLATION,
+    ErrorCode.LIMIT_EXCEEDED: CloseCode.POLICY_VIOLATION,
+    ErrorCode.BUSY: CloseCode.TRY_AGAIN_LATER,
+    ErrorCode.INTERNAL: CloseCode.INTERNAL_ERROR,
+}
 
 
 class Signal(StrEnum):
@@ -143,7 +162,15 @@ class ResizeMessage:
     rows: int
 
 
-ClientMessage = RunRequest | StdinMessage | EofMessage | SignalMessage | ResizeMessage
+@dataclass(frozen=True)
+class JoinMessage:
+    run_id: str
+    key: str
+    role: Role
+
+
+ClientMessage = RunRequest | StdinMessage | EofMessage | SignalMessage | ResizeMessage | JoinMessage
+INPUT_MESSAGES = (StdinMessage, EofMessage, SignalMessage, ResizeMessage)
 
 
 def check_file_name(name: str) -> None:
@@ -248,6 +275,18 @@ def _parse_signal(obj: Mapping[str, Any]) -> SignalMessage:
         raise bad_request(f"field 'signal' must be one of {allowed}") from None
 
 
+def _parse_join(obj: Mapping[str, Any]) -> JoinMessage:
+    run_id = _field(obj, "id", str, None)
+    key = _field(obj, "key", str, None)
+    if not run_id or not key:
+        raise bad_request("a join message needs a string 'id' and 'key'")
+    try:
+        role = Role(_field(obj, "role", str, Role.VIEWER.value))
+    except ValueError:
+        raise bad_request("field 'role' must be 'driver' or 'viewer'") from None
+    return JoinMessage(run_id, key, role)
+
+
 def parse_client_message(text: str) -> ClientMessage:
     """Parse one text frame from a client; raise ProtocolError with a message a person can act on."""
     try:
@@ -270,6 +309,8 @@ def parse_client_message(text: str) -> ClientMessage:
         return _parse_signal(obj)
     if kind == ClientType.RESIZE:
         return ResizeMessage(_terminal_side(obj, "cols", None), _terminal_side(obj, "rows", None))
+    if kind == ClientType.JOIN:
+        return _parse_join(obj)
     known = ", ".join(t.value for t in ClientType)
     raise bad_request(f"unknown message type {kind!r}; expected one of {known}")
 
@@ -279,6 +320,10 @@ def parse_client_message(text: str) -> ClientMessage:
 
 def started(run_id: str, language: str, version: str) -> dict[str, Any]:
     return {"type": ServerType.STARTED.value, "id": run_id, "language": language, "version": version}
+
+
+def presence(drivers: int, viewers: int) -> dict[str, Any]:
+    return {"type": ServerType.PRESENCE.value, "drivers": drivers, "viewers": viewers}
 
 
 def queued(position: int) -> dict[str, Any]:

@@ -1,40 +1,36 @@
-"""The /ws endpoint: a thin translation between WebSocket frames and one Session."""
+"""The /ws endpoint: a thin translation between one WebSocket and one participant of a SharedRun.
+
+The first message decides the socket's part: `run` starts a new run (its sender is the first
+driver), `join` attaches to a running one. After that the socket forwards input to the run and
+sends what the participant's outbox holds, until the run ends or the socket goes away.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
 from .access import client_identity, token_from, token_subprotocols
 from .protocol import (
+    CLOSE_FOR_ERROR,
+    INPUT_MESSAGES,
     CloseCode,
-    EofMessage,
-    ErrorCode,
+    JoinMessage,
     ProtocolError,
-    ResizeMessage,
     RunRequest,
-    SignalMessage,
-    StdinMessage,
     bad_request,
 )
 from .session import Session, plan_run
+from .sharing import Participant, SharedRun, ViewerInputRefused
 
 if TYPE_CHECKING:
     from .app import Padbox
 
 log = logging.getLogger("padbox.ws")
-
-CLOSE_FOR_ERROR = {
-    ErrorCode.BAD_REQUEST: CloseCode.POLICY_VIOLATION,
-    ErrorCode.UNKNOWN_LANGUAGE: CloseCode.POLICY_VIOLATION,
-    ErrorCode.LIMIT_EXCEEDED: CloseCode.POLICY_VIOLATION,
-    ErrorCode.BUSY: CloseCode.TRY_AGAIN_LATER,
-    ErrorCode.INTERNAL: CloseCode.INTERNAL_ERROR,
-}
 
 
 class Disconnected(Exception):
@@ -42,18 +38,16 @@ class Disconnected(Exception):
 
 
 class Connection:
-    """One client socket carrying one run."""
+    """One client socket: a starter or a joiner of one run."""
 
     def __init__(self, websocket: WebSocket, padbox: Padbox) -> None:
         self.websocket = websocket
         self.padbox = padbox
-        self.session: Session | None = None
         self.client = "unknown"
-        self.shutting_down = False
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send_text(self, text: str) -> None:
         try:
-            await self.websocket.send_text(protocol.encode(message))
+            await self.websocket.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             raise Disconnected from exc
 
@@ -69,12 +63,12 @@ class Connection:
     async def fail(self, problem: ProtocolError) -> None:
         """Send an `error` and close with the matching code; the client may already be gone."""
         try:
-            await self.send(protocol.refusal(problem))
+            await self.send_text(protocol.encode(protocol.refusal(problem)))
         except Disconnected:
             return
         await self.close(CLOSE_FOR_ERROR[problem.code])
 
-    async def close(self, code: CloseCode) -> None:
+    async def close(self, code: int) -> None:
         if self.websocket.application_state != WebSocketState.DISCONNECTED:
             try:
                 await self.websocket.close(code)
@@ -82,35 +76,17 @@ class Connection:
                 pass
 
     async def serve(self) -> None:
-        headers = self.websocket.headers
-        offered = token_subprotocols(headers)
+        offered = token_subprotocols(self.websocket.headers)
         # A browser that offered a token subprotocol only completes the handshake if it is echoed.
         await self.websocket.accept(subprotocol=offered[0] if offered else None)
         try:
-            session = await self._open_session()
+            run, participant = await self._enter()
         except ProtocolError as exc:
             await self.fail(exc)
             return
         except Disconnected:
             return
-        if session is None:
-            return
-        self.session = session
-        await self._drive(session)
-
-    async def _open_session(self) -> Session | None:
-        timeout = self.padbox.settings.first_message_timeout_s
-        try:
-            text = await asyncio.wait_for(self.receive_text(), timeout)
-        except TimeoutError:
-            raise bad_request(f"no 'run' message within {timeout:g} s of connecting") from None
-        # Checked once the client has spoken, so its `run` never races the refusal.
-        self._check_access()
-        message = protocol.parse_client_message(text)
-        if not isinstance(message, RunRequest):
-            raise bad_request("the first message must be a 'run' message")
-        plan = plan_run(message, self.padbox.catalogue, self.padbox.settings.limits)
-        return Session(plan, self.padbox.engine, self.send, self.client)
+        await self._take_part(run, participant)
 
     def _check_access(self) -> None:
         headers = self.websocket.headers
@@ -120,60 +96,68 @@ class Connection:
         address = self.websocket.client.host if self.websocket.client else None
         self.client = client_identity(token, address, bool(self.padbox.access.tokens))
 
-    async def _drive(self, session: Session) -> None:
-        run = asyncio.create_task(session.run(), name=f"run-{session.id}")
-        reader = asyncio.create_task(self._read_input(session), name=f"input-{session.id}")
-        self.padbox.connections.add(self)
+    async def _enter(self) -> tuple[SharedRun, Participant]:
+        """Read the first message: start a run, or join one."""
+        timeout = self.padbox.settings.first_message_timeout_s
         try:
-            await asyncio.wait({run, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if run.done():
-                reader.cancel()
-                failed = run.exception() if not run.cancelled() else None
-                if isinstance(failed, Disconnected):
-                    return
-                if failed is not None:
-                    log.exception("session %s crashed", session.id, exc_info=failed)
-                    await self.fail(ProtocolError(ErrorCode.INTERNAL, "the server failed while running the program"))
-                    return
-                await self.close(CLOSE_FOR_ERROR[session.error] if session.error else CloseCode.NORMAL)
-                return
-            run.cancel()
-            problem = reader.exception() if not reader.cancelled() else None
-            if isinstance(problem, ProtocolError):
+            text = await asyncio.wait_for(self.receive_text(), timeout)
+        except TimeoutError:
+            raise bad_request(f"no 'run' message within {timeout:g} s of connecting") from None
+        # Checked once the client has spoken, so its first message never races the refusal.
+        self._check_access()
+        message = protocol.parse_client_message(text)
+        if isinstance(message, JoinMessage):
+            run = self.padbox.shares.find(message.run_id, message.key)
+            return run, run.join(message.role)
+        if not isinstance(message, RunRequest):
+            raise bad_request("the first message must be a 'run' (or 'join') message")
+        plan = plan_run(message, self.padbox.catalogue, self.padbox.settings.limits)
+        run = self.padbox.shares.create(lambda emit: Session(plan, self.padbox.engine, emit, self.client))
+        participant = run.attach_starter()
+        run.start()
+        return run, participant
+
+    async def _take_part(self, run: SharedRun, participant: Participant) -> None:
+        sender = asyncio.create_task(self._send_outbox(participant))
+        reader = asyncio.create_task(self._read_input(run, participant))
+        try:
+            await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if reader.done() and not reader.cancelled() and isinstance(reader.exception(), ProtocolError):
+                problem = reader.exception()
+                assert isinstance(problem, ProtocolError)
+                run.leave(participant)
+                sender.cancel()
                 await self.fail(problem)
         finally:
-            self.padbox.connections.discard(self)
-            for task in (run, reader):
+            run.leave(participant)
+            for task in (sender, reader):
                 task.cancel()
-            await asyncio.gather(run, reader, return_exceptions=True)
+            await asyncio.gather(sender, reader, return_exceptions=True)
 
-    async def _read_input(self, session: Session) -> None:
-        """Forward the client's messages to the session until it disconnects or breaks the protocol."""
+    async def _send_outbox(self, participant: Participant) -> None:
+        outbox = participant.outbox
+        try:
+            while (frame := await outbox.take()) is not None:
+                await self.send_text(frame)
+        except Disconnected:
+            return
+        await self.close(outbox.close_code or CloseCode.NORMAL)
+
+    async def _read_input(self, run: SharedRun, participant: Participant) -> None:
+        """Forward the client's messages until it disconnects or breaks the protocol."""
         while True:
             try:
                 text = await self.receive_text()
             except Disconnected:
                 return
             message = protocol.parse_client_message(text)
-            if isinstance(message, RunRequest):
-                raise bad_request("a run is already in progress: one socket carries one run")
-            if isinstance(message, StdinMessage):
-                await session.send_stdin(message.data)
-            elif isinstance(message, EofMessage):
-                await session.send_eof()
-            elif isinstance(message, SignalMessage):
-                await session.send_signal(message.signal)
-            elif isinstance(message, ResizeMessage):
-                await session.resize(message.cols, message.rows)
-
-    async def shut_down(self) -> None:
-        """Server shutdown: tell the client, then end the run (its container is removed on the way out)."""
-        self.shutting_down = True
-        try:
-            await self.send(protocol.error(ErrorCode.INTERNAL, "the server is shutting down"))
-        except Disconnected:
-            pass
-        await self.close(CloseCode.GOING_AWAY)
+            if isinstance(message, RunRequest | JoinMessage):
+                raise bad_request("this socket already takes part in a run: one socket carries one run")
+            assert isinstance(message, INPUT_MESSAGES)
+            try:
+                await run.input(participant, message)
+            except ViewerInputRefused as refused:
+                participant.outbox.offer(protocol.encode(protocol.refusal(refused)))
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,16 @@ class Client:
 
 def connect(ws_url: str, **kwargs: Any) -> Any:
     return websockets.connect(ws_url, max_size=None, **kwargs)
+
+
+def connect_slow_reader(ws_url: str) -> Any:
+    """A client that stops reading for real: a small, fixed kernel receive buffer (no autotuning up to
+    tens of MB) and a one-frame queue, so what it does not read backs up into the server."""
+    host, port = ws_url.split("//", 1)[1].split("/", 1)[0].split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    sock.connect((host, int(port)))
+    return websockets.connect(ws_url, max_size=None, max_queue=1, sock=sock)
 
 
 async def run_program(ws_url: str, *inputs: dict[str, Any], timeout: float = 60, **run: Any) -> Transcript:

@@ -1,0 +1,85 @@
+"""Prometheus metrics at GET /metrics: sessions by language and outcome, load, stage durations,
+time to first output, and sandbox failures.
+
+A SessionObserver for what sessions report, plus gauges that read the admission queue and the warm
+pool when scraped. Each server has its own registry, so nothing leaks between apps in one process.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .capacity import Capacity
+from .pool import WarmPool
+from .protocol import ErrorCode, ServerType
+from .session import Session
+from .session_log import elapsed_ms, outcome
+
+if TYPE_CHECKING:
+    from .app import Padbox
+
+STAGE_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
+FIRST_OUTPUT_BUCKETS_S = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30)
+OUTPUT_TYPES = (ServerType.STDOUT.value, ServerType.STDERR.value)
+
+
+class Metrics:
+    """Every padbox metric, in one registry."""
+
+    def __init__(self, capacity: Capacity, pool: WarmPool | None) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.sessions_started = Counter("padbox_sessions_started", "Sessions that got a sandbox and began.",
+                               ["language"], registry=r)
+        self.sessions_finished = Counter("padbox_sessions_finished", "Sessions that ended, by outcome: a verdict, an "
+                                "error code (busy, internal, ...) or abandoned.", ["language", "verdict"], registry=r)
+        self.stage_seconds = Histogram("padbox_stage_duration_seconds", "Wall-clock time of a compile or run stage.",
+                                       ["language", "stage"], buckets=STAGE_BUCKETS_S, registry=r)
+        self.first_output_seconds = Histogram(
+            "padbox_time_to_first_output_seconds", "From a run's request (queueing included) to its first output.",
+            ["language"], buckets=FIRST_OUTPUT_BUCKETS_S, registry=r)
+        self.docker_errors = Counter("padbox_docker_errors", "Sessions ended because Docker or the sandbox failed.",
+                                     registry=r)
+        Gauge("padbox_sessions_running", "Sessions holding a slot now.", registry=r).set_function(
+            lambda: capacity.running)
+        Gauge("padbox_sessions_limit", "Sessions that may run at once (PADBOX_MAX_SESSIONS).", registry=r).set_function(
+            lambda: capacity.limit)
+        Gauge("padbox_queue_length", "Sessions waiting for a slot.", registry=r).set_function(
+            lambda: capacity.queue_length)
+        Gauge("padbox_pool_ready", "Warm sandboxes ready to be handed out.", registry=r).set_function(
+            lambda: pool.ready if pool else 0)
+        Gauge("padbox_pool_size", "Warm sandboxes the pool aims to keep (PADBOX_POOL_SIZE).", registry=r).set_function(
+            lambda: pool.size if pool else 0)
+        self._awaiting_output: set[Session] = set()
+
+    # --- SessionObserver --------------------------------------------------------------------
+    def message(self, session: Session, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        language = session.plan.language.id
+        if kind == ServerType.STARTED:
+            self.sessions_started.labels(language).inc()
+            self._awaiting_output.add(session)
+        elif kind in OUTPUT_TYPES and session in self._awaiting_output:
+            self._awaiting_output.discard(session)
+            self.first_output_seconds.labels(language).observe(elapsed_ms(session) / 1000)
+        elif kind == ServerType.EXIT:
+            self.stage_seconds.labels(language, message["stage"]).observe(message["wall_ms"] / 1000)
+        elif kind == ServerType.ERROR and message.get("code") == ErrorCode.INTERNAL:
+            self.docker_errors.inc()
+
+    def finished(self, session: Session) -> None:
+        self._awaiting_output.discard(session)
+        self.sessions_finished.labels(session.plan.language.id, outcome(session)).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """GET /metrics"""
+    padbox: Padbox = request.app.state.padbox
+    return Response(padbox.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,219 @@
+"""Piston's API v2 (engineer-man/piston, docs/api-v2.md) on top of padbox: existing Piston clients
+switch by changing a URL.
+
+A translation, nothing more: a Piston request becomes the body of a `run` message, validated by the
+same `protocol.parse_run` and run by the same session engine as /ws and /api/v1 (rest.py); the
+session's messages become Piston's `run` / `compile` objects. The translation is pure code.
+
+Where Piston's own behaviour is the contract, it is kept: a stdin without a final newline gets one,
+a failed compile is also reported as the `run` stage, client mistakes are HTTP 400 with a `message`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import signal as signals
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from . import protocol
+from .languages import Catalogue, Language
+from .protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Stage, Verdict, bad_request
+from .rest import CLIENT_CLOSED_REQUEST, ClientGone, check_access, read_json, refusal_headers, run_to_completion
+from .rest import status_for as rest_status_for
+from .semver import satisfies
+from .transcript import StageRecord, Transcript
+
+if TYPE_CHECKING:
+    from .app import Padbox
+
+ENCODINGS = ("utf8", "base64", "hex")
+# Piston's per-stage limits (milliseconds, bytes) and the padbox limit each one sets. padbox has one
+# CPU-time limit for both stages and one memory limit for the sandbox: the larger request wins.
+MILLISECOND_LIMITS = {
+    "compile_timeout": "compile_timeout_s",
+    "run_timeout": "run_timeout_s",
+    "compile_cpu_time": "cpu_time_s",
+    "run_cpu_time": "cpu_time_s",
+}
+BYTE_LIMITS = {"compile_memory_limit": "memory_mb", "run_memory_limit": "memory_mb"}
+NO_LIMIT = -1  # Piston's "no limit" for memory: here, the server's default
+
+
+def runtimes(catalogue: Catalogue) -> list[dict[str, Any]]:
+    """GET /api/v2/runtimes: every language with its version and aliases."""
+    return [
+        {"language": lang.id, "version": catalogue.version(lang), "aliases": list(lang.aliases)}
+        for lang in sorted(catalogue, key=lambda lang: lang.id)
+    ]
+
+
+def select(catalogue: Catalogue, language: str, version: str) -> Language:
+    """The language named (id or alias) whose version matches the semver selector (`*`: any)."""
+    unknown = ProtocolError(ErrorCode.UNKNOWN_LANGUAGE,
+                            f"{language}-{version} runtime is unknown; GET /api/v2/runtimes lists them")
+    try:
+        lang = catalogue.resolve(language)
+    except ProtocolError:
+        raise unknown from None
+    if not satisfies(catalogue.version(lang), version):
+        raise unknown
+    return lang
+
+
+def _decode(content: str, encoding: str, index: int) -> str:
+    if encoding == "utf8":
+        return content
+    try:
+        raw = base64.b64decode(content, validate=True) if encoding == "base64" else bytes.fromhex(content)
+    except (binascii.Error, ValueError):
+        raise bad_request(f"files[{index}].content is not valid {encoding}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request(f"files[{index}] is not UTF-8 text once decoded: padbox runs text files only") from None
+
+
+def _files(raw: list[Mapping[str, Any]], lang: Language) -> list[dict[str, Any]]:
+    """Piston's files as a run's files: decoded, the first utf8 file first (it is the entry point),
+    unnamed files named like Piston does (the entry point gets the language's usual name)."""
+    files: list[tuple[bool, Any, str]] = []
+    for index, item in enumerate(raw):
+        encoding = str(item.get("encoding")) if item.get("encoding") in ENCODINGS else "utf8"
+        content = _decode(item["content"], encoding, index)
+        files.append((encoding == "utf8", item.get("name") or f"file{index}.code", content))
+    entry = next((i for i, (text, _, _) in enumerate(files) if text), None)
+    if entry is None:
+        raise bad_request("files must include at least one utf8 encoded file")
+    _, entry_name, entry_content = files.pop(entry)
+    if not raw[entry].get("name"):
+        entry_name = lang.file
+    return [{"name": entry_name, "content": entry_content}] + [{"name": n, "content": c} for _, n, c in files]
+
+
+def _limits(body: Mapping[str, Any]) -> dict[str, float]:
+    limits: dict[str, float] = {}
+    for name in (*MILLISECOND_LIMITS, *BYTE_LIMITS):
+        value = body.get(name)
+        if not value:  # Piston skips 0 and null alike
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProtocolError(ErrorCode.LIMIT_EXCEEDED, f"If specified, {name} must be a number")
+        if name in BYTE_LIMITS and value == NO_LIMIT:
+            continue
+        if value < 0:
+            raise ProtocolError(ErrorCode.LIMIT_EXCEEDED, f"{name} must be non-negative")
+        if name in BYTE_LIMITS:
+            key, ours = BYTE_LIMITS[name], float(math.ceil(value / (1024 * 1024)))
+        else:
+            key, ours = MILLISECOND_LIMITS[name], value / 1000
+        limits[key] = max(limits.get(key, 0), ours)
+    if "memory_mb" in limits:
+        limits["memory_mb"] = int(limits["memory_mb"])
+    return limits
+
+
+def parse_execute(body: Any, catalogue: Catalogue) -> RunRequest:
+    """A Piston execute request as a validated run request. Raises ProtocolError (HTTP 400)."""
+    if not isinstance(body, dict):
+        raise bad_request("the request body must be a JSON object")
+    language = body.get("language")
+    if not isinstance(language, str) or not language:
+        raise bad_request("language is required as a string")
+    version = body.get("version", "*")
+    if not isinstance(version, str):
+        raise bad_request("version is required as a string")
+    files = body.get("files")
+    if not isinstance(files, list):
+        raise bad_request("files is required as an array")
+    for index, item in enumerate(files):
+        if not isinstance(item, dict) or not isinstance(item.get("content"), str):
+            raise bad_request(f"files[{index}].content is required as a string")
+    lang = select(catalogue, language, version)
+    stdin = body.get("stdin")
+    if stdin is None:
+        stdin = ""
+    if isinstance(stdin, str) and not stdin.endswith("\n"):
+        stdin += "\n"  # Piston always ends stdin with a newline; programs ported from it expect one
+    run: dict[str, Any] = {"language": lang.id, "files": _files(files, lang), "stdin": stdin, "limits": _limits(body)}
+    if body.get("args") is not None:
+        run["args"] = body["args"]
+    return protocol.parse_run(run)
+
+
+def _status(verdict: Verdict, code: int | None, signal: str | None) -> tuple[str | None, str | None]:
+    """Piston's `status` and `message` for a stage's ending."""
+    if verdict is Verdict.OK:
+        return None, None
+    if verdict is Verdict.TIMEOUT:
+        return "TO", "Time limit exceeded"
+    if verdict is Verdict.OUTPUT_LIMIT:
+        return "OL", "Output length exceeded"
+    if verdict is Verdict.MEMORY_LIMIT:
+        return "SG", "Memory limit exceeded"
+    if signal is not None:
+        number = getattr(signals, signal, None)
+        return "SG", f"Caught fatal signal {int(number) if number is not None else signal}"
+    return "RE", f"Exited with error status {code}"
+
+
+def stage_answer(record: StageRecord) -> dict[str, Any]:
+    """One stage as Piston reports it (the documented fields, then Piston's newer usage fields)."""
+    result = record.result()
+    code, signal = result.get("code"), result.get("signal")
+    status, message = _status(Verdict(result["verdict"]), code, signal) if "verdict" in result else ("XX", None)
+    return {
+        "stdout": record.text(ServerType.STDOUT.value),
+        "stderr": record.text(ServerType.STDERR.value),
+        "output": record.text(),
+        "code": code,
+        "signal": signal,
+        "message": message,
+        "status": status,
+        "memory": result.get("memory_bytes"),
+        "cpu_time": result.get("cpu_ms"),
+        "wall_time": result.get("wall_ms"),
+    }
+
+
+def execute_answer(transcript: Transcript) -> dict[str, Any]:
+    """POST /api/v2/execute's answer: language, version, `run`, and `compile` for compiled languages."""
+    started = transcript.started or {}
+    answer: dict[str, Any] = {"language": started.get("language"), "version": started.get("version")}
+    compiled = transcript.stages.get(Stage.COMPILE)
+    ran = transcript.stages.get(Stage.RUN)
+    if compiled is not None:
+        answer["compile"] = stage_answer(compiled)
+    # Piston answers a failed compile with the compile stage as `run` too: its clients read `run`.
+    answer["run"] = stage_answer(ran) if ran is not None else answer.get("compile")
+    return answer
+
+
+def status_for(exc: ProtocolError) -> int:
+    """Piston answers an unknown runtime with 400, not 404; everything else as /api/v1 does."""
+    return 400 if exc.code is ErrorCode.UNKNOWN_LANGUAGE else rest_status_for(exc)
+
+
+async def runtimes_endpoint(request: Request) -> Response:
+    """GET /api/v2/runtimes"""
+    padbox: Padbox = request.app.state.padbox
+    return JSONResponse(runtimes(padbox.catalogue))
+
+
+async def execute_endpoint(request: Request) -> Response:
+    """POST /api/v2/execute"""
+    padbox: Padbox = request.app.state.padbox
+    try:
+        client = check_access(request, padbox)
+        run = parse_execute(await read_json(request, padbox.settings.max_message_bytes), padbox.catalogue)
+        transcript = await run_to_completion(request, padbox, run, client)
+    except ProtocolError as exc:
+        return JSONResponse({"message": exc.message}, status_for(exc), refusal_headers(exc))
+    except ClientGone:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    return JSONResponse(execute_answer(transcript))

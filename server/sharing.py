@@ -1,0 +1,353 @@
+"""Shared runs: one running program, several people watching, any driver typing into it.
+
+Every run is a SharedRun, even one nobody joins: the starter is simply its first driver.
+Frames go to each participant through its own bounded Outbox, drained by its own sender,
+so a slow participant never slows the program or the others. A run with a single
+participant is the exception: there the program itself waits for that one reader
+(backpressure all the way to the program's write), which is what a lone client wants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import protocol
+from .capacity import Busy
+from .protocol import (
+    CLOSE_FOR_ERROR,
+    CloseCode,
+    EofMessage,
+    ErrorCode,
+    ProtocolError,
+    ResizeMessage,
+    Role,
+    ServerType,
+    Signal,
+    SignalMessage,
+    StdinMessage,
+    bad_request,
+)
+from .session import Emit, Session
+
+log = logging.getLogger("padbox.sharing")
+
+SHARE_KEY_BYTES = 24  # 192 bits from the OS's cryptographic source
+OUTBOX_LIMIT = 1 << 20  # frames waiting for one participant, in bytes; past it a shared participant is dropped
+OUTPUT_TYPES = (ServerType.STDOUT.value, ServerType.STDERR.value)
+NO_SUCH_RUN = "no shared run has that id and key"
+
+SessionFactory = Callable[[Emit], Session]
+
+
+class ViewerInputRefused(ProtocolError):
+    """A viewer tried to type or signal: refused with an error, but it keeps watching."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.BAD_REQUEST, "viewers cannot send input to the program; join as a driver to type")
+
+
+class Outbox:
+    """One participant's frames in order, bounded in bytes."""
+
+    def __init__(self, limit: int = OUTBOX_LIMIT) -> None:
+        self.limit = limit
+        self.frames: deque[str] = deque()
+        self.size = 0
+        self.close_code: int | None = None
+        self._readable = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    def _append(self, frame: str) -> None:
+        self.frames.append(frame)
+        self.size += len(frame)
+        self._readable.set()
+        if self.size >= self.limit:
+            self._room.clear()
+
+    def offer(self, frame: str) -> bool:
+        """Queue without waiting; False when it would pass the limit (the participant is too far behind)."""
+        if self.close_code is not None:
+            return True
+        if self.frames and self.size + len(frame) > self.limit:
+            return False
+        self._append(frame)
+        return True
+
+    async def put(self, frame: str) -> None:
+        """Queue, waiting for room: backpressure for a run's only participant."""
+        while self.size >= self.limit and self.close_code is None:
+            await self._room.wait()
+        if self.close_code is None:
+            self._append(frame)
+
+    async def take(self) -> str | None:
+        """The next frame, or None once closed and drained."""
+        while not self.frames:
+            if self.close_code is not None:
+                return None
+            self._readable.clear()
+            await self._readable.wait()
+        frame = self.frames.popleft()
+        self.size -= len(frame)
+        if self.size < self.limit:
+            self._room.set()
+        return frame
+
+    def close(self, code: int) -> None:
+        """No more frames after those queued; the sender then closes the socket with `code`."""
+        if self.close_code is None:
+            self.close_code = code
+        self._readable.set()
+        self._room.set()
+
+    def abort(self, code: int) -> None:
+        """Drop what is queued (a participant too far behind) and close at once."""
+        self.frames.clear()
+        self.size = 0
+        self.close(code)
+
+
+@dataclass
+class ReplayBuffer:
+    """What a joiner missed: every frame since `started`, output bounded by bytes (oldest dropped first)."""
+
+    limit: int
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    output_bytes: int = 0
+    omitted_bytes: int = 0
+
+    def add(self, message: dict[str, Any]) -> None:
+        self.frames.append(message)
+        if message["type"] in OUTPUT_TYPES:
+            self.output_bytes += len(message["data"].encode())
+        while self.output_bytes > self.limit:
+            oldest = next(i for i, m in enumerate(self.frames) if m["type"] in OUTPUT_TYPES)
+            size = len(self.frames.pop(oldest)["data"].encode())
+            self.output_bytes -= size
+            self.omitted_bytes += size
+
+
+@dataclass(eq=False)
+class Participant:
+    role: Role
+    outbox: Outbox
+    starter: bool = False
+
+
+class SharedRun:
+    """One run and everyone attached to it."""
+
+    def __init__(self, session_factory: SessionFactory,
+                 registry: ShareRegistry) -> None:
+        self.registry = registry
+        self.key = secrets.token_urlsafe(SHARE_KEY_BYTES)
+        self.session = session_factory(self.publish)
+        self.participants: list[Participant] = []
+        self.replay = ReplayBuffer(registry.replay_limit)
+        self.ever_joined = False
+        self.stage: str | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._grace: asyncio.TimerHandle | None = None
+        self.finished = asyncio.Event()
+
+    # --- membership ------------------------------------------------------------------------
+    @property
+    def drivers(self) -> int:
+        return sum(1 for p in self.participants if p.role is Role.DRIVER)
+
+    def attach_starter(self) -> Participant:
+        participant = Participant(Role.DRIVER, Outbox(), starter=True)
+        self.participants.append(participant)
+        return participant
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"run-{self.session.id}")
+
+    def join(self, role: Role) -> Participant:
+        """A new participant; its first frame is the snapshot, queued before any live frame."""
+        if len(self.participants) >= self.registry.max_participants:
+            raise Busy(f"this run already has {self.registry.max_participants} participants", 5)
+        if self.finished.is_set():
+            raise bad_request("that run has ended")
+        participant = Participant(role, Outbox())
+        participant.outbox.offer(protocol.encode(self.snapshot(role)))
+        self.participants.append(participant)
+        self.ever_joined = True
+        if role is Role.DRIVER:
+            self._cancel_grace()
+        self._announce_presence()
+        return participant
+
+    def leave(self, participant: Participant) -> None:
+        if participant not in self.participants:
+            return
+        self.participants.remove(participant)
+        participant.outbox.close(CloseCode.NORMAL)
+        if self.finished.is_set():
+            return
+        self._announce_presence()
+        if self.drivers == 0:
+            self._no_drivers_left()
+
+    def _no_drivers_left(self) -> None:
+        """Viewers alone do not keep a run alive. An unshared run ends at once; a shared one after a grace."""
+        if not self.ever_joined:
+            self._abandon()
+        elif self._grace is None:
+            grace = self.registry.grace_s
+            self._grace = asyncio.get_running_loop().call_later(grace, self._grace_expired)
+
+    def _cancel_grace(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+
+    def _grace_expired(self) -> None:
+        self._grace = None
+        if self.drivers:
+            return
+        if self.participants:  # viewers see the program killed and its exit frames
+            asyncio.get_running_loop().create_task(self.session.send_signal(Signal.SIGKILL))
+        else:
+            self._abandon()
+
+    def _abandon(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def _announce_presence(self) -> None:
+        viewers = len(self.participants) - self.drivers
+        self._fan_out(protocol.encode(protocol.presence(self.drivers, viewers)))
+
+    # --- input from participants ------------------------------------------------------------------
+    async def input(self, participant: Participant, message: object) -> None:
+        if participant.role is not Role.DRIVER:
+            raise ViewerInputRefused()
+        session = self.session
+        if isinstance(message, StdinMessage):
+            await session.send_stdin(message.data)
+        elif isinstance(message, EofMessage):
+            await session.send_eof()
+        elif isinstance(message, SignalMessage):
+            await session.send_signal(message.signal)
+        elif isinstance(message, ResizeMessage):
+            await session.resize(message.cols, message.rows)
+
+    # --- output to participants ---------------------------------------------------------------
+    async def publish(self, message: dict[str, Any]) -> None:
+        """Called by the session for every message: fan it out, remember it for joiners."""
+        kind = message["type"]
+        if kind == ServerType.STARTED.value:
+            self.registry.register(self.session.id, self)
+            message = {**message, "share_key": self.key}
+        else:
+            self.replay.add(message)
+        if kind == ServerType.STAGE.value:
+            self.stage = message["stage"]
+        frame = protocol.encode(message)
+        await self._deliver(frame)
+
+    async def _deliver(self, frame: str) -> None:
+        if len(self.participants) == 1:
+            await self.participants[0].outbox.put(frame)
+        else:
+            self._fan_out(frame)
+
+    def _fan_out(self, frame: str) -> None:
+        for participant in list(self.participants):
+            if not participant.outbox.offer(frame):
+                log.info("run %s: dropping a participant that fell %d bytes behind", self.session.id, OUTBOX_LIMIT)
+                self.participants.remove(participant)
+                participant.outbox.abort(CloseCode.TRY_AGAIN_LATER)
+                if not self.finished.is_set():
+                    self._announce_presence()
+                    if self.drivers == 0:
+                        self._no_drivers_left()
+
+    def snapshot(self, role: Role) -> dict[str, Any]:
+        plan = self.session.plan
+        return {
+            "type": ServerType.SNAPSHOT.value,
+            "id": self.session.id,
+            "role": role.value,
+            "language": plan.language.id,
+            "version": plan.version,
+            "files": [{"name": f.name, "content": f.content} for f in plan.files],
+            "limits": plan.limits.as_dict(),
+            "tty": plan.tty,
+            "stage": self.stage,
+            "frames": list(self.replay.frames),
+            "omitted_bytes": self.replay.omitted_bytes,
+        }
+
+    # --- the run's life ---------------------------------------------------------------------------
+    async def _run(self) -> None:
+        close = CloseCode.NORMAL
+        try:
+            await self.session.run()
+            if self.session.error is not None:
+                close = CLOSE_FOR_ERROR[self.session.error]
+        except asyncio.CancelledError:
+            close = CloseCode.GOING_AWAY
+        except Exception:
+            log.exception("run %s crashed", self.session.id)
+            self._fan_out(protocol.encode(protocol.error(ErrorCode.INTERNAL, "the server failed running this")))
+            close = CloseCode.INTERNAL_ERROR
+        finally:
+            self._cancel_grace()
+            self.finished.set()
+            self.registry.unregister(self.session.id, self)
+            for participant in self.participants:
+                participant.outbox.close(close)
+
+    async def shut_down(self) -> None:
+        """Server shutdown: everyone is told, the run is ended, its container removed."""
+        self._fan_out(protocol.encode(protocol.error(ErrorCode.INTERNAL, "the server is shutting down")))
+        for participant in self.participants:
+            participant.outbox.close(CloseCode.GOING_AWAY)
+        self._abandon()
+        if self.task is not None:
+            await asyncio.gather(self.task, return_exceptions=True)
+
+
+class ShareRegistry:
+    """Runs that can be joined, by id. Lookups compare the key in constant time, and a wrong id and
+    a wrong key get the same answer, so ids cannot be probed."""
+
+    def __init__(self, max_participants: int, grace_s: float, replay_limit: int) -> None:
+        self.max_participants = max_participants
+        self.grace_s = grace_s
+        self.replay_limit = replay_limit
+        self.runs: dict[str, SharedRun] = {}
+        self.active: set[SharedRun] = set()
+
+    def create(self, session_factory: SessionFactory) -> SharedRun:
+        run = SharedRun(session_factory, self)
+        self.active.add(run)
+        return run
+
+    def register(self, run_id: str, run: SharedRun) -> None:
+        self.runs[run_id] = run
+
+    def unregister(self, run_id: str, run: SharedRun) -> None:
+        if self.runs.get(run_id) is run:
+            del self.runs[run_id]
+        self.active.discard(run)
+
+    def find(self, run_id: str, key: str) -> SharedRun:
+        run = self.runs.get(run_id)
+        expected = run.key if run is not None else secrets.token_urlsafe(SHARE_KEY_BYTES)
+        if not hmac.compare_digest(key.encode(), expected.encode()) or run is None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, NO_SUCH_RUN)
+        return run
+
+    async def shut_down(self) -> None:
+        await asyncio.gather(*(run.shut_down() for run in list(self.active)), return_exceptions=True)

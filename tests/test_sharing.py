@@ -1,0 +1,153 @@
+"""Shared runs: joiners get a snapshot then live frames; drivers type, viewers watch; grace on leaving."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.client import Client, connect, connect_slow_reader
+from tests.conftest import ServerProcess, start_server
+
+pytestmark = pytest.mark.docker
+
+ASK = "name = input('name? ')\nprint('hello', name)\n"
+GRACE_S = 2
+
+
+@pytest.fixture(scope="module")
+def share_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    srv = start_server(tmp_path_factory.mktemp("share"), "pytest-share", PADBOX_SHARE_GRACE_S=str(GRACE_S),
+                       PADBOX_POOL_SIZE="1")
+    yield srv
+    srv.stop()
+
+
+async def start_shared(client: Client, source: str = ASK, **run: object) -> tuple[str, str]:
+    await client.run(language="python", source=source, **run)
+    started = (await client.until(lambda f: f.type == "started")).message
+    assert len(started["share_key"]) >= 32, "at least 128 bits, URL-safe"
+    return started["id"], started["share_key"]
+
+
+async def join(client: Client, run_id: str, key: str, role: str) -> dict[str, object]:
+    await client.send({"type": "join", "id": run_id, "key": key, "role": role})
+    return (await client.until(lambda f: f.type in ("snapshot", "error"))).message
+
+
+async def test_a_joining_driver_sees_the_prompt_and_answers_it(share_server: ServerProcess) -> None:
+    async with connect(share_server.ws_url) as a, connect(share_server.ws_url) as b:
+        starter, driver = Client(a), Client(b)
+        run_id, key = await start_shared(starter)
+        await starter.until_output("name? ")
+        snapshot = await join(driver, run_id, key, "driver")
+        assert snapshot["type"] == "snapshot" and snapshot["stage"] == "run" and snapshot["language"] == "python"
+        assert snapshot["files"] == [{"name": "main.py", "content": ASK}]
+        assert "name? " in "".join(f["data"] for f in snapshot["frames"] if f["type"] == "stdout")  # type: ignore
+        presence = await starter.until(lambda f: f.type == "presence")
+        assert presence.message == {"type": "presence", "drivers": 2, "viewers": 0}
+        await driver.send({"type": "stdin", "data": "Grace\n"})
+        starter_t, driver_t = await asyncio.gather(starter.collect(), driver.collect())
+    for t in (starter_t, driver_t):
+        assert "hello Grace" in t.text() and t.verdict == "ok" and t.close_code == 1000
+
+
+async def test_a_viewers_input_is_refused_and_never_reaches_the_program(share_server: ServerProcess) -> None:
+    async with connect(share_server.ws_url) as a, connect(share_server.ws_url) as b:
+        starter, viewer = Client(a), Client(b)
+        run_id, key = await start_shared(starter)
+        await starter.until_output("name? ")
+        await join(viewer, run_id, key, "viewer")
+        await viewer.send({"type": "stdin", "data": "intruder\n"})
+        refused = await viewer.until(lambda f: f.type == "error")
+        assert refused.message["code"] == "bad_request" and "viewer" in refused.message["message"]
+        await asyncio.sleep(0.3)
+        await starter.send({"type": "stdin", "data": "owner\n"})
+        starter_t, viewer_t = await asyncio.gather(starter.collect(), viewer.collect())
+    assert "hello owner" in starter_t.text() and "intruder" not in starter_t.text()
+    assert "hello owner" in viewer_t.text() and viewer_t.close_code == 1000
+
+
+async def test_wrong_key_and_unknown_id_get_the_same_error(share_server: ServerProcess) -> None:
+    async with connect(share_server.ws_url) as a:
+        starter = Client(a)
+        run_id, key = await start_shared(starter)
+        errors = []
+        for probe_id, probe_key in ((run_id, key[:-1] + ("A" if key[-1] != "A" else "B")), ("0" * 16, key)):
+            async with connect(share_server.ws_url) as b:
+                joiner = Client(b)
+                errors.append(await join(joiner, probe_id, probe_key, "driver"))
+                await joiner.collect(timeout=5)
+                assert joiner.transcript.close_code == 1008
+        await starter.send({"type": "stdin", "data": "x\n"})
+        await starter.collect()
+    assert errors[0] == errors[1] and errors[0]["code"] == "bad_request"
+
+
+async def test_the_run_goes_on_when_the_starter_leaves_a_driver_behind(share_server: ServerProcess) -> None:
+    async with connect(share_server.ws_url) as b:
+        driver = Client(b)
+        async with connect(share_server.ws_url) as a:
+            starter = Client(a)
+            run_id, key = await start_shared(starter)
+            await starter.until_output("name? ")
+            await join(driver, run_id, key, "driver")
+        presence = await driver.until(lambda f: f.type == "presence" and f.message["drivers"] == 1)
+        assert presence.message["viewers"] == 0
+        await asyncio.sleep(0.5)
+        await driver.send({"type": "stdin", "data": "still here\n"})
+        t = await driver.collect()
+    assert "hello still here" in t.text() and t.verdict == "ok"
+
+
+async def test_last_driver_leaving_kills_the_run_after_the_grace(share_server: ServerProcess) -> None:
+    async with connect(share_server.ws_url) as v:
+        viewer = Client(v)
+        async with connect(share_server.ws_url) as a, connect(share_server.ws_url) as b:
+            starter, second = Client(a), Client(b)
+            run_id, key = await start_shared(starter)
+            await join(second, run_id, key, "driver")
+            await join(viewer, run_id, key, "viewer")
+        left_at = time.monotonic()
+        assert share_server.containers(run_id), "viewers alone keep it only for the grace period"
+        t = await viewer.collect(timeout=GRACE_S + 10)
+        assert t.verdict == "killed" and t.close_code == 1000, "the viewer sees the end and is closed normally"
+        await asyncio.sleep(max(0.0, GRACE_S + 2 - (time.monotonic() - left_at)))
+        assert share_server.containers(run_id) == []
+
+
+async def test_a_driver_who_rejoins_within_the_grace_keeps_the_run(share_server: ServerProcess) -> None:
+    async with connect(share_server.ws_url) as a:
+        starter = Client(a)
+        run_id, key = await start_shared(starter)
+        async with connect(share_server.ws_url) as b:
+            await join(Client(b), run_id, key, "driver")
+    # both drivers are gone now; the run was shared, so it waits GRACE_S for a driver
+    await asyncio.sleep(GRACE_S / 2)
+    async with connect(share_server.ws_url) as c:
+        back = Client(c)
+        snapshot = await join(back, run_id, key, "driver")
+        assert snapshot["type"] == "snapshot"
+        await asyncio.sleep(GRACE_S)
+        await back.send({"type": "stdin", "data": "returned\n"})
+        t = await back.collect()
+    assert "hello returned" in t.text() and t.verdict == "ok"
+
+
+async def test_a_participant_that_never_reads_does_not_delay_the_others(share_server: ServerProcess) -> None:
+    flood = "import sys, time\nfor i in range(12000):\n    print(str(i % 10) * 2000, flush=True)\nprint('end')\n"
+    async with connect(share_server.ws_url) as a, connect_slow_reader(share_server.ws_url) as s:
+        starter, sleeper = Client(a), Client(s)
+        await starter.run(language="python", source="input()\n" + flood, limits={"output_kb": 32768})
+        started = (await starter.until(lambda f: f.type == "started")).message
+        await join(sleeper, started["id"], started["share_key"], "viewer")
+        # the sleeper now reads nothing more; the starter must still get everything promptly
+        await starter.send({"type": "stdin", "data": "go\n"})
+        t0 = time.monotonic()
+        await starter.until_output("end", timeout=20)
+        took = time.monotonic() - t0
+        t = await starter.collect()
+    assert t.verdict == "ok" and len(t.text()) > 24_000_000
+    assert took < 10, f"the starter waited {took:.1f} s behind a participant that does not read"

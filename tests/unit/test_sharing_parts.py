@@ -1,0 +1,86 @@
+"""The parts of shared runs that need no Docker: outboxes, the replay buffer, fan-out and dropping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from server.protocol import Role
+from server.sharing import Outbox, ReplayBuffer, ShareRegistry, SharedRun
+
+
+def out(data: str) -> dict[str, Any]:
+    return {"type": "stdout", "stage": "run", "data": data}
+
+
+def test_replay_buffer_drops_the_oldest_output_and_counts_it() -> None:
+    replay = ReplayBuffer(limit=10)
+    replay.add({"type": "stage", "stage": "run"})
+    for chunk in ("aaaa", "bbbb", "éééé"):  # é is two bytes
+        replay.add(out(chunk))
+    assert [m.get("data") for m in replay.frames] == [None, "éééé"]
+    assert replay.omitted_bytes == 8 and replay.output_bytes == 8
+
+
+async def test_outbox_refuses_past_its_limit_and_drains_in_order() -> None:
+    box = Outbox(limit=10)
+    assert box.offer("12345") and box.offer("67890")
+    assert not box.offer("x"), "a participant this far behind is to be dropped"
+    box.close(1000)
+    assert [await box.take(), await box.take(), await box.take()] == ["12345", "67890", None]
+
+
+async def test_put_waits_for_room_backpressure_for_a_lone_reader() -> None:
+    box = Outbox(limit=4)
+    await box.put("abcd")
+    waiting = asyncio.create_task(box.put("efgh"))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    assert await box.take() == "abcd"
+    await asyncio.wait_for(waiting, 1)
+    assert await box.take() == "efgh"
+
+
+def fake_session(emit: Any) -> Any:
+    plan = SimpleNamespace(language=SimpleNamespace(id="python"), version="3", files=(), tty=False,
+                           limits=SimpleNamespace(as_dict=lambda: {}))
+    return SimpleNamespace(id="run1", plan=plan, emit=emit)
+
+
+async def test_a_participant_too_far_behind_is_dropped_without_slowing_the_others() -> None:
+    registry = ShareRegistry(max_participants=4, grace_s=10, replay_limit=1 << 20)
+    run = SharedRun(fake_session, registry)
+    starter = run.attach_starter()
+    slow = run.join(Role.VIEWER)
+    starter.outbox.limit = slow.outbox.limit = 64 * 1024
+    reader_frames = []
+
+    async def starter_reads() -> None:
+        while (frame := await starter.outbox.take()) is not None:
+            reader_frames.append(json.loads(frame))
+
+    reading = asyncio.create_task(starter_reads())
+    for _ in range(100):
+        await asyncio.wait_for(run.publish(out("x" * 4096)), 1)  # never waits on the slow one
+        await asyncio.sleep(0)
+    assert slow not in run.participants and slow.outbox.close_code == 1013
+    starter.outbox.close(1000)
+    await reading
+    assert sum(1 for f in reader_frames if f["type"] == "stdout") == 100
+    assert {"type": "presence", "drivers": 1, "viewers": 0} in reader_frames
+
+
+async def test_wrong_key_and_unknown_id_are_the_same_refusal() -> None:
+    registry = ShareRegistry(max_participants=4, grace_s=10, replay_limit=1024)
+    run = SharedRun(fake_session, registry)
+    registry.register("run1", run)
+    errors = []
+    for run_id, key in (("run1", "wrong"), ("nope", run.key)):
+        try:
+            registry.find(run_id, key)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(str(exc))
+    assert len(errors) == 2 and errors[0] == errors[1]
+    assert registry.find("run1", run.key) is run
