@@ -1,0 +1,184 @@
+"""The HTTP API's pure parts: body rules, answers folded from session messages, HTTP statuses, the
+session log line, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, cast
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from server import protocol, rest
+from server.access import ClientBusy
+from server.capacity import Busy, Capacity
+from server.config import REPO_ROOT, Settings
+from server.http_routes import HTTP_ROUTES
+from server.languages import Catalogue
+from server.metrics import Metrics
+from server.openapi import document
+from server.protocol import ErrorCode, ProtocolError, ServerType, Stage, StageResult, Verdict
+from server.session import Engine, Session, plan_run
+from server.session_log import SessionLog, outcome
+from server.transcript import Transcript
+
+SETTINGS = Settings.from_env({})
+CATALOGUE = Catalogue.load(REPO_ROOT / "runner-image" / "languages.toml")
+
+
+def test_an_execute_body_is_a_run_message_without_its_type() -> None:
+    run = rest.parse_execute({"language": "python", "source": "print(1)", "stdin": "x", "limits": {"pids": 16}})
+    assert (run.language, run.source, run.stdin, run.limits) == ("python", "print(1)", "x", {"pids": 16})
+    assert rest.parse_execute({"type": "run", "language": "c", "source": ""}).language == "c"
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    ([], "JSON object"),
+    ({"type": "stdin", "language": "python", "source": "x"}, "'type' may only be 'run'"),
+    ({"source": "x"}, "'language' is required"),
+    ({"language": "python"}, "'files' or 'source'"),
+    ({"language": 3, "source": "x"}, "'language' must be a string"),
+    ({"language": "python", "source": "x", "args": "a b"}, "'args'"),
+    ({"language": "python", "source": "x", "tty": True}, "use the WebSocket"),
+])
+def test_bad_bodies_are_bad_requests(body: Any, fragment: str) -> None:
+    with pytest.raises(ProtocolError, match=fragment) as caught:
+        rest.parse_execute(body)
+    assert rest.status_for(caught.value) == 400
+
+
+def test_statuses_follow_the_error_codes() -> None:
+    assert rest.status_for(ProtocolError(ErrorCode.UNKNOWN_LANGUAGE, "x")) == 404
+    assert rest.status_for(ProtocolError(ErrorCode.LIMIT_EXCEEDED, "x")) == 400
+    assert rest.status_for(ProtocolError(ErrorCode.INTERNAL, "x")) == 500
+    full, over = Busy("the server is at capacity", 5), ClientBusy("this client already has 8", 1)
+    assert (rest.status_for(full), rest.refusal_headers(full)) == (503, {"Retry-After": "5"})
+    assert (rest.status_for(over), rest.refusal_headers(over)) == (429, {"Retry-After": "1"})
+    unauthorized = rest.HttpError(401, ErrorCode.BAD_REQUEST, "a valid API token is required")
+    assert rest.refusal_headers(unauthorized) == {"WWW-Authenticate": 'Bearer realm="padbox"'}
+
+
+def compiled_run() -> Transcript:
+    t = Transcript()
+    for message in (
+        protocol.started("abc", "c", "12.2.0"),
+        protocol.stage_began(Stage.COMPILE),
+        protocol.output(ServerType.STDERR, Stage.COMPILE, "warning\n"),
+        protocol.exited(StageResult(Stage.COMPILE, 0, None, Verdict.OK, 30, 20, 1000)),
+        protocol.stage_began(Stage.RUN),
+        protocol.output(ServerType.STDOUT, Stage.RUN, "a"),
+        protocol.output(ServerType.STDERR, Stage.RUN, "b"),
+        protocol.output(ServerType.STDOUT, Stage.RUN, "c"),
+        protocol.exited(StageResult(Stage.RUN, 3, None, Verdict.RUNTIME_ERROR, 5, 4, 2000)),
+    ):
+        t.take(message)
+    return t
+
+
+def test_the_answer_has_each_stage_with_its_output_and_exit_fields() -> None:
+    answer = rest.execute_answer(compiled_run())
+    assert (answer["id"], answer["language"], answer["version"], answer["verdict"]) == (
+        "abc", "c", "12.2.0", "runtime_error")
+    assert answer["compile"] == {"stdout": "", "stderr": "warning\n", "code": 0, "signal": None, "verdict": "ok",
+                                 "wall_ms": 30, "cpu_ms": 20, "memory_bytes": 1000}
+    assert answer["run"] == {"stdout": "ac", "stderr": "b", "code": 3, "signal": None, "verdict": "runtime_error",
+                             "wall_ms": 5, "cpu_ms": 4, "memory_bytes": 2000}
+
+
+def test_an_interpreted_run_has_no_compile_stage_and_an_error_is_a_failure() -> None:
+    t = Transcript()
+    t.take(protocol.started("abc", "python", "3.11.2"))
+    assert rest.execute_answer(t)["compile"] is None and t.failure() is None
+    t.take(protocol.error(ErrorCode.BUSY, "full", 5))
+    failure = t.failure()
+    assert failure is not None and (failure.code, failure.retry_after_s) == (ErrorCode.BUSY, 5)
+
+
+def session(source: str = "print(1)") -> Session:
+    request = protocol.parse_run({"language": "python", "source": source, "stdin": "secret input"})
+    engine = Engine(docker=cast(Any, None), capacity=Capacity(1, 1))
+    return Session(plan_run(request, CATALOGUE, SETTINGS.limits), engine, emit=cast(Any, None), client="ip:10.0.0.1")
+
+
+def test_outcome_is_the_last_verdict_the_error_or_abandoned() -> None:
+    s = session()
+    assert outcome(s) == "abandoned"
+    s.results.append(StageResult(Stage.RUN, 0, None, Verdict.OK, 1, 1, 1))
+    assert outcome(s) == "ok"
+    s.error = ErrorCode.INTERNAL
+    assert outcome(s) == "internal"
+
+
+def test_the_log_line_leaves_out_source_input_and_output_unless_asked(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.padbox.sessions")
+    s = session("print('top secret source')")
+    log = SessionLog(include_content=False, logger=logger)
+    log.message(s, protocol.output(ServerType.STDOUT, Stage.RUN, "top secret output"))
+    s.results.append(StageResult(Stage.RUN, 0, None, Verdict.OK, 10, 9, 8))
+    with caplog.at_level(logging.INFO, logger="test.padbox.sessions"):
+        log.finished(s)
+    line = json.loads(caplog.records[-1].getMessage())
+    assert (line["event"], line["id"], line["language"], line["outcome"]) == ("session", s.id, "python", "ok")
+    assert line["stdout_bytes"] == len("top secret output") and line["stdin_bytes"] == len("secret input")
+    assert line["stages"] == [{"stage": "run", "code": 0, "signal": None, "verdict": "ok", "wall_ms": 10,
+                               "cpu_ms": 9, "memory_bytes": 8}]
+    assert "secret" not in caplog.records[-1].getMessage()
+
+
+def test_debug_logging_carries_the_content(caplog: pytest.LogCaptureFixture) -> None:
+    s = session("print('src')")
+    log = SessionLog(include_content=True, logger=logging.getLogger("test.padbox.debug"))
+    log.message(s, protocol.output(ServerType.STDOUT, Stage.RUN, "out"))
+    with caplog.at_level(logging.INFO, logger="test.padbox.debug"):
+        log.finished(s)
+    line = json.loads(caplog.records[-1].getMessage())
+    assert line["source"] == [{"name": "main.py", "content": "print('src')"}]
+    assert (line["stdin"], line["output"]) == ("secret input", "out")
+
+
+def samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(metrics.render().decode()):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def test_metrics_count_sessions_stages_first_output_and_docker_errors() -> None:
+    capacity = Capacity(4, 8)
+    metrics = Metrics(capacity, None)
+    s = session()
+    for message in (protocol.started("abc", "python", "3.11.2"), protocol.stage_began(Stage.RUN),
+                    protocol.output(ServerType.STDOUT, Stage.RUN, "1\n"),
+                    protocol.output(ServerType.STDOUT, Stage.RUN, "2\n"),
+                    protocol.exited(StageResult(Stage.RUN, 0, None, Verdict.OK, 250, 9, 8))):
+        metrics.message(s, message)
+    s.results.append(StageResult(Stage.RUN, 0, None, Verdict.OK, 250, 9, 8))
+    metrics.finished(s)
+    broken = session()
+    metrics.message(broken, protocol.error(ErrorCode.INTERNAL, "the sandbox failed"))
+    broken.error = ErrorCode.INTERNAL
+    metrics.finished(broken)
+    found = samples(metrics)
+    python = (("language", "python"),)
+    assert found[("padbox_sessions_started_total", python)] == 1
+    assert found[("padbox_sessions_finished_total", (("language", "python"), ("verdict", "ok")))] == 1
+    assert found[("padbox_sessions_finished_total", (("language", "python"), ("verdict", "internal")))] == 1
+    assert found[("padbox_stage_duration_seconds_sum", (("language", "python"), ("stage", "run")))] == 0.25
+    assert found[("padbox_time_to_first_output_seconds_count", python)] == 1  # once per session
+    assert found[("padbox_docker_errors_total", ())] == 1
+    assert found[("padbox_sessions_limit", ())] == 4
+    assert found[("padbox_queue_length", ())] == 0 and found[("padbox_pool_ready", ())] == 0
+
+
+def test_the_openapi_document_describes_every_http_route() -> None:
+    doc = document(SETTINGS.limits, SETTINGS.max_message_bytes)
+    routes = {route.path for route in HTTP_ROUTES} | {"/api/v1/languages", "/healthz"}
+    assert set(doc["paths"]) == routes
+    assert doc["openapi"].startswith("3.1")
+    limits = doc["components"]["schemas"]["Limits"]["properties"]
+    assert limits["run_timeout_s"]["maximum"] == SETTINGS.limits.maxima.run_timeout_s
+    verdicts = doc["components"]["schemas"]["StageResult"]["properties"]["verdict"]["enum"]
+    assert verdicts == [v.value for v in Verdict]
+    json.dumps(doc)  # serialisable as served
