@@ -31,6 +31,19 @@ def docker_containers(instance: str, session: str | None = None) -> list[str]:
     return out.stdout.split()
 
 
+def created_since(instance: str, since: float) -> int:
+    """How many containers Docker created for waiting runs of an instance since a time (from Docker's
+    own event log). Warm-pool refills are left out: they are made ahead of time, for no run."""
+    out = subprocess.run(
+        ["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
+         "--filter", "type=container", "--filter", "event=create",
+         "--filter", f"label=padbox.instance={instance}", "--filter", "label=padbox.origin=cold",
+         "--format", "{{.ID}}"],
+        capture_output=True, text=True, check=True, timeout=30,
+    )
+    return len(out.stdout.split())
+
+
 def require_docker() -> None:
     try:
         subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=20)

@@ -11,22 +11,9 @@ import time
 import pytest
 
 from tests.client import Client, connect, run_program
-from tests.conftest import ServerProcess, docker_containers
+from tests.conftest import ServerProcess, created_since, docker_containers
 
 pytestmark = pytest.mark.docker
-
-
-def created_since(instance: str, since: float) -> int:
-    """How many containers Docker created for waiting runs of an instance since a time (from Docker's
-    own event log). Warm-pool refills are left out: they are made ahead of time, for no run."""
-    out = subprocess.run(
-        ["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
-         "--filter", "type=container", "--filter", "event=create",
-         "--filter", f"label=padbox.instance={instance}", "--filter", "label=padbox.origin=cold",
-         "--format", "{{.ID}}"],
-        capture_output=True, text=True, check=True, timeout=30,
-    )
-    return len(out.stdout.split())
 
 
 async def test_output_arrives_before_program_exits(ws_url: str) -> None:
