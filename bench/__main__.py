@@ -19,7 +19,7 @@ from typing import Any
 
 from . import idle, latency, rate, throughput
 from .docker_engine import Engine
-from .machine import describe
+from .machine import describe, revision
 from .padbox_process import ServerConfig
 from .plan import QUICK, Plan
 from .report import markdown, targets
@@ -42,6 +42,7 @@ async def bench(plan: Plan, config: ServerConfig, only: list[str]) -> dict[str, 
         results: dict[str, Any] = {
             "started_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": await describe(engine),
+            "padbox_revision": revision(HERE.parent),
             "server_settings": config.recorded(),
             "plan": plan.as_dict(),
             "errors": {},

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from .docker_engine import HELLO, Engine, quiet
-from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, padbox_server
+from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, ServerFailed, padbox_server
 from .plan import Plan
 from .processes import bare_argv, cold_container_argv, first_byte
 from .stats import Latency
@@ -49,31 +49,43 @@ async def padbox_first_output(server: PadboxProcess) -> tuple[float, float, str]
 
 
 async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str, Any]:
+    async with padbox_server(config) as server:
+        return await _rounds(plan, engine, config, server)
+
+
+async def _rounds(plan: Plan, engine: Engine, config: ServerConfig, server: PadboxProcess | None) -> dict[str, Any]:
+    """Interleaved rounds of every contender; padbox's only when a server is given."""
     samples: dict[str, list[float]] = {"padbox": [], "padbox_with_connect": [], "cold_container": [],
                                        "bare_process": []}
     cold = cold_container_argv(config.runtime)
-    async with padbox_server(config) as server:
-        used: set[str] = set()
-        for round_number in range(plan.latency_warmup + plan.latency_runs):
+    used: set[str] = set()
+    for round_number in range(plan.latency_warmup + plan.latency_runs):
+        measured: dict[str, float] = {}
+        if server is not None:
             await wait_until_quiet(engine, config.pool_size, used)
-            run_s, with_connect_s, session = await padbox_first_output(server)
+            measured["padbox"], measured["padbox_with_connect"], session = await padbox_first_output(server)
             used.add(session)
-            bare_s = await first_byte(bare_argv())
+        measured["bare_process"] = await first_byte(bare_argv())
+        if server is not None:
             await wait_until_quiet(engine, config.pool_size, used)
-            cold_s = await first_byte(cold)
-            if round_number < plan.latency_warmup:
-                continue
-            for name, value in (("padbox", run_s), ("padbox_with_connect", with_connect_s),
-                                ("cold_container", cold_s), ("bare_process", bare_s)):
+        measured["cold_container"] = await first_byte(cold)
+        if round_number >= plan.latency_warmup:
+            for name, value in measured.items():
                 samples[name].append(value)
-    return {name: Latency.of(values).as_dict() for name, values in samples.items()}
+    return {name: Latency.of(values).as_dict() for name, values in samples.items() if values}
 
 
 async def measure_gvisor(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str, Any]:
-    """Section 5: the same measurement with every sandbox under gVisor, if the engine has it."""
+    """Section 5: the same measurement with every sandbox under gVisor, if the engine has it.
+
+    If padbox cannot run under it, the cold gVisor container is still measured and padbox's failure recorded.
+    """
     runtimes = await engine.runtimes()
     if "runsc" not in runtimes:
         listed = ", ".join(runtimes)
         return {"available": False, "note": f"not available: `docker info` lists no runsc runtime ({listed})"}
     gvisor = replace(config, runtime="runsc")
-    return {"available": True, "runtime": "runsc", **await measure(plan, engine, gvisor)}
+    try:
+        return {"available": True, **await measure(plan, engine, gvisor)}
+    except ServerFailed as failed:
+        return {"available": True, "padbox_error": str(failed), **await _rounds(plan, engine, gvisor, None)}

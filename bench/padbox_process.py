@@ -54,6 +54,15 @@ class ServerConfig:
         return {k: v for k, v in self.env(0).items() if k.startswith("PADBOX_")}
 
 
+class ServerFailed(RuntimeError):
+    """The server would not start or died; the message names the cause, the log's tail goes to stderr."""
+
+    def __init__(self, what: str, log_tail: str) -> None:
+        errors = [line for line in log_tail.splitlines() if "Error" in line or "error" in line]
+        super().__init__(f"{what}: {errors[-1].strip()}" if errors else what)
+        self.log_tail = log_tail
+
+
 @dataclass(frozen=True)
 class Memory:
     rss_bytes: int
@@ -88,7 +97,7 @@ class PadboxProcess:
 
     def alive(self) -> None:
         if self.process.returncode is not None:
-            raise RuntimeError(f"the padbox server exited ({self.process.returncode}):\n{self.log_tail()}")
+            raise ServerFailed(f"the padbox server exited with status {self.process.returncode}", self.log_tail())
 
 
 def _free_port() -> int:
@@ -122,9 +131,12 @@ async def padbox_server(config: ServerConfig) -> AsyncIterator[PadboxProcess]:
         while not await asyncio.to_thread(_healthy, port):
             server.alive()
             if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"the server did not answer within {START_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
+                raise ServerFailed(f"the server did not answer within {START_TIMEOUT_S:.0f} s", server.log_tail())
             await asyncio.sleep(0.1)
         yield server
+    except ServerFailed as failed:
+        print(f"bench: the padbox server's log ends:\n{failed.log_tail}", file=sys.stderr)
+        raise
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)

@@ -3,16 +3,20 @@
 One driver measures both: `concurrency` workers each repeat a whole run back to back. Runs that
 end during the warm-up are not counted (padbox starts with a full warm pool, a burst it cannot
 sustain); the rate is the runs that end inside the measuring window divided by its length.
+Padbox and the ceiling take turns, window after window, so a burst of someone else's work on
+the machine falls on both; CPU time per run is recorded beside each rate to say where it went.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from .cpu import MACHINE, CpuMeter, docker_daemons
 from .docker_engine import HELLO, Engine
 from .latency import wait_until_quiet
 from .padbox_process import PadboxProcess, ServerConfig, padbox_server
@@ -23,35 +27,56 @@ from .ws_client import RunFailed, run_message, run_once
 RunOnce = Callable[[], Awaitable[float | None]]  # one whole run; its first-output time when it has one
 
 
-@dataclass(frozen=True)
-class Rate:
-    concurrency: int
-    runs_per_s: float
-    runs_in_window: int
-    first_output: dict[str, Any] | None  # padbox only: run -> first stdout under this load
+@dataclass
+class Tally:
+    """Every measuring window of one contender at one concurrency, added up."""
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    runs: int = 0
+    seconds: float = 0.0
+    first_outputs: list[float] = field(default_factory=list)
+    cpu_s: dict[str, float] = field(default_factory=dict)
+
+    def add_cpu(self, spent: dict[str, float]) -> None:
+        for name, seconds in spent.items():
+            self.cpu_s[name] = self.cpu_s.get(name, 0.0) + seconds
+
+    @property
+    def runs_per_s(self) -> float:
+        return self.runs / self.seconds if self.seconds else 0.0
+
+    def cpu_ms_per_run(self) -> dict[str, float]:
+        """CPU per run of each watched process; `machine` is every CPU's busy time, whoever spent it."""
+        return {name: round(s * 1000 / self.runs, 1) for name, s in self.cpu_s.items() if self.runs}
+
+    def machine_busy(self) -> float:
+        return self.cpu_s.get(MACHINE, 0.0) / (self.seconds * (os.cpu_count() or 1)) if self.seconds else 0.0
 
 
-async def sustained(run_one: RunOnce, concurrency: int, warmup_s: float, window_s: float) -> Rate:
-    start = time.perf_counter()
-    window_opens, window_closes = start + warmup_s, start + warmup_s + window_s
-    ended: list[float] = []
-    first_outputs: list[float] = []
+async def sustained(run_one: RunOnce, concurrency: int, plan: Plan, meter: CpuMeter, tally: Tally) -> None:
+    """One warm-up and one measuring window at this concurrency, added to `tally`."""
+    window_open = window_close = float("inf")
+    stop_at = time.perf_counter() + plan.rate_warmup_s + plan.rate_window_s
 
     async def worker() -> None:
-        while time.perf_counter() < window_closes:
+        while time.perf_counter() < stop_at:
             first = await run_one()
-            now = time.perf_counter()
-            if window_opens <= now <= window_closes:
-                ended.append(now)
+            if window_open <= time.perf_counter() <= window_close:
+                tally.runs += 1
                 if first is not None:
-                    first_outputs.append(first)
+                    tally.first_outputs.append(first)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Rate(concurrency, round(len(ended) / window_s, 2), len(ended),
-                Latency.of(first_outputs).as_dict() if first_outputs else None)
+    workers = asyncio.gather(*(worker() for _ in range(concurrency)))
+    try:
+        await asyncio.sleep(plan.rate_warmup_s)
+        before, window_open = meter.snapshot(), time.perf_counter()
+        await asyncio.sleep(plan.rate_window_s)
+        window_close, after = time.perf_counter(), meter.snapshot()
+        await workers
+    except BaseException:
+        workers.cancel()
+        raise
+    tally.seconds += window_close - window_open
+    tally.add_cpu(CpuMeter.spent(before, after))
 
 
 def padbox_run(server: PadboxProcess, used: set[str]) -> RunOnce:
@@ -75,23 +100,37 @@ def ceiling_run(engine: Engine) -> RunOnce:
     return run
 
 
+def row(concurrency: int, padbox: Tally, ceiling: Tally) -> dict[str, Any]:
+    return {
+        "concurrency": concurrency,
+        "padbox_runs_per_s": round(padbox.runs_per_s, 2),
+        "docker_ceiling_runs_per_s": round(ceiling.runs_per_s, 2),
+        "ratio": round(padbox.runs_per_s / ceiling.runs_per_s, 3) if ceiling.runs else None,
+        "padbox_runs": padbox.runs,
+        "docker_runs": ceiling.runs,
+        "seconds_measured_each": round(padbox.seconds, 1),
+        "padbox_first_output_under_load": Latency.of(padbox.first_outputs).as_dict() if padbox.first_outputs else None,
+        "padbox_cpu_ms_per_run": padbox.cpu_ms_per_run(),
+        "docker_cpu_ms_per_run": ceiling.cpu_ms_per_run(),
+        "machine_busy_padbox": round(padbox.machine_busy(), 2),
+        "machine_busy_docker": round(ceiling.machine_busy(), 2),
+    }
+
+
 async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> list[dict[str, Any]]:
     if config.pool_size < max(plan.rate_concurrency):
         raise ValueError("the warm pool must be at least the highest concurrency measured")
     await engine.remove_ceiling_leftovers()
-    ceilings = [await sustained(ceiling_run(engine), c, plan.rate_warmup_s, plan.rate_window_s)
-                for c in plan.rate_concurrency]
-    padbox: list[Rate] = []
+    rows: list[dict[str, Any]] = []
     used: set[str] = set()
     async with padbox_server(config) as server:
+        meter = CpuMeter({**docker_daemons(), "server": server.pid})
         for concurrency in plan.rate_concurrency:
-            await wait_until_quiet(engine, config.pool_size, used)
-            run = padbox_run(server, used)
-            padbox.append(await sustained(run, concurrency, plan.rate_warmup_s, plan.rate_window_s))
-    return [
-        {"concurrency": p.concurrency, "padbox_runs_per_s": p.runs_per_s, "docker_ceiling_runs_per_s": d.runs_per_s,
-         "ratio": round(p.runs_per_s / d.runs_per_s, 3) if d.runs_per_s else None,
-         "padbox_runs_in_window": p.runs_in_window, "docker_runs_in_window": d.runs_in_window,
-         "padbox_first_output_under_load": p.first_output}
-        for p, d in zip(padbox, ceilings, strict=True)
-    ]
+            padbox, ceiling = Tally(), Tally()
+            for _ in range(plan.rate_rounds):
+                await wait_until_quiet(engine, config.pool_size, used)
+                await sustained(ceiling_run(engine), concurrency, plan, meter, ceiling)
+                await wait_until_quiet(engine, config.pool_size, used)
+                await sustained(padbox_run(server, used), concurrency, plan, meter, padbox)
+            rows.append(row(concurrency, padbox, ceiling))
+    return rows

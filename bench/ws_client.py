@@ -21,9 +21,12 @@ class RunFailed(RuntimeError):
     """The server refused or broke a run: the measurement would be meaningless, so the bench stops."""
 
 
-def connect(url: str) -> websockets.asyncio.client.connect:
-    """A client socket as the web pad opens one (permessage-deflate offered, as browsers do)."""
-    return websockets.asyncio.client.connect(url, max_size=None, open_timeout=30)
+DEFLATE = "deflate"
+
+
+def connect(url: str, compression: str | None = DEFLATE) -> websockets.asyncio.client.connect:
+    """A client socket; by default as the web pad's browser and the CLI open one, offering permessage-deflate."""
+    return websockets.asyncio.client.connect(url, max_size=None, open_timeout=30, compression=compression)
 
 
 def run_message(source: str, **fields: Any) -> str:
@@ -88,7 +91,8 @@ async def timed_run(ws: ClientConnection, message: str, until: ServerType | None
     return timing
 
 
-async def run_once(url: str, message: str, until: ServerType | None = None) -> RunTiming:
+async def run_once(url: str, message: str, until: ServerType | None = None,
+                   compression: str | None = DEFLATE) -> RunTiming:
     """A whole run on a socket of its own: connect, run, read until `until` or the close."""
-    async with connect(url) as ws:
+    async with connect(url, compression) as ws:
         return await timed_run(ws, message, until)
