@@ -53,12 +53,27 @@ class Engine:
     limiter: ClientLimiter | None = None
     observers: list[SessionObserver] = field(default_factory=list)
 
-    async def start_sandbox(self, limits: Limits, fallback_id: str) -> Sandbox:
-        """A pooled sandbox when one fits (no container made now), else a cold one labelled fallback_id."""
+    async def start_sandbox(
+        self, limits: Limits, fallback_id: str, prepare: Callable[[Sandbox], Awaitable[None]]
+    ) -> Sandbox:
+        """A prepared sandbox: a pooled one when one fits (no container made now), else a cold one
+        labelled fallback_id. A pooled sandbox that fails its preparation (it died while it waited,
+        say the engine restarted) is thrown away and a cold one takes its place."""
         pooled = self.pool.take(limits) if self.pool else None
         if pooled is not None:
-            return pooled
-        return await self.docker.start_sandbox(limits, fallback_id)
+            try:
+                await prepare(pooled)
+                return pooled
+            except SandboxError as exc:
+                log.warning("pooled sandbox %s failed (%s); using a cold one", pooled.session_id, exc)
+                self.docker.discard(pooled)
+        sandbox = await self.docker.start_sandbox(limits, fallback_id)
+        try:
+            await prepare(sandbox)
+        except BaseException:
+            self.docker.discard(sandbox)
+            raise
+        return sandbox
 
 # Input typed before the program starts (during compile) waits here; past this it is refused.
 MAX_PENDING_INPUT = 1 << 20
@@ -192,7 +207,7 @@ class Session:
         plan = self.plan
         try:
             async with self.engine.capacity.slot(self._queued):
-                sandbox = await self.engine.start_sandbox(plan.limits, plan.run_id)
+                sandbox = await self.engine.start_sandbox(plan.limits, plan.run_id, self._write_files)
                 self._sandbox, self.run_id = sandbox, sandbox.session_id
                 try:
                     await self.emit(protocol.started(self.id, plan.language.id, plan.version))
@@ -209,7 +224,6 @@ class Session:
     async def _run_stages(self, sandbox: Sandbox) -> None:
         plan = self.plan
         language = plan.language
-        await self._write_files(sandbox)
         entry = plan.files[0].name
         if language.compile is not None:
             argv = language.command(language.compile, entry)

@@ -189,3 +189,13 @@ async def test_client_that_stops_reading_keeps_server_memory_bounded(
         assert grown < 64 * 1024 * 1024, f"server grew by {grown / 1e6:.0f} MB for a client that stopped reading"
     finally:
         srv.stop()
+
+
+async def test_a_pooled_sandbox_that_died_while_waiting_is_replaced_by_a_cold_one(
+    pooled_server: ServerProcess,
+) -> None:
+    await wait_for(lambda: len(pooled_idle(pooled_server)) == 2)
+    for container in pooled_idle(pooled_server):
+        subprocess.run(["docker", "kill", container], capture_output=True, check=True)
+    t = await run_program(pooled_server.ws_url, language="python", source="print('still fine')")
+    assert t.text() == "still fine\n" and t.verdict == "ok"
