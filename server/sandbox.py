@@ -102,8 +102,9 @@ class Sandbox:
     async def send(self, kind: Kind, payload: bytes = b"") -> None:
         try:
             await self.stream.write_in(encode(kind, payload))
-        except (OSError, RuntimeError, aiodocker.DockerError) as exc:
-            raise SandboxError(f"lost the sandbox's input stream: {exc}") from exc
+        except (OSError, RuntimeError, AssertionError, aiodocker.DockerError) as exc:
+            # aiodocker asserts when the connection under the stream is already gone
+            raise SandboxError(f"lost the sandbox's input stream: {exc!r}") from exc
 
     async def send_json(self, kind: Kind, obj: dict[str, Any]) -> None:
         await self.send(kind, json_payload(obj))
@@ -113,8 +114,8 @@ class Sandbox:
         while not self._pending:
             try:
                 message = await self.stream.read_out()
-            except (OSError, aiodocker.DockerError) as exc:
-                raise SandboxError(f"lost the sandbox's output stream: {exc}") from exc
+            except (OSError, AssertionError, aiohttp.ClientError, aiodocker.DockerError) as exc:
+                raise SandboxError(f"lost the sandbox's output stream: {exc!r}") from exc
             if message is None:
                 return None
             if message.stream != STDOUT_STREAM:
