@@ -31,6 +31,10 @@ ORIGIN_LABEL = "padbox.origin"  # "pool" (made ahead of time) or "cold" (made fo
 SANDBOX_USER = "1000:1000"
 AGENT_COMMAND = ["python3", "-E", "-S", "/opt/padbox/agent.py"]
 STDOUT_STREAM = 1
+AGENT_OOM_SCORE_ADJ = 500
+TMPFS_INODES = 16384  # files and directories per tmpfs: creating 100,000 files is ENOSPC, not kernel memory
+RUNSC_BASE_THREADS = 64
+RUNSC_THREADS_PER_PROCESS = 8
 T = TypeVar("T")
 
 
@@ -42,26 +46,34 @@ def container_config(
     settings: Settings, limits: Limits, session_id: str, command: list[str], origin: str = "cold"
 ) -> dict[str, Any]:
     """The hardened container definition. Pure, so the settings are checked by unit tests."""
-    tmpfs_options = f"rw,exec,nosuid,nodev,size={settings.workdir_mb}m,uid=1000,gid=1000"
+    files_mb = tmpfs_mb(settings, limits)
+    tmpfs_options = f"rw,exec,nosuid,nodev,size={files_mb}m,nr_inodes={TMPFS_INODES},uid=1000,gid=1000"
     host_config: dict[str, Any] = {
         "NetworkMode": "none",
         "CapDrop": ["ALL"],
         "SecurityOpt": ["no-new-privileges"],
         "ReadonlyRootfs": True,
         "Tmpfs": {"/work": tmpfs_options + ",mode=0755", "/tmp": tmpfs_options + ",mode=1777"},
+        "ShmSize": files_mb << 20,
         "Memory": limits.memory_bytes,
         "MemorySwap": limits.memory_bytes,  # equal to Memory: no swap at all
-        "PidsLimit": limits.pids,
+        "PidsLimit": host_pids_limit(settings, limits),
         "NanoCpus": int(settings.cpus * 1e9),
         "Ulimits": [
             {"Name": "nofile", "Soft": settings.nofile, "Hard": settings.nofile},
             {"Name": "fsize", "Soft": settings.fsize_mb << 20, "Hard": settings.fsize_mb << 20},
             {"Name": "core", "Soft": 0, "Hard": 0},
         ],
-        "Init": True,  # docker-init reaps zombies the program leaves behind
+        # No docker-init: the agent is pid 1 and reaps orphans itself. A docker-init would run as the
+        # sandbox user and be dumpable, so the program could read /proc/1/environ and write forged agent
+        # frames to the server through /proc/1/fd/1; the agent is neither readable nor killable from inside.
+        "Init": False,
         "IpcMode": "private",
         "LogConfig": {"Type": "none", "Config": {}},
-        "OomScoreAdj": 1000,  # under host memory pressure a sandbox goes before anything else
+        # Under host memory pressure a sandbox goes before anything else (500 > 0), and inside the
+        # sandbox the program (which raises itself to 1000) goes before the agent, so a run that fills
+        # its memory still gets its verdict from a living agent.
+        "OomScoreAdj": AGENT_OOM_SCORE_ADJ,
         "AutoRemove": False,
     }
     if settings.runtime:
@@ -77,11 +89,29 @@ def container_config(
         "AttachStdout": True,
         "AttachStderr": True,
         "OpenStdin": True,
-        "StdinOnce": False,
+        # The agent's stdin closes when the server's one attach ends (a crashed server too), and the agent
+        # then kills everything and exits: no sandbox runs on unattended.
+        "StdinOnce": True,
         "Tty": False,
         "NetworkDisabled": True,
         "HostConfig": host_config,
     }
+
+
+def tmpfs_mb(settings: Settings, limits: Limits) -> int:
+    """Size of each of /work, /tmp and /dev/shm. Files there are memory charged to the sandbox, so each
+    gets at most a quarter of the memory limit: filling the work directory is ENOSPC, not an OOM kill."""
+    return max(1, min(settings.workdir_mb, limits.memory_mb // 4))
+
+
+def host_pids_limit(settings: Settings, limits: Limits) -> int:
+    """Docker's pids limit. Under runc it counts the sandbox's processes and threads exactly. Under
+    gVisor it counts the host threads of the sandbox itself: about 40 at rest, and with the ptrace
+    platform several more for every process inside, so the limit is scaled to keep the same meaning
+    approximately (a sandbox that reaches it is ended whole)."""
+    if settings.runtime == "runsc":
+        return RUNSC_BASE_THREADS + RUNSC_THREADS_PER_PROCESS * limits.pids
+    return limits.pids
 
 
 class Sandbox:
@@ -94,6 +124,7 @@ class Sandbox:
         self.limits = limits
         self._decoder = FrameDecoder()
         self._pending: list[tuple[Kind, bytes]] = []
+        self._ended = False  # the output stream ended, or the server killed the sandbox
 
     @property
     def id(self) -> str:
@@ -112,12 +143,16 @@ class Sandbox:
     async def next_frame(self) -> tuple[Kind, bytes] | None:
         """The agent's next frame, or None once the container's output has ended."""
         while not self._pending:
+            if self._ended:
+                return None
             try:
                 message = await self.stream.read_out()
             except (OSError, AssertionError, aiohttp.ClientError, aiodocker.DockerError) as exc:
+                if self._ended:  # the server killed it meanwhile
+                    return None
                 raise SandboxError(f"lost the sandbox's output stream: {exc!r}") from exc
             if message is None:
-                return None
+                return await self._last_word()
             if message.stream != STDOUT_STREAM:
                 log.warning("sandbox %s agent: %s", self.id[:12], message.data.decode(errors="replace").strip())
                 continue
@@ -126,6 +161,25 @@ class Sandbox:
             except FrameError as exc:
                 raise SandboxError(f"garbled frame from the sandbox: {exc}") from exc
         return self._pending.pop(0)
+
+    async def _last_word(self) -> tuple[Kind, bytes] | None:
+        """The output ended without the agent's EXIT. When the kernel killed the whole sandbox for its
+        memory (under gVisor a memory bomb takes the sandbox, agent and all), say so on the agent's behalf."""
+        if self._ended:
+            return None
+        self._ended = True
+        state: dict[str, Any] = {}
+        for _ in range(20):  # Docker records the exit a moment after the output ends
+            try:
+                state = (await self.container.show()).get("State", {})
+            except aiodocker.DockerError:
+                return None
+            if not state.get("Running"):
+                break
+            await asyncio.sleep(0.05)
+        if state.get("OOMKilled"):
+            return Kind.EXIT, json_payload({"code": None, "signal": "SIGKILL", "oom": True})
+        return None
 
     async def expect(self, wanted: Kind, timeout: float) -> dict[str, Any]:
         """Wait for one control frame (READY, DONE); anything else is the agent failing."""
@@ -140,11 +194,15 @@ class Sandbox:
         return decode_json(payload)
 
     async def kill(self) -> None:
-        """The watchdog's last resort: stop the whole container; its output stream then ends."""
+        """The watchdog's last resort: detach, then remove the whole container. Detaching comes first:
+        Docker does not finish stopping a container while an attached reader that has stopped reading
+        (a session stuck on a client that stopped reading) holds its output back."""
+        self._ended = True
+        await self.stream.close()
         try:
-            await self.container.kill(signal="SIGKILL")
+            await self.container.delete(force=True)
         except aiodocker.DockerError as exc:
-            if exc.status not in (404, 409):  # already gone or already stopped
+            if exc.status not in (404, 409):  # already gone, or its removal already under way
                 raise SandboxError(f"could not kill the sandbox: {exc}") from exc
 
 

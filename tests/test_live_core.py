@@ -218,7 +218,7 @@ async def test_container_carries_the_session_label_and_hardening(server: ServerP
     host = inspect["HostConfig"]
     assert inspect["Config"]["Labels"]["padbox.session"] == started.message["id"]
     assert host["NetworkMode"] == "none" and host["CapDrop"] == ["ALL"] and host["ReadonlyRootfs"]
-    assert "no-new-privileges" in host["SecurityOpt"] and host["Init"]
+    assert "no-new-privileges" in host["SecurityOpt"] and not host["Init"], "the agent itself is pid 1"
     assert host["Memory"] == host["MemorySwap"] == 100 * 1024 * 1024
     assert host["PidsLimit"] == 50
     assert host["LogConfig"]["Type"] == "none"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from server.config import ConfigError, Settings, markdown_table
@@ -34,8 +36,19 @@ def test_container_config_is_locked_down() -> None:
     assert config["Labels"]["padbox.session"] == "abc"
     assert config["User"] == "1000:1000" and config["NetworkDisabled"]
     assert host["NetworkMode"] == "none" and host["CapDrop"] == ["ALL"] and host["ReadonlyRootfs"]
-    assert host["SecurityOpt"] == ["no-new-privileges"] and host["Init"] and host["Runtime"] == "runsc"
+    assert host["SecurityOpt"] == ["no-new-privileges"] and host["Runtime"] == "runsc"
+    assert not host["Init"] and config["StdinOnce"], "the agent is pid 1 and ends with the server's attach"
     assert host["Memory"] == host["MemorySwap"] == limits.memory_bytes
-    assert host["PidsLimit"] == limits.pids
+    assert host["PidsLimit"] > limits.pids, "under gVisor the sandbox's own host threads count too"
+    assert host["OomScoreAdj"] < 1000, "the program (1000) goes before the agent"
     assert host["LogConfig"]["Type"] == "none"
-    assert "size=64m" in host["Tmpfs"]["/work"]
+    assert "size=64m" in host["Tmpfs"]["/work"] and "nr_inodes=" in host["Tmpfs"]["/work"]
+
+
+def test_files_in_memory_never_take_more_than_a_quarter_of_the_memory_limit() -> None:
+    settings = Settings.from_env({})
+    small = replace(settings.limits.defaults, memory_mb=64, pids=32)
+    host = container_config(settings, small, "abc", ["true"])["HostConfig"]
+    assert "size=16m" in host["Tmpfs"]["/work"] and "size=16m" in host["Tmpfs"]["/tmp"]
+    assert host["ShmSize"] == 16 << 20
+    assert host["PidsLimit"] == 32, "under runc the pids limit is exact"
