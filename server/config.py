@@ -43,7 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PADBOX_SHARE_MAX_PARTICIPANTS", "16", "People (drivers and viewers) one run may have."),
     Setting("PADBOX_SHARE_REPLAY_KB", "256", "Output a joiner's snapshot replays; older output is counted, not kept."),
     Setting("PADBOX_FIRST_MESSAGE_TIMEOUT_S", "10", "Seconds a new socket has to send its `run` message."),
-    Setting("PADBOX_MAX_MESSAGE_KB", "1024", "Largest client message; larger ones close the socket with 1009."),
+    Setting("PADBOX_MAX_MESSAGE_KB", "1024", "Largest client message or HTTP request body (larger: WebSocket close "
+            "1009, HTTP 413)."),
     Setting("PADBOX_SANDBOX_START_TIMEOUT_S", "20", "Seconds a new sandbox has to report ready."),
     Setting("PADBOX_SHUTDOWN_GRACE_S", "5", "Seconds running sessions get to clean up on SIGTERM."),
     Setting("PADBOX_LOG_CONTENT", "0", "`1`: session log lines carry source code, stdin and output (debugging only: "
