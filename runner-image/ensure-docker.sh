@@ -60,6 +60,8 @@ engine_has_runsc() { docker info --format '{{json .Runtimes}}' 2>/dev/null | gre
 # Adds (or corrects) the runsc entry of daemon.json, keeping every other key. Prints "changed" when it wrote.
 # --network=none: under runsc, Docker's `--network none` alone still gives gVisor's netstack a
 # host-side set-up to probe; this makes the sandbox's network stack loopback-only inside gVisor itself.
+# --oci-seccomp: gVisor applies Docker's seccomp profile inside the sandbox too; without it a program
+# could unshare a user namespace (and be root in it) inside gVisor's kernel.
 merge_runtime_entry() {
   python3 - "$daemon_json" "$(command -v runsc)" <<'EOF'
 import json, os, sys
@@ -69,7 +71,7 @@ try:
         config = json.load(f)
 except FileNotFoundError:
     config = {}
-wanted = {"path": binary, "runtimeArgs": ["--network=none"]}
+wanted = {"path": binary, "runtimeArgs": ["--network=none", "--oci-seccomp"]}
 runtimes = config.setdefault("runtimes", {})
 if runtimes.get("runsc") != wanted:
     runtimes["runsc"] = wanted
