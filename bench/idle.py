@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -24,7 +25,9 @@ from .ws_client import RunFailed, connect, receive, run_message, timed_run
 
 WAITING_PROGRAM = "import sys\nprint('ready')\nsys.stdin.readline()\n"
 OPENING_AT_ONCE = 8  # sessions being opened concurrently (each may need a cold container)
-SETTLE_S = 2.0  # let the server's garbage and Docker's replies settle before reading memory
+SETTLE_S = 2.0
+# Long enough for every session to outlive the whole section (the default run limit is 30 s).
+IDLE_RUN_TIMEOUT_S = 600  # let the server's garbage and Docker's replies settle before reading memory
 MB = 1_000_000
 
 
@@ -32,7 +35,8 @@ async def open_waiting(stack: AsyncExitStack, server: PadboxProcess, gate: async
     """A session whose program has printed and now waits on stdin; the socket stays open in `stack`."""
     async with gate:
         ws = await stack.enter_async_context(connect(server.ws_url))
-        timing = await timed_run(ws, run_message(WAITING_PROGRAM), until=ServerType.STDOUT)
+        message = run_message(WAITING_PROGRAM, limits={"run_timeout_s": IDLE_RUN_TIMEOUT_S})
+        timing = await timed_run(ws, message, until=ServerType.STDOUT)
     if timing.first_output_s is None:
         raise RunFailed("an interactive session ended before its program waited for input")
     return ws
@@ -58,12 +62,17 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
         async with AsyncExitStack() as stack:
             for level in plan.idle_levels:
                 more = level - len(sockets)
+                opening = time.perf_counter()
                 sockets += await asyncio.gather(*(open_waiting(stack, server, gate) for _ in range(more)))
+                opened_s = time.perf_counter() - opening
                 await asyncio.sleep(SETTLE_S)
                 server.alive()
+                if ended := sum(1 for ws in sockets if ws.close_code is not None):
+                    raise RunFailed(f"{ended} interactive sessions ended while they should have been waiting")
                 rss = server.memory().rss_bytes
                 levels.append({"sessions": level, "server_rss_mb": round(rss / MB, 1),
-                               "per_session_kb": round((rss - baseline) / level / 1000, 1)})
+                               "per_session_kb": round((rss - baseline) / level / 1000, 1),
+                               "opened_per_s": round(more / opened_s, 1)})
             await asyncio.gather(*(finish(ws) for ws in sockets))
         peak = server.memory().peak_rss_bytes
     return {"baseline_rss_mb": round(baseline / MB, 1), "peak_rss_mb": round(peak / MB, 1), "levels": levels}
