@@ -112,7 +112,8 @@ def markdown(results: dict[str, Any]) -> str:
     idle = results.get("idle_sessions")
     if idle:
         lines += ["### Idle interactive sessions (programs waiting on stdin)", ""]
-        rows = [[lv["sessions"], lv["server_rss_mb"], lv["per_session_kb"], lv["opened_per_s"]] for lv in idle["levels"]]
+        rows = [[lv["sessions"], lv["server_rss_mb"], lv["per_session_kb"], lv["opened_per_s"]]
+                for lv in idle["levels"]]
         lines += _table(["sessions", "server RSS MB", "per session KB", "sessions opened per s"],
                         [[0, idle["baseline_rss_mb"], "", ""], *rows])
         lines += ["", f"Server peak RSS {idle['peak_rss_mb']} MB; each session holds a WebSocket, an attach "
