@@ -8,6 +8,7 @@ export const ClientType = Object.freeze({
   EOF: "eof",
   SIGNAL: "signal",
   RESIZE: "resize",
+  JOIN: "join",
 });
 
 /** Messages the server sends. */
@@ -19,6 +20,14 @@ export const ServerType = Object.freeze({
   STDERR: "stderr",
   EXIT: "exit",
   ERROR: "error",
+  SNAPSHOT: "snapshot",
+  PRESENCE: "presence",
+});
+
+/** What a participant of a shared run may do: drivers type and signal, viewers only watch. */
+export const Role = Object.freeze({
+  DRIVER: "driver",
+  VIEWER: "viewer",
 });
 
 export const Stage = Object.freeze({
@@ -102,6 +111,9 @@ export const stdinMessage = (data) => ({ type: ClientType.STDIN, data });
 export const eofMessage = () => ({ type: ClientType.EOF });
 export const signalMessage = (signal) => ({ type: ClientType.SIGNAL, signal });
 export const resizeMessage = (cols, rows) => ({ type: ClientType.RESIZE, cols, rows });
+
+/** The first message of a socket that joins a shared run instead of starting one. */
+export const joinMessage = (id, key, role) => ({ type: ClientType.JOIN, id, key, role });
 
 /** Parse one text frame from the server; null when it is not a JSON object with a string `type`. */
 export function parseServerMessage(text) {

@@ -1,12 +1,18 @@
 // One run over one WebSocket: connecting -> (queued) -> starting -> compile -> run -> end.
+// A session may also join someone else's shared run: joining -> snapshot (what was missed) -> live frames -> end.
 // No DOM here: the socket factory and timers are injected, so test/session.test.js drives it with a fake socket.
 
 import {
+  ClientType,
+  CloseCode,
   describeClose,
   eofMessage,
+  ErrorCode,
   isFinalExit,
+  joinMessage,
   parseServerMessage,
   resizeMessage,
+  Role,
   ServerType,
   Signal,
   signalMessage,
@@ -15,10 +21,12 @@ import {
 
 export const Phase = Object.freeze({
   CONNECTING: "connecting",
+  JOINING: "joining",
   QUEUED: "queued",
   STARTING: "starting",
   COMPILE: "compile",
   RUN: "run",
+  REJOINING: "rejoining",
 });
 
 /** Why a session ended; `end` is called exactly once with one of these, unless the session was abandoned. */
@@ -31,31 +39,64 @@ export const EndReason = Object.freeze({
 });
 
 const OPEN = 1;
-const NO_HANDLERS = Object.freeze({ phase() {}, output() {}, exit() {}, error() {}, end() {} });
+const NO_HANDLERS = Object.freeze({
+  phase() {},
+  output() {},
+  exit() {},
+  error() {},
+  end() {},
+  snapshot() {},
+  presence() {},
+  refused() {},
+});
+
+// The frames a snapshot replays; anything else in it (a `queued` from before the start) is not output.
+const REPLAYED = new Set([ServerType.STAGE, ServerType.STDOUT, ServerType.STDERR, ServerType.EXIT]);
 
 export class RunSession {
   /**
    * @param {object} options
    * @param {string} options.url  the /ws address
-   * @param {object} options.request  the `run` message
-   * @param {object} options.handlers  phase(phase, info), output(stream, stage, data), exit(msg), error(msg), end(info)
+   * @param {object} options.request  the first message: a `run`, or a `join` of someone else's shared run
+   * @param {object} options.handlers  phase(phase, info), output(stream, stage, data), exit(msg), error(msg),
+   *   end(info), snapshot(msg, {rejoin}), presence({drivers, viewers}), refused(msg)
    * @param {number} [options.killAfterMs]  how long Stop waits after SIGINT before SIGKILL
+   * @param {number} [options.rejoinDelayMs]  the pause before rejoining a run the server dropped us from
+   * @param {number} [options.maxRejoins]  how many times in one session; past it the connection counts as dropped
    */
-  constructor({ url, request, handlers, createSocket = (u) => new WebSocket(u), timers = globalThis, killAfterMs = 1000 }) {
+  constructor({
+    url,
+    request,
+    handlers,
+    createSocket = (u) => new WebSocket(u),
+    timers = globalThis,
+    killAfterMs = 1000,
+    rejoinDelayMs = 500,
+    maxRejoins = 3,
+  }) {
     this.url = url;
     this.request = request;
     this.handlers = { ...NO_HANDLERS, ...handlers };
     this.createSocket = createSocket;
     this.timers = timers;
     this.killAfterMs = killAfterMs;
+    this.rejoinDelayMs = rejoinDelayMs;
+    this.maxRejoins = maxRejoins;
+    this.joined = request.type === ClientType.JOIN; // someone else started the run
+    this.role = this.joined ? request.role : Role.DRIVER;
+    this.runId = this.joined ? request.id : null;
+    this.shareKey = this.joined ? request.key : null; // a starter learns it from `started`
     this.socket = null;
     this.opened = false;
-    this.started = false;
+    this.started = false; // `started` (or, for a joiner, the snapshot) arrived
     this.finished = false; // the last `exit` arrived
     this.errored = false;
     this.ended = false;
     this.stopping = false;
+    this.rejoining = false;
+    this.rejoins = 0;
     this.killTimer = null;
+    this.rejoinTimer = null;
   }
 
   /** True until the session has ended (or been abandoned). */
@@ -68,8 +109,23 @@ export class RunSession {
     return !this.ended && this.opened && !this.finished && !this.errored;
   }
 
+  /** True while what is typed reaches the program: a viewer's typing never does. */
+  get canType() {
+    return this.running && this.role === Role.DRIVER;
+  }
+
+  /** The run's id and share key while others can join it, else null. */
+  get share() {
+    if (!this.running || !this.started || !this.runId || !this.shareKey) return null;
+    return { id: this.runId, key: this.shareKey };
+  }
+
   start() {
-    this.handlers.phase(Phase.CONNECTING, {});
+    this.handlers.phase(this.joined ? Phase.JOINING : Phase.CONNECTING, {});
+    this.connect(this.request);
+  }
+
+  connect(firstMessage) {
     let socket;
     try {
       socket = this.createSocket(this.url);
@@ -78,28 +134,47 @@ export class RunSession {
       return;
     }
     this.socket = socket;
+    const current = () => socket === this.socket; // a rejoin replaces the socket; the old one is ignored
     socket.onopen = () => {
+      if (!current()) return;
       this.opened = true;
-      this.send(this.request);
-      this.handlers.phase(Phase.STARTING, {});
+      this.send(firstMessage);
+      if (firstMessage.type === ClientType.RUN) this.handlers.phase(Phase.STARTING, {});
     };
-    socket.onmessage = (event) => this.receive(event.data);
+    socket.onmessage = (event) => {
+      if (current()) this.receive(event.data);
+    };
     // A browser follows every `error` with a `close`, which carries the code; all endings are decided there.
     socket.onerror = () => {};
-    socket.onclose = (event) => this.closed(event.code, event.reason);
+    socket.onclose = (event) => {
+      if (current()) this.closed(event.code, event.reason);
+    };
   }
 
   receive(text) {
     if (this.ended || typeof text !== "string") return;
     const message = parseServerMessage(text);
-    if (message === null) return;
+    if (message !== null) this.handle(message);
+  }
+
+  handle(message) {
     switch (message.type) {
       case ServerType.QUEUED:
         this.handlers.phase(Phase.QUEUED, { position: message.position });
         break;
       case ServerType.STARTED:
         this.started = true;
+        if (typeof message.id === "string") this.runId = message.id;
+        if (typeof message.share_key === "string") this.shareKey = message.share_key;
         this.handlers.phase(Phase.STARTING, { version: message.version, id: message.id });
+        break;
+      case ServerType.SNAPSHOT:
+        this.replay(message);
+        break;
+      case ServerType.PRESENCE:
+        if (Number.isInteger(message.drivers) && Number.isInteger(message.viewers)) {
+          this.handlers.presence({ drivers: message.drivers, viewers: message.viewers });
+        }
         break;
       case ServerType.STAGE:
         this.handlers.phase(message.stage === Phase.COMPILE ? Phase.COMPILE : Phase.RUN, {});
@@ -116,6 +191,11 @@ export class RunSession {
         this.handlers.exit(message);
         break;
       case ServerType.ERROR:
+        // A viewer's input is refused without ending its watch; the pad never sends any, but say so if it did.
+        if (this.role === Role.VIEWER && this.started && message.code === ErrorCode.BAD_REQUEST) {
+          this.handlers.refused(message);
+          break;
+        }
         this.errored = true;
         this.clearKillTimer();
         this.handlers.error(message);
@@ -125,14 +205,44 @@ export class RunSession {
     }
   }
 
+  /** A snapshot: the run as it stands, then every frame so far, handled as if it had just arrived. */
+  replay(snapshot) {
+    const rejoin = this.started;
+    this.started = true;
+    this.rejoining = false;
+    if (typeof snapshot.id === "string") this.runId = snapshot.id;
+    this.handlers.snapshot(snapshot, { rejoin });
+    if (!snapshot.stage) this.handlers.phase(Phase.STARTING, { version: snapshot.version, id: snapshot.id });
+    for (const frame of Array.isArray(snapshot.frames) ? snapshot.frames : []) {
+      if (this.ended) return;
+      if (frame !== null && typeof frame === "object" && REPLAYED.has(frame.type)) this.handle(frame);
+    }
+  }
+
   closed(code, reason) {
     this.clearKillTimer();
     if (this.ended) return;
     if (this.errored) this.end(EndReason.ERROR, { code });
     else if (this.finished) this.end(EndReason.FINISHED, { code });
+    else if (this.mayRejoin(code)) this.rejoin();
     else if (this.stopping && !this.started) this.end(EndReason.CANCELLED, { code });
     else if (!this.opened) this.end(EndReason.UNREACHABLE, { code, detail: reason || "" });
     else this.end(EndReason.DROPPED, { code, detail: reason || describeClose(code) });
+  }
+
+  /** The server drops a participant that fell too far behind (1013) and lets it come back with a fresh snapshot. */
+  mayRejoin(code) {
+    return code === CloseCode.TRY_AGAIN_LATER && this.started && Boolean(this.shareKey) && this.rejoins < this.maxRejoins;
+  }
+
+  rejoin() {
+    this.rejoins += 1;
+    this.rejoining = true;
+    this.handlers.phase(Phase.REJOINING, {});
+    this.rejoinTimer = this.timers.setTimeout(() => {
+      this.rejoinTimer = null;
+      if (!this.ended) this.connect(joinMessage(this.runId, this.shareKey, this.role));
+    }, this.rejoinDelayMs);
   }
 
   end(reason, info) {
@@ -146,20 +256,21 @@ export class RunSession {
   }
 
   sendStdin(data) {
-    if (this.running && data) this.send(stdinMessage(data));
+    if (this.canType && data) this.send(stdinMessage(data));
   }
 
   sendEof() {
-    if (this.running) this.send(eofMessage());
+    if (this.canType) this.send(eofMessage());
   }
 
   /** Ctrl+C in pipe mode: SIGINT alone; the program may catch it and go on. */
   interrupt() {
-    if (this.running) this.send(signalMessage(Signal.SIGINT));
+    if (this.canType) this.send(signalMessage(Signal.SIGINT));
   }
 
+  /** The pseudo-terminal takes the starter's size; a joiner's window would fight the starter's over it. */
   resize(cols, rows) {
-    if (this.running) this.send(resizeMessage(cols, rows));
+    if (this.canType && !this.joined) this.send(resizeMessage(cols, rows));
   }
 
   /**
@@ -167,10 +278,10 @@ export class RunSession {
    * Before the program has started, cancel the run instead.
    */
   stop() {
-    if (this.ended) return;
+    if (this.ended || this.role !== Role.DRIVER) return;
     if (this.stopping) {
       // A second Stop does not wait.
-      if (this.running) this.send(signalMessage(Signal.SIGKILL));
+      if (this.canType) this.send(signalMessage(Signal.SIGKILL));
       return;
     }
     this.stopping = true;
@@ -181,17 +292,24 @@ export class RunSession {
     this.send(signalMessage(Signal.SIGINT));
     this.killTimer = this.timers.setTimeout(() => {
       this.killTimer = null;
-      if (this.running) this.send(signalMessage(Signal.SIGKILL));
+      if (this.canType) this.send(signalMessage(Signal.SIGKILL));
     }, this.killAfterMs);
   }
 
-  /** Let go of this run for a new one: interrupt it, close the socket and report nothing more. */
+  /**
+   * Let go of this run and report nothing more. Your own run is interrupted (a new one replaces it);
+   * a run you joined goes on for the others.
+   */
   abandon() {
     if (this.ended) return;
     this.handlers = NO_HANDLERS;
-    if (this.running) this.send(signalMessage(Signal.SIGINT));
+    if (this.canType && !this.joined) this.send(signalMessage(Signal.SIGINT));
     this.ended = true;
     this.clearKillTimer();
+    if (this.rejoinTimer !== null) {
+      this.timers.clearTimeout(this.rejoinTimer);
+      this.rejoinTimer = null;
+    }
     this.closeSocket();
   }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { runMessage } from "../src/protocol.js";
+import { joinMessage, runMessage } from "../src/protocol.js";
 import { EndReason, Phase, RunSession } from "../src/session.js";
 
 /** A WebSocket stand-in: records what the pad sends; the test plays the server. */
@@ -54,25 +54,34 @@ class FakeTimers {
   }
 }
 
-function makeSession() {
+const RUN = runMessage({ language: "python", fileName: "main.py", content: "print(1)", tty: true, cols: 80, rows: 24 });
+
+function makeSession(request = RUN) {
   const events = [];
   const timers = new FakeTimers();
-  let socket = null;
+  const sockets = [];
   const session = new RunSession({
     url: "ws://pad.test/ws",
-    request: runMessage({ language: "python", fileName: "main.py", content: "print(1)", tty: true, cols: 80, rows: 24 }),
+    request,
     handlers: {
       phase: (phase, info) => events.push(["phase", phase, info]),
       output: (stream, stage, data) => events.push(["output", stream, stage, data]),
       exit: (msg) => events.push(["exit", msg.stage, msg.verdict]),
       error: (msg) => events.push(["error", msg.code]),
       end: (info) => events.push(["end", info.reason]),
+      snapshot: (msg, { rejoin }) => events.push(["snapshot", msg.role, rejoin]),
+      presence: (counts) => events.push(["presence", counts]),
+      refused: (msg) => events.push(["refused", msg.code]),
     },
-    createSocket: (url) => (socket = new FakeSocket(url)),
+    createSocket: (url) => {
+      const socket = new FakeSocket(url);
+      sockets.push(socket);
+      return socket;
+    },
     timers,
   });
   session.start();
-  return { session, events, timers, socket: () => socket };
+  return { session, events, timers, socket: () => sockets.at(-1), sockets };
 }
 
 const exit = (stage, verdict, code = 0) => ({
@@ -220,4 +229,153 @@ test("frames that are not JSON objects, or of unknown types, are ignored", () =>
   socket().onmessage({ data: "[1,2]" });
   socket().message({ type: "from_the_future" });
   assert.equal(events.length, before);
+});
+
+// --- shared runs
+
+const SHARE_KEY = "k".repeat(32);
+const started = { type: "started", id: "r1", language: "python", version: "3.11", share_key: SHARE_KEY };
+
+function snapshot(role, frames, extra = {}) {
+  return {
+    type: "snapshot", id: "r1", role, language: "python", version: "3.11",
+    files: [{ name: "main.py", content: "print(input())" }], limits: {}, tty: true, stage: "run",
+    frames, omitted_bytes: 0, ...extra,
+  };
+}
+
+test("the starter learns the share key from started, and loses it when the run ends", () => {
+  const { socket, session } = makeSession();
+  socket().open();
+  assert.equal(session.share, null);
+  socket().message(started);
+  assert.deepEqual(session.share, { id: "r1", key: SHARE_KEY });
+  socket().message(exit("run", "ok"));
+  assert.equal(session.share, null);
+});
+
+test("a joiner sends join first, then replays the snapshot's frames before live ones", () => {
+  const { socket, events, session } = makeSession(joinMessage("r1", SHARE_KEY, "driver"));
+  socket().open();
+  assert.deepEqual(socket().sent, [{ type: "join", id: "r1", key: SHARE_KEY, role: "driver" }]);
+  socket().message(
+    snapshot("driver", [
+      { type: "queued", position: 1 },
+      { type: "stage", stage: "run" },
+      { type: "stdout", stage: "run", data: "name? " },
+    ]),
+  );
+  socket().message({ type: "presence", drivers: 2, viewers: 0 });
+  socket().message({ type: "stdout", stage: "run", data: "Ada\r\n" });
+  assert.deepEqual(events, [
+    ["phase", Phase.JOINING, {}],
+    ["snapshot", "driver", false],
+    ["phase", Phase.RUN, {}],
+    ["output", "stdout", "run", "name? "],
+    ["presence", { drivers: 2, viewers: 0 }],
+    ["output", "stdout", "run", "Ada\r\n"],
+  ]);
+  assert.deepEqual(session.share, { id: "r1", key: SHARE_KEY });
+});
+
+test("a snapshot taken before any stage began shows the run starting", () => {
+  const { socket, events } = makeSession(joinMessage("r1", SHARE_KEY, "viewer"));
+  socket().open();
+  socket().message(snapshot("viewer", [], { stage: null }));
+  assert.deepEqual(events.at(-1), ["phase", Phase.STARTING, { version: "3.11", id: "r1" }]);
+});
+
+test("a driver who joined types and stops, but never resizes the starter's terminal", () => {
+  const { socket, session } = makeSession(joinMessage("r1", SHARE_KEY, "driver"));
+  socket().open();
+  socket().message(snapshot("driver", []));
+  session.sendStdin("Ada\r");
+  session.resize(100, 30);
+  session.stop();
+  assert.deepEqual(socket().sent.slice(1), [{ type: "stdin", data: "Ada\r" }, { type: "signal", signal: "SIGINT" }]);
+});
+
+test("a viewer sends nothing after its join, whatever is typed or pressed", () => {
+  const { socket, session } = makeSession(joinMessage("r1", SHARE_KEY, "viewer"));
+  socket().open();
+  socket().message(snapshot("viewer", []));
+  session.sendStdin("x");
+  session.sendEof();
+  session.interrupt();
+  session.resize(100, 30);
+  session.stop();
+  assert.deepEqual(socket().sent.map((m) => m.type), ["join"]);
+  assert.equal(session.canType, false);
+  assert.equal(session.running, true);
+});
+
+test("a viewer's refused input is reported and the viewer keeps watching", () => {
+  const { socket, session, events } = makeSession(joinMessage("r1", SHARE_KEY, "viewer"));
+  socket().open();
+  socket().message(snapshot("viewer", []));
+  socket().message({ type: "error", code: "bad_request", message: "viewers cannot send input to the program" });
+  socket().message({ type: "stdout", stage: "run", data: "still live" });
+  assert.deepEqual(events.slice(-2), [["refused", "bad_request"], ["output", "stdout", "run", "still live"]]);
+  assert.equal(session.running, true);
+});
+
+test("a wrong or expired link is an error, not a dropped connection", () => {
+  const { socket, events } = makeSession(joinMessage("r1", "wrong", "driver"));
+  socket().open();
+  socket().message({ type: "error", code: "bad_request", message: "no shared run has that id and key" });
+  socket().serverClose(1008);
+  assert.deepEqual(events.slice(-2), [["error", "bad_request"], ["end", EndReason.ERROR]]);
+});
+
+test("dropped for falling behind (1013), a participant rejoins and gets a fresh snapshot", () => {
+  const { socket, sockets, events, timers } = makeSession();
+  socket().open();
+  socket().message(started);
+  socket().serverClose(1013);
+  assert.deepEqual(events.at(-1), ["phase", Phase.REJOINING, {}]);
+  assert.equal([...timers.pending.values()][0].ms, 500);
+  timers.fireAll();
+  assert.equal(sockets.length, 2);
+  socket().open();
+  assert.deepEqual(socket().sent, [{ type: "join", id: "r1", key: SHARE_KEY, role: "driver" }]);
+  socket().message(snapshot("driver", [{ type: "stdout", stage: "run", data: "caught up" }]));
+  socket().message(exit("run", "ok"));
+  socket().serverClose(1000);
+  assert.deepEqual(events.slice(-4), [
+    ["snapshot", "driver", true],
+    ["output", "stdout", "run", "caught up"],
+    ["exit", "run", "ok"],
+    ["end", EndReason.FINISHED],
+  ]);
+});
+
+test("a busy refusal closes with 1013 too, and is not retried", () => {
+  const { socket, sockets, events } = makeSession(joinMessage("r1", SHARE_KEY, "viewer"));
+  socket().open();
+  socket().message({ type: "error", code: "busy", message: "this run already has 16 participants" });
+  socket().serverClose(1013);
+  assert.equal(sockets.length, 1);
+  assert.deepEqual(events.at(-1), ["end", EndReason.ERROR]);
+});
+
+test("rejoining gives up after a few tries and reports the drop", () => {
+  const { socket, events, timers } = makeSession(joinMessage("r1", SHARE_KEY, "viewer"));
+  socket().open();
+  socket().message(snapshot("viewer", []));
+  for (let i = 0; i < 3; i += 1) {
+    socket().serverClose(1013);
+    timers.fireAll();
+    socket().open();
+  }
+  socket().serverClose(1013);
+  assert.deepEqual(events.at(-1), ["end", EndReason.DROPPED]);
+});
+
+test("leaving a joined run closes the socket without interrupting the others' program", () => {
+  const { socket, session } = makeSession(joinMessage("r1", SHARE_KEY, "driver"));
+  socket().open();
+  socket().message(snapshot("driver", []));
+  session.abandon();
+  assert.deepEqual(socket().sent.map((m) => m.type), ["join"]);
+  assert.equal(socket().readyState, 3);
 });

@@ -26,10 +26,12 @@ def pad_constants() -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize(
-    "enum", [protocol.Stage, protocol.Verdict, protocol.ErrorCode, protocol.Signal], ids=lambda enum: enum.__name__
+    "enum",
+    [protocol.Stage, protocol.Verdict, protocol.ErrorCode, protocol.Signal, protocol.Role],
+    ids=lambda enum: enum.__name__,
 )
 def test_pad_knows_every_value_of_the_closed_sets_it_shows(enum: type[Enum]) -> None:
-    """A verdict, stage or error code the pad did not know would reach a person unlabelled."""
+    """A verdict, stage, error code or role the pad did not know would reach a person unlabelled."""
     pad = pad_constants()
     assert enum.__name__ in pad, f"static/src/protocol.js lacks {enum.__name__}"
     assert pad[enum.__name__] == {member.name: str(member.value) for member in enum}
