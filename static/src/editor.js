@@ -1,5 +1,6 @@
 // The code editor: CodeMirror 6 with line numbers, bracket matching, Tab indenting and per-language highlighting.
 // Each language keeps its own editor state while the page lives, so switching back keeps undo history too.
+// A shared run's code is shown read-only beside those states, never in place of them.
 
 import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
@@ -59,7 +60,7 @@ export function createEditor(parent, { dark: startDark, onChange }) {
   let isDark = startDark;
   let currentId = null;
 
-  const extensions = (indentText) => [
+  const extensions = (indentText, { readOnly = false } = {}) => [
     lineNumbers(),
     highlightActiveLineGutter(),
     highlightSpecialChars(),
@@ -80,9 +81,16 @@ export function createEditor(parent, { dark: startDark, onChange }) {
     theme.of(isDark ? dark : light),
     layout,
     EditorView.contentAttributes.of({ "aria-label": "Code editor", "data-testid": "editor-content" }),
-    EditorView.updateListener.of((update) => {
-      if (update.docChanged) onChange(update.state.doc.toString());
-    }),
+    readOnly
+      ? [
+          // Still selectable and searchable, so the code can be read and copied; typing changes nothing.
+          EditorState.readOnly.of(true),
+          EditorView.contentAttributes.of({ "aria-readonly": "true" }),
+          EditorView.editorAttributes.of({ class: "cm-read-only" }),
+        ]
+      : EditorView.updateListener.of((update) => {
+          if (update.docChanged) onChange(update.state.doc.toString());
+        }),
   ];
 
   const view = new EditorView({ parent, state: EditorState.create({ doc: "", extensions: extensions("    ") }) });
@@ -99,6 +107,18 @@ export function createEditor(parent, { dark: startDark, onChange }) {
       // The colour scheme may have changed while this state was put away.
       view.dispatch({ effects: theme.reconfigure(isDark ? dark : light) });
       return kept === undefined;
+    },
+
+    /** Show `code` read-only (someone else's run), putting the shown language's document aside for `open`. */
+    showReadOnly(code, indentText) {
+      if (currentId !== null) states.set(currentId, view.state);
+      currentId = null;
+      view.setState(EditorState.create({ doc: code, extensions: extensions(indentText, { readOnly: true }) }));
+    },
+
+    /** The id of the language whose own document is shown; null while a read-only document is. */
+    shownLanguage() {
+      return currentId;
     },
 
     /** Highlight the shown document with `support` (a CodeMirror language extension, or [] for plain text). */

@@ -106,6 +106,11 @@ export function createTerminal(parent, { dark, onData, onResize }) {
       term.write(visible ? "\x1b[?25h" : "\x1b[?25l");
     },
 
+    /** Whether typing reaches `onData`: off for someone who only watches a shared run. */
+    setInputEnabled(enabled) {
+      term.options.disableStdin = !enabled;
+    },
+
     size() {
       return { cols: term.cols, rows: term.rows };
     },

@@ -1,0 +1,61 @@
+// Share links and the words around shared runs. Pure: unit-tested in test/share.test.js.
+//
+// A shared run is reached at the pad's own address with the run in the fragment, which browsers never send
+// to a server (so the key stays out of access logs):
+//   #join=<run id>.<share key>   drive: see the code and terminal, type into the program, stop it
+//   #watch=<run id>.<share key>  watch: see the code and terminal only
+// `#join=<id>.<key>&role=viewer` is read as a watch link too. Both links carry the run's one share key: the
+// watch link asks the server for the viewer role, it cannot forbid asking for the other.
+
+import { Role } from "./protocol.js";
+
+const ROLE_BY_WORD = Object.freeze({ join: Role.DRIVER, watch: Role.VIEWER });
+const WORD_BY_ROLE = Object.freeze({ [Role.DRIVER]: "join", [Role.VIEWER]: "watch" });
+// Run ids are hex, share keys URL-safe base64: neither holds a dot, so one dot splits them.
+const PART = /^[A-Za-z0-9_-]+$/;
+
+/** The driver and viewer links to run `id` with key `key`, on the pad at `base` (origin and path, no fragment). */
+export function shareLinks(base, id, key) {
+  return {
+    [Role.DRIVER]: `${base}#${WORD_BY_ROLE[Role.DRIVER]}=${id}.${key}`,
+    [Role.VIEWER]: `${base}#${WORD_BY_ROLE[Role.VIEWER]}=${id}.${key}`,
+  };
+}
+
+/**
+ * Read a page's fragment (`location.hash`): null when it is no share link at all, {id, key, role} for a
+ * well-formed one, {error} for one that is damaged (cut short when pasted, most often).
+ */
+export function parseShareHash(hash) {
+  const fragment = String(hash || "").replace(/^#/, "");
+  if (!fragment) return null;
+  let params;
+  try {
+    params = new URLSearchParams(fragment);
+  } catch {
+    return null;
+  }
+  const word = Object.keys(ROLE_BY_WORD).find((w) => params.has(w));
+  if (!word) return null;
+  const value = (params.get(word) || "").trim();
+  const dot = value.indexOf(".");
+  const id = dot > 0 ? value.slice(0, dot) : "";
+  const key = dot > 0 ? value.slice(dot + 1) : "";
+  if (!PART.test(id) || !PART.test(key)) {
+    return { error: "This share link is incomplete or damaged: it should end in #join= or #watch= followed by the run's id, a dot and its key." };
+  }
+  const role = params.get("role") === Role.VIEWER ? Role.VIEWER : ROLE_BY_WORD[word];
+  return { id, key, role };
+}
+
+const count = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** Who is on a shared run, you included: "2 drivers, 1 viewer". */
+export function presenceLabel({ drivers, viewers }) {
+  return `${count(drivers, "driver")}, ${count(viewers, "viewer")}`;
+}
+
+/** True when nobody is left who may type: the server then stops the run after a short grace. */
+export function driverless({ drivers }) {
+  return drivers === 0;
+}
