@@ -1,4 +1,5 @@
-"""A person's view of the web pad, for the browser tests: pick a language, write code, run, type, read."""
+"""A person's view of the web pad, for the browser tests: pick a language, write code, run, type, read,
+share a run and open someone else's."""
 
 from __future__ import annotations
 
@@ -100,6 +101,45 @@ class Pad:
     def wait_until_idle(self, timeout: float = RUN_TIMEOUT_MS) -> None:
         self.page.wait_for_function("!window.padbox.running() && document.body.dataset.running === 'false'",
                                     timeout=timeout)
+
+    # --- shared runs
+
+    def share_links(self) -> dict[str, str]:
+        """Open the Share panel and read the links it shows ({role: link}, only the visible rows); leave it open."""
+        self.page.click("#share")
+        self.page.wait_for_selector("#share-panel", state="visible")
+        links = {}
+        for role in ("driver", "viewer"):
+            if self.page.is_visible(f"#share-{role}"):
+                links[role] = self.page.input_value(f"#share-{role}")
+        return links
+
+    def shared(self) -> dict[str, str] | None:
+        state: dict[str, str] | None = self.page.evaluate("window.padbox.shared()")
+        return state
+
+    def wait_for_shared(self, state: str, timeout: float = RUN_TIMEOUT_MS) -> None:
+        try:
+            self.page.wait_for_function(
+                "(state) => window.padbox && window.padbox.shared() && window.padbox.shared().state === state",
+                arg=state, timeout=timeout,
+            )
+        except PlaywrightError:
+            raise AssertionError(f"the shared run never became {state!r}: {self.shared()}; {self.describe()}") from None
+
+    def banner(self) -> str:
+        return self.page.inner_text("#share-title") if self.page.is_visible("#share-banner") else ""
+
+    def presence(self) -> str:
+        return self.page.inner_text("#presence") if self.page.is_visible("#presence") else ""
+
+    def wait_for_presence(self, text: str, timeout: float = 10_000) -> None:
+        try:
+            self.page.wait_for_function(
+                "(text) => document.getElementById('presence').textContent === text", arg=text, timeout=timeout
+            )
+        except PlaywrightError:
+            raise AssertionError(f"presence never read {text!r} but {self.presence()!r}") from None
 
     def describe(self) -> str:
         return (
