@@ -19,6 +19,7 @@ from .http_routes import HTTP_ROUTES
 from .languages import Catalogue
 from .metrics import Metrics
 from .pool import WarmPool
+from .rest import HttpRuns
 from .sandbox import Docker
 from .session import Engine
 from .session_log import SessionLog
@@ -47,6 +48,7 @@ class Padbox:
         self.engine.observers += [self.metrics, SessionLog(settings.log_content)]
         self.prepared = False  # Docker answered, the image is there, versions read, pool started
         self.draining = False  # shutting down: /readyz says so and new HTTP runs are refused
+        self.http_runs = HttpRuns()
         self.shares = ShareRegistry(
             settings.share_max_participants, settings.share_grace_s, settings.share_replay_bytes
         )
@@ -75,6 +77,7 @@ class Padbox:
     async def shut_down_sessions(self) -> None:
         """Tell every connected client the server is going away and remove every container."""
         self.draining = True
+        self.http_runs.stop()
         await self.pool.drain()
         await self.shares.shut_down()
         await self.docker.settled()

@@ -50,6 +50,22 @@ class ClientGone(Exception):
     """The client closed its connection before the answer was ready."""
 
 
+class HttpRuns:
+    """The HTTP API's runs in flight. Shutdown stops them first, so each is answered 503 rather
+    than with whatever its program did when its container was removed."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+
 def status_for(exc: ProtocolError) -> int:
     """The HTTP status of a refusal."""
     if isinstance(exc, HttpError):
@@ -123,6 +139,7 @@ async def run_to_completion(request: Request, padbox: Padbox, run: RunRequest, c
     session = Session(plan, padbox.engine, transcript.add, client)
     await session.send_eof()  # the request held all the input there will be
     running = asyncio.create_task(session.run(), name=f"http-run-{session.id}")
+    padbox.http_runs.add(running)
     watcher = asyncio.create_task(_client_gone(request), name=f"http-watch-{session.id}")
     try:
         await asyncio.wait({running, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -130,13 +147,16 @@ async def run_to_completion(request: Request, padbox: Padbox, run: RunRequest, c
         watcher.cancel()
         running.cancel()  # a no-op when it has finished; otherwise the client left
         await asyncio.gather(running, watcher, return_exceptions=True)
+    shutting_down = HttpError(503, ErrorCode.INTERNAL, "the server is shutting down; the run was stopped")
     if running.cancelled():
-        raise ClientGone
+        raise shutting_down if padbox.draining else ClientGone()
     crash = running.exception()
     if crash is not None:
         log.error("session %s crashed", session.id, exc_info=crash)
         raise ProtocolError(ErrorCode.INTERNAL, "the server failed while running the program")
     failure = session.refusal or transcript.failure()
+    if failure is not None and failure.code is ErrorCode.INTERNAL and padbox.draining:
+        raise shutting_down  # the sandbox was removed under the run
     if failure is not None:
         raise failure
     return transcript

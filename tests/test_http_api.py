@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -201,3 +202,23 @@ async def test_busy_is_429_for_a_client_over_its_caps_and_503_when_the_queue_is_
     assert piston_full.status_code == 503 and "capacity" in piston_full.json()["message"]
     assert (await running).json()["run"]["stdout"] == "done\n"
     assert (await waiting).json()["run"]["stdout"] == "hi\n"
+
+
+async def test_shutdown_answers_runs_in_flight_503_and_removes_their_containers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    srv = start_server(tmp_path_factory.mktemp("draining"), "pytest-http-draining", PADBOX_POOL_SIZE="0")
+    try:
+        running = asyncio.create_task(execute(srv.url, {"language": "bash", "source": "echo up\nsleep 60\n"}))
+        deadline = time.monotonic() + 20
+        while not srv.containers():
+            assert time.monotonic() < deadline, "the run never got a container"
+            await asyncio.sleep(0.1)
+        srv.process.send_signal(signal.SIGTERM)
+        response = await running
+        assert response.status_code == 503
+        assert response.json()["code"] == "internal" and "shutting down" in response.json()["message"]
+        srv.process.wait(20)
+    finally:
+        srv.stop()
+    assert srv.containers() == []
