@@ -281,6 +281,7 @@ const ERROR_PREFIX = {
   [ErrorCode.INTERNAL]: "The server failed",
 };
 
+const NO_DRIVER = "No driver is left on this run: the server stops it in a few seconds unless a driver rejoins.";
 const NO_SUCH_RUN =
   "This share link does not lead to a live run: the run has ended, or the link is wrong or cut short. " +
   "Ask for a new link.";
@@ -466,14 +467,14 @@ ui.share.addEventListener("click", () => {
   if (links) sharePanel.toggle(links);
 });
 
-/** Who is on the run ({drivers, viewers}, you included), or null to hide it. */
+/** Who is on the run ({drivers, viewers}, you included), or null to hide it (the run ended). */
 function showPresence(counts) {
+  const warn = Boolean(counts && driverless(counts));
   ui.presence.hidden = counts === null;
   ui.presence.textContent = counts ? presenceLabel(counts) : "";
-  ui.presence.dataset.warn = String(Boolean(counts && driverless(counts)));
-  if (counts && driverless(counts) && shared) {
-    showNotice("No driver is left on this run: the server stops it in a few seconds unless a driver rejoins.", "info");
-  }
+  ui.presence.dataset.warn = String(warn);
+  if (warn && shared) showNotice(NO_DRIVER, "info");
+  else if (!ui.notice.hidden && ui.noticeText.textContent === NO_DRIVER) clearNotice(); // a driver came back, or it ended
 }
 
 // --- shared runs opened from a link
