@@ -11,6 +11,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.client import run_program
 from tests.conftest import ServerProcess, docker_containers, start_server
 
 pytestmark = pytest.mark.docker
@@ -51,6 +52,15 @@ async def test_counters_and_histograms_move_after_a_run(server: ServerProcess) -
     assert moved("padbox_stage_duration_seconds_count", (("language", "python"), ("stage", "run"))) == 1
     assert moved("padbox_time_to_first_output_seconds_count", PYTHON) == 1
     assert moved("padbox_stage_duration_seconds_sum", (("language", "python"), ("stage", "run"))) > 0
+
+
+async def test_websocket_sessions_are_counted_too(server: ServerProcess) -> None:
+    before = await scrape(server.url)
+    transcript = await run_program(server.ws_url, language="bash", source="exit 3")
+    assert transcript.verdict == "runtime_error"
+    after = await scrape(server.url)
+    key = ("padbox_sessions_finished_total", (("language", "bash"), ("verdict", "runtime_error")))
+    assert after[key] - before.get(key, 0) == 1
 
 
 async def test_load_gauges_describe_running_sessions_the_queue_and_the_pool(server: ServerProcess) -> None:
