@@ -1,0 +1,53 @@
+"""Secrets and the host: nothing of the server's environment reaches a sandbox, there is no Docker
+socket, the agent's /proc entries are closed, and /sys and /proc/sys cannot be written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.security.target import GVISOR, Target, program, report
+
+pytestmark = pytest.mark.docker
+
+# What a sandbox's environment may hold: the stage's own variables (PATH, HOME, locale, the language's
+# unbuffering switches and caches, TERM in tty mode), never anything from the server.
+SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "KEY", "DOCKER", "AWS", "PADBOX")
+
+
+@pytest.fixture(scope="module")
+async def seen(target: Target) -> dict[str, object]:
+    t = await target.run("python", program("secrets_probe.py"))
+    await target.survived(t)
+    return report(t)
+
+
+async def test_no_server_secret_or_token_is_readable_anywhere(target: Target, seen: dict[str, object]) -> None:
+    everything = json.dumps(seen)
+    assert target.canary not in everything, "a secret from the server's environment reached the sandbox"
+    assert target.token not in everything, "the API token reached the sandbox"
+    names = list(seen["environment"])  # type: ignore[call-overload]
+    assert not [n for n in names if any(word in n.upper() for word in SECRET_WORDS)], names
+
+
+async def test_the_agents_environment_and_descriptors_are_closed(seen: dict[str, object]) -> None:
+    assert seen["agent_environ"] == "EACCES"
+    agent = seen["processes"]["1"]  # type: ignore[index]
+    assert agent["environ"] == "EACCES"
+
+
+async def test_there_is_no_docker_socket_inside(seen: dict[str, object]) -> None:
+    assert not any(seen["sockets"].values()), seen["sockets"]  # type: ignore[attr-defined]
+
+
+async def test_writes_to_sys_and_proc_sys_fail(seen: dict[str, object]) -> None:
+    writes: dict[str, str] = seen["writes"]  # type: ignore[assignment]
+    for path, outcome in writes.items():
+        assert outcome in ("EROFS", "EACCES", "EPERM", "ENOENT"), f"{path}: {outcome}"
+    refused = [path for path, outcome in writes.items() if outcome != "ENOENT"]
+    assert len(refused) >= (2 if GVISOR else 4), f"too few of these exist to prove anything: {writes}"
+
+
+async def test_a_program_cannot_shield_itself_from_the_oom_killer(seen: dict[str, object]) -> None:
+    assert seen["oom_exempt"] in ("EACCES", "EPERM")
