@@ -37,6 +37,7 @@ class ServerType(StrEnum):
     QUEUED = "queued"
     SNAPSHOT = "snapshot"
     PRESENCE = "presence"
+    INPUT = "input"  # shared pipe-mode runs: what a driver typed, shown to the others
 
 
 class Role(StrEnum):
@@ -320,6 +321,10 @@ def parse_client_message(text: str) -> ClientMessage:
 
 def started(run_id: str, language: str, version: str) -> dict[str, Any]:
     return {"type": ServerType.STARTED.value, "id": run_id, "language": language, "version": version}
+
+
+def typed(data: str) -> dict[str, Any]:
+    return {"type": ServerType.INPUT.value, "data": data}
 
 
 def presence(drivers: int, viewers: int) -> dict[str, Any]:

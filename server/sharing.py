@@ -40,7 +40,7 @@ log = logging.getLogger("padbox.sharing")
 
 SHARE_KEY_BYTES = 24  # 192 bits from the OS's cryptographic source
 OUTBOX_LIMIT = 1 << 20  # frames waiting for one participant, in bytes; past it a shared participant is dropped
-OUTPUT_TYPES = (ServerType.STDOUT.value, ServerType.STDERR.value)
+OUTPUT_TYPES = (ServerType.STDOUT.value, ServerType.STDERR.value, ServerType.INPUT.value)
 NO_SUCH_RUN = "no shared run has that id and key"
 
 SessionFactory = Callable[[Emit], Session]
@@ -234,6 +234,10 @@ class SharedRun:
         session = self.session
         if isinstance(message, StdinMessage):
             await session.send_stdin(message.data)
+            if not session.plan.tty:  # a terminal echoes typing itself; pipes do not, so show it to the others
+                echo = protocol.typed(message.data)
+                self.replay.add(echo)
+                self._fan_out(protocol.encode(echo), skip=participant)
         elif isinstance(message, EofMessage):
             await session.send_eof()
         elif isinstance(message, SignalMessage):
@@ -261,8 +265,10 @@ class SharedRun:
         else:
             self._fan_out(frame)
 
-    def _fan_out(self, frame: str) -> None:
+    def _fan_out(self, frame: str, skip: Participant | None = None) -> None:
         for participant in list(self.participants):
+            if participant is skip:
+                continue
             if not participant.outbox.offer(frame):
                 log.info("run %s: dropping a participant that fell %d bytes behind", self.session.id, OUTBOX_LIMIT)
                 self.participants.remove(participant)

@@ -151,3 +151,15 @@ async def test_a_participant_that_never_reads_does_not_delay_the_others(share_se
         t = await starter.collect()
     assert t.verdict == "ok" and len(t.text()) > 24_000_000
     assert took < 10, f"the starter waited {took:.1f} s behind a participant that does not read"
+
+
+async def test_in_pipe_mode_what_a_driver_types_is_shown_to_the_others(share_server: ServerProcess) -> None:
+    async with connect(share_server.ws_url) as a, connect(share_server.ws_url) as b:
+        starter, driver = Client(a), Client(b)
+        run_id, key = await start_shared(starter)
+        await starter.until_output("name? ")
+        await join(driver, run_id, key, "driver")
+        await driver.send({"type": "stdin", "data": "Ada\n"})
+        starter_t, driver_t = await asyncio.gather(starter.collect(), driver.collect())
+    assert starter_t.of("input") == [{"type": "input", "data": "Ada\n"}]
+    assert driver_t.of("input") == [], "the typist already sees what it typed"

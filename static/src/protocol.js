@@ -22,6 +22,7 @@ export const ServerType = Object.freeze({
   ERROR: "error",
   SNAPSHOT: "snapshot",
   PRESENCE: "presence",
+  INPUT: "input",
 });
 
 /** What a participant of a shared run may do: drivers type and signal, viewers only watch. */

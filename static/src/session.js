@@ -16,6 +16,7 @@ import {
   ServerType,
   Signal,
   signalMessage,
+  Stage,
   stdinMessage,
 } from "./protocol.js";
 
@@ -51,7 +52,7 @@ const NO_HANDLERS = Object.freeze({
 });
 
 // The frames a snapshot replays; anything else in it (a `queued` from before the start) is not output.
-const REPLAYED = new Set([ServerType.STAGE, ServerType.STDOUT, ServerType.STDERR, ServerType.EXIT]);
+const REPLAYED = new Set([ServerType.STAGE, ServerType.STDOUT, ServerType.STDERR, ServerType.INPUT, ServerType.EXIT]);
 
 export class RunSession {
   /**
@@ -182,6 +183,9 @@ export class RunSession {
       case ServerType.STDOUT:
       case ServerType.STDERR:
         if (typeof message.data === "string") this.handlers.output(message.type, message.stage, message.data);
+        break;
+      case ServerType.INPUT: // another driver's typing in a pipe-mode shared run, shown as the terminal would
+        if (typeof message.data === "string") this.handlers.output(ServerType.STDOUT, Stage.RUN, message.data);
         break;
       case ServerType.EXIT:
         if (isFinalExit(message)) {
