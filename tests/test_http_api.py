@@ -38,7 +38,8 @@ PROGRAMS = [
                             'return 3; }\n'}, id="c-args-and-exit-status"),
     pytest.param({"language": "bash", "source": "echo start\nsleep 10\n", "limits": {"run_timeout_s": 1}},
                  id="bash-timeout"),
-    pytest.param({"language": "python", "source": "print('x' * 5000)\n", "limits": {"output_kb": 1}},
+    # Endless, so the program is always still writing when the cap stops it (a short one may exit first).
+    pytest.param({"language": "python", "source": "while True:\n    print('x' * 100)\n", "limits": {"output_kb": 1}},
                  id="python-output-limit"),
     pytest.param({"language": "bash", "source": "echo before\nkill -SEGV $$\n"}, id="bash-dies-of-a-signal"),
 ]
