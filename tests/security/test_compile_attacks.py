@@ -1,0 +1,40 @@
+"""Compile-time attacks: the compiler itself is made to read forever, recurse, explode or write a huge
+object. Each ends within the compile limits, with no run stage after it.
+
+A compiler that the kernel stops at the memory limit gets `memory_limit` (the limit it hit is named), one
+that hits the wall clock `timeout`, one that gives up by itself `compile_error`."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.security.target import SLACK_S, Target, program, stage_wall_s
+
+pytestmark = pytest.mark.docker
+
+LIMITS = {"compile_timeout_s": 5, "memory_mb": 128}
+STOPPED = ("timeout", "memory_limit", "compile_error")
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "verdicts"),
+    [
+        pytest.param("c", "#include </dev/random>\nint main(void) { return 0; }\n", STOPPED, id="include /dev/random"),
+        pytest.param("c", "#include </dev/stdin>\nint main(void) { return 0; }\n", ("timeout",),
+                     id="include /dev/stdin"),
+        pytest.param("cpp", "template<int N> struct R { typedef typename R<N + 1>::t t; };\n"
+                     "int main() { return sizeof(R<0>::t); }\n", ("compile_error",), id="template recursion"),
+        pytest.param("cpp", program("template_explosion.cpp"), STOPPED, id="template explosion"),
+        pytest.param("c", program("macro_bomb.c"), STOPPED, id="macro bomb"),
+        pytest.param("c", "char big[1UL << 31] = {1};\nint main(int c, char **v) { (void)v; return big[c * 4096]; }\n",
+                     ("compile_error",), id="huge static array"),
+    ],
+)
+async def test_compile_time_attacks_end_within_the_compile_limits(
+    target: Target, language: str, source: str, verdicts: tuple[str, ...]
+) -> None:
+    t = await target.run(language, source, limits=LIMITS)
+    assert [m["stage"] for m in t.of("stage")] == ["compile"], "no run stage follows"
+    assert t.verdict in verdicts, t.exits()
+    assert stage_wall_s(t, "compile") < LIMITS["compile_timeout_s"] + SLACK_S
+    await target.survived(t)
