@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from server.protocol import Role
-from server.sharing import Outbox, ReplayBuffer, ShareRegistry, SharedRun
+from server.sharing import Outbox, ReplayBuffer, SharedRun, ShareRegistry
 
 
 def out(data: str) -> dict[str, Any]:

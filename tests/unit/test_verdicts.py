@@ -28,7 +28,10 @@ CAP, HIGH, LOW = 64 * MB, 63 * MB, 10 * MB
         (Ending(Stage.RUN, 0, None, stop=StopReason.CLIENT_SIGNAL), Verdict.OK),
         # Where the kernel's OOM counter cannot be read, a SIGKILL at the memory ceiling is still memory_limit.
         (Ending(Stage.RUN, None, "SIGKILL", oom=None, memory_bytes=HIGH, memory_limit_bytes=CAP), Verdict.MEMORY_LIMIT),
-        (Ending(Stage.RUN, None, "SIGKILL", oom=False, memory_bytes=HIGH, memory_limit_bytes=CAP), Verdict.RUNTIME_ERROR),
+        (
+            Ending(Stage.RUN, None, "SIGKILL", oom=False, memory_bytes=HIGH, memory_limit_bytes=CAP),
+            Verdict.RUNTIME_ERROR,
+        ),
         (Ending(Stage.RUN, None, "SIGKILL", oom=None, memory_bytes=LOW, memory_limit_bytes=CAP), Verdict.RUNTIME_ERROR),
     ],
 )
