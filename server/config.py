@@ -34,7 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PADBOX_MAX_SESSIONS", "16", "Sessions running at once; more wait in a FIFO queue."),
     Setting("PADBOX_QUEUE_LIMIT", "64", "Sessions that may wait for a slot; past this new ones get `busy`."),
     Setting("PADBOX_POOL_SIZE", "2", "Sandboxes started ahead of time (0: none); counted in PADBOX_MAX_SESSIONS."),
-    Setting("PADBOX_TOKENS", "", "Comma-separated API tokens; when any are set, /ws and /api/ require one."),
+    Setting("PADBOX_TOKENS", "", "Comma-separated API tokens; when set, /ws and the execute endpoints require one."),
     Setting("PADBOX_TOKENS_FILE", "", "A file of API tokens, one per line (added to PADBOX_TOKENS)."),
     Setting("PADBOX_ALLOWED_ORIGINS", "", "Browser origins allowed to open /ws besides the server's own (`*`: any)."),
     Setting("PADBOX_MAX_SESSIONS_PER_CLIENT", "8", "Sessions one client (token, else IP address) may run at once."),
