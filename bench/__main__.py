@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 import traceback
@@ -46,17 +47,19 @@ async def bench(plan: Plan, config: ServerConfig, only: list[str]) -> dict[str, 
             "server_settings": config.recorded(),
             "plan": plan.as_dict(),
             "errors": {},
+            "load_average": {},  # 1-minute load at each section's start and end: how busy the shared machine was
         }
         for name, measure in SECTIONS.items():
             if only and name not in only:
                 continue
             print(f"bench: {name} ...", file=sys.stderr, flush=True)
-            section_started = time.monotonic()
+            section_started, load_before = time.monotonic(), os.getloadavg()[0]
             try:
                 results[name] = await measure(plan, engine, config)
             except Exception as exc:  # noqa: BLE001 - one broken section must not cost the others' numbers
                 traceback.print_exc()
                 results["errors"][name] = f"{type(exc).__name__}: {exc}"
+            results["load_average"][name] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
             print(f"bench: {name} took {time.monotonic() - section_started:.0f} s", file=sys.stderr, flush=True)
     finally:
         await engine.close()

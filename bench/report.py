@@ -82,7 +82,10 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [f"## padbox benchmark, {results['started_at']}", "",
              f"Machine: {one_line(results['machine'])}.", "",
              f"padbox: {results['padbox_revision']}.", "",
-             "Server: " + ", ".join(f"`{k}={v}`" for k, v in results["server_settings"].items() if v) + ".", ""]
+             "Server: " + ", ".join(f"`{k}={v}`" for k, v in results["server_settings"].items() if v) + ".", "",
+             "1-minute load average at each section's start → end (the machine is shared; 2 means both CPUs busy): "
+             + ", ".join(f"{name} {start} → {end}" for name, (start, end) in results["load_average"].items()) + ".",
+             ""]
     latency = results.get("first_output")
     if latency:
         runs = latency["padbox"]["runs"]
