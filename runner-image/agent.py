@@ -7,9 +7,11 @@ measured precisely. The agent starts each stage's process itself (pipes or a pse
 relays its output as it is produced, applies backpressure when the server reads slowly,
 and reports exit status, CPU time, peak memory and the kernel's OOM kills.
 
-It runs as the same unprivileged user as the program. It makes itself non-dumpable so the
-program cannot open its file descriptors through /proc, and after every stage it kills
-every process the user still has, so nothing outlives a stage.
+It runs as the same unprivileged user as the program, as the container's pid 1 (no docker-init),
+so it reaps orphans itself and cannot be signalled from inside. It makes itself non-dumpable so
+the program can neither read its /proc entries nor write to the container's stdout (forging
+frames) through /proc/1/fd, and after every stage it kills every process in the sandbox, so
+nothing outlives a stage.
 """
 
 from __future__ import annotations
@@ -56,6 +58,14 @@ def read_oom_kills() -> int | None:
         except OSError:
             continue
     return None
+
+
+def set_dumpable(dumpable: bool) -> None:
+    """Non-dumpable: no other process of the user can read this one's /proc entries or ptrace it."""
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, int(dumpable), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def set_nonblocking(fd: int) -> None:
@@ -125,9 +135,12 @@ class Process:
             if cpu > 0:
                 soft = max(1, math.ceil(cpu))
                 resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+            # The program, not the agent, is what the OOM killer should take. The agent is non-dumpable,
+            # which makes this child's /proc/self root-owned: become dumpable first (exec would anyway).
+            set_dumpable(True)
             try:
                 with open("/proc/self/oom_score_adj", "w") as f:
-                    f.write("1000")  # the program, not the agent, is what the OOM killer should take
+                    f.write("1000")
             except OSError:
                 pass
             os.chdir(WORKDIR)
@@ -442,10 +455,7 @@ def kill_everything() -> None:
 
 
 def main() -> None:
-    try:
-        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    set_dumpable(False)
     os.umask(0o022)
     try:
         Agent().run()
