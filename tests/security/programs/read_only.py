@@ -1,7 +1,6 @@
 """Try to write everywhere outside the sandbox's own tmpfs, and list every writable mount."""
 import errno
 import json
-import os
 
 
 def attempt(path: str) -> str:

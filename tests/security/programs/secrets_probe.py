@@ -38,4 +38,6 @@ print(json.dumps({
         "/proc/sysrq-trigger",
     ]},
     "oom_exempt": write("/proc/self/oom_score_adj", "-1000"),  # a program may not shield itself from the OOM killer
+    "oom_score_adj": {"program": read("/proc/self/oom_score_adj").strip(),
+                      "agent": read("/proc/1/oom_score_adj").strip()},
 }))
