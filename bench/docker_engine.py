@@ -6,7 +6,9 @@ so the comparison isolates what padbox adds on top of Docker, not what its sandb
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,10 @@ from server.sandbox import INSTANCE_LABEL, ORIGIN_LABEL, SESSION_LABEL, containe
 CEILING_INSTANCE = "bench-ceiling"
 HELLO = "print('hello')"
 HELLO_ARGV = ["python3", "-c", HELLO]
+QUIET_TIMEOUT_S = 60.0
+QUIET_POLL_S = 0.05
+# A pooled container is listed as running a moment before its agent reports ready.
+QUIET_SETTLE_S = 0.15
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,16 @@ class Engine:
         """A bench interrupted half-way may leave ceiling containers behind; padbox's reaper never sees them."""
         for container in await self._containers(CEILING_INSTANCE, all_states=True):
             await container.delete(force=True)
+
+    async def wait_until_quiet(self, instance: str, pool_size: int, used: Collection[str]) -> None:
+        """Wait until the warm pool is full again and no container of an earlier run is left, so the
+        next measurement starts from a server that is not still catching up with the previous one."""
+        deadline = time.monotonic() + QUIET_TIMEOUT_S
+        while not quiet(await self.sandboxes(instance), pool_size, used):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the padbox server did not settle within {QUIET_TIMEOUT_S:.0f} s")
+            await asyncio.sleep(QUIET_POLL_S)
+        await asyncio.sleep(QUIET_SETTLE_S)
 
     async def sandboxes(self, instance: str) -> list[Container]:
         """Every container a padbox instance has now, in any state."""

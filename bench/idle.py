@@ -18,8 +18,7 @@ from websockets.asyncio.client import ClientConnection
 from server.protocol import ClientType, ServerType
 
 from .docker_engine import Engine
-from .latency import wait_until_quiet
-from .padbox_process import PadboxProcess, ServerConfig, padbox_server
+from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, padbox_server
 from .plan import Plan
 from .ws_client import RunFailed, connect, receive, run_message, timed_run
 
@@ -54,7 +53,7 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
         raise ValueError("PADBOX_MAX_SESSIONS must leave room for the most idle sessions plus the pool")
     levels: list[dict[str, Any]] = []
     async with padbox_server(config) as server:
-        await wait_until_quiet(engine, config.pool_size, ())
+        await engine.wait_until_quiet(INSTANCE, config.pool_size, ())
         await asyncio.sleep(SETTLE_S)
         baseline = server.memory().rss_bytes
         gate = asyncio.Semaphore(OPENING_AT_ONCE)

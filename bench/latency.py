@@ -8,33 +8,16 @@ of a server that is not saturated. What happens when runs come back to back is s
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
-from .docker_engine import HELLO, Engine, quiet
+from .docker_engine import HELLO, Engine
 from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, ServerFailed, padbox_server
 from .plan import Plan
 from .processes import bare_argv, cold_container_argv, first_byte
 from .stats import Latency
 from .ws_client import RunFailed, connect, run_message, timed_run
-
-QUIET_TIMEOUT_S = 60.0
-QUIET_POLL_S = 0.05
-# A pooled container is listed as running a moment before its agent reports ready.
-QUIET_SETTLE_S = 0.15
-
-
-async def wait_until_quiet(engine: Engine, pool_size: int, used: Collection[str]) -> None:
-    """The warm pool is full again and no container of an earlier run is left."""
-    deadline = time.monotonic() + QUIET_TIMEOUT_S
-    while not quiet(await engine.sandboxes(INSTANCE), pool_size, used):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the padbox server did not settle within {QUIET_TIMEOUT_S:.0f} s")
-        await asyncio.sleep(QUIET_POLL_S)
-    await asyncio.sleep(QUIET_SETTLE_S)
 
 
 async def padbox_first_output(server: PadboxProcess) -> tuple[float, float, str]:
@@ -62,12 +45,12 @@ async def _rounds(plan: Plan, engine: Engine, config: ServerConfig, server: Padb
     for round_number in range(plan.latency_warmup + plan.latency_runs):
         measured: dict[str, float] = {}
         if server is not None:
-            await wait_until_quiet(engine, config.pool_size, used)
+            await engine.wait_until_quiet(INSTANCE, config.pool_size, used)
             measured["padbox"], measured["padbox_with_connect"], session = await padbox_first_output(server)
             used.add(session)
         measured["bare_process"] = await first_byte(bare_argv())
         if server is not None:
-            await wait_until_quiet(engine, config.pool_size, used)
+            await engine.wait_until_quiet(INSTANCE, config.pool_size, used)
         measured["cold_container"] = await first_byte(cold)
         if round_number >= plan.latency_warmup:
             for name, value in measured.items():

@@ -18,8 +18,7 @@ from typing import Any
 
 from .cpu import MACHINE, CpuMeter, docker_daemons
 from .docker_engine import HELLO, Engine
-from .latency import wait_until_quiet
-from .padbox_process import PadboxProcess, ServerConfig, padbox_server
+from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, padbox_server
 from .plan import Plan
 from .stats import Latency
 from .ws_client import RunFailed, run_message, run_once
@@ -128,9 +127,9 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> list[dict
         for concurrency in plan.rate_concurrency:
             padbox, ceiling = Tally(), Tally()
             for _ in range(plan.rate_rounds):
-                await wait_until_quiet(engine, config.pool_size, used)
+                await engine.wait_until_quiet(INSTANCE, config.pool_size, used)
                 await sustained(ceiling_run(engine), concurrency, plan, meter, ceiling)
-                await wait_until_quiet(engine, config.pool_size, used)
+                await engine.wait_until_quiet(INSTANCE, config.pool_size, used)
                 await sustained(padbox_run(server, used), concurrency, plan, meter, padbox)
             rows.append(row(concurrency, padbox, ceiling))
     return rows

@@ -12,8 +12,7 @@ import statistics
 from typing import Any
 
 from .docker_engine import Engine
-from .latency import wait_until_quiet
-from .padbox_process import ServerConfig, padbox_server
+from .padbox_process import INSTANCE, ServerConfig, padbox_server
 from .plan import Plan
 from .ws_client import DEFLATE, RunFailed, run_message, run_once
 
@@ -46,7 +45,7 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
     async with padbox_server(config) as server:
         for _ in range(plan.output_repeats):
             for name, compression in CLIENTS.items():  # in turns, so noise falls on both
-                await wait_until_quiet(engine, config.pool_size, used)
+                await engine.wait_until_quiet(INSTANCE, config.pool_size, used)
                 timing = await run_once(server.ws_url, message, compression=compression)
                 used.add(timing.session)
                 if timing.verdict != "ok" or timing.stdout_chars != plan.output_bytes:
