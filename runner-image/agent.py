@@ -455,6 +455,9 @@ def kill_everything() -> None:
 
 
 def main() -> None:
+    if os.getuid() == 0:
+        # Its clean-up is kill(-1, SIGKILL): harmless as the sandbox user, fatal to a host as root.
+        sys.exit("padbox agent: refusing to run as root; it belongs inside a sandbox as its unprivileged user")
     set_dumpable(False)
     os.umask(0o022)
     try:

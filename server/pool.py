@@ -16,11 +16,12 @@ from collections import deque
 
 from .capacity import Capacity
 from .limits import Limits
-from .sandbox import Docker, Sandbox, SandboxError
+from .sandbox import Docker, Sandbox
 
 log = logging.getLogger("padbox.pool")
 
 RETRY_AFTER_FAILURE_S = 2.0
+FILL_CONCURRENCY = 2
 
 
 def new_session_id() -> str:
@@ -72,14 +73,19 @@ class WarmPool:
     async def _fill(self) -> None:
         while True:
             self._wake.clear()
-            if len(self._ready) < self._target():
-                try:
-                    sandbox = await self.docker.start_sandbox(self.limits, new_session_id(), origin="pool")
-                except SandboxError as exc:
-                    log.warning("could not warm a sandbox: %s", exc)
+            missing = self._target() - len(self._ready)
+            if missing > 0:
+                # A few at a time: a burst of runs empties the pool faster than one-by-one refills it.
+                batch = min(missing, FILL_CONCURRENCY)
+                made = await asyncio.gather(
+                    *(self.docker.start_sandbox(self.limits, new_session_id(), origin="pool") for _ in range(batch)),
+                    return_exceptions=True,
+                )
+                failures = [m for m in made if not isinstance(m, Sandbox)]
+                self._ready.extend(m for m in made if isinstance(m, Sandbox))
+                if failures:
+                    log.warning("could not warm %d sandbox(es): %s", len(failures), failures[0])
                     await asyncio.sleep(RETRY_AFTER_FAILURE_S)
-                    continue
-                self._ready.append(sandbox)
                 continue
             while len(self._ready) > self._target():  # capacity shrank: give the room back
                 self.docker.discard(self._ready.pop())
