@@ -33,7 +33,8 @@ async def test_a_program_that_fills_the_pids_limit_with_zombies_still_ends(targe
         "print('zombies', zombies, flush=True)\ntime.sleep(600)\n"
     )
     t = await target.run("python", source, limits={"run_timeout_s": 3, "pids": 32})
-    assert t.text().startswith("zombies ")
+    if not GVISOR:  # under gVisor forking is slow and only the sandbox's host threads are limited
+        assert t.text().startswith("zombies ")
     assert t.verdict == "timeout" and stage_wall_s(t) < 3 + SLACK_S
     await target.survived(t)
 

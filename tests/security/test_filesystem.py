@@ -26,18 +26,21 @@ async def test_filling_the_disk_and_the_inodes_and_the_descriptors_is_refused(ta
         started = client.transcript.of("started")[0]["id"]
         (container,) = target.server.containers(started)
         written_to_host_disk = docker_inspect(container, size=True).get("SizeRw", 0)
-        await client.send({"type": "eof"})
+        await client.send({"type": "stdin", "data": "go on\n"})
         t = await client.collect()
-    result = report(t)
-    assert result["fill"]["error"] == "ENOSPC" and result["fill"]["mb"] <= 64
-    assert result["open"] == {"error": "EMFILE", "opened": result["open"]["opened"]}
-    assert result["open"]["opened"] < 256
-    if GVISOR:  # gVisor's tmpfs has no inode limit; its files are memory the sandbox's limit bounds
-        assert result["files"]["error"] in ("ENOSPC", None)
-    else:
-        assert result["files"]["error"] == "ENOSPC" and result["files"]["created"] < 100_000
+    steps: dict[str, dict[str, object]] = {}
+    for line in t.text().splitlines():
+        steps.update(json.loads(line))
+    assert steps["fill"]["error"] == "ENOSPC" and int(steps["fill"]["mb"]) <= 64  # type: ignore[call-overload]
     assert written_to_host_disk < 1 << 20, f"{written_to_host_disk} bytes reached the container's layer on disk"
-    assert t.verdict == "ok"
+    assert steps["open"]["error"] == "EMFILE" and int(steps["open"]["opened"]) < 256  # type: ignore[call-overload]
+    if GVISOR:
+        # gVisor's tmpfs has no inode limit: its files are memory the memory limit bounds, and creating them
+        # is slow enough there that the CPU limit may end the run first.
+        assert ("files" in steps and steps["files"]["error"] in ("ENOSPC", None)) or t.verdict == "timeout"
+    else:
+        assert steps["files"]["error"] == "ENOSPC" and int(steps["files"]["created"]) < 100_000  # type: ignore
+        assert t.verdict == "ok"
     await target.survived(t)
 
 
@@ -64,7 +67,9 @@ async def test_symlinks_and_hardlinks_in_the_work_directory_never_reach_the_host
     result = report(t)
     assert result["links"]["host-file"] == "ENOENT", "a host path means nothing inside the sandbox"
     assert result["links"]["output.txt"] == "ENOENT", "there is no Docker socket to point at"
-    assert result["links"]["agent-root"] == "EACCES" and result["links"]["agent-stdout"] == "EACCES"
+    assert result["links"]["agent-root"] == "EACCES"
+    # (gVisor lets /proc/1/fd be opened: see test_secrets.py::test_a_program_cannot_forge_the_agents_messages)
+    assert result["links"]["agent-stdout"] in (("EACCES", "EBADF", "read 0 bytes") if GVISOR else ("EACCES",))
     assert result["links"]["loop"] == "ELOOP"
     assert set(result["hardlinks"].values()) <= {"EXDEV", "EPERM", "EACCES"}, "no link to a file outside"
     await target.survived(t)
@@ -81,13 +86,13 @@ async def test_symlinks_and_hardlinks_in_the_work_directory_never_reach_the_host
 
 async def test_nothing_written_in_one_run_is_there_in_the_next(target: Target) -> None:
     plant = (
-        "for d in /work /tmp /dev/shm; do echo planted > $d/planted; done\n"
+        "for d in /work /tmp /dev/shm; do echo planted > $d/planted && echo planted in $d; done\n"
         "echo 'echo planted' > $HOME/.bashrc\n"
         "echo planted > /var/tmp/planted 2>/dev/null\n"
-        "ls /work /tmp /dev/shm\n"
+        "exit 0\n"
     )
     first = await target.run("bash", plant)
-    assert first.text().count("planted") == 3
+    assert first.text().count("planted in") == 3
     look = "import os, json\nprint(json.dumps({d: sorted(os.listdir(d)) for d in ('/work', '/tmp', '/dev/shm')}))\n"
     second = await target.run("python", look)
     assert json.loads(second.text()) == {"/work": ["main.py"], "/tmp": [], "/dev/shm": []}

@@ -25,11 +25,10 @@ BOMB_LIMITS = {"run_timeout_s": 3, "pids": 32, "memory_mb": 128}
 async def test_fork_bomb_is_stopped_at_the_pids_limit(target: Target, language: str, source: str) -> None:
     t = await target.run(language, source, limits=BOMB_LIMITS)
     assert stage_wall_s(t) < BOMB_LIMITS["run_timeout_s"] + SLACK_S, "ended at the time limit at the latest"
-    if GVISOR:
-        # gVisor's sandbox is ended whole when its host threads reach the limit (or the watchdog ends it).
-        assert t.verdict in ("ok", "timeout", "runtime_error")
-    else:
-        assert t.verdict in ("ok", "timeout")  # bash's bomb returns at once; the others spin to the limit
+    # bash's bomb returns at once (ok); the others spin until the watchdog (timeout), unless the kernel's
+    # memory for thousands of failed forks ends them first (memory_limit). Under gVisor the sandbox is also
+    # ended whole when its host threads reach the limit (runtime_error).
+    assert t.verdict in ("ok", "timeout", "memory_limit") + (("runtime_error",) if GVISOR else ())
     if language == "python" and "forked" in t.text():
         forked = int(re.search(r"forked: (\d+)", t.text()).group(1))  # type: ignore[union-attr]
         assert GVISOR or forked < BOMB_LIMITS["pids"], "the pids limit counts every process in the sandbox"
@@ -85,8 +84,11 @@ async def test_programs_that_never_end_time_out(
 ) -> None:
     t = await target.run(language, source, limits=limits)
     assert t.verdict == "timeout"
-    limit = limits["cpu_time_s"] + 1 if "cpu_time_s" in limits else limits["run_timeout_s"]
-    assert stage_wall_s(t) < limit + SLACK_S + (2 if GVISOR else 0), "ended late"
+    if "cpu_time_s" in limits:  # stopped by the CPU limit, however busy the machine: well before the wall limit
+        assert t.exits()["run"]["signal"] in ("SIGXCPU", "SIGKILL")
+        assert stage_wall_s(t) < limits["run_timeout_s"]
+    else:
+        assert stage_wall_s(t) < limits["run_timeout_s"] + SLACK_S, "ended late"
     await target.survived(t)
 
 

@@ -31,10 +31,23 @@ async def test_no_server_secret_or_token_is_readable_anywhere(target: Target, se
     assert not [n for n in names if any(word in n.upper() for word in SECRET_WORDS)], names
 
 
-async def test_the_agents_environment_and_descriptors_are_closed(seen: dict[str, object]) -> None:
-    assert seen["agent_environ"] == "EACCES"
+async def test_the_agents_environment_is_closed(seen: dict[str, object]) -> None:
     agent = seen["processes"]["1"]  # type: ignore[index]
-    assert agent["environ"] == "EACCES"
+    if GVISOR:
+        # gVisor's /proc ignores the agent's non-dumpable flag here: what it shows is the image's fixed
+        # variables (the server's secrets are absent from every process, as tested above).
+        assert not any(word in str(agent["environ"]) for word in ("TOKEN", "SECRET", "AWS"))
+    else:
+        assert seen["agent_environ"] == "EACCES" and agent["environ"] == "EACCES"
+
+
+@pytest.mark.xfail(GVISOR, strict=True, reason="Debian's runsc (2022) lets a program open /proc/1/fd/1 whatever the "
+                   "agent's dumpable flag: it can forge its own run's result (see docs/security.md)")
+async def test_a_program_cannot_forge_the_agents_messages(target: Target) -> None:
+    t = await target.run("python", program("forge_frames.py"), limits={"run_timeout_s": 2})
+    assert "FORGED" not in t.text() and t.text().startswith("refused: Permission denied")
+    assert t.verdict == "timeout", "the run really lasted until its limit"
+    await target.survived(t)
 
 
 async def test_there_is_no_docker_socket_inside(seen: dict[str, object]) -> None:
@@ -50,6 +63,10 @@ async def test_writes_to_sys_and_proc_sys_fail(seen: dict[str, object]) -> None:
 
 
 async def test_a_program_cannot_shield_itself_from_the_oom_killer(seen: dict[str, object]) -> None:
-    assert seen["oom_exempt"] in ("EACCES", "EPERM")
-    if not GVISOR:  # gVisor's OOM kills the whole sandbox; the scores matter under runc
+    if GVISOR:
+        # Inside gVisor the score is gVisor's own bookkeeping: the host's OOM killer sees only the sandbox
+        # process, whose score (500) the program cannot reach, and ends the whole sandbox.
+        assert seen["oom_exempt"] in ("EACCES", "EPERM", "written")
+    else:
+        assert seen["oom_exempt"] in ("EACCES", "EPERM")
         assert seen["oom_score_adj"] == {"program": "1000", "agent": "500"}, "the program goes before the agent"

@@ -1,5 +1,5 @@
-"""Fill the work directory, then create files until refused, then open files until refused; report the
-errors, and wait (holding everything) until told to finish, so the host can look meanwhile."""
+"""Fill the work directory and wait (holding it full) until told to go on, so the host can look meanwhile;
+then open files until refused, then create 100,000 files. One JSON line per step."""
 import errno
 import json
 import os
@@ -41,10 +41,10 @@ def open_files() -> dict:
             os.close(fd)
 
 
-report = {"fill": fill("/work"), "open": open_files()}
+print(json.dumps({"fill": fill("/work")}), flush=True)
+sys.stdin.readline()  # the host looks at the container's layer on disk while the work directory is full
 for name in os.listdir("/work"):
     if name.startswith("fill"):
         os.remove(f"/work/{name}")
-report["files"] = many_files("/work/many", 100_000)
-print(json.dumps(report), flush=True)
-sys.stdin.read()
+print(json.dumps({"open": open_files()}), flush=True)
+print(json.dumps({"files": many_files("/work/many", 100_000)}), flush=True)
