@@ -30,7 +30,7 @@ import sys
 import termios
 import time
 
-from agent_wire import FrameDecoder, Kind, decode_json, encode, encode_json
+from agent_wire import FrameDecoder, Kind, decode_json, encode, encode_json, exit_mac, json_payload
 
 WORKDIR = "/work"
 READ_SIZE = 65536
@@ -175,6 +175,8 @@ class Agent:
         self.held_kind: Kind | None = None
         self.held = bytearray()
         self.flush_at: float | None = None
+        self.key: bytes | None = None  # authenticates EXIT frames; set once, before any program runs
+        self.stages = 0
         wake_r, wake_w = os.pipe()
         set_nonblocking(wake_r)
         set_nonblocking(wake_w)
@@ -245,6 +247,7 @@ class Agent:
             if process is not None:
                 self.send(encode_json(Kind.FAIL, {"message": "a process is already running"}))
                 return
+            self.stages += 1
             self.process = Process(decode_json(payload))
             self._update_registrations()
         elif kind == Kind.STDIN and process is not None and process.status is None:
@@ -258,6 +261,8 @@ class Agent:
         elif kind == Kind.RESIZE and process is not None and process.tty and process.stdin_fd is not None:
             size = decode_json(payload)
             set_window(process.stdin_fd, int(size["cols"]), int(size["rows"]))
+        elif kind == Kind.KEY and self.key is None:  # never replaced: a program could write a key of its own
+            self.key = payload
         elif kind == Kind.KILL:
             kill_everything()
 
@@ -394,7 +399,8 @@ class Agent:
         self.release_held()
         self.process = None
         self.reading_outputs = True
-        self.send(encode_json(Kind.EXIT, process.result()))
+        result = json_payload(process.result())
+        self.send(encode(Kind.EXIT, exit_mac(self.key or b"", self.stages, result) + result))
 
     # --- the loop -------------------------------------------------------------------
     def run(self) -> None:

@@ -9,6 +9,8 @@ payloads are JSON objects; output and input payloads are raw bytes.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import struct
 from enum import IntEnum
@@ -27,13 +29,26 @@ class Kind(IntEnum):
     SIGNAL = 5  # JSON {"signal": number}: to the running process group
     RESIZE = 6  # JSON {"cols", "rows"}
     KILL = 7  # end every process in the sandbox but the agent
+    KEY = 8  # bytes: the sandbox's secret, sent once before any program runs (see exit_mac)
     # agent -> server
     READY = 64  # JSON {}: the agent is listening
     DONE = 65  # JSON {}: FILES were written
     STDOUT = 66
     STDERR = 67
-    EXIT = 68  # JSON {"code", "signal", "wall_ms", "cpu_ms", "memory_bytes", "oom"}
+    EXIT = 68  # MAC_SIZE bytes of exit_mac, then JSON {"code", "signal", "wall_ms", "cpu_ms", "memory_bytes", "oom"}
     FAIL = 69  # JSON {"message"}: the agent could not do what was asked
+
+
+MAC_SIZE = 64
+
+
+def exit_mac(key: bytes, stage_number: int, result: bytes) -> bytes:
+    """The proof that an EXIT comes from the agent: an HMAC over the stage's number and its result.
+
+    A program can reach the agent's output stream where /proc does not protect the agent (gVisor), but it
+    never sees the key, which the agent receives before any program runs; the stage number stops an
+    earlier stage's EXIT from being replayed."""
+    return hmac.new(key, stage_number.to_bytes(4, "big") + result, hashlib.sha256).hexdigest().encode()
 
 
 def encode(kind: Kind, payload: bytes = b"") -> bytes:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import hmac
 import logging
 import os
+import secrets
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -19,7 +21,7 @@ import aiohttp
 from aiodocker.containers import DockerContainer
 from aiodocker.stream import Stream
 
-from .agent_wire import FrameDecoder, FrameError, Kind, decode_json, encode, json_payload
+from .agent_wire import MAC_SIZE, FrameDecoder, FrameError, Kind, decode_json, encode, exit_mac, json_payload
 from .config import Settings
 from .limits import Limits
 
@@ -125,12 +127,16 @@ class Sandbox:
         self._decoder = FrameDecoder()
         self._pending: list[tuple[Kind, bytes]] = []
         self._ended = False  # the output stream ended, or the server killed the sandbox
+        self.key = secrets.token_bytes(32)  # given to the agent before any program runs; see exit_mac
+        self._stages = 0
 
     @property
     def id(self) -> str:
         return str(self.container.id)
 
     async def send(self, kind: Kind, payload: bytes = b"") -> None:
+        if kind == Kind.EXEC:
+            self._stages += 1
         try:
             await self.stream.write_in(encode(kind, payload))
         except (OSError, RuntimeError, AssertionError, aiodocker.DockerError) as exc:
@@ -157,10 +163,22 @@ class Sandbox:
                 log.warning("sandbox %s agent: %s", self.id[:12], message.data.decode(errors="replace").strip())
                 continue
             try:
-                self._pending.extend(self._decoder.feed(message.data))
+                frames = self._decoder.feed(message.data)
             except FrameError as exc:
                 raise SandboxError(f"garbled frame from the sandbox: {exc}") from exc
+            self._pending.extend(frame for frame in map(self._authentic, frames) if frame is not None)
         return self._pending.pop(0)
+
+    def _authentic(self, frame: tuple[Kind, bytes]) -> tuple[Kind, bytes] | None:
+        """An EXIT without the agent's MAC was written by the program itself: drop it (the real one follows)."""
+        kind, payload = frame
+        if kind != Kind.EXIT:
+            return frame
+        mac, result = payload[:MAC_SIZE], payload[MAC_SIZE:]
+        if not hmac.compare_digest(mac, exit_mac(self.key, self._stages, result)):
+            log.warning("sandbox %s: dropped a forged EXIT frame", self.id[:12])
+            return None
+        return kind, result
 
     async def _last_word(self) -> tuple[Kind, bytes] | None:
         """The output ended without the agent's EXIT. When the kernel killed the whole sandbox for its
@@ -284,6 +302,7 @@ class Docker:
             await container.start()
             sandbox = Sandbox(container, stream, session_id, limits)
             await sandbox.expect(Kind.READY, self.settings.sandbox_start_timeout_s)
+            await sandbox.send(Kind.KEY, sandbox.key)
             return sandbox
         except BaseException as exc:
             if stream is not None:

@@ -41,12 +41,17 @@ async def test_the_agents_environment_is_closed(seen: dict[str, object]) -> None
         assert seen["agent_environ"] == "EACCES" and agent["environ"] == "EACCES"
 
 
-@pytest.mark.xfail(GVISOR, strict=True, reason="Debian's runsc (2022) lets a program open /proc/1/fd/1 whatever the "
-                   "agent's dumpable flag: it can forge its own run's result (see docs/security.md)")
-async def test_a_program_cannot_forge_the_agents_messages(target: Target) -> None:
+async def test_a_program_cannot_forge_the_agents_exit(target: Target) -> None:
+    """A fake `exit` written into the agent's output stream would end the run as `ok` at once."""
     t = await target.run("python", program("forge_frames.py"), limits={"run_timeout_s": 2})
-    assert "FORGED" not in t.text() and t.text().startswith("refused: Permission denied")
-    assert t.verdict == "timeout", "the run really lasted until its limit"
+    if GVISOR:
+        # gVisor lets the program open /proc/1/fd/1 whatever the agent's dumpable flag, so the write works
+        # (and its fake output is output like any other), but the fake exit lacks the agent's MAC.
+        assert "wrote into the agent's stream" in t.text() or t.text().startswith("refused")
+    else:
+        assert t.text() == "refused: Permission denied\n"
+    assert t.verdict == "timeout" and len(t.exits()) == 1, "the forged exit was dropped: the run lasted to its limit"
+    assert t.exits()["run"]["wall_ms"] > 1000
     await target.survived(t)
 
 

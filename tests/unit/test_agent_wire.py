@@ -23,3 +23,21 @@ def test_garbage_is_refused() -> None:
         FrameDecoder().feed(HEADER.pack(Kind.STDOUT, MAX_PAYLOAD + 1))
     with pytest.raises(ValueError):
         decode_json(b"[1]")
+
+
+def test_an_exit_is_authentic_only_with_the_sandboxs_key_and_stage() -> None:
+    from types import SimpleNamespace
+
+    from server.agent_wire import exit_mac
+    from server.sandbox import Sandbox
+
+    sandbox = Sandbox(SimpleNamespace(id="c0ffee"), None, "abc", None)  # type: ignore[arg-type]
+    sandbox._stages = 2  # the run stage, after a compile
+    result = b'{"code": 0}'
+    genuine = exit_mac(sandbox.key, 2, result) + result
+    assert sandbox._authentic((Kind.EXIT, genuine)) == (Kind.EXIT, result)
+    forged_key = exit_mac(b"guessed", 2, result) + result
+    replayed = exit_mac(sandbox.key, 1, result) + result  # the compile stage's EXIT, sent again
+    for forged in (forged_key, replayed, result, b""):
+        assert sandbox._authentic((Kind.EXIT, forged)) is None
+    assert sandbox._authentic((Kind.STDOUT, b"any output")) == (Kind.STDOUT, b"any output")
