@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -26,6 +27,7 @@ class Language:
     env: Mapping[str, str] = field(default_factory=dict)
     limits: Mapping[str, float] = field(default_factory=dict)
     error_example: str = ""
+    file_from: str | None = None  # regex whose first group names a single-source file (Java's public class)
 
     @property
     def compiled(self) -> bool:
@@ -65,6 +67,7 @@ def _language(lang_id: str, raw: Mapping[str, Any]) -> Language:
         env=dict(raw.get("env", {})),
         limits=limits,
         error_example=raw.get("error", "").lstrip("\n"),
+        file_from=raw.get("file_from"),
     )
 
 
@@ -125,4 +128,14 @@ def source_files(lang: Language, files: tuple[SourceFile, ...] | None, source: s
     """The files to write: the client's list, or its single `source` under the language's default name."""
     if files is not None:
         return files
-    return (SourceFile(lang.file, source or ""),)
+    return (SourceFile(default_file_name(lang, source or ""), source or ""),)
+
+
+def default_file_name(lang: Language, source: str) -> str:
+    """The language's default name, unless its naming rule reads one from the source (`public class Solution`
+    must live in Solution.java)."""
+    if lang.file_from:
+        found = re.search(lang.file_from, source)
+        if found:
+            return found.group(1) + PurePosixPath(lang.file).suffix
+    return lang.file

@@ -116,7 +116,8 @@ def start_server(tmp_dir: Path, instance: str, **env: str) -> ServerProcess:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """The shared test server (default settings)."""
-    srv = start_server(tmp_path_factory.mktemp("server"), INSTANCE)
+    # The whole suite is one client (127.0.0.1): lift the per-minute cap so a long suite is never refused.
+    srv = start_server(tmp_path_factory.mktemp("server"), INSTANCE, PADBOX_SESSIONS_PER_MINUTE="100000")
     yield srv
     srv.stop()
     leftovers = docker_containers(INSTANCE)

@@ -201,3 +201,10 @@ async def test_helper_file_next_to_the_entry_point(ws_url: str, lang: str) -> No
     t = await run_program(ws_url, language=lang, files=MULTI_FILE[lang], timeout=TIMEOUT_S)
     assert t.verdict == "ok", describe(t)
     assert t.text("stdout", "run") == "Hello, files!\n", describe(t)
+
+
+@pytest.mark.docker
+async def test_java_source_with_any_public_class_name_runs(ws_url: str) -> None:
+    source = "public class Solution {\n  public static void main(String[] a) { System.out.println(\"named\"); }\n}\n"
+    t = await run_program(ws_url, language="java", source=source)
+    assert t.text() == "named\n" and t.verdict == "ok"

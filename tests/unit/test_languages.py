@@ -52,3 +52,10 @@ def test_alias_clash_is_a_manifest_error(tmp_path: Path) -> None:
     bad.write_text(f'[a]\nname = "A"\naliases = ["z"]\n{common}[b]\nname = "B"\naliases = ["z"]\n{common}')
     with pytest.raises(ManifestError):
         Catalogue.load(bad)
+
+
+def test_a_single_java_source_is_named_after_its_public_class() -> None:
+    java = Catalogue.load(MANIFEST).resolve("java")
+    named = source_files(java, None, "import java.util.*;\n\npublic final class Solution {\n}\n")
+    assert named[0].name == "Solution.java"
+    assert source_files(java, None, "class Helper {}\n")[0].name == "Main.java"
