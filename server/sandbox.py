@@ -8,8 +8,8 @@ copies or follows a path inside the sandbox.
 from __future__ import annotations
 
 import asyncio
-import json
 import hmac
+import json
 import logging
 import os
 import secrets
