@@ -50,7 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PADBOX_LOG_CONTENT", "0", "`1`: session log lines carry source code, stdin and output (debugging only: "
             "they may hold secrets)."),
     Setting("PADBOX_CPUS", "1", "CPU cores one sandbox may use."),
-    Setting("PADBOX_WORKDIR_MB", "64", "Size of the sandbox's writable work directory (tmpfs); /tmp gets the same."),
+    Setting("PADBOX_WORKDIR_MB", "64", "Work directory (tmpfs) size, also /tmp and /dev/shm; at most 1/4 of memory."),
     Setting("PADBOX_NOFILE", "256", "Open files per sandbox process (ulimit nofile)."),
     Setting("PADBOX_FSIZE_MB", "32", "Largest file a sandbox process may write (ulimit fsize)."),
     Setting("PADBOX_DEFAULT_COMPILE_TIMEOUT_S", "15", "Default wall-clock limit of the compile stage."),

@@ -40,6 +40,7 @@ log = logging.getLogger("padbox.sharing")
 
 SHARE_KEY_BYTES = 24  # 192 bits from the OS's cryptographic source
 OUTBOX_LIMIT = 1 << 20  # frames waiting for one participant, in bytes; past it a shared participant is dropped
+STALLED_READER_S = 10.0  # a run's only participant may hold its program back this long, then it is dropped
 OUTPUT_TYPES = (ServerType.STDOUT.value, ServerType.STDERR.value, ServerType.INPUT.value)
 NO_SUCH_RUN = "no shared run has that id and key"
 
@@ -261,7 +262,13 @@ class SharedRun:
 
     async def _deliver(self, frame: str) -> None:
         if len(self.participants) == 1:
-            await self.participants[0].outbox.put(frame)
+            lone = self.participants[0]
+            try:
+                await asyncio.wait_for(lone.outbox.put(frame), STALLED_READER_S)
+            except TimeoutError:
+                # Backpressure has limits: a client that reads nothing for this long has gone, whatever
+                # its socket says. Dropping it ends the run, frees its slot and removes its container.
+                self._drop(lone)
         else:
             self._fan_out(frame)
 
@@ -270,13 +277,18 @@ class SharedRun:
             if participant is skip:
                 continue
             if not participant.outbox.offer(frame):
-                log.info("run %s: dropping a participant that fell %d bytes behind", self.session.id, OUTBOX_LIMIT)
-                self.participants.remove(participant)
-                participant.outbox.abort(CloseCode.TRY_AGAIN_LATER)
-                if not self.finished.is_set():
-                    self._announce_presence()
-                    if self.drivers == 0:
-                        self._no_drivers_left()
+                self._drop(participant)
+
+    def _drop(self, participant: Participant) -> None:
+        """A participant too far behind is closed with 1013; it may join again for a fresh snapshot."""
+        log.info("run %s: dropping a participant that stopped keeping up", self.session.id)
+        if participant in self.participants:
+            self.participants.remove(participant)
+        participant.outbox.abort(CloseCode.TRY_AGAIN_LATER)
+        if not self.finished.is_set():
+            self._announce_presence()
+            if self.drivers == 0:
+                self._no_drivers_left()
 
     def snapshot(self, role: Role) -> dict[str, Any]:
         plan = self.session.plan

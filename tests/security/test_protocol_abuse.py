@@ -242,8 +242,6 @@ async def test_a_client_that_stops_reading_cannot_hold_a_running_sandbox(
     assert not await target.containers_gone(within=1 + SLACK_S), "the sandbox outlived its time limit"
 
 
-@pytest.mark.xfail(strict=True, reason="a session waits forever on a client that stopped reading: "
-                   "websocket_transport.Connection.send needs a deadline (see docs/security.md)")
 async def test_a_client_that_stops_reading_is_dropped_so_its_session_ends(
     target: Target, non_reader: tuple[str, float]
 ) -> None:
