@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess, created_since, languages
+from tests.unit.test_piston import DOCUMENTED_REQUEST
 
 pytestmark = pytest.mark.docker
 
@@ -39,17 +40,7 @@ async def documented_example(url: str) -> dict[str, Any]:
     """The execute example of Piston's docs/api-v2.md, with the version this server has (as a Piston
     client would have read it from /api/v2/runtimes)."""
     version = next(r["version"] for r in await runtimes(url) if "js" in r["aliases"])
-    return {
-        "language": "js",
-        "version": version,
-        "files": [{"name": "my_cool_code.js", "content": "console.log(process.argv)"}],
-        "stdin": "",
-        "args": ["1", "2", "3"],
-        "compile_timeout": 10000,
-        "run_timeout": 3000,
-        "compile_memory_limit": -1,
-        "run_memory_limit": -1,
-    }
+    return {**DOCUMENTED_REQUEST, "version": version}
 
 
 async def test_the_documented_example_gets_the_documented_answer_shape(server: ServerProcess) -> None:
