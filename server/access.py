@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .capacity import Busy
-from .protocol import bad_request
+from .protocol import ErrorCode, ProtocolError
 
 TOKEN_SUBPROTOCOL_PREFIX = "padbox.token."
 RATE_WINDOW_S = 60.0
@@ -51,13 +51,27 @@ def token_subprotocols(headers: Mapping[str, str]) -> list[str]:
     return [p for p in offered if p.startswith(TOKEN_SUBPROTOCOL_PREFIX)]
 
 
+class TokenRefused(ProtocolError):
+    """No valid token (HTTP answers 401)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.BAD_REQUEST, message)
+
+
+class OriginRefused(ProtocolError):
+    """A browser page from another origin (HTTP answers 403)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.BAD_REQUEST, message)
+
+
 @dataclass(frozen=True)
 class AccessPolicy:
     tokens: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()  # empty: same origin only; "*": any
 
     def check_token(self, provided: str | None) -> None:
-        """Raise bad_request unless tokens are off or `provided` is one of them (compared in constant time)."""
+        """Raise TokenRefused unless tokens are off or `provided` is one (compared in constant time)."""
         if not self.tokens:
             return
         candidate = (provided or "").encode()
@@ -66,7 +80,7 @@ class AccessPolicy:
         for token in self.tokens:
             matched |= hmac.compare_digest(candidate, token.encode())
         if not matched:
-            raise bad_request("a valid API token is required (query parameter 'token', a Bearer header, "
+            raise TokenRefused("a valid API token is required (query parameter 'token', a Bearer header, "
                               f"or the WebSocket subprotocol '{TOKEN_SUBPROTOCOL_PREFIX}<token>')")
 
     def check_origin(self, origin: str | None, host: str | None) -> None:
@@ -77,7 +91,15 @@ class AccessPolicy:
             return
         if host is not None and urlsplit(origin).netloc == host:
             return
-        raise bad_request(f"origin {origin!r} is not allowed to open sessions here")
+        raise OriginRefused(f"origin {origin!r} is not allowed to open sessions here")
+
+    def authorize(self, query: Mapping[str, str], headers: Mapping[str, str], address: str | None) -> str:
+        """Every transport's one question at the door: origin, then token. Returns the client's identity
+        for per-client caps; raises OriginRefused or TokenRefused."""
+        self.check_origin(headers.get("origin"), headers.get("host"))
+        token = token_from(query, headers)
+        self.check_token(token)
+        return client_identity(token, address, bool(self.tokens))
 
 
 class ClientBusy(Busy):

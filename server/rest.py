@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from . import protocol
-from .access import ClientBusy, client_identity, token_from
+from .access import ClientBusy, OriginRefused, TokenRefused
 from .protocol import ClientType, ErrorCode, ProtocolError, RunRequest, ServerType, Stage, bad_request
 from .session import Session, plan_run
 from .transcript import Transcript
@@ -87,18 +87,13 @@ def refusal_headers(exc: ProtocolError) -> dict[str, str]:
 def check_access(request: Request, padbox: Padbox) -> str:
     """The same questions /ws asks (origin, token), answered 403 / 401. Returns the client's identity
     for per-client caps."""
-    headers = request.headers
-    try:
-        padbox.access.check_origin(headers.get("origin"), headers.get("host"))
-    except ProtocolError as exc:
-        raise HttpError(403, exc.code, exc.message) from None
-    token = token_from(request.query_params, headers)
-    try:
-        padbox.access.check_token(token)
-    except ProtocolError as exc:
-        raise HttpError(401, exc.code, exc.message) from None
     address = request.client.host if request.client else None
-    return client_identity(token, address, bool(padbox.access.tokens))
+    try:
+        return padbox.access.authorize(request.query_params, request.headers, address)
+    except OriginRefused as exc:
+        raise HttpError(403, exc.code, exc.message) from None
+    except TokenRefused as exc:
+        raise HttpError(401, exc.code, exc.message) from None
 
 
 async def read_json(request: Request, limit: int) -> Any:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
-from .access import client_identity, token_from, token_subprotocols
+from .access import token_subprotocols
 from .protocol import (
     CLOSE_FOR_ERROR,
     INPUT_MESSAGES,
@@ -89,12 +89,8 @@ class Connection:
         await self._take_part(run, participant)
 
     def _check_access(self) -> None:
-        headers = self.websocket.headers
-        token = token_from(self.websocket.query_params, headers)
-        self.padbox.access.check_origin(headers.get("origin"), headers.get("host"))
-        self.padbox.access.check_token(token)
         address = self.websocket.client.host if self.websocket.client else None
-        self.client = client_identity(token, address, bool(self.padbox.access.tokens))
+        self.client = self.padbox.access.authorize(self.websocket.query_params, self.websocket.headers, address)
 
     async def _enter(self) -> tuple[SharedRun, Participant]:
         """Read the first message: start a run, or join one."""
