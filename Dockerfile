@@ -33,6 +33,7 @@ RUN python3 -m venv /opt/venv \
 # The server, the language manifest, and the web pad (its bundle in static/dist when it was built;
 # otherwise a placeholder page). .dockerignore keeps everything else out.
 COPY server/ server/
+COPY runner-image/agent/ runner-image/agent/
 COPY runner-image/languages.toml runner-image/languages.toml
 COPY static/ static/
 
@@ -52,4 +53,4 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
 
 # SIGTERM: running sessions are told, their containers removed, then the process exits.
 STOPSIGNAL SIGTERM
-CMD ["python", "-m", "server"]
+CMD ["python", "-m", "padbox"]

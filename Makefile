@@ -10,7 +10,7 @@ PORT   ?= 8000
 setup: $(VENV)/.installed docker image static
 
 run: setup
-	HOST=$(HOST) PORT=$(PORT) $(PY) -m server
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m padbox
 
 test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,6 +1,6 @@
 """What the bench asks the Docker engine directly: the raw container ceiling, the warm pool's state, the runtimes.
 
-The ceiling containers are made from padbox's own hardened definition (server.sandbox.container_config),
+The ceiling containers are made from padbox's own hardened definition (padbox.backends.docker.container_config),
 so the comparison isolates what padbox adds on top of Docker, not what its sandbox settings cost.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from server.config import Settings
-from server.sandbox import INSTANCE_LABEL, ORIGIN_LABEL, SESSION_LABEL, container_config, make_client
+from padbox.backends.docker import INSTANCE_LABEL, ORIGIN_LABEL, SESSION_LABEL, container_config, make_client
+from padbox.config import Settings
 
 CEILING_INSTANCE = "bench-ceiling"
 HELLO = "print('hello')"

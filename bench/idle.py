@@ -13,9 +13,8 @@ import time
 from contextlib import AsyncExitStack
 from typing import Any
 
+from padbox.core.protocol import ClientType, ServerType
 from websockets.asyncio.client import ClientConnection
-
-from server.protocol import ClientType, ServerType
 
 from .docker_engine import Engine
 from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, padbox_server

@@ -1,6 +1,6 @@
 """The bench's side of the padbox protocol: one run per socket, timed with the monotonic clock.
 
-Message names come from server.protocol, so the bench can never ask for or wait on a name the server does not use.
+Message names come from padbox.core.protocol, so the bench can never ask for or wait on a name the server does not use.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import Any
 
 import websockets
 import websockets.asyncio.client
+from padbox.core.protocol import ClientType, ServerType, Stage
 from websockets.asyncio.client import ClientConnection
-
-from server.protocol import ClientType, ServerType, Stage
 
 
 class RunFailed(RuntimeError):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds padbox-runner:latest when runner-image/ (or the agent's wire module) changed since the
+# Builds padbox-runner:latest when runner-image/ changed since the
 # image was built: the image carries a hash of its build context in the label padbox.source-hash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,8 @@ base=${PADBOX_BASE_IMAGE:-debian:bookworm-slim}
 ctx=$(mktemp -d /tmp/padbox-image.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
 cp -r runner-image/. "$ctx/"
-cp server/agent_wire.py "$ctx/"
+find "$ctx" -name __pycache__ -prune -exec rm -rf {} +  # test runs leave bytecode; it must not change the hash
+
 hash=$( { echo "$base"; cd "$ctx" && find . -type f -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
 
 current=$(docker image inspect -f '{{ index .Config.Labels "padbox.source-hash" }}' "$image" 2>/dev/null || true)

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import websockets
+from padbox.core.languages import Catalogue
+from padbox.core.protocol import ErrorCode, ProtocolError
 
-from server.languages import Catalogue
-from server.protocol import ErrorCode, ProtocolError
 from tests.client import Client, Transcript, connect, run_program
 from tests.conftest import REPO, languages
 

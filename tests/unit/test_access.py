@@ -3,10 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from server.access import AccessPolicy, ClientLimiter, client_identity, load_tokens, token_from
-from server.capacity import Busy
-from server.protocol import ErrorCode, ProtocolError
+from padbox.core.access import AccessPolicy, ClientLimiter, client_identity, load_tokens, token_from
+from padbox.core.capacity import Busy
+from padbox.core.protocol import ErrorCode, ProtocolError
 
 
 def test_tokens_come_from_the_variable_and_the_file(tmp_path: Path) -> None:
@@ -70,7 +69,7 @@ def test_clients_are_told_apart_by_token_when_tokens_are_on() -> None:
 def test_logged_urls_lose_their_tokens() -> None:
     import logging
 
-    from server.access import RedactTokens
+    from padbox.core.access import RedactTokens
 
     args = ("1.2.3.4", "/ws?token=abc&x=1")
     record = logging.LogRecord("uvicorn", logging.INFO, "", 0, '%s - "WebSocket %s"', args, None)

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import pytest
-
-from server.agent_wire import HEADER, MAX_PAYLOAD, FrameDecoder, FrameError, Kind, decode_json, encode, encode_json
+from padbox_agent.wire import HEADER, MAX_PAYLOAD, FrameDecoder, FrameError, Kind, decode_json, encode, encode_json
 
 
 def test_frames_survive_being_split_at_every_byte() -> None:
@@ -28,8 +27,8 @@ def test_garbage_is_refused() -> None:
 def test_an_exit_is_authentic_only_with_the_sandboxs_key_and_stage() -> None:
     from types import SimpleNamespace
 
-    from server.agent_wire import exit_mac
-    from server.sandbox import Sandbox
+    from padbox.backends.docker import Sandbox
+    from padbox_agent.wire import exit_mac
 
     sandbox = Sandbox(SimpleNamespace(id="c0ffee"), None, "abc", None)  # type: ignore[arg-type]
     sandbox._stages = 2  # the run stage, after a compile

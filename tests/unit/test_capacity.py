@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from server.capacity import Busy, Capacity
+from padbox.core.capacity import Busy, Capacity
 
 
 async def nothing(position: int) -> None:

@@ -3,9 +3,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
-from server.config import ConfigError, Settings, markdown_table
-from server.sandbox import container_config
+from padbox.backends.docker import container_config
+from padbox.config import ConfigError, Settings, markdown_table
 
 
 def test_defaults_match_the_documented_behaviour() -> None:

@@ -8,20 +8,20 @@ import logging
 from typing import Any, cast
 
 import pytest
+from padbox.config import REPO_ROOT, Settings
+from padbox.core import protocol
+from padbox.core.access import ClientBusy
+from padbox.core.capacity import Busy, Capacity
+from padbox.core.languages import Catalogue
+from padbox.core.protocol import ErrorCode, ProtocolError, ServerType, Stage, StageResult, Verdict
+from padbox.core.session import Engine, Session, plan_run
+from padbox.core.transcript import Transcript
+from padbox.telemetry.metrics import Metrics
+from padbox.telemetry.session_log import SessionLog, outcome
+from padbox.web import rest
+from padbox.web.openapi import document
+from padbox.web.routes import HTTP_ROUTES
 from prometheus_client.parser import text_string_to_metric_families
-
-from server import protocol, rest
-from server.access import ClientBusy
-from server.capacity import Busy, Capacity
-from server.config import REPO_ROOT, Settings
-from server.http_routes import HTTP_ROUTES
-from server.languages import Catalogue
-from server.metrics import Metrics
-from server.openapi import document
-from server.protocol import ErrorCode, ProtocolError, ServerType, Stage, StageResult, Verdict
-from server.session import Engine, Session, plan_run
-from server.session_log import SessionLog, outcome
-from server.transcript import Transcript
 
 SETTINGS = Settings.from_env({})
 CATALOGUE = Catalogue.load(REPO_ROOT / "runner-image" / "languages.toml")

@@ -3,10 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from server.config import REPO_ROOT
-from server.languages import Catalogue, ManifestError, source_files
-from server.protocol import ErrorCode, ProtocolError, SourceFile
+from padbox.config import REPO_ROOT
+from padbox.core.languages import Catalogue, ManifestError, source_files
+from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile
 
 MANIFEST = REPO_ROOT / "runner-image" / "languages.toml"
 

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import pytest
-
-from server.limits import LimitPolicy, Limits
-from server.protocol import ErrorCode, ProtocolError
+from padbox.core.limits import LimitPolicy, Limits
+from padbox.core.protocol import ErrorCode, ProtocolError
 
 POLICY = LimitPolicy(defaults=Limits(10, 10, 5, 256, 64, 1024), maxima=Limits(60, 60, 30, 1024, 256, 4096))
 

@@ -7,12 +7,12 @@ import base64
 from typing import Any
 
 import pytest
-
-from server import piston, protocol
-from server.config import REPO_ROOT
-from server.languages import Catalogue
-from server.protocol import ErrorCode, ProtocolError, ServerType, Stage, StageResult, Verdict
-from server.transcript import Transcript
+from padbox.config import REPO_ROOT
+from padbox.core import protocol
+from padbox.core.languages import Catalogue
+from padbox.core.protocol import ErrorCode, ProtocolError, ServerType, Stage, StageResult, Verdict
+from padbox.core.transcript import Transcript
+from padbox.web import piston
 
 CATALOGUE = Catalogue.load(REPO_ROOT / "runner-image" / "languages.toml").with_versions(
     {"javascript": "15.10.0", "python": "3.11.2", "c": "12.2.0", "bash": "5.2.15"})

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from server import protocol
-from server.protocol import (
+from padbox.core import protocol
+from padbox.core.protocol import (
     EofMessage,
     ErrorCode,
     ProtocolError,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from server.semver import coerce, satisfies
+from padbox.web.semver import coerce, satisfies
 
 
 @pytest.mark.parametrize("selector", ["*", "", "x", "3.11.2", "3.11", "3.x", "3.11.x", "3", "=3.11.2", "v3.11.2",

@@ -7,8 +7,8 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from server.protocol import Role
-from server.sharing import Outbox, ReplayBuffer, SharedRun, ShareRegistry
+from padbox.core.protocol import Role
+from padbox.core.sharing import Outbox, ReplayBuffer, SharedRun, ShareRegistry
 
 
 def out(data: str) -> dict[str, Any]:

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import pytest
-
-from server.protocol import Stage, Verdict
-from server.verdicts import Ending, StopReason, decide
+from padbox.core.protocol import Stage, Verdict
+from padbox.core.verdicts import Ending, StopReason, decide
 
 MB = 1 << 20
 CAP, HIGH, LOW = 64 * MB, 63 * MB, 10 * MB

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from .protocol import ErrorCode, ProtocolError
+from padbox.core.protocol import ErrorCode, ProtocolError
 
 PositionCallback = Callable[[int], Awaitable[None]]
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import websockets
 
-from .protocol import ClientType, ServerType
+from padbox.core.protocol import ClientType, ServerType
 
 DEFAULT_URL = os.environ.get("PADBOX_URL", "ws://127.0.0.1:8000/ws")
 EXIT_SERVER_ERROR = 2

@@ -21,16 +21,23 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import protocol
-from .languages import Catalogue, Language
-from .protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Stage, Verdict, bad_request
-from .rest import CLIENT_CLOSED_REQUEST, ClientGone, check_access, read_json, refusal_headers, run_to_completion
-from .rest import status_for as rest_status_for
-from .semver import satisfies
-from .transcript import StageRecord, Transcript
+from padbox.core import protocol
+from padbox.core.languages import Catalogue, Language
+from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Stage, Verdict, bad_request
+from padbox.core.transcript import StageRecord, Transcript
+from padbox.web.rest import (
+    CLIENT_CLOSED_REQUEST,
+    ClientGone,
+    check_access,
+    read_json,
+    refusal_headers,
+    run_to_completion,
+)
+from padbox.web.rest import status_for as rest_status_for
+from padbox.web.semver import satisfies
 
 if TYPE_CHECKING:
-    from .app import Padbox
+    from padbox.web.app import Padbox
 
 ENCODINGS = ("utf8", "base64", "hex")
 # Piston's per-stage limits (milliseconds, bytes) and the padbox limit each one sets. padbox has one

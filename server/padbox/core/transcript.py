@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .protocol import ErrorCode, ProtocolError, ServerType, Stage
+from padbox.core.protocol import ErrorCode, ProtocolError, ServerType, Stage
 
 STREAMS = (ServerType.STDOUT.value, ServerType.STDERR.value)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .protocol import Stage, Verdict
+from padbox.core.protocol import Stage, Verdict
 
 
 class StopReason(StrEnum):

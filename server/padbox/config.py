@@ -1,6 +1,6 @@
 """Every setting padbox reads, in one table: environment variable, default, meaning.
 
-The README's configuration reference is generated from SETTINGS (`python -m server.config`),
+The README's configuration reference is generated from SETTINGS (`python -m padbox.config`),
 so the documentation cannot drift from what the code reads.
 """
 
@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .access import load_tokens
-from .limits import LimitPolicy, Limits
+from padbox.core.access import load_tokens
+from padbox.core.limits import LimitPolicy, Limits
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .limits import LIMIT_NAMES, MINIMA, LimitPolicy
-from .protocol import MAX_ARGS, MAX_FILES, ErrorCode, Verdict
+from padbox.core.limits import LIMIT_NAMES, MINIMA, LimitPolicy
+from padbox.core.protocol import MAX_ARGS, MAX_FILES, ErrorCode, Verdict
 
 if TYPE_CHECKING:
-    from .app import Padbox
+    from padbox.web.app import Padbox
 
 LIMIT_MEANINGS = {
     "compile_timeout_s": "Wall-clock limit of the compile stage, seconds.",

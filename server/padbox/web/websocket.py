@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from . import protocol
-from .access import token_subprotocols
-from .protocol import (
+from padbox.core import protocol
+from padbox.core.access import token_subprotocols
+from padbox.core.protocol import (
     CLOSE_FOR_ERROR,
     INPUT_MESSAGES,
     CloseCode,
@@ -24,11 +24,11 @@ from .protocol import (
     RunRequest,
     bad_request,
 )
-from .session import Session, plan_run
-from .sharing import Participant, SharedRun, ViewerInputRefused
+from padbox.core.session import Session, plan_run
+from padbox.core.sharing import Participant, SharedRun, ViewerInputRefused
 
 if TYPE_CHECKING:
-    from .app import Padbox
+    from padbox.web.app import Padbox
 
 log = logging.getLogger("padbox.ws")
 

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 if TYPE_CHECKING:
-    from .app import Padbox
+    from padbox.web.app import Padbox
 
 log = logging.getLogger("padbox.health")
 

@@ -14,9 +14,9 @@ import logging
 import secrets
 from collections import deque
 
-from .capacity import Capacity
-from .limits import Limits
-from .sandbox import Docker, Sandbox
+from padbox.backends.docker import Docker, Sandbox
+from padbox.core.capacity import Capacity
+from padbox.core.limits import Limits
 
 log = logging.getLogger("padbox.pool")
 

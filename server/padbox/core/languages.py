@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .limits import LIMIT_NAMES
-from .protocol import ErrorCode, ProtocolError, SourceFile
+from padbox.core.limits import LIMIT_NAMES
+from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,19 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from .access import AccessPolicy, ClientLimiter
-from .capacity import Capacity
-from .config import REPO_ROOT, Settings
-from .http_routes import HTTP_ROUTES
-from .languages import Catalogue
-from .metrics import Metrics
-from .pool import WarmPool
-from .rest import HttpRuns
-from .sandbox import Docker
-from .session import Engine
-from .session_log import SessionLog
-from .sharing import ShareRegistry
-from .websocket_transport import websocket_endpoint
+from padbox.backends.docker import Docker
+from padbox.config import REPO_ROOT, Settings
+from padbox.core.access import AccessPolicy, ClientLimiter
+from padbox.core.capacity import Capacity
+from padbox.core.languages import Catalogue
+from padbox.core.pool import WarmPool
+from padbox.core.session import Engine
+from padbox.core.sharing import ShareRegistry
+from padbox.telemetry.metrics import Metrics
+from padbox.telemetry.session_log import SessionLog
+from padbox.web.rest import HttpRuns
+from padbox.web.routes import HTTP_ROUTES
+from padbox.web.websocket import websocket_endpoint
 
 log = logging.getLogger("padbox")
 

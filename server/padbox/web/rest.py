@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from . import protocol
-from .access import ClientBusy, OriginRefused, TokenRefused
-from .protocol import ClientType, ErrorCode, ProtocolError, RunRequest, ServerType, Stage, bad_request
-from .session import Session, plan_run
-from .transcript import Transcript
+from padbox.core import protocol
+from padbox.core.access import ClientBusy, OriginRefused, TokenRefused
+from padbox.core.protocol import ClientType, ErrorCode, ProtocolError, RunRequest, ServerType, Stage, bad_request
+from padbox.core.session import Session, plan_run
+from padbox.core.transcript import Transcript
 
 if TYPE_CHECKING:
-    from .app import Padbox
+    from padbox.web.app import Padbox
 
 log = logging.getLogger("padbox.http")
 

@@ -21,14 +21,14 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .capacity import Capacity
-from .pool import WarmPool
-from .protocol import ErrorCode, ServerType
-from .session import Session
-from .session_log import elapsed_ms, outcome
+from padbox.core.capacity import Capacity
+from padbox.core.pool import WarmPool
+from padbox.core.protocol import ErrorCode, ServerType
+from padbox.core.session import Session
+from padbox.telemetry.session_log import elapsed_ms, outcome
 
 if TYPE_CHECKING:
-    from .app import Padbox
+    from padbox.web.app import Padbox
 
 STAGE_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
 FIRST_OUTPUT_BUCKETS_S = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30)

@@ -1,4 +1,4 @@
-"""`python -m server`: serve padbox with uvicorn, shutting sessions down cleanly on SIGTERM/SIGINT."""
+"""`python -m padbox`: serve padbox with uvicorn, shutting sessions down cleanly on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from types import FrameType
 
 import uvicorn
 
-from .access import RedactTokens
-from .app import Padbox, create_app
-from .config import ConfigError, Settings
+from padbox.config import ConfigError, Settings
+from padbox.core.access import RedactTokens
+from padbox.web.app import Padbox, create_app
 
 
 class PadboxServer(uvicorn.Server):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
-import json
 import math
 import os
 import resource
@@ -30,7 +29,7 @@ import sys
 import termios
 import time
 
-from agent_wire import FrameDecoder, Kind, decode_json, encode, encode_json, exit_mac, json_payload
+from padbox_agent.wire import FrameDecoder, Kind, decode_json, encode, encode_json, exit_mac, json_payload
 
 WORKDIR = "/work"
 READ_SIZE = 65536

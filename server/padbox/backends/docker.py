@@ -20,10 +20,10 @@ import aiodocker
 import aiohttp
 from aiodocker.containers import DockerContainer
 from aiodocker.stream import Stream
+from padbox_agent.wire import MAC_SIZE, FrameDecoder, FrameError, Kind, decode_json, encode, exit_mac, json_payload
 
-from .agent_wire import MAC_SIZE, FrameDecoder, FrameError, Kind, decode_json, encode, exit_mac, json_payload
-from .config import Settings
-from .limits import Limits
+from padbox.config import Settings
+from padbox.core.limits import Limits
 
 log = logging.getLogger("padbox.sandbox")
 

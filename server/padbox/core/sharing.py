@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import protocol
-from .capacity import Busy
-from .protocol import (
+from padbox.core import protocol
+from padbox.core.capacity import Busy
+from padbox.core.protocol import (
     CLOSE_FOR_ERROR,
     CloseCode,
     EofMessage,
@@ -34,7 +34,7 @@ from .protocol import (
     StdinMessage,
     bad_request,
 )
-from .session import Emit, Session
+from padbox.core.session import Emit, Session
 
 log = logging.getLogger("padbox.sharing")
 

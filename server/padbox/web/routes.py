@@ -8,9 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import health, openapi, piston, protocol, rest
-from .metrics import metrics_endpoint
-from .protocol import ErrorCode
+from padbox.core import protocol
+from padbox.core.protocol import ErrorCode
+from padbox.telemetry.metrics import metrics_endpoint
+from padbox.web import health, openapi, piston, rest
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .protocol import ErrorCode, ProtocolError
+from padbox.core.protocol import ErrorCode, ProtocolError
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from . import protocol
-from .protocol import ServerType, Stage, Verdict
-from .session import Session
+from padbox.core import protocol
+from padbox.core.protocol import ServerType, Stage, Verdict
+from padbox.core.session import Session
 
 ABANDONED = "abandoned"  # ended before its last stage did: the client left, or the server stopped it
 OUTPUT_TYPES = (ServerType.STDOUT.value, ServerType.STDERR.value)

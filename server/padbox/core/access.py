@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .capacity import Busy
-from .protocol import ErrorCode, ProtocolError
+from padbox.core.capacity import Busy
+from padbox.core.protocol import ErrorCode, ProtocolError
 
 TOKEN_SUBPROTOCOL_PREFIX = "padbox.token."
 RATE_WINDOW_S = 60.0

@@ -19,16 +19,27 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import protocol
-from .access import ClientLimiter
-from .agent_wire import Kind, decode_json
-from .capacity import Capacity
-from .languages import Catalogue, Language, source_files
-from .limits import LimitPolicy, Limits
-from .pool import WarmPool
-from .protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Signal, SourceFile, Stage, StageResult, Verdict
-from .sandbox import Docker, Sandbox, SandboxError
-from .verdicts import Ending, StopReason, decide
+from padbox_agent.wire import Kind, decode_json
+
+from padbox.backends.docker import Docker, Sandbox, SandboxError
+from padbox.core import protocol
+from padbox.core.access import ClientLimiter
+from padbox.core.capacity import Capacity
+from padbox.core.languages import Catalogue, Language, source_files
+from padbox.core.limits import LimitPolicy, Limits
+from padbox.core.pool import WarmPool
+from padbox.core.protocol import (
+    ErrorCode,
+    ProtocolError,
+    RunRequest,
+    ServerType,
+    Signal,
+    SourceFile,
+    Stage,
+    StageResult,
+    Verdict,
+)
+from padbox.core.verdicts import Ending, StopReason, decide
 
 log = logging.getLogger("padbox.session")
 
