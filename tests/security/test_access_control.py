@@ -25,14 +25,14 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]
 
 async def test_without_a_token_nothing_runs(guarded: ServerProcess) -> None:
     t = await run_program(guarded.ws_url, language="python", source="print(1)")
-    assert t.error["code"] == "bad_request" and "token" in t.error["message"]
+    assert t.error["code"] == "unauthorized" and "token" in t.error["message"]
     assert t.close_code == 1008 and not t.of("started")
     assert TOKEN not in guarded.log()
 
 
 async def test_a_wrong_token_is_refused(guarded: ServerProcess) -> None:
     t = await run_program(guarded.ws_url + "?token=guess", language="python", source="print(1)")
-    assert t.error["code"] == "bad_request" and not t.of("started")
+    assert t.error["code"] == "unauthorized" and not t.of("started")
 
 
 async def test_token_in_query_or_subprotocol_is_accepted(guarded: ServerProcess) -> None:
@@ -66,7 +66,7 @@ async def test_cross_site_browser_sockets_are_refused(server: ServerProcess) -> 
         client = Client(ws)
         await client.run(language="python", source="print(1)")
         t = await client.collect()
-    assert t.error["code"] == "bad_request" and "origin" in t.error["message"]
+    assert t.error["code"] == "forbidden_origin" and "origin" in t.error["message"]
     async with connect(server.ws_url, origin=websockets.Origin(server.url)) as ws:
         client = Client(ws)
         await client.run(language="python", source="print('same origin')")

@@ -29,7 +29,7 @@ def test_tokens_are_required_only_when_configured() -> None:
     for wrong in (None, "", "wrong", "righ", "right2"):
         with pytest.raises(ProtocolError) as caught:
             policy.check_token(wrong)
-        assert caught.value.code is ErrorCode.BAD_REQUEST
+        assert caught.value.code is ErrorCode.UNAUTHORIZED
 
 
 def test_origin_must_be_the_servers_own_unless_allowed() -> None:

@@ -52,10 +52,12 @@ def test_statuses_follow_the_error_codes() -> None:
     assert rest.status_for(ProtocolError(ErrorCode.UNKNOWN_LANGUAGE, "x")) == 404
     assert rest.status_for(ProtocolError(ErrorCode.LIMIT_EXCEEDED, "x")) == 400
     assert rest.status_for(ProtocolError(ErrorCode.INTERNAL, "x")) == 500
+    assert rest.status_for(ProtocolError(ErrorCode.UNAUTHORIZED, "x")) == 401
+    assert rest.status_for(ProtocolError(ErrorCode.FORBIDDEN_ORIGIN, "x")) == 403
     full, over = Busy("the server is at capacity", 5), ClientBusy("this client already has 8", 1)
     assert (rest.status_for(full), rest.refusal_headers(full)) == (503, {"Retry-After": "5"})
     assert (rest.status_for(over), rest.refusal_headers(over)) == (429, {"Retry-After": "1"})
-    unauthorized = rest.HttpError(401, ErrorCode.BAD_REQUEST, "a valid API token is required")
+    unauthorized = ProtocolError(ErrorCode.UNAUTHORIZED, "a valid API token is required")
     assert rest.refusal_headers(unauthorized) == {"WWW-Authenticate": 'Bearer realm="padbox"'}
 
 

@@ -55,14 +55,14 @@ class TokenRefused(ProtocolError):
     """No valid token (HTTP answers 401)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(ErrorCode.BAD_REQUEST, message)
+        super().__init__(ErrorCode.UNAUTHORIZED, message)
 
 
 class OriginRefused(ProtocolError):
     """A browser page from another origin (HTTP answers 403)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(ErrorCode.BAD_REQUEST, message)
+        super().__init__(ErrorCode.FORBIDDEN_ORIGIN, message)
 
 
 @dataclass(frozen=True)

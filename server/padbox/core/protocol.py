@@ -64,6 +64,8 @@ class Verdict(StrEnum):
 
 class ErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
+    UNAUTHORIZED = "unauthorized"  # no valid API token
+    FORBIDDEN_ORIGIN = "forbidden_origin"  # a browser page from an origin that may not open sessions
     UNKNOWN_LANGUAGE = "unknown_language"
     LIMIT_EXCEEDED = "limit_exceeded"
     BUSY = "busy"
@@ -83,6 +85,8 @@ class CloseCode(IntEnum):
 
 CLOSE_FOR_ERROR: dict[ErrorCode, CloseCode] = {
     ErrorCode.BAD_REQUEST: CloseCode.POLICY_VIOLATION,
+    ErrorCode.UNAUTHORIZED: CloseCode.POLICY_VIOLATION,
+    ErrorCode.FORBIDDEN_ORIGIN: CloseCode.POLICY_VIOLATION,
     ErrorCode.UNKNOWN_LANGUAGE: CloseCode.POLICY_VIOLATION,
     ErrorCode.LIMIT_EXCEEDED: CloseCode.POLICY_VIOLATION,
     ErrorCode.BUSY: CloseCode.TRY_AGAIN_LATER,

@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from padbox.core import protocol
-from padbox.core.access import ClientBusy, OriginRefused, TokenRefused
+from padbox.core.access import ClientBusy
 from padbox.core.protocol import ClientType, ErrorCode, ProtocolError, RunRequest, ServerType, Stage, bad_request
 from padbox.core.session import Session, plan_run
 from padbox.core.transcript import Transcript
@@ -30,6 +30,8 @@ log = logging.getLogger("padbox.http")
 
 STATUS_FOR_ERROR: dict[ErrorCode, int] = {
     ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN_ORIGIN: 403,
     ErrorCode.UNKNOWN_LANGUAGE: 404,
     ErrorCode.LIMIT_EXCEEDED: 400,
     ErrorCode.BUSY: 503,  # the server is full; a client over its own caps gets 429 (ClientBusy)
@@ -79,7 +81,7 @@ def refusal_headers(exc: ProtocolError) -> dict[str, str]:
     headers = {}
     if exc.retry_after_s is not None:
         headers["Retry-After"] = str(exc.retry_after_s)
-    if status_for(exc) == 401:
+    if exc.code is ErrorCode.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer realm="padbox"'
     return headers
 
@@ -88,12 +90,7 @@ def check_access(request: Request, padbox: Padbox) -> str:
     """The same questions /ws asks (origin, token), answered 403 / 401. Returns the client's identity
     for per-client caps."""
     address = request.client.host if request.client else None
-    try:
-        return padbox.access.authorize(request.query_params, request.headers, address)
-    except OriginRefused as exc:
-        raise HttpError(403, exc.code, exc.message) from None
-    except TokenRefused as exc:
-        raise HttpError(401, exc.code, exc.message) from None
+    return padbox.access.authorize(request.query_params, request.headers, address)
 
 
 async def read_json(request: Request, limit: int) -> Any:
