@@ -9,8 +9,10 @@ from padbox.core import protocol
 from padbox.core.protocol import (
     EofMessage,
     ErrorCode,
+    JoinMessage,
     ProtocolError,
     ResizeMessage,
+    Role,
     RunRequest,
     ServerType,
     Signal,
@@ -51,7 +53,7 @@ def test_run_with_source_has_defaults() -> None:
         ({"type": "run", "language": "c", "source": "", "files": [{"name": "a", "content": ""}]}, "not both"),
         ({"type": "run", "language": "c", "files": []}, "non-empty"),
         ({"type": "run", "language": "c", "files": ["a"]}, "object"),
-        ({"type": "run", "language": "c", "files": [{"name": "a"}]}, "'content'"),
+        ({"type": "run", "language": "c", "files": [{"name": "a"}]}, "'files[0].content' is required"),
         ({"type": "run", "language": "c", "files": [{"name": "a", "content": ""}] * 2}, "twice"),
         ({"type": "run", "language": "c", "files": [{"name": "a/../b", "content": ""}]}, ".."),
         ({"type": "run", "language": "c", "files": [{"name": "./a", "content": ""}]}, ".."),
@@ -60,7 +62,7 @@ def test_run_with_source_has_defaults() -> None:
         ({"type": "run", "language": "c", "source": "", "tty": "yes"}, "'tty' must be a boolean"),
         ({"type": "run", "language": "c", "source": "", "cols": 0}, "'cols'"),
         ({"type": "run", "language": "c", "source": "", "cols": True}, "'cols' must be an integer"),
-        ({"type": "run", "language": "c", "source": "", "args": [1]}, "'args'"),
+        ({"type": "run", "language": "c", "source": "", "args": [1]}, "'args[0]' must be a string"),
         ({"type": "run", "language": "c", "source": "", "limits": []}, "'limits'"),
         ({"type": "stdin"}, "'data'"),
         ({"type": "signal", "signal": "SIGSTOP"}, "SIGINT"),
@@ -75,10 +77,57 @@ def test_malformed_messages_are_bad_requests_that_say_why(obj: object, fragment:
     assert fragment in caught.value.message
 
 
-def test_invalid_json_and_deep_nesting_are_bad_requests() -> None:
-    for text in ("{", "[" * 100000):
-        with pytest.raises(ProtocolError):
-            parse_client_message(text)
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        ({"type": "run", "language": "c", "files": [{"name": "a"}]}, "field 'files[0].content' is required"),
+        ({"type": "run", "language": "", "source": ""}, "field 'language' must not be empty"),
+        ({"type": "run", "language": "c", "source": "", "cols": 1001},
+         "field 'cols' must be an integer from 1 to 1000"),
+        ({"type": "run", "language": "c", "source": "", "args": ["x"] * 65},
+         "field 'args' must be a list of at most 64 items"),
+        ({"type": "run", "language": "c", "source": "", "args": ["a", "b\x00"]},
+         "field 'args[1]' must not contain a NUL byte"),
+        ({"type": "run", "language": "c", "source": 5}, "field 'source' must be a string"),
+        ({"type": "signal", "signal": "SIGSTOP"}, "field 'signal' must be one of SIGINT, SIGTERM, SIGKILL"),
+        ({"type": "join", "id": "r", "key": "k", "role": "boss"}, "field 'role' must be one of driver, viewer"),
+        ({"type": "join", "id": "", "key": "k"}, "field 'id' must not be empty"),
+        ({"type": "dance"}, "unknown message type; 'type' must be one of run, stdin, eof, signal, resize, join"),
+        ({"data": "x"}, "unknown message type; 'type' must be one of run, stdin, eof, signal, resize, join"),
+    ],
+)
+def test_a_refusal_names_the_field_and_what_it_must_be(obj: object, message: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse(obj)
+    assert (caught.value.code, caught.value.message) == (ErrorCode.BAD_REQUEST, message)
+
+
+@pytest.mark.parametrize("text", ["{", "", "[" * 100000, '{"type": "run", "language": "c", "source": "", '
+                                  '"limits": {"memory_mb": NaN}}', '{"type": "stdin", "data": "\\ud800"}'])
+def test_text_that_is_not_json_is_a_bad_request(text: str) -> None:
+    """NaN is not JSON, nor is a lone surrogate escape; deep nesting is refused before it is followed."""
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_message(text)
+    assert caught.value.code is ErrorCode.BAD_REQUEST
+    assert caught.value.message in ("message is not valid JSON", "message must be a JSON object")
+
+
+def test_a_number_past_a_double_is_refused_while_decoding() -> None:
+    with pytest.raises(ProtocolError, match="field 'limits' holds a number out of range"):
+        parse_client_message('{"type": "run", "language": "c", "source": "", "limits": {"pids": 1e999}}')
+
+
+def test_a_join_names_the_run_and_its_key_and_watches_unless_asked_to_drive() -> None:
+    assert parse({"type": "join", "id": "r1", "key": "k"}) == JoinMessage("r1", "k", Role.VIEWER)
+    assert parse({"type": "join", "id": "r1", "key": "k", "role": "driver"}) == JoinMessage("r1", "k", Role.DRIVER)
+
+
+def test_parse_run_takes_a_decoded_object_whose_type_may_be_left_out() -> None:
+    assert protocol.parse_run({"language": "c", "source": ""}).language == "c"
+    with pytest.raises(ProtocolError, match="field 'type' may only be 'run'"):
+        protocol.parse_run({"type": "stdin", "language": "c", "source": ""})
+    with pytest.raises(ProtocolError, match="'files' or 'source'"):
+        protocol.parse_run({"language": "c"})
 
 
 def test_input_messages() -> None:
