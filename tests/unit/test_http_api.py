@@ -27,13 +27,17 @@ SETTINGS = Settings.from_env({})
 CATALOGUE = Catalogue.load(REPO_ROOT / "runner-image" / "languages.toml")
 
 
+def body(obj: object) -> bytes:
+    return json.dumps(obj).encode()
+
+
 def test_an_execute_body_is_a_run_message_without_its_type() -> None:
-    run = rest.parse_execute({"language": "python", "source": "print(1)", "stdin": "x", "limits": {"pids": 16}})
+    run = rest.parse_execute(body({"language": "python", "source": "print(1)", "stdin": "x", "limits": {"pids": 16}}))
     assert (run.language, run.source, run.stdin, run.limits) == ("python", "print(1)", "x", {"pids": 16})
-    assert rest.parse_execute({"type": "run", "language": "c", "source": ""}).language == "c"
+    assert rest.parse_execute(body({"type": "run", "language": "c", "source": ""})).language == "c"
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
+@pytest.mark.parametrize(("obj", "fragment"), [
     ([], "JSON object"),
     ({"type": "stdin", "language": "python", "source": "x"}, "'type' may only be 'run'"),
     ({"source": "x"}, "'language' is required"),
@@ -41,11 +45,18 @@ def test_an_execute_body_is_a_run_message_without_its_type() -> None:
     ({"language": 3, "source": "x"}, "'language' must be a string"),
     ({"language": "python", "source": "x", "args": "a b"}, "'args'"),
     ({"language": "python", "source": "x", "tty": True}, "use the WebSocket"),
+    ({"language": "python", "source": "x", "cols": 0}, "'cols' must be an integer from 1 to 1000"),
 ])
-def test_bad_bodies_are_bad_requests(body: Any, fragment: str) -> None:
+def test_bad_bodies_are_bad_requests(obj: Any, fragment: str) -> None:
     with pytest.raises(ProtocolError, match=fragment) as caught:
-        rest.parse_execute(body)
+        rest.parse_execute(body(obj))
     assert rest.status_for(caught.value) == 400
+
+
+def test_a_body_that_is_not_json_is_a_bad_request() -> None:
+    for text in (b"{not json", b'{"language": "python", "source": "x", "limits": {"pids": NaN}}', b"\xff"):
+        with pytest.raises(ProtocolError, match="the request body is not valid JSON"):
+            rest.parse_execute(text)
 
 
 def test_statuses_follow_the_error_codes() -> None:

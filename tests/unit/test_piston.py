@@ -4,13 +4,14 @@ session's messages become Piston's answer."""
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
 from padbox.config import REPO_ROOT
 from padbox.core import protocol
 from padbox.core.languages import Catalogue
-from padbox.core.protocol import ErrorCode, ProtocolError, ServerType, Stage, StageResult, Verdict
+from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Stage, StageResult, Verdict
 from padbox.core.transcript import Transcript
 from padbox.web import piston
 
@@ -46,8 +47,12 @@ def ended(stage: Stage, verdict: Verdict, code: int | None = 0, signal: str | No
     return StageResult(stage, code, signal, verdict, wall_ms=12, cpu_ms=9, memory_bytes=7340032)
 
 
+def parse(request: dict[str, Any], catalogue: Catalogue) -> RunRequest:
+    return piston.parse_execute(json.dumps(request).encode(), catalogue)
+
+
 def test_the_documented_request_becomes_a_run() -> None:
-    run = piston.parse_execute(DOCUMENTED_REQUEST, CATALOGUE)
+    run = parse(DOCUMENTED_REQUEST, CATALOGUE)
     assert run.language == "javascript"
     assert [(f.name, f.content) for f in run.files or ()] == [("my_cool_code.js", "console.log(process.argv)")]
     assert run.args == ("1", "2", "3")
@@ -57,12 +62,12 @@ def test_the_documented_request_becomes_a_run() -> None:
 
 def test_version_is_a_semver_selector_and_a_mismatch_is_an_unknown_runtime() -> None:
     for version in ("*", "15.x", "^15", "15.10.0"):
-        assert piston.parse_execute({**DOCUMENTED_REQUEST, "version": version}, CATALOGUE).language == "javascript"
+        assert parse({**DOCUMENTED_REQUEST, "version": version}, CATALOGUE).language == "javascript"
     with pytest.raises(ProtocolError, match="js-16.x runtime is unknown") as caught:
-        piston.parse_execute({**DOCUMENTED_REQUEST, "version": "16.x"}, CATALOGUE)
+        parse({**DOCUMENTED_REQUEST, "version": "16.x"}, CATALOGUE)
     assert piston.status_for(caught.value) == 400  # Piston's status, not /api/v1's 404
     with pytest.raises(ProtocolError, match="runtime is unknown"):
-        piston.parse_execute({**DOCUMENTED_REQUEST, "language": "brainfudge"}, CATALOGUE)
+        parse({**DOCUMENTED_REQUEST, "language": "brainfudge"}, CATALOGUE)
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -77,32 +82,40 @@ def test_version_is_a_semver_selector_and_a_mismatch_is_an_unknown_runtime() -> 
     ({"compile_memory_limit": -5}, "compile_memory_limit must be non-negative"),
     ({"files": [{"name": "../etc/passwd", "content": "x"}]}, "must not contain"),
     ({"args": [1, 2]}, "args"),
+    ({"version": "1" * 257}, "field 'version' must be at most 256 characters long"),
+    ({"files": [{"content": "x"}] * 65}, "field 'files' must be a list of at most 64 items"),
+    ({"stdin": 5}, "field 'stdin' must be a string"),
 ])
 def test_mistakes_are_refused_with_pistons_messages(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ProtocolError, match=message) as caught:
-        piston.parse_execute({**DOCUMENTED_REQUEST, **change}, CATALOGUE)
+        parse({**DOCUMENTED_REQUEST, **change}, CATALOGUE)
     assert piston.status_for(caught.value) == 400
 
 
 def test_unnamed_files_are_named_and_the_first_utf8_file_is_the_entry_point() -> None:
     data = base64.b64encode(b"42\n").decode()
-    run = piston.parse_execute({"language": "python", "version": "3.x", "files": [
+    run = parse({"language": "python", "version": "3.x", "files": [
         {"content": data, "encoding": "base64"}, {"content": "print(open('file0.code').read())"},
         {"content": "x = 1"}]}, CATALOGUE)
     assert [(f.name, f.content) for f in run.files or ()] == [
         ("main.py", "print(open('file0.code').read())"), ("file0.code", "42\n"), ("file2.code", "x = 1")]
 
 
+def test_an_unknown_encoding_is_read_as_utf8_as_piston_does() -> None:
+    run = parse({**DOCUMENTED_REQUEST, "files": [{"content": "print(1)", "encoding": "utf-8"}]}, CATALOGUE)
+    assert [(f.name, f.content) for f in run.files or ()] == [("main.js", "print(1)")]
+
+
 def test_limits_in_milliseconds_and_bytes_become_padbox_limits() -> None:
-    run = piston.parse_execute({**DOCUMENTED_REQUEST, "run_timeout": 1500, "compile_cpu_time": 2000,
+    run = parse({**DOCUMENTED_REQUEST, "run_timeout": 1500, "compile_cpu_time": 2000,
                                 "run_cpu_time": 3000, "run_memory_limit": 100_000_000,
                                 "compile_memory_limit": 0}, CATALOGUE)
     assert run.limits == {"compile_timeout_s": 10.0, "run_timeout_s": 1.5, "cpu_time_s": 3.0, "memory_mb": 96}
 
 
 def test_stdin_keeps_a_final_newline_it_already_has() -> None:
-    assert piston.parse_execute({**DOCUMENTED_REQUEST, "stdin": "a\nb\n"}, CATALOGUE).stdin == "a\nb\n"
-    assert piston.parse_execute({**DOCUMENTED_REQUEST, "stdin": "a\nb"}, CATALOGUE).stdin == "a\nb\n"
+    assert parse({**DOCUMENTED_REQUEST, "stdin": "a\nb\n"}, CATALOGUE).stdin == "a\nb\n"
+    assert parse({**DOCUMENTED_REQUEST, "stdin": "a\nb"}, CATALOGUE).stdin == "a\nb\n"
 
 
 def test_an_interpreted_run_answers_like_the_documented_response() -> None:

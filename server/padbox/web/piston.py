@@ -1,9 +1,10 @@
 """Piston's API v2 (engineer-man/piston, docs/api-v2.md) on top of padbox: existing Piston clients
 switch by changing a URL.
 
-A translation, nothing more: a Piston request becomes the body of a `run` message, validated by the
-same `protocol.parse_run` and run by the same session engine as /ws and /api/v1 (rest.py); the
-session's messages become Piston's `run` / `compile` objects. The translation is pure code.
+A translation, nothing more: a Piston request, decoded into `PistonExecuteRequest`, becomes the body
+of a `run` message, validated by the same `protocol.parse_run` and run by the same session engine as
+/ws and /api/v1 (rest.py); the session's messages become Piston's `run` / `compile` objects. The
+translation is pure code.
 
 Where Piston's own behaviour is the contract, it is kept: a stdin without a final newline gets one,
 a failed compile is also reported as the `run` stage, client mistakes are HTTP 400 with a `message`.
@@ -14,27 +15,40 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 import signal as signals
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import msgspec
+from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from padbox.core import protocol
 from padbox.core.languages import Catalogue, Language
-from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Stage, Verdict, bad_request
+from padbox.core.protocol import (
+    MAX_ARGS,
+    MAX_FILES,
+    ErrorCode,
+    InvalidField,
+    ProtocolError,
+    RunRequest,
+    ServerType,
+    Stage,
+    Verdict,
+    bad_request,
+)
 from padbox.core.transcript import StageRecord, Transcript
 from padbox.web.rest import (
     CLIENT_CLOSED_REQUEST,
     ClientGone,
     check_access,
-    read_json,
+    read_body,
     refusal_headers,
     run_to_completion,
 )
 from padbox.web.rest import status_for as rest_status_for
-from padbox.web.semver import satisfies
+from padbox.web.semver import MAX_SELECTOR_LENGTH, satisfies
 
 if TYPE_CHECKING:
     from padbox.web.app import Padbox
@@ -50,6 +64,39 @@ MILLISECOND_LIMITS = {
 }
 BYTE_LIMITS = {"compile_memory_limit": "memory_mb", "run_memory_limit": "memory_mb"}
 NO_LIMIT = -1  # Piston's "no limit" for memory: here, the server's default
+
+Milliseconds = Annotated[float | None, Meta(description="Milliseconds; 0 or null: the server's default.")]
+Bytes = Annotated[float | None, Meta(description="Bytes; 0, -1 or null: the server's default.")]
+
+
+class PistonFile(msgspec.Struct, frozen=True):
+    """A file as Piston takes it."""
+
+    content: str
+    name: Annotated[str | None, Meta(description="Unnamed files are named as Piston names them.")] = None
+    encoding: Annotated[str, Meta(description="utf8, base64 or hex; anything else is read as utf8, as Piston "
+                                              "does.", examples=list(ENCODINGS))] = "utf8"
+
+
+class PistonExecuteRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The body of POST /api/v2/execute (Piston's docs/api-v2.md)."""
+
+    language: Annotated[str, Meta(min_length=1, description="A language id or alias.", examples=["python"])]
+    version: Annotated[str, Meta(max_length=MAX_SELECTOR_LENGTH, description="An npm semver range the "
+                                 "runtime's version must satisfy; `*`: any.", examples=["3.x", "*"])] = "*"
+    files: Annotated[tuple[PistonFile, ...], Meta(max_length=MAX_FILES, description="The first utf8 file is "
+                                                  "the entry point.")]
+    stdin: Annotated[str | None, Meta(description="A final newline is added when missing, as Piston does.")] = None
+    args: Annotated[tuple[str, ...], Meta(max_length=MAX_ARGS)] | None = None
+    compile_timeout: Milliseconds = None
+    run_timeout: Milliseconds = None
+    compile_cpu_time: Milliseconds = None
+    run_cpu_time: Milliseconds = None
+    compile_memory_limit: Bytes = None
+    run_memory_limit: Bytes = None
+
+
+_REQUEST: msgspec.json.Decoder[PistonExecuteRequest] = msgspec.json.Decoder(PistonExecuteRequest)
 
 
 def runtimes(catalogue: Catalogue) -> list[dict[str, Any]]:
@@ -86,31 +133,29 @@ def _decode(content: str, encoding: str, index: int) -> str:
         raise bad_request(f"files[{index}] is not UTF-8 text once decoded: padbox runs text files only") from None
 
 
-def _files(raw: list[Mapping[str, Any]], lang: Language) -> list[dict[str, Any]]:
+def _files(raw: tuple[PistonFile, ...], lang: Language) -> list[dict[str, Any]]:
     """Piston's files as a run's files: decoded, the first utf8 file first (it is the entry point),
     unnamed files named like Piston does (the entry point gets the language's usual name)."""
-    files: list[tuple[bool, Any, str]] = []
+    files: list[tuple[bool, str, str]] = []
     for index, item in enumerate(raw):
-        encoding = str(item.get("encoding")) if item.get("encoding") in ENCODINGS else "utf8"
-        content = _decode(item["content"], encoding, index)
-        files.append((encoding == "utf8", item.get("name") or f"file{index}.code", content))
+        encoding = item.encoding if item.encoding in ENCODINGS else "utf8"
+        content = _decode(item.content, encoding, index)
+        files.append((encoding == "utf8", item.name or f"file{index}.code", content))
     entry = next((i for i, (text, _, _) in enumerate(files) if text), None)
     if entry is None:
         raise bad_request("files must include at least one utf8 encoded file")
     _, entry_name, entry_content = files.pop(entry)
-    if not raw[entry].get("name"):
+    if not raw[entry].name:
         entry_name = lang.file
     return [{"name": entry_name, "content": entry_content}] + [{"name": n, "content": c} for _, n, c in files]
 
 
-def _limits(body: Mapping[str, Any]) -> dict[str, float]:
+def _limits(request: PistonExecuteRequest) -> dict[str, float]:
     limits: dict[str, float] = {}
     for name in (*MILLISECOND_LIMITS, *BYTE_LIMITS):
-        value = body.get(name)
+        value = getattr(request, name)
         if not value:  # Piston skips 0 and null alike
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ProtocolError(ErrorCode.LIMIT_EXCEEDED, f"If specified, {name} must be a number")
         if name in BYTE_LIMITS and value == NO_LIMIT:
             continue
         if value < 0:
@@ -125,31 +170,37 @@ def _limits(body: Mapping[str, Any]) -> dict[str, float]:
     return limits
 
 
-def parse_execute(body: Any, catalogue: Catalogue) -> RunRequest:
+def _in_pistons_words(exc: InvalidField) -> ProtocolError:
+    """A decoding failure as Piston words it where its clients may read the message; padbox's words elsewhere."""
+    field = re.match(r"[a-z_]*", exc.path)
+    name = field.group() if field else ""
+    mistyped = exc.rule in ("required", "type")
+    if name == "language" or (name == "version" and mistyped):
+        return bad_request(f"{name} is required as a string")
+    if exc.path == "files" and mistyped:
+        return bad_request("files is required as an array")
+    file = re.fullmatch(r"files\[(\d+)\](\.content)?", exc.path)
+    if file is not None:
+        return bad_request(f"files[{file.group(1)}].content is required as a string")
+    if name in MILLISECOND_LIMITS or name in BYTE_LIMITS:
+        return ProtocolError(ErrorCode.LIMIT_EXCEEDED, f"If specified, {name} must be a number")
+    return exc
+
+
+def parse_execute(body: bytes, catalogue: Catalogue) -> RunRequest:
     """A Piston execute request as a validated run request. Raises ProtocolError (HTTP 400)."""
-    if not isinstance(body, dict):
-        raise bad_request("the request body must be a JSON object")
-    language = body.get("language")
-    if not isinstance(language, str) or not language:
-        raise bad_request("language is required as a string")
-    version = body.get("version", "*")
-    if not isinstance(version, str):
-        raise bad_request("version is required as a string")
-    files = body.get("files")
-    if not isinstance(files, list):
-        raise bad_request("files is required as an array")
-    for index, item in enumerate(files):
-        if not isinstance(item, dict) or not isinstance(item.get("content"), str):
-            raise bad_request(f"files[{index}].content is required as a string")
-    lang = select(catalogue, language, version)
-    stdin = body.get("stdin")
-    if stdin is None:
-        stdin = ""
-    if isinstance(stdin, str) and not stdin.endswith("\n"):
+    try:
+        request = protocol.decode(_REQUEST, body, "the request body")
+    except InvalidField as exc:
+        raise _in_pistons_words(exc) from None
+    lang = select(catalogue, request.language, request.version)
+    stdin = request.stdin or ""
+    if not stdin.endswith("\n"):
         stdin += "\n"  # Piston always ends stdin with a newline; programs ported from it expect one
-    run: dict[str, Any] = {"language": lang.id, "files": _files(files, lang), "stdin": stdin, "limits": _limits(body)}
-    if body.get("args") is not None:
-        run["args"] = body["args"]
+    run: dict[str, Any] = {"language": lang.id, "files": _files(request.files, lang), "stdin": stdin,
+                           "limits": _limits(request)}
+    if request.args is not None:
+        run["args"] = request.args
     return protocol.parse_run(run)
 
 
@@ -217,7 +268,7 @@ async def execute_endpoint(request: Request) -> Response:
     padbox: Padbox = request.app.state.padbox
     try:
         client = check_access(request, padbox)
-        run = parse_execute(await read_json(request, padbox.settings.max_message_bytes), padbox.catalogue)
+        run = parse_execute(await read_body(request, padbox.settings.max_message_bytes), padbox.catalogue)
         transcript = await run_to_completion(request, padbox, run, client)
     except ProtocolError as exc:
         return JSONResponse({"message": exc.message}, status_for(exc), refusal_headers(exc))

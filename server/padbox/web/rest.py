@@ -1,7 +1,7 @@
 """The HTTP API (/api/v1): one request, one run, one answer. A thin translation onto the session engine.
 
-The body of POST /api/v1/execute is the body of a WebSocket `run` message (without `tty`), parsed by
-the same `protocol.parse_run`, planned by the same `plan_run` and run by the same `Session`; the
+The body of POST /api/v1/execute is the body of a WebSocket `run` message (without `tty`), decoded into
+the same `protocol.RunRequest` under the same rules, planned by the same `plan_run` and run by the same `Session`; the
 answer is the session's messages folded by `Transcript`. The plumbing here (access control, a
 bounded body, running a session to its end while watching for the client leaving, error statuses)
 is shared with the Piston-compatible API in piston.py.
@@ -10,16 +10,16 @@ is shared with the Piston-compatible API in piston.py.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from padbox.core import protocol
 from padbox.core.access import ClientBusy
-from padbox.core.protocol import ClientType, ErrorCode, ProtocolError, RunRequest, ServerType, Stage, bad_request
+from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Stage, bad_request
 from padbox.core.session import Session, plan_run
 from padbox.core.transcript import Transcript
 
@@ -93,8 +93,8 @@ def check_access(request: Request, padbox: Padbox) -> str:
     return padbox.access.authorize(request.query_params, request.headers, address)
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The request body as JSON, read no further than `limit` bytes (PADBOX_MAX_MESSAGE_KB)."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read no further than `limit` bytes (PADBOX_MAX_MESSAGE_KB)."""
     declared = request.headers.get("content-length", "")
     too_large = HttpError(413, ErrorCode.BAD_REQUEST, f"the request body is larger than {limit // 1024} KiB")
     if declared.isdigit() and int(declared) > limit:
@@ -107,10 +107,7 @@ async def read_json(request: Request, limit: int) -> Any:
                 raise too_large
     except ClientDisconnect:
         raise ClientGone from None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise bad_request("the request body is not valid JSON") from None
+    return bytes(body)
 
 
 async def _client_gone(request: Request) -> None:
@@ -154,13 +151,13 @@ async def run_to_completion(request: Request, padbox: Padbox, run: RunRequest, c
     return transcript
 
 
-def parse_execute(body: Any) -> RunRequest:
+# Decoding into RunRequest, not ExecuteRequest, so that a `tty` sent here is seen and refused.
+_EXECUTE_BODY: msgspec.json.Decoder[RunRequest] = msgspec.json.Decoder(RunRequest)
+
+
+def parse_execute(body: bytes) -> RunRequest:
     """A /api/v1/execute body: a `run` message's fields (its `type` may be left out), never `tty`."""
-    if not isinstance(body, dict):
-        raise bad_request("the request body must be a JSON object")
-    if body.get("type", ClientType.RUN.value) != ClientType.RUN.value:
-        raise bad_request("field 'type' may only be 'run'")
-    run = protocol.parse_run(body)
+    run = protocol.check_run(protocol.decode(_EXECUTE_BODY, body, "the request body"))
     if run.tty:
         raise bad_request("'tty' needs a live connection: use the WebSocket at /ws")
     return run
@@ -191,7 +188,7 @@ async def execute(request: Request) -> Response:
     padbox: Padbox = request.app.state.padbox
     try:
         client = check_access(request, padbox)
-        run = parse_execute(await read_json(request, padbox.settings.max_message_bytes))
+        run = parse_execute(await read_body(request, padbox.settings.max_message_bytes))
         transcript = await run_to_completion(request, padbox, run, client)
     except ProtocolError as exc:
         return JSONResponse(protocol.refusal(exc), status_for(exc), refusal_headers(exc))

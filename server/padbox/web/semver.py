@@ -22,6 +22,7 @@ _COMPARE: dict[str, Callable[[Version, Version], bool]] = {
     "=": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
 NOTHING: list[Comparator] = [("<", (0, 0, 0))]
+MAX_SELECTOR_LENGTH = 256
 
 
 def coerce(text: str) -> Version | None:
