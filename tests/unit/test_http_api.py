@@ -7,7 +7,9 @@ import json
 import logging
 from typing import Any, cast
 
+import msgspec
 import pytest
+from openapi_spec_validator import validate
 from padbox.config import REPO_ROOT, Settings
 from padbox.core import protocol
 from padbox.core.access import ClientBusy
@@ -19,8 +21,11 @@ from padbox.core.transcript import Transcript
 from padbox.telemetry.metrics import Metrics
 from padbox.telemetry.session_log import SessionLog, outcome
 from padbox.web import rest
+from padbox.web.answers import ErrorResponse, ExecuteResponse, LanguageInfo, Readiness
+from padbox.web.health import readiness
 from padbox.web.openapi import document
 from padbox.web.routes import HTTP_ROUTES
+from padbox.web.semver import MAX_SELECTOR_LENGTH
 from prometheus_client.parser import text_string_to_metric_families
 
 SETTINGS = Settings.from_env({})
@@ -190,8 +195,41 @@ def test_the_openapi_document_describes_every_http_route() -> None:
     routes = {route.path for route in HTTP_ROUTES} | {"/api/v1/languages", "/healthz"}
     assert set(doc["paths"]) == routes
     assert doc["openapi"].startswith("3.1")
-    limits = doc["components"]["schemas"]["Limits"]["properties"]
+    validate(json.loads(json.dumps(doc)))  # OpenAPI 3.1's own schema, on the document as served
+
+
+def refs(node: object) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if "$ref" in node else set()
+        return found.union(*(refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(refs(item) for item in node))
+    return set()
+
+
+def test_the_openapi_schemas_come_from_the_types_and_the_limit_policy() -> None:
+    doc = document(SETTINGS.limits, SETTINGS.max_message_bytes)
+    schemas = doc["components"]["schemas"]
+    assert refs(doc) == {f"#/components/schemas/{name}" for name in schemas}  # all resolve, all are used
+    assert set(schemas["Verdict"]["enum"]) == {v.value for v in Verdict}
+    assert set(schemas["ErrorCode"]["enum"]) == {c.value for c in ErrorCode}
+    execute = schemas["ExecuteRequest"]
+    assert execute["required"] == ["language"] and "tty" not in execute["properties"]
+    assert execute["properties"]["files"]["anyOf"][0]["maxItems"] == protocol.MAX_FILES
+    assert execute["properties"]["limits"]["$ref"] == "#/components/schemas/Limits"
+    limits = schemas["Limits"]["properties"]
     assert limits["run_timeout_s"]["maximum"] == SETTINGS.limits.maxima.run_timeout_s
-    verdicts = doc["components"]["schemas"]["StageResult"]["properties"]["verdict"]["enum"]
-    assert verdicts == [v.value for v in Verdict]
-    json.dumps(doc)  # serialisable as served
+    assert schemas["PistonExecuteRequest"]["properties"]["version"]["maxLength"] == MAX_SELECTOR_LENGTH
+
+
+def test_each_answer_the_server_builds_is_what_its_documented_type_says() -> None:
+    """The answer builders and the types the OpenAPI document shows cannot drift apart: a field either
+    lacks or has extra fails here (the types forbid unknown fields)."""
+    msgspec.convert(rest.execute_answer(compiled_run()), ExecuteResponse)
+    interpreted = Transcript()
+    interpreted.take(protocol.started("abc", "python", "3.11.2"))
+    msgspec.convert(rest.execute_answer(interpreted), ExecuteResponse)
+    msgspec.convert(protocol.refusal(Busy("the server is at capacity", 5)), ErrorResponse)
+    msgspec.convert(protocol.refusal(ProtocolError(ErrorCode.BAD_REQUEST, "no")), ErrorResponse)
+    msgspec.convert(CATALOGUE.describe(), list[LanguageInfo])
+    msgspec.convert(readiness("padbox-runner", True, False, False, True), Readiness)

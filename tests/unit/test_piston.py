@@ -7,6 +7,7 @@ import base64
 import json
 from typing import Any
 
+import msgspec
 import pytest
 from padbox.config import REPO_ROOT
 from padbox.core import protocol
@@ -14,6 +15,7 @@ from padbox.core.languages import Catalogue
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Stage, StageResult, Verdict
 from padbox.core.transcript import Transcript
 from padbox.web import piston
+from padbox.web.answers import PistonExecuteResponse, PistonRuntime
 
 CATALOGUE = Catalogue.load(REPO_ROOT / "runner-image" / "languages.toml").with_versions(
     {"javascript": "15.10.0", "python": "3.11.2", "c": "12.2.0", "bash": "5.2.15"})
@@ -163,6 +165,15 @@ def test_runtimes_list_language_version_and_aliases() -> None:
     assert runtimes["javascript"] == {"language": "javascript", "version": "15.10.0",
                                       "aliases": list(CATALOGUE.resolve("js").aliases)}
     assert "js" in runtimes["javascript"]["aliases"]
+
+
+def test_each_answer_is_what_its_documented_type_says() -> None:
+    """The OpenAPI document shows these types; the types forbid unknown fields, so a builder that drifts fails."""
+    interpreted = transcript((Stage.RUN, [(ServerType.STDOUT, "out\n")], ended(Stage.RUN, Verdict.OK)))
+    failed = transcript((Stage.COMPILE, [], ended(Stage.COMPILE, Verdict.COMPILE_ERROR, code=1)))
+    for answer in (piston.execute_answer(interpreted), piston.execute_answer(failed)):
+        msgspec.convert(answer, PistonExecuteResponse)
+    msgspec.convert(piston.runtimes(CATALOGUE), list[PistonRuntime])
 
 
 def test_busy_and_internal_keep_their_http_statuses() -> None:

@@ -1,0 +1,109 @@
+"""What the HTTP API answers, as types: the execute answers of /api/v1 and /api/v2, the error bodies,
+and the listings. The OpenAPI document (openapi.py) is generated from them, next to the request types
+in core/protocol.py and piston.py; tests hold each answer the server builds to its type.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from padbox.core.protocol import ErrorCode, Verdict
+
+NullableMs = Annotated[int | None, Meta(description="Milliseconds; null when not measured.")]
+
+
+class ExecuteStage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One stage of a run: its output and the fields of its `exit` message."""
+
+    stdout: str
+    stderr: str
+    code: Annotated[int | None, Meta(description="Exit status; null when a signal ended the program.")]
+    signal: Annotated[str | None, Meta(examples=["SIGKILL"])]
+    verdict: Verdict
+    wall_ms: int
+    cpu_ms: NullableMs
+    memory_bytes: Annotated[int | None, Meta(description="Peak memory, bytes.")]
+
+
+class ExecuteResponse(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The answer of POST /api/v1/execute: the run ended, whatever its verdict."""
+
+    id: str
+    language: Annotated[str, Meta(description="The resolved language id.")]
+    version: str
+    verdict: Annotated[Verdict | None, Meta(description="The last stage's verdict.")]
+    compile: Annotated[ExecuteStage | None, Meta(description="Null for interpreted languages.")]
+    run: Annotated[ExecuteStage | None, Meta(description="Null when the compile failed.")]
+
+
+class ErrorResponse(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A refusal: the WebSocket's `error` message, as an HTTP body."""
+
+    type: Literal["error"]
+    code: ErrorCode
+    message: str
+    retry_after_s: Annotated[int, Meta(description="With `busy`: when trying again makes sense.")] | msgspec.UnsetType \
+        = msgspec.UNSET
+
+
+class LanguageInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A language this server runs (GET /api/v1/languages)."""
+
+    id: str
+    name: str
+    aliases: list[str]
+    version: str
+    file: Annotated[str, Meta(description="The entry file's usual name.")]
+    compiled: bool
+    template: Annotated[str, Meta(description="A first program for the web pad.")]
+
+
+class Readiness(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """GET /readyz: whether this server can run programs now, and if not, why."""
+
+    ready: bool
+    docker: bool
+    image: bool
+    draining: bool
+    problems: list[str]
+
+
+class PistonRuntime(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A runtime as Piston lists it (GET /api/v2/runtimes)."""
+
+    language: str
+    version: str
+    aliases: list[str]
+
+
+class PistonStage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One stage as Piston reports it: the documented fields, then Piston's newer usage fields."""
+
+    stdout: str
+    stderr: str
+    output: Annotated[str, Meta(description="stdout and stderr in the order produced.")]
+    code: int | None
+    signal: str | None
+    message: str | None
+    status: Literal["RE", "SG", "TO", "OL", "XX"] | None
+    memory: Annotated[int | None, Meta(description="Peak memory, bytes.")]
+    cpu_time: NullableMs
+    wall_time: NullableMs
+
+
+class PistonExecuteResponse(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The answer of POST /api/v2/execute. A failed compile is also the `run`, as Piston answers it."""
+
+    language: str
+    version: str
+    run: PistonStage
+    compile: Annotated[PistonStage, Meta(description="Compiled languages only.")] | msgspec.UnsetType = msgspec.UNSET
+
+
+class PistonErrorResponse(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A refusal, as Piston words it."""
+
+    message: str
