@@ -288,7 +288,7 @@ def invalid(exc: msgspec.ValidationError, into: Any, subject: str) -> InvalidFie
     assert found is not None  # the pattern matches any text
     what, path = found.group("what"), found.group("path") or ""
     vocabulary = _vocabulary(into)
-    name = path.rsplit(".", 1)[-1]
+    name = re.sub(r"\[[^]]*\]", "", path).rsplit(".", 1)[-1]  # `files[0].name` -> `name`
     missing = re.fullmatch(r"Object missing required field `(.+)`", what)
     if missing:
         path = f"{path}.{missing.group(1)}" if path else missing.group(1)
