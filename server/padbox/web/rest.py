@@ -1,10 +1,10 @@
 """The HTTP API (/api/v1): one request, one run, one answer. A thin translation onto the session engine.
 
-The body of POST /api/v1/execute is the body of a WebSocket `run` message (without `tty`), decoded into
-the same `protocol.RunRequest` under the same rules, planned by the same `plan_run` and run by the same `Session`; the
-answer is the session's messages folded by `Transcript`. The plumbing here (access control, a
-bounded body, running a session to its end while watching for the client leaving, error statuses)
-is shared with the Piston-compatible API in piston.py.
+The body of POST /api/v1/execute is the body of a WebSocket `run` message (without `tty`), decoded
+into the same `protocol.RunRequest` under the same rules, planned by the same `plan_run` and run by
+the same `Session`; the answer is the session's messages folded by `Transcript`. The plumbing here
+(access control, a bounded body, running a session to its end while watching for the client leaving,
+error statuses) is shared with the Piston-compatible API in piston.py.
 """
 
 from __future__ import annotations
