@@ -6,16 +6,15 @@ maxima), so the document cannot name a field or a value the server does not use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from padbox.core.limits import LIMIT_NAMES, MINIMA, LimitPolicy
 from padbox.core.protocol import MAX_ARGS, MAX_FILES, ErrorCode, Verdict
-
-if TYPE_CHECKING:
-    from padbox.web.app import Padbox
+from padbox.core.runner import Runner
 
 LIMIT_MEANINGS = {
     "compile_timeout_s": "Wall-clock limit of the compile stage, seconds.",
@@ -270,7 +269,11 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
     }
 
 
-async def openapi_endpoint(request: Request) -> Response:
+def openapi_endpoint(runner: Runner) -> Callable[[Request], Awaitable[Response]]:
     """GET /openapi.json"""
-    padbox: Padbox = request.app.state.padbox
-    return JSONResponse(document(padbox.settings.limits, padbox.settings.max_message_bytes))
+    body = document(runner.policy, runner.door.max_message_bytes)
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(body)
+
+    return endpoint
