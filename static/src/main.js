@@ -5,7 +5,7 @@
 import "@xterm/xterm/css/xterm.css";
 import "./style.css";
 
-import { adoptTokenFromAddress, apiHeaders, isTokenRefusal, openSocket } from "./access.js";
+import { adoptTokenFromAddress, apiHeaders, describeRefusal, openSocket, refusalCode } from "./access.js";
 import { createEditor } from "./editor.js";
 import { indentFor, loadSupport } from "./languages.js";
 import { LineEditor } from "./line-editor.js";
@@ -133,9 +133,11 @@ async function loadLanguages() {
   let list;
   try {
     const response = await fetch(LANGUAGES_URL, { cache: "no-store", headers: apiHeaders() });
-    if (response.status === 401 || response.status === 403) {
-      askForToken("This padbox server needs an API token. Enter it to continue (the pad remembers it).");
-      if (!shared) ui.status.textContent = "token needed";
+    const refusal = describeRefusal(refusalCode(response.status, await bodyOf(response)), location.origin);
+    if (refusal) {
+      if (refusal.askToken) askForToken(refusal.text);
+      else showNotice(refusal.text);
+      if (!shared) ui.status.textContent = refusal.status;
       return;
     }
     if (!response.ok) throw new Error(`the server answered ${response.status} ${response.statusText}`.trim());
@@ -177,6 +179,16 @@ async function loadLanguages() {
   clearNotice();
   ui.status.textContent = "ready";
   selectLanguage(first.id);
+}
+
+/** A refusal's JSON body, or null when it has none. */
+async function bodyOf(response) {
+  if (response.ok) return null;
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
 }
 
 function selectLanguage(id) {
@@ -275,6 +287,8 @@ function showDetails(parts) {
 
 const ERROR_PREFIX = {
   [ErrorCode.BAD_REQUEST]: "The server refused the run",
+  [ErrorCode.UNAUTHORIZED]: "The server needs an API token",
+  [ErrorCode.FORBIDDEN_ORIGIN]: "The server refused this page's origin",
   [ErrorCode.UNKNOWN_LANGUAGE]: "The server does not know this language",
   [ErrorCode.LIMIT_EXCEEDED]: "The run asks for more than the server allows",
   [ErrorCode.BUSY]: "The server is busy",
@@ -329,11 +343,12 @@ function sessionHandlers(what) {
         return;
       }
       const prefix = ERROR_PREFIX[message.code] || "The server reported an error";
+      const refusal = describeRefusal(message.code, location.origin);
       let text = message.message ? `${prefix}: ${message.message}` : prefix;
       if (Number.isInteger(message.retry_after_s)) text += ` (try again in ${message.retry_after_s} s)`;
-      if (isTokenRefusal(message.message)) askForToken(text);
-      else showNotice(text);
-      showStatus("error", "error");
+      if (refusal?.askToken) askForToken(refusal.text);
+      else showNotice(refusal ? refusal.text : text);
+      showStatus(refusal ? refusal.status : "error", "error");
       terminal.ensureNewLine();
       terminal.write(`\x1b[31m${prefix}.\x1b[39m\r\n`);
     },
