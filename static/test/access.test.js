@@ -8,7 +8,8 @@ const ORIGIN = "https://elsewhere.test";
 
 test("an HTTP refusal is read by the code in its body", () => {
   assert.equal(refusalCode(401, { type: "error", code: "unauthorized", message: "…" }), ErrorCode.UNAUTHORIZED);
-  assert.equal(refusalCode(403, { type: "error", code: "forbidden_origin", message: "…" }), ErrorCode.FORBIDDEN_ORIGIN);
+  const refusal = { type: "error", code: "forbidden_origin", message: "…" };
+  assert.equal(refusalCode(403, refusal), ErrorCode.FORBIDDEN_ORIGIN);
 });
 
 test("an HTTP refusal without a body (a proxy's, say) is read by its status", () => {
