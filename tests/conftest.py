@@ -96,7 +96,7 @@ def start_server(tmp_dir: Path, instance: str, **env: str) -> ServerProcess:
     log_path = tmp_dir / f"server-{instance}-{port}.log"
     full_env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PADBOX_INSTANCE": instance, **env}
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "server"], cwd=REPO, env=full_env,
+        process = subprocess.Popen([sys.executable, "-m", "padbox"], cwd=REPO, env=full_env,
                                    stdout=log_file, stderr=subprocess.STDOUT)
     server = ServerProcess(process, port, instance, log_path)
     deadline = time.monotonic() + 60
