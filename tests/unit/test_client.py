@@ -8,26 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from padbox.client import Client, ClosedEarly, Frame, Transcript, connect, run_program
-from padbox.core.protocol import (
-    EofMessage,
-    ErrorCode,
-    JoinMessage,
-    ResizeMessage,
-    Role,
-    RunRequest,
-    ServerType,
-    Signal,
-    SignalMessage,
-    Stage,
-    StageResult,
-    StdinMessage,
-    Verdict,
-    encode,
-    error,
-    exited,
-    output,
-    parse_client_message,
-)
+from padbox.core import protocol
+from padbox.core.protocol import Role, ServerType, Signal, Stage, Verdict
 from websockets.asyncio.server import ServerConnection, serve
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
@@ -52,7 +34,7 @@ async def scripted() -> AsyncIterator[Start]:
 
 
 def run_exit(verdict: Verdict = Verdict.OK) -> str:
-    return encode(exited(StageResult(Stage.RUN, 0, None, verdict, 5, 4, 1024)))
+    return protocol.encode(protocol.exited(protocol.StageResult(Stage.RUN, 0, None, verdict, 5, 4, 1024)))
 
 
 async def test_every_message_the_client_sends_parses_as_the_servers_protocol(scripted: Start) -> None:
@@ -61,7 +43,7 @@ async def test_every_message_the_client_sends_parses_as_the_servers_protocol(scr
 
     async def record(ws: ServerConnection) -> None:
         async for text in ws:
-            received.append(parse_client_message(str(text)))
+            received.append(protocol.parse_client_message(str(text)))
         done.set()
 
     url = await scripted(record)
@@ -74,17 +56,22 @@ async def test_every_message_the_client_sends_parses_as_the_servers_protocol(scr
         await client.eof()
         await client.join("5ea288b486136400", "key", Role.VIEWER)
     await asyncio.wait_for(done.wait(), 5)
-    assert isinstance(received[0], RunRequest) and received[0].source == "print(1)" and received[0].tty
-    assert received[1:] == [StdinMessage("Ada\n"), ResizeMessage(120, 40), SignalMessage(Signal.SIGINT), EofMessage(),
-                            JoinMessage("5ea288b486136400", "key", Role.VIEWER)]
+    assert isinstance(received[0], protocol.RunRequest) and received[0].source == "print(1)" and received[0].tty
+    assert received[1:] == [
+        protocol.StdinMessage("Ada\n"),
+        protocol.ResizeMessage(120, 40),
+        protocol.SignalMessage(Signal.SIGINT),
+        protocol.EofMessage(),
+        protocol.JoinMessage("5ea288b486136400", "key", Role.VIEWER),
+    ]
 
 
 async def test_frames_are_stamped_from_the_run_and_the_close_code_is_kept(scripted: Start) -> None:
     async def program(ws: ServerConnection) -> None:
         await ws.recv()
-        await ws.send(encode(output(ServerType.STDOUT, Stage.RUN, "first\n")))
+        await ws.send(protocol.encode(protocol.output(ServerType.STDOUT, Stage.RUN, "first\n")))
         await asyncio.sleep(0.2)
-        await ws.send(encode(output(ServerType.STDERR, Stage.RUN, "second\n")))
+        await ws.send(protocol.encode(protocol.output(ServerType.STDERR, Stage.RUN, "second\n")))
         await ws.send(run_exit())
         await ws.close(1000)
 
@@ -112,7 +99,7 @@ async def test_a_token_travels_in_the_authorization_header_not_the_url(scripted:
 async def test_waiting_for_a_frame_that_never_comes_ends_when_the_socket_closes(scripted: Start) -> None:
     async def refuse(ws: ServerConnection) -> None:
         await ws.recv()
-        await ws.send(encode(error(ErrorCode.BUSY, "full", retry_after_s=1)))
+        await ws.send(protocol.encode(protocol.error(protocol.ErrorCode.BUSY, "full", retry_after_s=1)))
         await ws.close(1013)
 
     async with connect(await scripted(refuse)) as ws:
