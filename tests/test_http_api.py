@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from padbox.client import run_program
 
-from tests.client import run_program
 from tests.conftest import ServerProcess, created_since, languages, start_server
 
 pytestmark = pytest.mark.docker
