@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from padbox.client import Client, ClosedEarly, Frame, Transcript, connect, run_program
-from padbox.core import protocol
-from padbox.core.protocol import Role, ServerType, Signal, Stage, Verdict
+from padbox.core import events, protocol
+from padbox.core.events import Error, Exited, Stderr, Stdout
+from padbox.core.protocol import Role, Signal, Stage, Verdict
 from websockets.asyncio.server import ServerConnection, serve
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
@@ -34,7 +35,7 @@ async def scripted() -> AsyncIterator[Start]:
 
 
 def run_exit(verdict: Verdict = Verdict.OK) -> str:
-    return protocol.encode(protocol.exited(protocol.StageResult(Stage.RUN, 0, None, verdict, 5, 4, 1024)))
+    return events.encode(Exited(Stage.RUN, 0, None, verdict, 5, 4, 1024))
 
 
 async def test_every_message_the_client_sends_parses_as_the_servers_protocol(scripted: Start) -> None:
@@ -69,9 +70,9 @@ async def test_every_message_the_client_sends_parses_as_the_servers_protocol(scr
 async def test_frames_are_stamped_from_the_run_and_the_close_code_is_kept(scripted: Start) -> None:
     async def program(ws: ServerConnection) -> None:
         await ws.recv()
-        await ws.send(protocol.encode(protocol.output(ServerType.STDOUT, Stage.RUN, "first\n")))
+        await ws.send(events.encode(Stdout(Stage.RUN, "first\n")))
         await asyncio.sleep(0.2)
-        await ws.send(protocol.encode(protocol.output(ServerType.STDERR, Stage.RUN, "second\n")))
+        await ws.send(events.encode(Stderr(Stage.RUN, "second\n")))
         await ws.send(run_exit())
         await ws.close(1000)
 
@@ -99,7 +100,7 @@ async def test_a_token_travels_in_the_authorization_header_not_the_url(scripted:
 async def test_waiting_for_a_frame_that_never_comes_ends_when_the_socket_closes(scripted: Start) -> None:
     async def refuse(ws: ServerConnection) -> None:
         await ws.recv()
-        await ws.send(protocol.encode(protocol.error(protocol.ErrorCode.BUSY, "full", retry_after_s=1)))
+        await ws.send(events.encode(Error(protocol.ErrorCode.BUSY, "full", retry_after_s=1)))
         await ws.close(1013)
 
     async with connect(await scripted(refuse)) as ws:
