@@ -8,18 +8,17 @@ the kernel's, not the server's, and is not part of the target.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from contextlib import AsyncExitStack
 from typing import Any
 
-from padbox.core.protocol import ClientType, ServerType
-from websockets.asyncio.client import ClientConnection
+from padbox.client import Client, ClosedEarly, connect
+from padbox.core.protocol import ServerType
 
 from .docker_engine import Engine
 from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, padbox_server
 from .plan import Plan
-from .ws_client import RunFailed, connect, receive, run_message, timed_run
+from .runs import RunFailed, check
 
 WAITING_PROGRAM = "import sys\nprint('ready')\nsys.stdin.readline()\n"
 OPENING_AT_ONCE = 8  # sessions being opened concurrently (each may need a cold container)
@@ -29,22 +28,23 @@ IDLE_RUN_TIMEOUT_S = 600  # let the server's garbage and Docker's replies settle
 MB = 1_000_000
 
 
-async def open_waiting(stack: AsyncExitStack, server: PadboxProcess, gate: asyncio.Semaphore) -> ClientConnection:
+async def open_waiting(stack: AsyncExitStack, server: PadboxProcess, gate: asyncio.Semaphore) -> Client:
     """A session whose program has printed and now waits on stdin; the socket stays open in `stack`."""
     async with gate:
-        ws = await stack.enter_async_context(connect(server.ws_url))
-        message = run_message(WAITING_PROGRAM, limits={"run_timeout_s": IDLE_RUN_TIMEOUT_S})
-        timing = await timed_run(ws, message, until=ServerType.STDOUT)
-    if timing.first_output_s is None:
-        raise RunFailed("an interactive session ended before its program waited for input")
-    return ws
+        client = Client(await stack.enter_async_context(connect(server.ws_url)))
+        await client.run(language="python", source=WAITING_PROGRAM, limits={"run_timeout_s": IDLE_RUN_TIMEOUT_S})
+        try:
+            await client.until(lambda f: f.type == ServerType.STDOUT, timeout=None)
+        except ClosedEarly:
+            check(client.transcript)
+            raise RunFailed("an interactive session ended before its program waited for input") from None
+    return client
 
 
-async def finish(ws: ClientConnection) -> None:
+async def finish(client: Client) -> None:
     """End the program the polite way (end of input) and read to the server's close."""
-    await ws.send(json.dumps({"type": ClientType.EOF}))
-    while await receive(ws) is not None:
-        pass
+    await client.eof()
+    check(await client.collect(timeout=None))
 
 
 async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str, Any]:
@@ -56,7 +56,7 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
         await asyncio.sleep(SETTLE_S)
         baseline = server.memory().rss_bytes
         gate = asyncio.Semaphore(OPENING_AT_ONCE)
-        sockets: list[ClientConnection] = []
+        sockets: list[Client] = []
         async with AsyncExitStack() as stack:
             for level in plan.idle_levels:
                 more = level - len(sockets)
@@ -65,12 +65,12 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
                 opened_s = time.perf_counter() - opening
                 await asyncio.sleep(SETTLE_S)
                 server.alive()
-                if ended := sum(1 for ws in sockets if ws.close_code is not None):
+                if ended := sum(1 for client in sockets if client.ws.close_code is not None):
                     raise RunFailed(f"{ended} interactive sessions ended while they should have been waiting")
                 rss = server.memory().rss_bytes
                 levels.append({"sessions": level, "server_rss_mb": round(rss / MB, 1),
                                "per_session_kb": round((rss - baseline) / level / 1000, 1),
                                "opened_per_s": round(more / opened_s, 1)})
-            await asyncio.gather(*(finish(ws) for ws in sockets))
+            await asyncio.gather(*(finish(client) for client in sockets))
         peak = server.memory().peak_rss_bytes
     return {"baseline_rss_mb": round(baseline / MB, 1), "peak_rss_mb": round(peak / MB, 1), "levels": levels}

@@ -12,12 +12,14 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from padbox.client import Client, connect
+
 from .docker_engine import HELLO, Engine
 from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, ServerFailed, padbox_server
 from .plan import Plan
 from .processes import bare_argv, cold_container_argv, first_byte
+from .runs import check, hello_output_s
 from .stats import Latency
-from .ws_client import RunFailed, connect, run_message, timed_run
 
 
 async def padbox_first_output(server: PadboxProcess) -> tuple[float, float, str]:
@@ -25,10 +27,11 @@ async def padbox_first_output(server: PadboxProcess) -> tuple[float, float, str]
     opened = time.perf_counter()
     async with connect(server.ws_url) as ws:
         connected = time.perf_counter() - opened
-        timing = await timed_run(ws, run_message(HELLO))
-    if timing.first_output_s is None or timing.verdict != "ok":
-        raise RunFailed(f"the hello world did not print and exit cleanly: {timing}")
-    return timing.first_output_s, connected + timing.first_output_s, timing.session
+        client = Client(ws)
+        await client.run(language="python", source=HELLO)
+        t = check(await client.collect(timeout=None))
+    first_output_s = hello_output_s(t)
+    return first_output_s, connected + first_output_s, t.run_id or ""
 
 
 async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str, Any]:

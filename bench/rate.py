@@ -20,8 +20,8 @@ from .cpu import MACHINE, CpuMeter, docker_daemons
 from .docker_engine import HELLO, Engine
 from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, padbox_server
 from .plan import Plan
+from .runs import hello_output_s, run_once
 from .stats import Latency
-from .ws_client import RunFailed, run_message, run_once
 
 RunOnce = Callable[[], Awaitable[float | None]]  # one whole run; its first-output time when it has one
 
@@ -79,14 +79,10 @@ async def sustained(run_one: RunOnce, concurrency: int, plan: Plan, meter: CpuMe
 
 
 def padbox_run(server: PadboxProcess, used: set[str]) -> RunOnce:
-    message = run_message(HELLO)
-
     async def run() -> float:
-        timing = await run_once(server.ws_url, message)
-        used.add(timing.session)
-        if timing.verdict != "ok" or timing.first_output_s is None:
-            raise RunFailed(f"a hello world did not print and exit cleanly: {timing}")
-        return timing.first_output_s
+        t = await run_once(server.ws_url, HELLO)
+        used.add(t.run_id or "")
+        return hello_output_s(t)
 
     return run
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from padbox.client import DEFLATE
+from padbox.core.protocol import ServerType, Verdict
+
 from .docker_engine import Engine
 from .padbox_process import INSTANCE, ServerConfig, padbox_server
 from .plan import Plan
-from .ws_client import DEFLATE, RunFailed, run_message, run_once
+from .runs import RunFailed, run_once
 
 LINE = 100  # bytes per line, newline included
 MB = 1_000_000
@@ -39,20 +42,20 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
     output_kb = -(-plan.output_bytes // 1024) + 1
     if output_kb > config.max_output_kb:
         raise ValueError("PADBOX_MAX_OUTPUT_KB is below the output the throughput run writes")
-    message = run_message(loud_program(plan.output_bytes), limits={"output_kb": output_kb})
+    source = loud_program(plan.output_bytes)
     runs: dict[str, list[float]] = {name: [] for name in CLIENTS}
     used: set[str] = set()
     async with padbox_server(config) as server:
         for _ in range(plan.output_repeats):
             for name, compression in CLIENTS.items():  # in turns, so noise falls on both
                 await engine.wait_until_quiet(INSTANCE, config.pool_size, used)
-                timing = await run_once(server.ws_url, message, compression=compression)
-                used.add(timing.session)
-                if timing.verdict != "ok" or timing.stdout_chars != plan.output_bytes:
-                    raise RunFailed(f"expected {plan.output_bytes} bytes and `ok`, got {timing.stdout_chars} and "
-                                    f"{timing.verdict}")
-                assert timing.first_output_s is not None and timing.last_output_s is not None
-                runs[name].append(round(plan.output_bytes / (timing.last_output_s - timing.first_output_s) / MB, 1))
+                t = await run_once(server.ws_url, source, compression, limits={"output_kb": output_kb})
+                used.add(t.run_id or "")
+                received = len(t.text())
+                first, last = t.first(ServerType.STDOUT), t.last(ServerType.STDOUT)
+                if t.verdict != Verdict.OK or received != plan.output_bytes or first is None or last is None:
+                    raise RunFailed(f"expected {plan.output_bytes} bytes and `ok`, got {received} and {t.verdict}")
+                runs[name].append(round(plan.output_bytes / (last.at - first.at) / MB, 1))
         peak = server.memory().peak_rss_bytes
     return {"bytes": plan.output_bytes, "server_peak_rss_mb": round(peak / MB, 1),
             **{name: {"median_mb_per_s": statistics.median(values), "runs_mb_per_s": values}

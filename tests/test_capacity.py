@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from padbox.client import Client, connect, run_program
 
-from tests.client import Client, connect, run_program
 from tests.conftest import ServerProcess, docker_containers, start_server
 
 pytestmark = pytest.mark.docker
@@ -82,7 +82,7 @@ async def test_pooled_containers_carry_exactly_the_cold_settings(pooled_server: 
         await client.until_output("up")
         (cold_id,) = docker_containers("pytest-pool", started.message["id"])
         cold = inspect(cold_id)
-        await client.send({"type": "signal", "signal": "SIGKILL"})
+        await client.signal("SIGKILL")
         await client.collect()
     pooled_host, cold_host = pooled["HostConfig"], cold["HostConfig"]
     assert isinstance(pooled_host, dict) and isinstance(cold_host, dict)
@@ -123,7 +123,7 @@ async def test_second_client_is_queued_at_position_one_then_runs(single_slot_ser
         queued = await second.until(lambda f: f.type == "queued")
         assert queued.message["position"] == 1
         assert not second.transcript.of("started"), "a queued run has not started"
-        await first.send({"type": "stdin", "data": "go\n"})
+        await first.stdin("go\n")
         first_t = await first.collect()
         second_t = await second.collect()
     assert first_t.text() == "first done\n"
@@ -141,7 +141,7 @@ async def test_full_queue_gets_busy_with_close_1013(single_slot_server: ServerPr
         await third.run(language="python", source="print(1)")
         t = await third.collect(timeout=10)
         assert t.error["code"] == "busy" and t.close_code == 1013
-        await first.send({"type": "eof"})
+        await first.eof()
         await first.collect()
         assert (await second.collect()).verdict == "ok"
 
@@ -158,7 +158,7 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
             await leaver.run(language="python", source="print('should never run')")
             await leaver.until(lambda f: f.type == "queued")
         await asyncio.sleep(0.5)
-        await first.send({"type": "eof"})
+        await first.eof()
         await first.collect()
     await asyncio.sleep(1)
     created = subprocess.run(
@@ -185,7 +185,7 @@ async def test_client_that_stops_reading_keeps_server_memory_bounded(
             await client.until(lambda f: f.type == "stdout")
             await asyncio.sleep(6)  # the client reads nothing; the program keeps trying to write
             grown = rss_bytes(srv.process.pid) - baseline
-            await client.send({"type": "signal", "signal": "SIGKILL"})
+            await client.signal("SIGKILL")
         assert grown < 64 * 1024 * 1024, f"server grew by {grown / 1e6:.0f} MB for a client that stopped reading"
     finally:
         srv.stop()

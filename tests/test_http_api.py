@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from padbox.client import run_program
 
-from tests.client import run_program
 from tests.conftest import ServerProcess, created_since, languages, start_server
 
 pytestmark = pytest.mark.docker
@@ -202,7 +202,8 @@ async def test_busy_is_429_for_a_client_over_its_caps_and_503_when_the_queue_is_
                                 headers=bearer("gamma"))
     assert piston_full.status_code == 503 and "capacity" in piston_full.json()["message"]
     assert (await running).json()["run"]["stdout"] == "done\n"
-    assert (await waiting).json()["run"]["stdout"] == "hi\n"
+    waited = await waiting
+    assert waited.json()["run"]["stdout"] == "hi\n", waited.text
 
 
 async def test_shutdown_answers_runs_in_flight_503_and_removes_their_containers(

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 import websockets
+from padbox.client import Client, ClosedEarly, Transcript, connect, run_program
 from padbox.core.languages import Catalogue
 from padbox.core.protocol import ErrorCode, ProtocolError
 
-from tests.client import Client, Transcript, connect, run_program
 from tests.conftest import REPO, languages
 
 MANIFEST_PATH = REPO / "runner-image" / "languages.toml"
@@ -49,11 +49,11 @@ async def answer_prompt(ws_url: str, language: str, source: str) -> Transcript:
         await client.run(language=language, source=source, tty=False)
         try:
             await client.until_output(PROMPT, timeout=TIMEOUT_S)
-        except (AssertionError, TimeoutError) as exc:
+        except (ClosedEarly, TimeoutError) as exc:
             raise AssertionError(f"{language}: no prompt\n{describe(client.transcript)}") from exc
-        await client.send({"type": "stdin", "data": "Ada\n"})
+        await client.stdin("Ada\n")
         with contextlib.suppress(websockets.ConnectionClosed):  # a quick program may be done already
-            await client.send({"type": "eof"})
+            await client.eof()
         return await client.collect(TIMEOUT_S)
 
 

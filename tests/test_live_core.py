@@ -9,8 +9,8 @@ import subprocess
 import time
 
 import pytest
+from padbox.client import Client, connect, run_program
 
-from tests.client import Client, connect, run_program
 from tests.conftest import ServerProcess, created_since, docker_containers
 
 pytestmark = pytest.mark.docker
@@ -43,7 +43,7 @@ async def test_interactive_program_answers_what_was_typed(ws_url: str) -> None:
         client = Client(ws)
         await client.run(language="python", source=source)
         await client.until_output("What is your name? ")
-        await client.send({"type": "stdin", "data": "Ada\n"})
+        await client.stdin("Ada\n")
         t = await client.collect()
     assert t.text() == "What is your name? Hello, Ada!\n"
     assert t.verdict == "ok"
@@ -75,9 +75,9 @@ async def test_tty_mode_is_a_terminal_that_follows_resize(ws_url: str) -> None:
         client = Client(ws)
         await client.run(language="python", source=source, tty=True, cols=80, rows=24)
         await client.until_output("resize me> ")
-        await client.send({"type": "resize", "cols": 120, "rows": 40})
+        await client.resize(120, 40)
         await asyncio.sleep(0.2)
-        await client.send({"type": "stdin", "data": "\r"})
+        await client.stdin("\r")
         t = await client.collect()
     out = t.text()
     assert "tty True True" in out
@@ -94,7 +94,7 @@ async def test_prompt_without_newline_appears_at_once_in_tty_mode(ws_url: str) -
         client = Client(ws)
         await client.run(language="c", source=source, tty=True)
         await client.until_output("name> ")  # C's stdout is line-buffered on a terminal: no newline needed
-        await client.send({"type": "stdin", "data": "bob\r"})
+        await client.stdin("bob\r")
         t = await client.collect()
     assert "hi bob" in t.text()
 
@@ -173,7 +173,7 @@ async def test_sigint_from_the_client_ends_the_program_as_killed(ws_url: str) ->
         client = Client(ws)
         await client.run(language="python", source="print('ready', flush=True)\nwhile True: pass\n")
         await client.until_output("ready")
-        await client.send({"type": "signal", "signal": "SIGINT"})
+        await client.signal("SIGINT")
         t = await client.collect(timeout=10)
     assert t.verdict == "killed"
     assert t.exits()["run"]["signal"] == "SIGINT"
@@ -188,7 +188,7 @@ async def test_program_that_handles_sigint_and_exits_cleanly_is_ok(ws_url: str) 
         client = Client(ws)
         await client.run(language="python", source=source)
         await client.until_output("ready")
-        await client.send({"type": "signal", "signal": "SIGINT"})
+        await client.signal("SIGINT")
         t = await client.collect(timeout=10)
     assert t.verdict == "ok"
 
@@ -213,7 +213,7 @@ async def test_container_carries_the_session_label_and_hardening(server: ServerP
         (container,) = server.containers(started.message["id"])
         raw = subprocess.run(["docker", "inspect", container], capture_output=True, check=True).stdout
         inspect = json.loads(raw)[0]
-        await client.send({"type": "signal", "signal": "SIGKILL"})
+        await client.signal("SIGKILL")
         await client.collect(timeout=10)
     host = inspect["HostConfig"]
     assert inspect["Config"]["Labels"]["padbox.session"] == started.message["id"]

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from padbox.client import run_program
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.client import run_program
 from tests.conftest import ServerProcess, docker_containers, start_server
 
 pytestmark = pytest.mark.docker

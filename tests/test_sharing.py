@@ -7,8 +7,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from padbox.client import Client, connect
 
-from tests.client import Client, connect, connect_slow_reader
+from tests.client import connect_slow_reader
 from tests.conftest import ServerProcess, start_server
 
 pytestmark = pytest.mark.docker
@@ -33,7 +34,7 @@ async def start_shared(client: Client, source: str = ASK, **run: object) -> tupl
 
 
 async def join(client: Client, run_id: str, key: str, role: str) -> dict[str, object]:
-    await client.send({"type": "join", "id": run_id, "key": key, "role": role})
+    await client.join(run_id, key, role)
     return (await client.until(lambda f: f.type in ("snapshot", "error"))).message
 
 
@@ -48,7 +49,7 @@ async def test_a_joining_driver_sees_the_prompt_and_answers_it(share_server: Ser
         assert "name? " in "".join(f["data"] for f in snapshot["frames"] if f["type"] == "stdout")  # type: ignore
         presence = await starter.until(lambda f: f.type == "presence")
         assert presence.message == {"type": "presence", "drivers": 2, "viewers": 0}
-        await driver.send({"type": "stdin", "data": "Grace\n"})
+        await driver.stdin("Grace\n")
         starter_t, driver_t = await asyncio.gather(starter.collect(), driver.collect())
     for t in (starter_t, driver_t):
         assert "hello Grace" in t.text() and t.verdict == "ok" and t.close_code == 1000
@@ -60,11 +61,11 @@ async def test_a_viewers_input_is_refused_and_never_reaches_the_program(share_se
         run_id, key = await start_shared(starter)
         await starter.until_output("name? ")
         await join(viewer, run_id, key, "viewer")
-        await viewer.send({"type": "stdin", "data": "intruder\n"})
+        await viewer.stdin("intruder\n")
         refused = await viewer.until(lambda f: f.type == "error")
         assert refused.message["code"] == "bad_request" and "viewer" in refused.message["message"]
         await asyncio.sleep(0.3)
-        await starter.send({"type": "stdin", "data": "owner\n"})
+        await starter.stdin("owner\n")
         starter_t, viewer_t = await asyncio.gather(starter.collect(), viewer.collect())
     assert "hello owner" in starter_t.text() and "intruder" not in starter_t.text()
     assert "hello owner" in viewer_t.text() and viewer_t.close_code == 1000
@@ -81,7 +82,7 @@ async def test_wrong_key_and_unknown_id_get_the_same_error(share_server: ServerP
                 errors.append(await join(joiner, probe_id, probe_key, "driver"))
                 await joiner.collect(timeout=5)
                 assert joiner.transcript.close_code == 1008
-        await starter.send({"type": "stdin", "data": "x\n"})
+        await starter.stdin("x\n")
         await starter.collect()
     assert errors[0] == errors[1] and errors[0]["code"] == "bad_request"
 
@@ -97,7 +98,7 @@ async def test_the_run_goes_on_when_the_starter_leaves_a_driver_behind(share_ser
         presence = await driver.until(lambda f: f.type == "presence" and f.message["drivers"] == 1)
         assert presence.message["viewers"] == 0
         await asyncio.sleep(0.5)
-        await driver.send({"type": "stdin", "data": "still here\n"})
+        await driver.stdin("still here\n")
         t = await driver.collect()
     assert "hello still here" in t.text() and t.verdict == "ok"
 
@@ -131,7 +132,7 @@ async def test_a_driver_who_rejoins_within_the_grace_keeps_the_run(share_server:
         snapshot = await join(back, run_id, key, "driver")
         assert snapshot["type"] == "snapshot"
         await asyncio.sleep(GRACE_S)
-        await back.send({"type": "stdin", "data": "returned\n"})
+        await back.stdin("returned\n")
         t = await back.collect()
     assert "hello returned" in t.text() and t.verdict == "ok"
 
@@ -145,7 +146,7 @@ async def test_a_participant_that_never_reads_does_not_delay_the_others(share_se
         await join(sleeper, started["id"], started["share_key"], "viewer")
         # The sleeper reads nothing until the starter is done. Were frames held back for it, the starter
         # would wait forever (the sleeper's small kernel buffer fills after a few hundred KB): the test would hang.
-        await starter.send({"type": "stdin", "data": "go\n"})
+        await starter.stdin("go\n")
         await starter.until_output("end", timeout=120)
         t = await starter.collect()
     assert t.verdict == "ok" and len(t.text()) > 24_000_000
@@ -157,7 +158,7 @@ async def test_in_pipe_mode_what_a_driver_types_is_shown_to_the_others(share_ser
         run_id, key = await start_shared(starter)
         await starter.until_output("name? ")
         await join(driver, run_id, key, "driver")
-        await driver.send({"type": "stdin", "data": "Ada\n"})
+        await driver.stdin("Ada\n")
         starter_t, driver_t = await asyncio.gather(starter.collect(), driver.collect())
     assert starter_t.of("input") == [{"type": "input", "data": "Ada\n"}]
     assert driver_t.of("input") == [], "the typist already sees what it typed"

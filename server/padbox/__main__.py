@@ -9,18 +9,21 @@ from types import FrameType
 
 import uvicorn
 
+from padbox.assembly import assemble
 from padbox.config import ConfigError, Settings
 from padbox.core.access import RedactTokens
-from padbox.web.app import Padbox, create_app
+from padbox.core.runner import Runner
+from padbox.web.app import create_app
 
 
 class PadboxServer(uvicorn.Server):
     """uvicorn, but on the first signal every running session is told and its container removed
     before uvicorn begins its own shutdown (which would otherwise just drop the sockets)."""
 
-    def __init__(self, config: uvicorn.Config, padbox: Padbox) -> None:
+    def __init__(self, config: uvicorn.Config, runner: Runner, grace_s: float) -> None:
         super().__init__(config)
-        self.padbox = padbox
+        self.runner = runner
+        self.grace_s = grace_s
         self.draining = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -32,9 +35,9 @@ class PadboxServer(uvicorn.Server):
         loop.call_soon_threadsafe(lambda: loop.create_task(self._drain_then_exit(sig, frame)))
 
     async def _drain_then_exit(self, sig: int, frame: FrameType | None) -> None:
-        grace = self.padbox.settings.shutdown_grace_s
+        grace = self.grace_s
         try:
-            await asyncio.wait_for(self.padbox.shut_down_sessions(), grace)
+            await asyncio.wait_for(self.runner.shut_down(), grace)
         except TimeoutError:
             logging.getLogger("padbox").warning("sessions did not finish within %.0f s of shutdown", grace)
         finally:
@@ -45,7 +48,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
-        app = create_app(settings)
+        assembly = assemble(settings)
+        app = create_app(assembly=assembly)
     except (ConfigError, ValueError, OSError) as exc:
         sys.exit(f"padbox: {exc}")
     config = uvicorn.Config(
@@ -62,7 +66,7 @@ def main() -> None:
     )
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(RedactTokens())
-    PadboxServer(config, app.state.padbox).run()
+    PadboxServer(config, assembly.runner, settings.shutdown_grace_s).run()
 
 
 if __name__ == "__main__":

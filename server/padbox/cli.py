@@ -24,9 +24,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import websockets
 
-from padbox.core.protocol import ClientType, ServerType
+from padbox.client import Client, connect
+from padbox.core.protocol import ServerType
 
 DEFAULT_URL = os.environ.get("PADBOX_URL", "ws://127.0.0.1:8000/ws")
+DEFAULT_TOKEN = os.environ.get("PADBOX_TOKEN")
 EXIT_SERVER_ERROR = 2
 
 
@@ -86,15 +88,15 @@ def terminal_size() -> tuple[int, int]:
     return size.columns or 80, size.lines or 24
 
 
-async def forward_input(ws: Any, use_tty: bool) -> None:
+async def forward_input(client: Client) -> None:
     """Send what is typed (or piped) to the program; a regular file is sent whole, then EOF."""
     fd = sys.stdin.fileno()
     mode = os.fstat(fd).st_mode
     if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)):
         data = sys.stdin.buffer.read()
         if data:
-            await ws.send(json.dumps({"type": ClientType.STDIN, "data": data.decode(errors="replace")}))
-        await ws.send(json.dumps({"type": ClientType.EOF}))
+            await client.stdin(data.decode(errors="replace"))
+        await client.eof()
         return
     loop = asyncio.get_running_loop()
     chunks: asyncio.Queue[bytes] = asyncio.Queue()
@@ -103,57 +105,46 @@ async def forward_input(ws: Any, use_tty: bool) -> None:
         while True:
             data = await chunks.get()
             if not data:
-                await ws.send(json.dumps({"type": ClientType.EOF}))
+                await client.eof()
                 return
-            await ws.send(json.dumps({"type": ClientType.STDIN, "data": data.decode(errors="replace")}))
+            await client.stdin(data.decode(errors="replace"))
     finally:
         loop.remove_reader(fd)
 
 
-async def run_file(path: Path, language: str, url: str, use_tty: bool) -> int:
+async def run_file(path: Path, language: str, url: str, use_tty: bool, token: str | None = None) -> int:
     cols, rows = terminal_size()
-    run = {
-        "type": ClientType.RUN,
-        "language": language,
-        "files": [{"name": path.name, "content": path.read_text()}],
-        "tty": use_tty,
-        "cols": cols,
-        "rows": rows,
-    }
     status = 0
-    async with websockets.connect(url, max_size=None) as ws:
-        await ws.send(json.dumps(run))
+    async with connect(url, token=token) as ws:
+        client = Client(ws, keep_frames=False)
+        await client.run(language=language, files=[{"name": path.name, "content": path.read_text()}], tty=use_tty,
+                         cols=cols, rows=rows)
         loop = asyncio.get_running_loop()
         if use_tty:
-            def resized() -> None:
-                c, r = terminal_size()
-                loop.create_task(ws.send(json.dumps({"type": ClientType.RESIZE, "cols": c, "rows": r})))
-
-            loop.add_signal_handler(signal.SIGWINCH, resized)
-        pump = asyncio.create_task(forward_input(ws, use_tty))
+            loop.add_signal_handler(signal.SIGWINCH, lambda: loop.create_task(client.resize(*terminal_size())))
+        pump = asyncio.create_task(forward_input(client))
         try:
             with raw_terminal(use_tty):
-                async for raw in ws:
-                    message = json.loads(raw)
-                    kind = message.get("type")
-                    if kind == ServerType.STDOUT:
+                while (frame := await client.next(timeout=None)) is not None:
+                    message = frame.message
+                    if frame.type == ServerType.STDOUT:
                         sys.stdout.write(message["data"])
                         sys.stdout.flush()
-                    elif kind == ServerType.STDERR:
+                    elif frame.type == ServerType.STDERR:
                         sys.stderr.write(message["data"])
                         sys.stderr.flush()
-                    elif kind == ServerType.EXIT:
+                    elif frame.type == ServerType.EXIT:
                         print(describe_exit(message), file=sys.stderr, end="\r\n" if use_tty else "\n")
                         status = exit_status(message)
-                    elif kind == ServerType.ERROR:
+                    elif frame.type == ServerType.ERROR:
                         print(f"[padbox] error {message['code']}: {message['message']}", file=sys.stderr)
                         status = EXIT_SERVER_ERROR
-        except websockets.ConnectionClosedError as closed:
-            if status != EXIT_SERVER_ERROR:  # an `error` message already said why
-                print(f"[padbox] connection lost: {closed}", file=sys.stderr)
-            status = EXIT_SERVER_ERROR
         finally:
             pump.cancel()
+    if not client.transcript.closed_cleanly:
+        if status != EXIT_SERVER_ERROR:  # an `error` message already said why
+            print(f"[padbox] connection lost (close code {client.transcript.close_code})", file=sys.stderr)
+        status = EXIT_SERVER_ERROR
     return status
 
 
@@ -165,12 +156,13 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--language", "-l", help="language id or alias (default: from the file's extension)")
     run.add_argument("--tty", action="store_true", help="give the program a terminal; keystrokes go raw")
     run.add_argument("--url", default=DEFAULT_URL, help=f"server WebSocket URL (default {DEFAULT_URL}; env PADBOX_URL)")
+    run.add_argument("--token", default=DEFAULT_TOKEN, help="API token, if the server wants one (env PADBOX_TOKEN)")
     args = parser.parse_args(argv)
     if not args.file.is_file():
         raise SystemExit(f"padbox: no such file: {args.file}")
     try:
         language = args.language or guess_language(args.file, args.url)
-        status = asyncio.run(run_file(args.file, language, args.url, args.tty))
+        status = asyncio.run(run_file(args.file, language, args.url, args.tty, args.token))
     except (OSError, websockets.InvalidURI, websockets.InvalidHandshake) as exc:
         raise SystemExit(f"padbox: cannot reach {args.url}: {exc}") from None
     sys.exit(status)

@@ -1,4 +1,4 @@
-// The /ws wire protocol as the pad speaks it. server/protocol.py is the definition: every name here is
+// The /ws wire protocol as the pad speaks it. server/padbox/core/protocol.py is the definition: every name here is
 // spelled as there, and verdicts, stages and error codes are complete (tests/e2e/test_pad_contract.py).
 
 /** Messages the pad sends. */
@@ -48,6 +48,8 @@ export const Verdict = Object.freeze({
 
 export const ErrorCode = Object.freeze({
   BAD_REQUEST: "bad_request",
+  UNAUTHORIZED: "unauthorized", // no valid API token (HTTP 401)
+  FORBIDDEN_ORIGIN: "forbidden_origin", // this page's origin may not open sessions (HTTP 403)
   UNKNOWN_LANGUAGE: "unknown_language",
   LIMIT_EXCEEDED: "limit_exceeded",
   BUSY: "busy",
@@ -69,7 +71,7 @@ export const Signal = Object.freeze({
   SIGKILL: "SIGKILL",
 });
 
-/** A WebSocket subprotocol starting with this carries an API token (server/access.py). */
+/** A WebSocket subprotocol starting with this carries an API token (server/padbox/core/access.py). */
 export const TOKEN_SUBPROTOCOL_PREFIX = "padbox.token.";
 
 /** What a close code means to a person, for the codes a browser or the server uses. */

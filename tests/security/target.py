@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.client import Transcript, run_program
+from padbox.client import Transcript, run_program
+
 from tests.conftest import ServerProcess
 
 PROGRAMS = Path(__file__).parent / "programs"

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 import websockets
+from padbox.client import Client, connect, run_program
 
-from tests.client import Client, connect, run_program
 from tests.conftest import ServerProcess, start_server
 
 pytestmark = pytest.mark.docker
@@ -55,7 +55,7 @@ async def test_a_second_concurrent_session_of_one_client_is_busy(guarded: Server
         t = await run_program(url, language="python", source="print(1)")
         assert t.error["code"] == "busy" and t.error["retry_after_s"] >= 1
         assert t.close_code == 1013
-        await first.send({"type": "eof"})
+        await first.eof()
         assert (await first.collect()).verdict == "ok"
     again = await run_program(url, language="python", source="print('after')")
     assert again.text() == "after\n"

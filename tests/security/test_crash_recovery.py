@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from padbox.client import Client, connect, run_program
 
-from tests.client import Client, connect, run_program
 from tests.conftest import ServerProcess, docker_containers, start_server
 from tests.security.target import program
 

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from padbox.client import Client, connect
 
-from tests.client import Client, connect
 from tests.security.target import GVISOR, Target, docker_inspect, program, report
 
 pytestmark = pytest.mark.docker
@@ -26,7 +26,7 @@ async def test_filling_the_disk_and_the_inodes_and_the_descriptors_is_refused(ta
         started = client.transcript.of("started")[0]["id"]
         (container,) = target.server.containers(started)
         written_to_host_disk = docker_inspect(container, size=True).get("SizeRw", 0)
-        await client.send({"type": "stdin", "data": "go on\n"})
+        await client.stdin("go on\n")
         t = await client.collect()
     steps: dict[str, dict[str, object]] = {}
     for line in t.text().splitlines():

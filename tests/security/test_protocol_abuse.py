@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import websockets
+from padbox.client import Client, connect
 
-from tests.client import Client, connect
 from tests.conftest import created_since
 from tests.security.target import SLACK_S, Target, memory_kb
 
@@ -32,7 +32,7 @@ async def test_input_past_the_size_cap_mid_run_closes_1009_and_ends_the_run(targ
         client = Client(ws)
         await client.run(language="python", source=SLEEPER)
         await client.until_output("up")
-        await client.send({"type": "stdin", "data": "x" * (2 * CAP)})
+        await client.stdin("x" * (2 * CAP))
         t = await client.collect(timeout=15)
     assert t.close_code == 1009
     await target.survived(t)

@@ -1,7 +1,18 @@
 from __future__ import annotations
 
 import pytest
-from padbox_agent.wire import HEADER, MAX_PAYLOAD, FrameDecoder, FrameError, Kind, decode_json, encode, encode_json
+from padbox_agent.wire import (
+    HEADER,
+    MAX_PAYLOAD,
+    ExitSigner,
+    ExitVerifier,
+    FrameDecoder,
+    FrameError,
+    Kind,
+    decode_json,
+    encode,
+    encode_json,
+)
 
 
 def test_frames_survive_being_split_at_every_byte() -> None:
@@ -25,18 +36,17 @@ def test_garbage_is_refused() -> None:
 
 
 def test_an_exit_is_authentic_only_with_the_sandboxs_key_and_stage() -> None:
-    from types import SimpleNamespace
-
-    from padbox.backends.docker import Sandbox
-    from padbox_agent.wire import exit_mac
-
-    sandbox = Sandbox(SimpleNamespace(id="c0ffee"), None, "abc", None)  # type: ignore[arg-type]
-    sandbox._stages = 2  # the run stage, after a compile
+    key = b"k" * 32
+    signer, verifier = ExitSigner(key), ExitVerifier(key)
     result = b'{"code": 0}'
-    genuine = exit_mac(sandbox.key, 2, result) + result
-    assert sandbox._authentic((Kind.EXIT, genuine)) == (Kind.EXIT, result)
-    forged_key = exit_mac(b"guessed", 2, result) + result
-    replayed = exit_mac(sandbox.key, 1, result) + result  # the compile stage's EXIT, sent again
-    for forged in (forged_key, replayed, result, b""):
-        assert sandbox._authentic((Kind.EXIT, forged)) is None
-    assert sandbox._authentic((Kind.STDOUT, b"any output")) == (Kind.STDOUT, b"any output")
+    signer.begin_stage()
+    verifier.begin_stage()
+    compile_exit = signer.sign(result)
+    signer.begin_stage()
+    verifier.begin_stage()  # the run stage, after a compile
+    assert verifier.verify(signer.sign(result)) == result
+    guessed = ExitSigner(b"guessed")
+    guessed.begin_stage()
+    guessed.begin_stage()
+    for forged in (guessed.sign(result), compile_exit, result, b""):
+        assert verifier.verify(forged) is None

@@ -10,21 +10,24 @@ from typing import Any, cast
 import msgspec
 import pytest
 from openapi_spec_validator import validate
+from padbox.assembly import assemble
 from padbox.config import REPO_ROOT, Settings
 from padbox.core import protocol
 from padbox.core.access import ClientBusy
 from padbox.core.capacity import Busy, Capacity
+from padbox.core.events import Error, Exited, StageBegan, Started, Stderr, Stdout
 from padbox.core.languages import Catalogue
-from padbox.core.protocol import ErrorCode, ProtocolError, ServerType, Stage, StageResult, Verdict
-from padbox.core.session import Engine, Session, plan_run
-from padbox.core.transcript import Transcript
+from padbox.core.protocol import ErrorCode, ProtocolError, Stage, Verdict
+from padbox.core.runner import Readiness
+from padbox.core.session import Session, plan_run
+from padbox.core.transcript import RunRecord
 from padbox.telemetry.metrics import Metrics
 from padbox.telemetry.session_log import SessionLog, outcome
-from padbox.web import rest
-from padbox.web.answers import ErrorResponse, ExecuteResponse, LanguageInfo, Readiness
-from padbox.web.health import readiness
+from padbox.web import http_runs, rest
+from padbox.web.answers import ExecuteResponse, LanguageInfo, ReadinessReport
+from padbox.web.health import readiness_body
 from padbox.web.openapi import document
-from padbox.web.routes import HTTP_ROUTES
+from padbox.web.routes import http_routes
 from padbox.web.semver import MAX_SELECTOR_LENGTH
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -55,7 +58,7 @@ def test_an_execute_body_is_a_run_message_without_its_type() -> None:
 def test_bad_bodies_are_bad_requests(obj: Any, fragment: str) -> None:
     with pytest.raises(ProtocolError, match=fragment) as caught:
         rest.parse_execute(body(obj))
-    assert rest.status_for(caught.value) == 400
+    assert http_runs.status_for(caught.value) == 400
 
 
 def test_a_body_that_is_not_json_is_a_bad_request() -> None:
@@ -65,32 +68,32 @@ def test_a_body_that_is_not_json_is_a_bad_request() -> None:
 
 
 def test_statuses_follow_the_error_codes() -> None:
-    assert rest.status_for(ProtocolError(ErrorCode.UNKNOWN_LANGUAGE, "x")) == 404
-    assert rest.status_for(ProtocolError(ErrorCode.LIMIT_EXCEEDED, "x")) == 400
-    assert rest.status_for(ProtocolError(ErrorCode.INTERNAL, "x")) == 500
-    assert rest.status_for(ProtocolError(ErrorCode.UNAUTHORIZED, "x")) == 401
-    assert rest.status_for(ProtocolError(ErrorCode.FORBIDDEN_ORIGIN, "x")) == 403
+    assert http_runs.status_for(ProtocolError(ErrorCode.UNKNOWN_LANGUAGE, "x")) == 404
+    assert http_runs.status_for(ProtocolError(ErrorCode.LIMIT_EXCEEDED, "x")) == 400
+    assert http_runs.status_for(ProtocolError(ErrorCode.INTERNAL, "x")) == 500
+    assert http_runs.status_for(ProtocolError(ErrorCode.UNAUTHORIZED, "x")) == 401
+    assert http_runs.status_for(ProtocolError(ErrorCode.FORBIDDEN_ORIGIN, "x")) == 403
     full, over = Busy("the server is at capacity", 5), ClientBusy("this client already has 8", 1)
-    assert (rest.status_for(full), rest.refusal_headers(full)) == (503, {"Retry-After": "5"})
-    assert (rest.status_for(over), rest.refusal_headers(over)) == (429, {"Retry-After": "1"})
+    assert (http_runs.status_for(full), http_runs.refusal_headers(full)) == (503, {"Retry-After": "5"})
+    assert (http_runs.status_for(over), http_runs.refusal_headers(over)) == (429, {"Retry-After": "1"})
     unauthorized = ProtocolError(ErrorCode.UNAUTHORIZED, "a valid API token is required")
-    assert rest.refusal_headers(unauthorized) == {"WWW-Authenticate": 'Bearer realm="padbox"'}
+    assert http_runs.refusal_headers(unauthorized) == {"WWW-Authenticate": 'Bearer realm="padbox"'}
 
 
-def compiled_run() -> Transcript:
-    t = Transcript()
-    for message in (
-        protocol.started("abc", "c", "12.2.0"),
-        protocol.stage_began(Stage.COMPILE),
-        protocol.output(ServerType.STDERR, Stage.COMPILE, "warning\n"),
-        protocol.exited(StageResult(Stage.COMPILE, 0, None, Verdict.OK, 30, 20, 1000)),
-        protocol.stage_began(Stage.RUN),
-        protocol.output(ServerType.STDOUT, Stage.RUN, "a"),
-        protocol.output(ServerType.STDERR, Stage.RUN, "b"),
-        protocol.output(ServerType.STDOUT, Stage.RUN, "c"),
-        protocol.exited(StageResult(Stage.RUN, 3, None, Verdict.RUNTIME_ERROR, 5, 4, 2000)),
+def compiled_run() -> RunRecord:
+    t = RunRecord()
+    for event in (
+        Started("abc", "c", "12.2.0"),
+        StageBegan(Stage.COMPILE),
+        Stderr(Stage.COMPILE, "warning\n"),
+        Exited(Stage.COMPILE, 0, None, Verdict.OK, 30, 20, 1000),
+        StageBegan(Stage.RUN),
+        Stdout(Stage.RUN, "a"),
+        Stderr(Stage.RUN, "b"),
+        Stdout(Stage.RUN, "c"),
+        Exited(Stage.RUN, 3, None, Verdict.RUNTIME_ERROR, 5, 4, 2000),
     ):
-        t.take(message)
+        t.add(event)
     return t
 
 
@@ -105,26 +108,26 @@ def test_the_answer_has_each_stage_with_its_output_and_exit_fields() -> None:
 
 
 def test_an_interpreted_run_has_no_compile_stage_and_an_error_is_a_failure() -> None:
-    t = Transcript()
-    t.take(protocol.started("abc", "python", "3.11.2"))
-    assert rest.execute_answer(t)["compile"] is None and t.failure() is None
-    t.take(protocol.error(ErrorCode.BUSY, "full", 5))
-    failure = t.failure()
-    assert failure is not None and (failure.code, failure.retry_after_s) == (ErrorCode.BUSY, 5)
+    t = RunRecord()
+    t.add(Started("abc", "python", "3.11.2"))
+    assert rest.execute_answer(t)["compile"] is None and t.error is None
+    t.add(Error(ErrorCode.BUSY, "full", 5))
+    assert t.error is not None
+    failure = t.error.problem()
+    assert (failure.code, failure.retry_after_s) == (ErrorCode.BUSY, 5)
 
 
 def session(source: str = "print(1)") -> Session:
     request = protocol.parse_run({"language": "python", "source": source, "stdin": "secret input"})
-    engine = Engine(docker=cast(Any, None), capacity=Capacity(1, 1))
-    return Session(plan_run(request, CATALOGUE, SETTINGS.limits), engine, emit=cast(Any, None), client="ip:10.0.0.1")
+    return Session(plan_run(request, CATALOGUE, SETTINGS.limits), emit=cast(Any, None), client="ip:10.0.0.1")
 
 
 def test_outcome_is_the_last_verdict_the_error_or_abandoned() -> None:
     s = session()
     assert outcome(s) == "abandoned"
-    s.results.append(StageResult(Stage.RUN, 0, None, Verdict.OK, 1, 1, 1))
+    s.results.append(Exited(Stage.RUN, 0, None, Verdict.OK, 1, 1, 1))
     assert outcome(s) == "ok"
-    s.error = ErrorCode.INTERNAL
+    s.error = ProtocolError(ErrorCode.INTERNAL, "the sandbox failed")
     assert outcome(s) == "internal"
 
 
@@ -132,8 +135,8 @@ def test_the_log_line_leaves_out_source_input_and_output_unless_asked(caplog: py
     logger = logging.getLogger("test.padbox.sessions")
     s = session("print('top secret source')")
     log = SessionLog(include_content=False, logger=logger)
-    log.message(s, protocol.output(ServerType.STDOUT, Stage.RUN, "top secret output"))
-    s.results.append(StageResult(Stage.RUN, 0, None, Verdict.OK, 10, 9, 8))
+    log.event(s, Stdout(Stage.RUN, "top secret output"))
+    s.results.append(Exited(Stage.RUN, 0, None, Verdict.OK, 10, 9, 8))
     with caplog.at_level(logging.INFO, logger="test.padbox.sessions"):
         log.finished(s)
     line = json.loads(caplog.records[-1].getMessage())
@@ -147,7 +150,7 @@ def test_the_log_line_leaves_out_source_input_and_output_unless_asked(caplog: py
 def test_debug_logging_carries_the_content(caplog: pytest.LogCaptureFixture) -> None:
     s = session("print('src')")
     log = SessionLog(include_content=True, logger=logging.getLogger("test.padbox.debug"))
-    log.message(s, protocol.output(ServerType.STDOUT, Stage.RUN, "out"))
+    log.event(s, Stdout(Stage.RUN, "out"))
     with caplog.at_level(logging.INFO, logger="test.padbox.debug"):
         log.finished(s)
     line = json.loads(caplog.records[-1].getMessage())
@@ -167,16 +170,14 @@ def test_metrics_count_sessions_stages_first_output_and_docker_errors() -> None:
     capacity = Capacity(4, 8)
     metrics = Metrics(capacity, None)
     s = session()
-    for message in (protocol.started("abc", "python", "3.11.2"), protocol.stage_began(Stage.RUN),
-                    protocol.output(ServerType.STDOUT, Stage.RUN, "1\n"),
-                    protocol.output(ServerType.STDOUT, Stage.RUN, "2\n"),
-                    protocol.exited(StageResult(Stage.RUN, 0, None, Verdict.OK, 250, 9, 8))):
-        metrics.message(s, message)
-    s.results.append(StageResult(Stage.RUN, 0, None, Verdict.OK, 250, 9, 8))
+    for event in (Started("abc", "python", "3.11.2"), StageBegan(Stage.RUN), Stdout(Stage.RUN, "1\n"),
+                  Stdout(Stage.RUN, "2\n"), Exited(Stage.RUN, 0, None, Verdict.OK, 250, 9, 8)):
+        metrics.event(s, event)
+    s.results.append(Exited(Stage.RUN, 0, None, Verdict.OK, 250, 9, 8))
     metrics.finished(s)
     broken = session()
-    metrics.message(broken, protocol.error(ErrorCode.INTERNAL, "the sandbox failed"))
-    broken.error = ErrorCode.INTERNAL
+    metrics.event(broken, Error(ErrorCode.INTERNAL, "the sandbox failed"))
+    broken.error = ProtocolError(ErrorCode.INTERNAL, "the sandbox failed")
     metrics.finished(broken)
     found = samples(metrics)
     python = (("language", "python"),)
@@ -192,7 +193,8 @@ def test_metrics_count_sessions_stages_first_output_and_docker_errors() -> None:
 
 def test_the_openapi_document_describes_every_http_route() -> None:
     doc = document(SETTINGS.limits, SETTINGS.max_message_bytes)
-    routes = {route.path for route in HTTP_ROUTES} | {"/api/v1/languages", "/healthz"}
+    assembly = assemble(SETTINGS)
+    routes = {route.path for route in http_routes(assembly.runner, assembly.metrics, SETTINGS.image)}
     assert set(doc["paths"]) == routes
     assert doc["openapi"].startswith("3.1")
     validate(json.loads(json.dumps(doc)))  # OpenAPI 3.1's own schema, on the document as served
@@ -224,12 +226,11 @@ def test_the_openapi_schemas_come_from_the_types_and_the_limit_policy() -> None:
 
 def test_each_answer_the_server_builds_is_what_its_documented_type_says() -> None:
     """The answer builders and the types the OpenAPI document shows cannot drift apart: a field either
-    lacks or has extra fails here (the types forbid unknown fields)."""
+    lacks or has extra fails here (the types forbid unknown fields). A refusal is an events.Error already."""
     msgspec.convert(rest.execute_answer(compiled_run()), ExecuteResponse)
-    interpreted = Transcript()
-    interpreted.take(protocol.started("abc", "python", "3.11.2"))
+    interpreted = RunRecord()
+    interpreted.add(Started("abc", "python", "3.11.2"))
     msgspec.convert(rest.execute_answer(interpreted), ExecuteResponse)
-    msgspec.convert(protocol.refusal(Busy("the server is at capacity", 5)), ErrorResponse)
-    msgspec.convert(protocol.refusal(ProtocolError(ErrorCode.BAD_REQUEST, "no")), ErrorResponse)
     msgspec.convert(CATALOGUE.describe(), list[LanguageInfo])
-    msgspec.convert(readiness("padbox-runner", True, False, False, True), Readiness)
+    for state in (Readiness(True, True, True, False), Readiness(True, False, False, True)):
+        msgspec.convert(readiness_body(state, "padbox-runner"), ReadinessReport)

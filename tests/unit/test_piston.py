@@ -10,10 +10,10 @@ from typing import Any
 import msgspec
 import pytest
 from padbox.config import REPO_ROOT
-from padbox.core import protocol
+from padbox.core.events import Exited, StageBegan, Started, Stderr, Stdout
 from padbox.core.languages import Catalogue
-from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Stage, StageResult, Verdict
-from padbox.core.transcript import Transcript
+from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Stage, Verdict
+from padbox.core.transcript import RunRecord
 from padbox.web import piston
 from padbox.web.answers import PistonExecuteResponse, PistonRuntime
 
@@ -34,19 +34,19 @@ DOCUMENTED_REQUEST: dict[str, Any] = {
 }
 
 
-def transcript(*stages: tuple[Stage, list[tuple[ServerType, str]], StageResult]) -> Transcript:
-    t = Transcript()
-    t.take(protocol.started("abc", "c", "12.2.0"))
+def transcript(*stages: tuple[Stage, list[tuple[ServerType, str]], Exited]) -> RunRecord:
+    t = RunRecord()
+    t.add(Started("abc", "c", "12.2.0"))
     for stage, chunks, result in stages:
-        t.take(protocol.stage_began(stage))
+        t.add(StageBegan(stage))
         for stream, data in chunks:
-            t.take(protocol.output(stream, stage, data))
-        t.take(protocol.exited(result))
+            t.add(Stdout(stage, data) if stream is ServerType.STDOUT else Stderr(stage, data))
+        t.add(result)
     return t
 
 
-def ended(stage: Stage, verdict: Verdict, code: int | None = 0, signal: str | None = None) -> StageResult:
-    return StageResult(stage, code, signal, verdict, wall_ms=12, cpu_ms=9, memory_bytes=7340032)
+def ended(stage: Stage, verdict: Verdict, code: int | None = 0, signal: str | None = None) -> Exited:
+    return Exited(stage, code, signal, verdict, wall_ms=12, cpu_ms=9, memory_bytes=7340032)
 
 
 def parse(request: dict[str, Any], catalogue: Catalogue) -> RunRequest:

@@ -5,7 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from padbox.core import protocol
+from padbox.core import events, protocol
+from padbox.core.events import (
+    Error,
+    Exited,
+    FileEntry,
+    Presence,
+    Queued,
+    Snapshot,
+    StageBegan,
+    Started,
+    Stderr,
+    Stdout,
+    Typed,
+)
 from padbox.core.protocol import (
     EofMessage,
     ErrorCode,
@@ -14,11 +27,9 @@ from padbox.core.protocol import (
     ResizeMessage,
     Role,
     RunRequest,
-    ServerType,
     Signal,
     SignalMessage,
     Stage,
-    StageResult,
     StdinMessage,
     Verdict,
     parse_client_message,
@@ -139,10 +150,23 @@ def test_input_messages() -> None:
 
 
 def test_server_messages_are_valid_json_with_the_documented_fields() -> None:
-    result = StageResult(Stage.RUN, 0, None, Verdict.OK, 12, 9, 7340032)
-    exit_frame = json.loads(protocol.encode(protocol.exited(result)))
+    result = Exited(Stage.RUN, 0, None, Verdict.OK, 12, 9, 7340032)
+    exit_frame = json.loads(events.encode(result))
     assert exit_frame == {"type": "exit", "stage": "run", "code": 0, "signal": None, "verdict": "ok",
                           "wall_ms": 12, "cpu_ms": 9, "memory_bytes": 7340032}
-    out = json.loads(protocol.encode(protocol.output(ServerType.STDERR, Stage.COMPILE, "\x00é\ufffd")))
+    out = json.loads(events.encode(Stderr(Stage.COMPILE, "\x00é\ufffd")))
     assert out == {"type": "stderr", "stage": "compile", "data": "\x00é\ufffd"}
-    assert protocol.error(ErrorCode.BUSY, "later")["code"] == "busy"
+    assert json.loads(events.encode(Error(ErrorCode.BUSY, "later"))) == {"type": "error", "code": "busy",
+                                                                        "message": "later"}
+    assert json.loads(events.encode(Error(ErrorCode.BUSY, "later", 5)))["retry_after_s"] == 5
+
+
+def test_every_server_event_reads_back_as_itself() -> None:
+    for event in (Started("abc", "python", "3.11", share_key="k"), Started("abc", "python", "3.11"),
+                  StageBegan(Stage.COMPILE), Stdout(Stage.RUN, "hi"), Stderr(Stage.RUN, "oops"),
+                  Exited(Stage.RUN, None, "SIGKILL", Verdict.TIMEOUT, 1, None, None), Queued(3), Presence(1, 2),
+                  Typed("x"), Error(ErrorCode.INTERNAL, "gone"),
+                  Snapshot("abc", Role.VIEWER, "python", "3.11", (FileEntry("a.py", "1"),), {"memory_mb": 64}, False,
+                           Stage.RUN, (Stdout(Stage.RUN, "hi"), Typed("x")), 0)):
+        assert events.decode(events.encode(event)) == event
+    assert "share_key" not in json.loads(events.encode(Started("abc", "python", "3.11")))

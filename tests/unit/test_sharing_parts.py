@@ -7,40 +7,49 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from padbox.core.protocol import Role
-from padbox.core.sharing import Outbox, ReplayBuffer, SharedRun, ShareRegistry
+from padbox.core.events import StageBegan, Stdout, Typed
+from padbox.core.protocol import Role, Stage
+from padbox.core.sharing import Frame, Outbox, ReplayBuffer, SharedRun, ShareRegistry
 
 
-def out(data: str) -> dict[str, Any]:
-    return {"type": "stdout", "stage": "run", "data": data}
+def out(data: str) -> Stdout:
+    return Stdout(Stage.RUN, data)
+
+
+def frame(text: str) -> Frame:
+    return Frame(Typed(text), text)
 
 
 def test_replay_buffer_drops_the_oldest_output_and_counts_it() -> None:
     replay = ReplayBuffer(limit=10)
-    replay.add({"type": "stage", "stage": "run"})
+    replay.add(StageBegan(Stage.RUN))
     for chunk in ("aaaa", "bbbb", "éééé"):  # é is two bytes
         replay.add(out(chunk))
-    assert [m.get("data") for m in replay.frames] == [None, "éééé"]
+    assert replay.frames == [StageBegan(Stage.RUN), out("éééé")]
     assert replay.omitted_bytes == 8 and replay.output_bytes == 8
 
 
 async def test_outbox_refuses_past_its_limit_and_drains_in_order() -> None:
     box = Outbox(limit=10)
-    assert box.offer("12345") and box.offer("67890")
-    assert not box.offer("x"), "a participant this far behind is to be dropped"
+    assert box.offer(frame("12345")) and box.offer(frame("67890"))
+    assert not box.offer(frame("x")), "a participant this far behind is to be dropped"
     box.close(1000)
-    assert [await box.take(), await box.take(), await box.take()] == ["12345", "67890", None]
+    assert [await box.take(), await box.take(), await box.take()] == [frame("12345"), frame("67890"), None]
 
 
 async def test_put_waits_for_room_backpressure_for_a_lone_reader() -> None:
     box = Outbox(limit=4)
-    await box.put("abcd")
-    waiting = asyncio.create_task(box.put("efgh"))
+    await box.put(frame("abcd"))
+    waiting = asyncio.create_task(box.put(frame("efgh")))
     await asyncio.sleep(0.01)
     assert not waiting.done()
-    assert await box.take() == "abcd"
+    assert await box.take() == frame("abcd")
     await asyncio.wait_for(waiting, 1)
-    assert await box.take() == "efgh"
+    assert await box.take() == frame("efgh")
+
+
+async def execute_nothing(session: Any) -> None:
+    pass
 
 
 def fake_session(emit: Any) -> Any:
@@ -51,7 +60,7 @@ def fake_session(emit: Any) -> Any:
 
 async def test_a_participant_too_far_behind_is_dropped_without_slowing_the_others() -> None:
     registry = ShareRegistry(max_participants=4, grace_s=10, replay_limit=1 << 20)
-    run = SharedRun(fake_session, registry)
+    run = SharedRun(fake_session, execute_nothing, registry)
     starter = run.attach_starter()
     slow = run.join(Role.VIEWER)
     starter.outbox.limit = slow.outbox.limit = 64 * 1024
@@ -59,7 +68,7 @@ async def test_a_participant_too_far_behind_is_dropped_without_slowing_the_other
 
     async def starter_reads() -> None:
         while (frame := await starter.outbox.take()) is not None:
-            reader_frames.append(json.loads(frame))
+            reader_frames.append(json.loads(frame.text))
 
     reading = asyncio.create_task(starter_reads())
     for _ in range(100):
@@ -74,7 +83,7 @@ async def test_a_participant_too_far_behind_is_dropped_without_slowing_the_other
 
 async def test_wrong_key_and_unknown_id_are_the_same_refusal() -> None:
     registry = ShareRegistry(max_participants=4, grace_s=10, replay_limit=1024)
-    run = SharedRun(fake_session, registry)
+    run = SharedRun(fake_session, execute_nothing, registry)
     registry.register("run1", run)
     errors = []
     for run_id, key in (("run1", "wrong"), ("nope", run.key)):

@@ -51,6 +51,39 @@ def exit_mac(key: bytes, stage_number: int, result: bytes) -> bytes:
     return hmac.new(key, stage_number.to_bytes(4, "big") + result, hashlib.sha256).hexdigest().encode()
 
 
+class ExitSigner:
+    """The agent's side: signs each stage's EXIT with the sandbox's key and the stage's number."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._stage = 0
+
+    def begin_stage(self) -> None:
+        self._stage += 1
+
+    def sign(self, result: bytes) -> bytes:
+        """The EXIT payload: the MAC, then the result."""
+        return exit_mac(self._key, self._stage, result) + result
+
+
+class ExitVerifier:
+    """The server's side: accepts only the current stage's EXIT signed with the sandbox's key."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._stage = 0
+
+    def begin_stage(self) -> None:
+        self._stage += 1
+
+    def verify(self, payload: bytes) -> bytes | None:
+        """The result without its MAC, or None when the frame is forged or replayed."""
+        mac, result = payload[:MAC_SIZE], payload[MAC_SIZE:]
+        if not hmac.compare_digest(mac, exit_mac(self._key, self._stage, result)):
+            return None
+        return result
+
+
 def encode(kind: Kind, payload: bytes = b"") -> bytes:
     return HEADER.pack(kind, len(payload)) + payload
 
@@ -64,9 +97,13 @@ def encode_json(kind: Kind, obj: dict[str, Any]) -> bytes:
 
 
 def decode_json(payload: bytes) -> dict[str, Any]:
-    obj = json.loads(payload)
+    """A control payload; FrameError (with what was wrong) for anything but a JSON object."""
+    try:
+        obj = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        raise FrameError(f"control payload is not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
-        raise ValueError("control payload is not a JSON object")
+        raise FrameError("control payload is not a JSON object")
     return obj
 
 

@@ -1,18 +1,16 @@
-"""The Docker adapter: one hardened container per run, driven through its agent.
+"""The Docker backend: one hardened container per run, driven through its agent.
 
 Everything Docker-specific lives here. The container's only conversation with the server is
-the attached stdin/stdout of its agent (framing in agent_wire.py): the host never opens,
+the attached stdin/stdout of its agent (spoken by core/agent_sandbox.py): the host never opens,
 copies or follows a path inside the sandbox.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import os
-import secrets
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -20,10 +18,11 @@ import aiodocker
 import aiohttp
 from aiodocker.containers import DockerContainer
 from aiodocker.stream import Stream
-from padbox_agent.wire import MAC_SIZE, FrameDecoder, FrameError, Kind, decode_json, encode, exit_mac, json_payload
 
 from padbox.config import Settings
+from padbox.core.agent_sandbox import AgentSandbox
 from padbox.core.limits import Limits
+from padbox.core.sandbox import Origin, ProcessExit, Sandbox, SandboxError
 
 log = logging.getLogger("padbox.sandbox")
 
@@ -40,12 +39,8 @@ RUNSC_THREADS_PER_PROCESS = 8
 T = TypeVar("T")
 
 
-class SandboxError(Exception):
-    """Docker or the agent failed: the client gets an `internal` error, the container is removed."""
-
-
 def container_config(
-    settings: Settings, limits: Limits, session_id: str, command: list[str], origin: str = "cold"
+    settings: Settings, limits: Limits, session_id: str, command: list[str], origin: Origin = Origin.COLD
 ) -> dict[str, Any]:
     """The hardened container definition. Pure, so the settings are checked by unit tests."""
     files_mb = tmpfs_mb(settings, limits)
@@ -86,7 +81,7 @@ def container_config(
         "User": SANDBOX_USER,
         "WorkingDir": "/work",
         "Env": ["LANG=C.UTF-8", "HOME=/tmp", "PATH=/usr/local/bin:/usr/bin:/bin"],
-        "Labels": {SESSION_LABEL: session_id, INSTANCE_LABEL: settings.instance, ORIGIN_LABEL: origin},
+        "Labels": {SESSION_LABEL: session_id, INSTANCE_LABEL: settings.instance, ORIGIN_LABEL: origin.value},
         "AttachStdin": True,
         "AttachStdout": True,
         "AttachStderr": True,
@@ -116,76 +111,40 @@ def host_pids_limit(settings: Settings, limits: Limits) -> int:
     return limits.pids
 
 
-class Sandbox:
-    """A running container and the attached stream to its agent."""
+class DockerLink:
+    """The attached stdin/stdout of a container's agent: the AgentLink of a Docker sandbox."""
 
-    def __init__(self, container: DockerContainer, stream: Stream, session_id: str, limits: Limits) -> None:
+    def __init__(self, container: DockerContainer, stream: Stream) -> None:
         self.container = container
         self.stream = stream
-        self.session_id = session_id  # the value of its padbox.session label
-        self.limits = limits
-        self._decoder = FrameDecoder()
-        self._pending: list[tuple[Kind, bytes]] = []
-        self._ended = False  # the output stream ended, or the server killed the sandbox
-        self.key = secrets.token_bytes(32)  # given to the agent before any program runs; see exit_mac
-        self._stages = 0
+        self.closed = False  # the server detached (removal, or the watchdog's last resort)
 
-    @property
-    def id(self) -> str:
-        return str(self.container.id)
-
-    async def send(self, kind: Kind, payload: bytes = b"") -> None:
-        if kind == Kind.EXEC:
-            self._stages += 1
+    async def write(self, data: bytes) -> None:
         try:
-            await self.stream.write_in(encode(kind, payload))
+            await self.stream.write_in(data)
         except (OSError, RuntimeError, AssertionError, aiodocker.DockerError) as exc:
             # aiodocker asserts when the connection under the stream is already gone
             raise SandboxError(f"lost the sandbox's input stream: {exc!r}") from exc
 
-    async def send_json(self, kind: Kind, obj: dict[str, Any]) -> None:
-        await self.send(kind, json_payload(obj))
-
-    async def next_frame(self) -> tuple[Kind, bytes] | None:
-        """The agent's next frame, or None once the container's output has ended."""
-        while not self._pending:
-            if self._ended:
-                return None
+    async def read(self) -> bytes | None:
+        while True:
             try:
                 message = await self.stream.read_out()
             except (OSError, AssertionError, aiohttp.ClientError, aiodocker.DockerError) as exc:
-                if self._ended:  # the server killed it meanwhile
+                if self.closed:
                     return None
                 raise SandboxError(f"lost the sandbox's output stream: {exc!r}") from exc
             if message is None:
-                return await self._last_word()
-            if message.stream != STDOUT_STREAM:
-                log.warning("sandbox %s agent: %s", self.id[:12], message.data.decode(errors="replace").strip())
-                continue
-            try:
-                frames = self._decoder.feed(message.data)
-            except FrameError as exc:
-                raise SandboxError(f"garbled frame from the sandbox: {exc}") from exc
-            self._pending.extend(frame for frame in map(self._authentic, frames) if frame is not None)
-        return self._pending.pop(0)
+                return None
+            if message.stream == STDOUT_STREAM:
+                return bytes(message.data)
+            log.warning("sandbox %s agent: %s", self.container.id[:12], message.data.decode(errors="replace").strip())
 
-    def _authentic(self, frame: tuple[Kind, bytes]) -> tuple[Kind, bytes] | None:
-        """An EXIT without the agent's MAC was written by the program itself: drop it (the real one follows)."""
-        kind, payload = frame
-        if kind != Kind.EXIT:
-            return frame
-        mac, result = payload[:MAC_SIZE], payload[MAC_SIZE:]
-        if not hmac.compare_digest(mac, exit_mac(self.key, self._stages, result)):
-            log.warning("sandbox %s: dropped a forged EXIT frame", self.id[:12])
-            return None
-        return kind, result
-
-    async def _last_word(self) -> tuple[Kind, bytes] | None:
+    async def last_word(self) -> ProcessExit | None:
         """The output ended without the agent's EXIT. When the kernel killed the whole sandbox for its
         memory (under gVisor a memory bomb takes the sandbox, agent and all), say so on the agent's behalf."""
-        if self._ended:
+        if self.closed:
             return None
-        self._ended = True
         state: dict[str, Any] = {}
         for _ in range(20):  # Docker records the exit a moment after the output ends
             try:
@@ -196,32 +155,22 @@ class Sandbox:
                 break
             await asyncio.sleep(0.05)
         if state.get("OOMKilled"):
-            return Kind.EXIT, json_payload({"code": None, "signal": "SIGKILL", "oom": True})
+            return ProcessExit(code=None, signal="SIGKILL", oom=True)
         return None
 
-    async def expect(self, wanted: Kind, timeout: float) -> dict[str, Any]:
-        """Wait for one control frame (READY, DONE); anything else is the agent failing."""
-        frame = await asyncio.wait_for(self.next_frame(), timeout)
-        if frame is None:
-            raise SandboxError("the sandbox ended before it answered")
-        kind, payload = frame
-        if kind == Kind.FAIL:
-            raise SandboxError(str(decode_json(payload).get("message", "the sandbox failed")))
-        if kind != wanted:
-            raise SandboxError(f"the sandbox sent {kind.name} where {wanted.name} was expected")
-        return decode_json(payload)
-
-    async def kill(self) -> None:
-        """The watchdog's last resort: detach, then remove the whole container. Detaching comes first:
-        Docker does not finish stopping a container while an attached reader that has stopped reading
-        (a session stuck on a client that stopped reading) holds its output back."""
-        self._ended = True
+    async def close(self) -> None:
+        """Detach. This comes before removal: Docker does not finish stopping a container while an attached
+        reader that has stopped reading (a session stuck on a client that stopped reading) holds its output."""
+        self.closed = True
         await self.stream.close()
-        try:
-            await self.container.delete(force=True)
-        except aiodocker.DockerError as exc:
-            if exc.status not in (404, 409):  # already gone, or its removal already under way
-                raise SandboxError(f"could not kill the sandbox: {exc}") from exc
+
+
+class DockerSandbox(AgentSandbox):
+    """A container running the agent."""
+
+    def __init__(self, link: DockerLink, run_id: str) -> None:
+        super().__init__(link, run_id, name=str(link.container.id)[:12])
+        self.docker_link = link
 
 
 def make_client() -> aiodocker.Docker:
@@ -233,8 +182,9 @@ def make_client() -> aiodocker.Docker:
     return aiodocker.Docker()
 
 
-class Docker:
-    """The one Docker client of a server process, and every container removal it has started."""
+class DockerBackend:
+    """The SandboxBackend on a Docker engine: one client per server process, and every container removal
+    it has started."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -274,35 +224,34 @@ class Docker:
             return False
         return True
 
-    async def start_sandbox(self, limits: Limits, session_id: str, origin: str = "cold") -> Sandbox:
+    async def create(self, limits: Limits, run_id: str, origin: Origin = Origin.COLD) -> DockerSandbox:
         """Create and start a container and wait for its agent.
 
         The work runs in a task of its own: a caller cancelled half-way (a client that left) cannot
         strand a container Docker has made but not yet named to us; the sandbox is discarded instead.
         """
-        task = self.track(self._start_sandbox(limits, session_id, origin))
+        task = self.track(self._create(limits, run_id, origin))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             task.add_done_callback(self._discard_unwanted)
             raise
 
-    def _discard_unwanted(self, task: asyncio.Task[Sandbox]) -> None:
+    def _discard_unwanted(self, task: asyncio.Task[DockerSandbox]) -> None:
         if not task.cancelled() and task.exception() is None:
             self.discard(task.result())
 
-    async def _start_sandbox(self, limits: Limits, session_id: str, origin: str) -> Sandbox:
+    async def _create(self, limits: Limits, run_id: str, origin: Origin) -> DockerSandbox:
         container: DockerContainer | None = None
         stream: Stream | None = None
         try:
-            config = container_config(self.settings, limits, session_id, AGENT_COMMAND, origin)
+            config = container_config(self.settings, limits, run_id, AGENT_COMMAND, origin)
             container = await self.client.containers.create(config=config)
             stream = container.attach(stdin=True, stdout=True, stderr=True)
             await stream.__aenter__()
             await container.start()
-            sandbox = Sandbox(container, stream, session_id, limits)
-            await sandbox.expect(Kind.READY, self.settings.sandbox_start_timeout_s)
-            await sandbox.send(Kind.KEY, sandbox.key)
+            sandbox = DockerSandbox(DockerLink(container, stream), run_id)
+            await sandbox.handshake(self.settings.sandbox_start_timeout_s)
             return sandbox
         except BaseException as exc:
             if stream is not None:
@@ -311,18 +260,20 @@ class Docker:
                 self.remove_soon(container)
             if isinstance(exc, aiodocker.DockerError):
                 raise SandboxError(f"Docker refused the sandbox: {exc.message}") from exc
-            if isinstance(exc, TimeoutError):
-                raise SandboxError("the sandbox did not become ready in time") from exc
             raise
 
-    def discard(self, sandbox: Sandbox) -> asyncio.Task[None]:
-        """Detach from a sandbox and remove its container; never reused."""
+    def discard(self, sandbox: Sandbox) -> None:
+        """Detach from a sandbox and remove its container, in the background; never reused. Also the
+        watchdog's last resort: the run's relay then sees the sandbox end."""
+        assert isinstance(sandbox, DockerSandbox), "a sandbox this backend did not make"
+        link = sandbox.docker_link
+        sandbox.mark_ended()
 
         async def close_and_remove() -> None:
-            await sandbox.stream.close()
-            await self._remove(sandbox.container)
+            await link.close()
+            await self._remove(link.container)
 
-        return self.track(close_and_remove())
+        self.track(close_and_remove())
 
     def track(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run Docker work in a task of its own, so a cancelled session cannot cancel it half-way."""

@@ -2,7 +2,7 @@
 run's critical path. Each pooled sandbox is handed to exactly one session and then destroyed.
 
 Pooled sandboxes are made by the same code, with the same hardened settings, as cold ones
-(Docker.start_sandbox with the default limits). A run whose limits differ in memory or pids
+(SandboxBackend.create with the default limits). A run whose limits differ in memory or pids
 (the two that Docker fixes at creation) gets a cold sandbox instead. The pool counts against
 capacity: it only fills while running sessions leave room under PADBOX_MAX_SESSIONS.
 """
@@ -13,10 +13,12 @@ import asyncio
 import logging
 import secrets
 from collections import deque
+from collections.abc import Sequence
 
-from padbox.backends.docker import Docker, Sandbox
 from padbox.core.capacity import Capacity
 from padbox.core.limits import Limits
+from padbox.core.protocol import SourceFile
+from padbox.core.sandbox import Origin, Sandbox, SandboxBackend, SandboxError
 
 log = logging.getLogger("padbox.pool")
 
@@ -29,8 +31,8 @@ def new_session_id() -> str:
 
 
 class WarmPool:
-    def __init__(self, docker: Docker, capacity: Capacity, limits: Limits, size: int) -> None:
-        self.docker = docker
+    def __init__(self, backend: SandboxBackend, capacity: Capacity, limits: Limits, size: int) -> None:
+        self.backend = backend
         self.capacity = capacity
         self.limits = limits
         self.size = size
@@ -78,17 +80,17 @@ class WarmPool:
                 # A few at a time: a burst of runs empties the pool faster than one-by-one refills it.
                 batch = min(missing, FILL_CONCURRENCY)
                 made = await asyncio.gather(
-                    *(self.docker.start_sandbox(self.limits, new_session_id(), origin="pool") for _ in range(batch)),
+                    *(self.backend.create(self.limits, new_session_id(), Origin.POOL) for _ in range(batch)),
                     return_exceptions=True,
                 )
-                failures = [m for m in made if not isinstance(m, Sandbox)]
-                self._ready.extend(m for m in made if isinstance(m, Sandbox))
+                failures = [m for m in made if isinstance(m, BaseException)]
+                self._ready.extend(m for m in made if not isinstance(m, BaseException))
                 if failures:
                     log.warning("could not warm %d sandbox(es): %s", len(failures), failures[0])
                     await asyncio.sleep(RETRY_AFTER_FAILURE_S)
                 continue
             while len(self._ready) > self._target():  # capacity shrank: give the room back
-                self.docker.discard(self._ready.pop())
+                self.backend.discard(self._ready.pop())
             await self._wake.wait()
 
     async def drain(self) -> None:
@@ -98,5 +100,37 @@ class WarmPool:
             await asyncio.gather(self._filler, return_exceptions=True)
             self._filler = None
         while self._ready:
-            self.docker.discard(self._ready.popleft())
-        await self.docker.settled()
+            self.backend.discard(self._ready.popleft())
+        await self.backend.settled()
+
+
+class SandboxSupply:
+    """Where a run's sandbox comes from: a pooled one when one fits (no sandbox made now), else a cold one."""
+
+    def __init__(self, backend: SandboxBackend, pool: WarmPool | None) -> None:
+        self.backend = backend
+        self.pool = pool
+
+    async def acquire(self, limits: Limits, run_id: str, files: Sequence[SourceFile]) -> Sandbox:
+        """A sandbox with the files written. A pooled sandbox that fails (it died while it waited, say the
+        engine restarted) is thrown away and a cold one, labelled `run_id`, takes its place."""
+        pooled = self.pool.take(limits) if self.pool else None
+        if pooled is not None:
+            try:
+                await pooled.write_files(files)
+                return pooled
+            except SandboxError as exc:
+                log.warning("pooled sandbox %s failed (%s); using a cold one", pooled.run_id, exc)
+                self.backend.discard(pooled)
+        sandbox = await self.backend.create(limits, run_id, Origin.COLD)
+        try:
+            await sandbox.write_files(files)
+        except BaseException:
+            self.backend.discard(sandbox)
+            raise
+        return sandbox
+
+    def returned(self) -> None:
+        """A run ended: the pool may refill into the room it left."""
+        if self.pool:
+            self.pool.poke()

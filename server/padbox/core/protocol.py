@@ -1,25 +1,25 @@
-"""The WebSocket wire protocol: every message type, field rule and close code, defined once.
+"""The WebSocket wire protocol: every message name, client message, field rule, error and close code,
+defined once (the server's messages are typed in events.py).
 
-Pure code: parsing client messages and building server messages never touches a socket,
-so every rule here is unit-tested without a network. docs/protocol.md describes the same.
+Pure code: parsing client messages never touches a socket, so every rule here is unit-tested
+without a network. docs/protocol.md describes the same.
 
-Client messages are msgspec Structs, and a frame is validated by decoding it into them: a field's
-type and bounds are stated once, in the type, where the decoder enforces them and the OpenAPI
-document (web/openapi.py) reads them as JSON Schema. msgspec rather than pydantic: it decodes
-JSON straight into frozen values in one pass, several times faster than pydantic and with no
-runtime dependencies, it dispatches tagged unions on `type` natively, and `schema_components`
-emits JSON Schema 2020-12, which OpenAPI 3.1 uses as is. What a schema cannot say (`files` or
-`source`, safe file names, no NUL in arguments) is checked right after decoding, in `check_run`.
+Client messages are msgspec Structs (as the server's events are), and a frame is validated by
+decoding it into them: a field's type and bounds are stated once, in the type, where the decoder
+enforces them and the OpenAPI document (web/openapi.py) reads them as JSON Schema. msgspec rather
+than pydantic: it decodes JSON straight into frozen values in one pass, several times faster than
+pydantic and with no runtime dependencies, it dispatches tagged unions on `type` natively, and
+`schema_components` emits JSON Schema 2020-12, which OpenAPI 3.1 uses as is. What a schema cannot
+say (`files` or `source`, safe file names, no NUL in arguments) is checked right after decoding,
+in `check_run`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import re
 import signal as signals
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
@@ -129,6 +129,11 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message
         self.retry_after_s = retry_after_s
+
+    @property
+    def close_code(self) -> CloseCode:
+        """How a WebSocket closes after this error."""
+        return CLOSE_FOR_ERROR[self.code]
 
 
 def bad_request(message: str) -> ProtocolError:
@@ -377,74 +382,3 @@ def parse_client_message(text: str | bytes) -> ClientMessage:
     """Parse one text frame from a client; raise ProtocolError with a message a person can act on."""
     message = decode(CLIENT_MESSAGES, text, "message")
     return check_run(message) if isinstance(message, RunRequest) else message
-
-
-# Server messages. Each builder returns the JSON-ready dict; `encode` makes the text frame.
-
-
-def started(run_id: str, language: str, version: str) -> dict[str, Any]:
-    return {"type": ServerType.STARTED.value, "id": run_id, "language": language, "version": version}
-
-
-def typed(data: str) -> dict[str, Any]:
-    return {"type": ServerType.INPUT.value, "data": data}
-
-
-def presence(drivers: int, viewers: int) -> dict[str, Any]:
-    return {"type": ServerType.PRESENCE.value, "drivers": drivers, "viewers": viewers}
-
-
-def queued(position: int) -> dict[str, Any]:
-    return {"type": ServerType.QUEUED.value, "position": position}
-
-
-def stage_began(stage: Stage) -> dict[str, Any]:
-    return {"type": ServerType.STAGE.value, "stage": stage.value}
-
-
-def output(stream: ServerType, stage: Stage, data: str) -> dict[str, Any]:
-    return {"type": stream.value, "stage": stage.value, "data": data}
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """How one stage ended; the payload of an `exit` message."""
-
-    stage: Stage
-    code: int | None
-    signal: str | None
-    verdict: Verdict
-    wall_ms: int
-    cpu_ms: int | None
-    memory_bytes: int | None
-
-
-def exited(result: StageResult) -> dict[str, Any]:
-    return {
-        "type": ServerType.EXIT.value,
-        "stage": result.stage.value,
-        "code": result.code,
-        "signal": result.signal,
-        "verdict": result.verdict.value,
-        "wall_ms": result.wall_ms,
-        "cpu_ms": result.cpu_ms,
-        "memory_bytes": result.memory_bytes,
-    }
-
-
-def error(code: ErrorCode, message: str, retry_after_s: int | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": ServerType.ERROR.value, "code": code.value, "message": message}
-    if retry_after_s is not None:
-        frame["retry_after_s"] = retry_after_s  # with `busy`: when trying again makes sense
-    return frame
-
-
-def refusal(exc: ProtocolError) -> dict[str, Any]:
-    """The `error` message for a refused request."""
-    return error(exc.code, exc.message, exc.retry_after_s)
-
-
-def encode(message: Mapping[str, Any]) -> str:
-    # Output text comes from a replacing UTF-8 decoder, so it never holds lone surrogates:
-    # sending it unescaped is safe and keeps frames small.
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))

@@ -14,21 +14,21 @@ import hmac
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from padbox.core import protocol
+import msgspec
+
+from padbox.core import events
 from padbox.core.capacity import Busy
+from padbox.core.events import Error, FileEntry, Output, Presence, Snapshot, StageBegan, Started, Typed
 from padbox.core.protocol import (
-    CLOSE_FOR_ERROR,
     CloseCode,
     EofMessage,
     ErrorCode,
     ProtocolError,
     ResizeMessage,
     Role,
-    ServerType,
     Signal,
     SignalMessage,
     StdinMessage,
@@ -41,10 +41,28 @@ log = logging.getLogger("padbox.sharing")
 SHARE_KEY_BYTES = 24  # 192 bits from the OS's cryptographic source
 OUTBOX_LIMIT = 1 << 20  # frames waiting for one participant, in bytes; past it a shared participant is dropped
 STALLED_READER_S = 10.0  # a run's only participant may hold its program back this long, then it is dropped
-OUTPUT_TYPES = (ServerType.STDOUT.value, ServerType.STDERR.value, ServerType.INPUT.value)
 NO_SUCH_RUN = "no shared run has that id and key"
+SHUTTING_DOWN = "the server is shutting down"
 
 SessionFactory = Callable[[Emit], Session]
+Execute = Callable[[Session], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """An event and its text frame, encoded once however many participants receive it."""
+
+    event: events.AnyEvent
+    text: str
+
+    @classmethod
+    def of(cls, event: events.AnyEvent) -> Frame:
+        return cls(event, events.encode(event))
+
+
+def replayed_bytes(event: events.AnyEvent) -> int:
+    """What an event counts against the replay limit: the text of output and typed input."""
+    return len(event.data.encode()) if isinstance(event, Output | Typed) else 0
 
 
 class ViewerInputRefused(ProtocolError):
@@ -59,37 +77,37 @@ class Outbox:
 
     def __init__(self, limit: int = OUTBOX_LIMIT) -> None:
         self.limit = limit
-        self.frames: deque[str] = deque()
+        self.frames: deque[Frame] = deque()
         self.size = 0
         self.close_code: int | None = None
         self._readable = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
 
-    def _append(self, frame: str) -> None:
+    def _append(self, frame: Frame) -> None:
         self.frames.append(frame)
-        self.size += len(frame)
+        self.size += len(frame.text)
         self._readable.set()
         if self.size >= self.limit:
             self._room.clear()
 
-    def offer(self, frame: str) -> bool:
+    def offer(self, frame: Frame) -> bool:
         """Queue without waiting; False when it would pass the limit (the participant is too far behind)."""
         if self.close_code is not None:
             return True
-        if self.frames and self.size + len(frame) > self.limit:
+        if self.frames and self.size + len(frame.text) > self.limit:
             return False
         self._append(frame)
         return True
 
-    async def put(self, frame: str) -> None:
+    async def put(self, frame: Frame) -> None:
         """Queue, waiting for room: backpressure for a run's only participant."""
         while self.size >= self.limit and self.close_code is None:
             await self._room.wait()
         if self.close_code is None:
             self._append(frame)
 
-    async def take(self) -> str | None:
+    async def take(self) -> Frame | None:
         """The next frame, or None once closed and drained."""
         while not self.frames:
             if self.close_code is not None:
@@ -97,7 +115,7 @@ class Outbox:
             self._readable.clear()
             await self._readable.wait()
         frame = self.frames.popleft()
-        self.size -= len(frame)
+        self.size -= len(frame.text)
         if self.size < self.limit:
             self._room.set()
         return frame
@@ -121,17 +139,16 @@ class ReplayBuffer:
     """What a joiner missed: every frame since `started`, output bounded by bytes (oldest dropped first)."""
 
     limit: int
-    frames: list[dict[str, Any]] = field(default_factory=list)
+    frames: list[events.AnyEvent] = field(default_factory=list)
     output_bytes: int = 0
     omitted_bytes: int = 0
 
-    def add(self, message: dict[str, Any]) -> None:
-        self.frames.append(message)
-        if message["type"] in OUTPUT_TYPES:
-            self.output_bytes += len(message["data"].encode())
+    def add(self, event: events.AnyEvent) -> None:
+        self.frames.append(event)
+        self.output_bytes += replayed_bytes(event)
         while self.output_bytes > self.limit:
-            oldest = next(i for i, m in enumerate(self.frames) if m["type"] in OUTPUT_TYPES)
-            size = len(self.frames.pop(oldest)["data"].encode())
+            oldest = next(i for i, e in enumerate(self.frames) if replayed_bytes(e))
+            size = replayed_bytes(self.frames.pop(oldest))
             self.output_bytes -= size
             self.omitted_bytes += size
 
@@ -146,15 +163,15 @@ class Participant:
 class SharedRun:
     """One run and everyone attached to it."""
 
-    def __init__(self, session_factory: SessionFactory,
-                 registry: ShareRegistry) -> None:
+    def __init__(self, session_factory: SessionFactory, execute: Execute, registry: ShareRegistry) -> None:
         self.registry = registry
         self.key = secrets.token_urlsafe(SHARE_KEY_BYTES)
         self.session = session_factory(self.publish)
+        self._execute = execute
         self.participants: list[Participant] = []
         self.replay = ReplayBuffer(registry.replay_limit)
         self.ever_joined = False
-        self.stage: str | None = None
+        self.stage: StageBegan | None = None
         self.task: asyncio.Task[None] | None = None
         self._grace: asyncio.TimerHandle | None = None
         self.finished = asyncio.Event()
@@ -179,7 +196,7 @@ class SharedRun:
         if self.finished.is_set():
             raise bad_request("that run has ended")
         participant = Participant(role, Outbox())
-        participant.outbox.offer(protocol.encode(self.snapshot(role)))
+        participant.outbox.offer(Frame.of(self.snapshot(role)))
         self.participants.append(participant)
         self.ever_joined = True
         if role is Role.DRIVER:
@@ -226,7 +243,7 @@ class SharedRun:
 
     def _announce_presence(self) -> None:
         viewers = len(self.participants) - self.drivers
-        self._fan_out(protocol.encode(protocol.presence(self.drivers, viewers)))
+        self._fan_out(Frame.of(Presence(self.drivers, viewers)))
 
     # --- input from participants ------------------------------------------------------------------
     async def input(self, participant: Participant, message: object) -> None:
@@ -236,9 +253,9 @@ class SharedRun:
         if isinstance(message, StdinMessage):
             await session.send_stdin(message.data)
             if not session.plan.tty:  # a terminal echoes typing itself; pipes do not, so show it to the others
-                echo = protocol.typed(message.data)
+                echo = Typed(message.data)
                 self.replay.add(echo)
-                self._fan_out(protocol.encode(echo), skip=participant)
+                self._fan_out(Frame.of(echo), skip=participant)
         elif isinstance(message, EofMessage):
             await session.send_eof()
         elif isinstance(message, SignalMessage):
@@ -247,20 +264,18 @@ class SharedRun:
             await session.resize(message.cols, message.rows)
 
     # --- output to participants ---------------------------------------------------------------
-    async def publish(self, message: dict[str, Any]) -> None:
-        """Called by the session for every message: fan it out, remember it for joiners."""
-        kind = message["type"]
-        if kind == ServerType.STARTED.value:
+    async def publish(self, event: events.AnyEvent) -> None:
+        """Called by the session for every event: fan it out, remember it for joiners."""
+        if isinstance(event, Started):
             self.registry.register(self.session.id, self)
-            message = {**message, "share_key": self.key}
+            event = msgspec.structs.replace(event, share_key=self.key)
         else:
-            self.replay.add(message)
-        if kind == ServerType.STAGE.value:
-            self.stage = message["stage"]
-        frame = protocol.encode(message)
-        await self._deliver(frame)
+            self.replay.add(event)
+        if isinstance(event, StageBegan):
+            self.stage = event
+        await self._deliver(Frame.of(event))
 
-    async def _deliver(self, frame: str) -> None:
+    async def _deliver(self, frame: Frame) -> None:
         if len(self.participants) == 1:
             lone = self.participants[0]
             try:
@@ -272,7 +287,7 @@ class SharedRun:
         else:
             self._fan_out(frame)
 
-    def _fan_out(self, frame: str, skip: Participant | None = None) -> None:
+    def _fan_out(self, frame: Frame, skip: Participant | None = None) -> None:
         for participant in list(self.participants):
             if participant is skip:
                 continue
@@ -290,34 +305,33 @@ class SharedRun:
             if self.drivers == 0:
                 self._no_drivers_left()
 
-    def snapshot(self, role: Role) -> dict[str, Any]:
+    def snapshot(self, role: Role) -> Snapshot:
         plan = self.session.plan
-        return {
-            "type": ServerType.SNAPSHOT.value,
-            "id": self.session.id,
-            "role": role.value,
-            "language": plan.language.id,
-            "version": plan.version,
-            "files": [{"name": f.name, "content": f.content} for f in plan.files],
-            "limits": plan.limits.as_dict(),
-            "tty": plan.tty,
-            "stage": self.stage,
-            "frames": list(self.replay.frames),
-            "omitted_bytes": self.replay.omitted_bytes,
-        }
+        return Snapshot(
+            id=self.session.id,
+            role=role,
+            language=plan.language.id,
+            version=plan.version,
+            files=tuple(FileEntry(f.name, f.content) for f in plan.files),
+            limits=plan.limits.as_dict(),
+            tty=plan.tty,
+            stage=self.stage.stage if self.stage else None,
+            frames=tuple(self.replay.frames),
+            omitted_bytes=self.replay.omitted_bytes,
+        )
 
     # --- the run's life ---------------------------------------------------------------------------
     async def _run(self) -> None:
         close = CloseCode.NORMAL
         try:
-            await self.session.run()
+            await self._execute(self.session)
             if self.session.error is not None:
-                close = CLOSE_FOR_ERROR[self.session.error]
+                close = self.session.error.close_code
         except asyncio.CancelledError:
             close = CloseCode.GOING_AWAY
         except Exception:
             log.exception("run %s crashed", self.session.id)
-            self._fan_out(protocol.encode(protocol.error(ErrorCode.INTERNAL, "the server failed running this")))
+            self._fan_out(Frame.of(Error(ErrorCode.INTERNAL, "the server failed running this")))
             close = CloseCode.INTERNAL_ERROR
         finally:
             self._cancel_grace()
@@ -328,7 +342,7 @@ class SharedRun:
 
     async def shut_down(self) -> None:
         """Server shutdown: everyone is told, the run is ended, its container removed."""
-        self._fan_out(protocol.encode(protocol.error(ErrorCode.INTERNAL, "the server is shutting down")))
+        self._fan_out(Frame.of(Error(ErrorCode.INTERNAL, SHUTTING_DOWN)))
         for participant in self.participants:
             participant.outbox.close(CloseCode.GOING_AWAY)
         self._abandon()
@@ -347,8 +361,8 @@ class ShareRegistry:
         self.runs: dict[str, SharedRun] = {}
         self.active: set[SharedRun] = set()
 
-    def create(self, session_factory: SessionFactory) -> SharedRun:
-        run = SharedRun(session_factory, self)
+    def create(self, session_factory: SessionFactory, execute: Execute) -> SharedRun:
+        run = SharedRun(session_factory, execute, self)
         self.active.add(run)
         return run
 

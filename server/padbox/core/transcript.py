@@ -1,74 +1,63 @@
-"""One session's messages folded into a single answer: what the HTTP transports reply with.
+"""One run's events folded into a single record: what the HTTP APIs answer with.
 
-Pure code: it reads the same messages a WebSocket client would receive (server/protocol.py builds
-them), so a run over HTTP and a run over /ws cannot disagree about output, exit status or verdict.
+Pure code over the same typed events a WebSocket client receives (core/events.py), so a run over
+HTTP and a run over /ws cannot disagree about output, exit status or verdict.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from padbox.core.protocol import ErrorCode, ProtocolError, ServerType, Stage
-
-STREAMS = (ServerType.STDOUT.value, ServerType.STDERR.value)
+from padbox.core.events import AnyEvent, Error, Exited, Output, StageBegan, Started, Stderr, Stdout
+from padbox.core.protocol import Stage, Verdict
 
 
 @dataclass
 class StageRecord:
-    """One stage: its output per stream, both streams in the order produced, and its `exit` message."""
+    """One stage: its output in the order produced (both streams), and how it ended."""
 
     stage: Stage
-    chunks: list[tuple[str, str]] = field(default_factory=list)  # (stream, text) as they arrived
-    exit: dict[str, Any] | None = None
+    chunks: list[Output] = field(default_factory=list)
+    exit: Exited | None = None
 
-    def text(self, stream: str | None = None) -> str:
-        """One stream's output, or both interleaved as produced (stream None)."""
-        return "".join(data for kind, data in self.chunks if stream is None or kind == stream)
+    def text(self, stream: type[Output] = Output) -> str:
+        """One stream's output (Stdout or Stderr), or both interleaved as produced (Output)."""
+        return "".join(chunk.data for chunk in self.chunks if isinstance(chunk, stream))
 
-    def result(self) -> dict[str, Any]:
-        """The `exit` message's fields (code, signal, verdict, wall_ms, cpu_ms, memory_bytes), without
-        its `type` and `stage`; an empty dict while the stage has not ended."""
-        return {k: v for k, v in (self.exit or {}).items() if k not in ("type", "stage")}
+    @property
+    def stdout(self) -> str:
+        return self.text(Stdout)
+
+    @property
+    def stderr(self) -> str:
+        return self.text(Stderr)
 
 
 @dataclass
-class Transcript:
-    """Everything a session emitted, as it arrived. `add` is the session's emit callback."""
+class RunRecord:
+    """Everything a run emitted that an answer needs, as it arrived."""
 
-    started: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
+    started: Started | None = None
+    error: Error | None = None
     stages: dict[Stage, StageRecord] = field(default_factory=dict)
 
-    async def add(self, message: dict[str, Any]) -> None:
-        self.take(message)
+    def add(self, event: AnyEvent) -> None:
+        if isinstance(event, Started):
+            self.started = event
+        elif isinstance(event, Error):
+            self.error = event
+        elif isinstance(event, StageBegan):
+            self.stages[event.stage] = StageRecord(event.stage)
+        elif isinstance(event, Output):
+            self._stage(event.stage).chunks.append(event)
+        elif isinstance(event, Exited):
+            self._stage(event.stage).exit = event
 
-    def take(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        if kind == ServerType.STARTED:
-            self.started = message
-        elif kind == ServerType.ERROR:
-            self.error = message
-        elif kind == ServerType.STAGE:
-            stage = Stage(message["stage"])
-            self.stages[stage] = StageRecord(stage)
-        elif kind in STREAMS:
-            self._stage(message).chunks.append((str(kind), message["data"]))
-        elif kind == ServerType.EXIT:
-            self._stage(message).exit = message
-
-    def _stage(self, message: dict[str, Any]) -> StageRecord:
-        stage = Stage(message["stage"])
+    def _stage(self, stage: Stage) -> StageRecord:
         return self.stages.setdefault(stage, StageRecord(stage))
 
     @property
-    def verdict(self) -> str | None:
+    def verdict(self) -> Verdict | None:
         """The verdict of the last stage that ended: the run's, or the compiler's when it failed."""
         ended = [record.exit for record in self.stages.values() if record.exit is not None]
-        return str(ended[-1]["verdict"]) if ended else None
-
-    def failure(self) -> ProtocolError | None:
-        """The session's `error` message as the error it reports, or None."""
-        if self.error is None:
-            return None
-        return ProtocolError(ErrorCode(self.error["code"]), str(self.error["message"]), self.error.get("retry_after_s"))
+        return ended[-1].verdict if ended else None

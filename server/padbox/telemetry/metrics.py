@@ -7,8 +7,6 @@ pool when scraped. Each server has its own registry, so nothing leaks between ap
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -18,21 +16,16 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from starlette.requests import Request
-from starlette.responses import Response
 
 from padbox.core.capacity import Capacity
+from padbox.core.events import AnyEvent, Error, Exited, Output, Started
 from padbox.core.pool import WarmPool
-from padbox.core.protocol import ErrorCode, ServerType
+from padbox.core.protocol import ErrorCode
 from padbox.core.session import Session
 from padbox.telemetry.session_log import elapsed_ms, outcome
 
-if TYPE_CHECKING:
-    from padbox.web.app import Padbox
-
 STAGE_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
 FIRST_OUTPUT_BUCKETS_S = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30)
-OUTPUT_TYPES = (ServerType.STDOUT.value, ServerType.STDERR.value)
 
 # The `_created` series double every counter's lines, and no dashboard reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -68,18 +61,17 @@ class Metrics:
         self._awaiting_output: set[Session] = set()
 
     # --- SessionObserver --------------------------------------------------------------------
-    def message(self, session: Session, message: dict[str, Any]) -> None:
-        kind = message.get("type")
+    def event(self, session: Session, event: AnyEvent) -> None:
         language = session.plan.language.id
-        if kind == ServerType.STARTED:
+        if isinstance(event, Started):
             self.sessions_started.labels(language).inc()
             self._awaiting_output.add(session)
-        elif kind in OUTPUT_TYPES and session in self._awaiting_output:
+        elif isinstance(event, Output) and session in self._awaiting_output:
             self._awaiting_output.discard(session)
             self.first_output_seconds.labels(language).observe(elapsed_ms(session) / 1000)
-        elif kind == ServerType.EXIT:
-            self.stage_seconds.labels(language, message["stage"]).observe(message["wall_ms"] / 1000)
-        elif kind == ServerType.ERROR and message.get("code") == ErrorCode.INTERNAL:
+        elif isinstance(event, Exited):
+            self.stage_seconds.labels(language, event.stage.value).observe(event.wall_ms / 1000)
+        elif isinstance(event, Error) and event.code is ErrorCode.INTERNAL:
             self.docker_errors.inc()
 
     def finished(self, session: Session) -> None:
@@ -89,8 +81,6 @@ class Metrics:
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-
-async def metrics_endpoint(request: Request) -> Response:
-    """GET /metrics"""
-    padbox: Padbox = request.app.state.padbox
-    return Response(padbox.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    @property
+    def content_type(self) -> str:
+        return str(CONTENT_TYPE_LATEST)

@@ -14,19 +14,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from padbox.core import protocol
-from padbox.core.protocol import ServerType, Stage, Verdict
+from padbox.core.events import AnyEvent, Output, Stderr, as_dict
+from padbox.core.protocol import Stage, Verdict
 from padbox.core.session import Session
 
 ABANDONED = "abandoned"  # ended before its last stage did: the client left, or the server stopped it
-OUTPUT_TYPES = (ServerType.STDOUT.value, ServerType.STDERR.value)
 
 
 def outcome(session: Session) -> str:
     """How a session ended, in one word: the verdict of its last stage, the code of the `error` that
     ended it (`busy`, `internal`, ...), or `abandoned`. Logs and metrics share this vocabulary."""
     if session.error is not None:
-        return session.error.value
+        return session.error.code.value
     if session.results:
         last = session.results[-1]
         if last.stage is Stage.RUN or last.verdict is not Verdict.OK:
@@ -43,7 +42,8 @@ class Tally:
     """What the log line needs that only the messages tell."""
 
     first_output_ms: int | None = None
-    output_bytes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTPUT_TYPES, 0))
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
     output: list[str] = field(default_factory=list)  # kept only when content is logged
 
 
@@ -62,13 +62,13 @@ def record(session: Session, tally: Tally, include_content: bool) -> dict[str, A
         "duration_ms": elapsed_ms(session),
         "first_output_ms": tally.first_output_ms,
         "stages": [
-            {k: v for k, v in protocol.exited(result).items() if k != "type"} for result in session.results
+            {k: v for k, v in as_dict(result).items() if k != "type"} for result in session.results
         ],
         "files": len(plan.files),
         "source_bytes": sum(len(f.content.encode()) for f in plan.files),
         "stdin_bytes": len(plan.stdin.encode()),
-        "stdout_bytes": tally.output_bytes[ServerType.STDOUT.value],
-        "stderr_bytes": tally.output_bytes[ServerType.STDERR.value],
+        "stdout_bytes": tally.stdout_bytes,
+        "stderr_bytes": tally.stderr_bytes,
         "limits": plan.limits.as_dict(),
     }
     if include_content:
@@ -98,17 +98,19 @@ class SessionLog:
         self.logger = logger or json_lines_logger()
         self._tallies: dict[Session, Tally] = {}
 
-    def message(self, session: Session, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        if kind not in OUTPUT_TYPES:
+    def event(self, session: Session, event: AnyEvent) -> None:
+        if not isinstance(event, Output):
             return
         tally = self._tallies.setdefault(session, Tally())
         if tally.first_output_ms is None:
             tally.first_output_ms = elapsed_ms(session)
-        data = str(message.get("data", ""))
-        tally.output_bytes[str(kind)] += len(data.encode())
+        size = len(event.data.encode())
+        if isinstance(event, Stderr):
+            tally.stderr_bytes += size
+        else:
+            tally.stdout_bytes += size
         if self.include_content:
-            tally.output.append(data)
+            tally.output.append(event.data)
 
     def finished(self, session: Session) -> None:
         tally = self._tallies.pop(session, None) or Tally()

@@ -1,6 +1,7 @@
-"""What the HTTP API answers, as types: the execute answers of /api/v1 and /api/v2, the error bodies,
-and the listings. The OpenAPI document (openapi.py) is generated from them, next to the request types
-in core/protocol.py and piston.py; tests hold each answer the server builds to its type.
+"""What the HTTP API answers, as types: the execute answers of /api/v1 and /api/v2, Piston's error body,
+and the listings (/api/v1's error body is the WebSocket's `error` event, events.Error). The OpenAPI
+document (openapi.py) is generated from them, next to the request types in core/protocol.py and
+piston.py; tests hold each answer the server builds to its type.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from padbox.core.protocol import ErrorCode, Verdict
+from padbox.core.protocol import Verdict
 
 NullableMs = Annotated[int | None, Meta(description="Milliseconds; null when not measured.")]
 
@@ -39,16 +40,6 @@ class ExecuteResponse(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     run: Annotated[ExecuteStage | None, Meta(description="Null when the compile failed.")]
 
 
-class ErrorResponse(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A refusal: the WebSocket's `error` message, as an HTTP body."""
-
-    type: Literal["error"]
-    code: ErrorCode
-    message: str
-    retry_after_s: Annotated[int, Meta(description="With `busy`: when trying again makes sense.")] | msgspec.UnsetType \
-        = msgspec.UNSET
-
-
 class LanguageInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A language this server runs (GET /api/v1/languages)."""
 
@@ -61,7 +52,7 @@ class LanguageInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     template: Annotated[str, Meta(description="A first program for the web pad.")]
 
 
-class Readiness(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ReadinessReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """GET /readyz: whether this server can run programs now, and if not, why."""
 
     ready: bool

@@ -1,59 +1,52 @@
 """GET /readyz: whether this server can run programs now (for a load balancer). /healthz only says
 the process answers.
 
-Ready means: Docker answers, the runner image is present, start-up finished (the image's versions
-read, the warm pool started: done here once the image appears, if it was missing at start), and the
-server is not draining for shutdown.
+Ready means: the engine answers, the runner image is present, start-up finished (the image's versions
+read, the warm pool started: the Runner finishes it once the image appears, if it was missing at
+start), and the server is not draining for shutdown.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-if TYPE_CHECKING:
-    from padbox.web.app import Padbox
-
-log = logging.getLogger("padbox.health")
-
-PROBE_TIMEOUT_S = 3.0
+from padbox.core.runner import Readiness, Runner
+from padbox.web.http_runs import Endpoint
 
 
-async def _answers(check: Awaitable[bool]) -> bool:
-    try:
-        return await asyncio.wait_for(check, PROBE_TIMEOUT_S)
-    except TimeoutError:
-        return False
-
-
-def readiness(image: str, docker: bool, present: bool, prepared: bool, draining: bool) -> dict[str, Any]:
+def readiness_body(state: Readiness, image: str) -> dict[str, Any]:
     """The /readyz body: `ready`, and for each unmet condition a sentence an operator can act on."""
     problems = []
-    if not docker:
+    if not state.engine:
         problems.append("no Docker engine answers (is the socket mounted? check DOCKER_HOST)")
-    elif not present:
+    elif not state.image:
         problems.append(f"the runner image {image} is missing (build it with `make image`)")
-    elif not prepared:
+    elif not state.prepared:
         problems.append("start-up has not finished (see the server log)")
-    if draining:
+    if state.draining:
         problems.append("the server is shutting down")
-    return {"ready": not problems, "docker": docker, "image": present, "draining": draining, "problems": problems}
+    return {
+        "ready": state.ready,
+        "docker": state.engine,
+        "image": state.image,
+        "draining": state.draining,
+        "problems": problems,
+    }
 
 
-async def readyz(request: Request) -> Response:
+def readyz_endpoint(runner: Runner, image: str) -> Endpoint:
     """GET /readyz: 200 when ready, else 503; both with the reasons."""
-    padbox: Padbox = request.app.state.padbox
-    docker = await _answers(padbox.docker.ping())
-    present = docker and await _answers(padbox.docker.image_present())
-    if present and not padbox.prepared:
-        try:
-            await padbox.prepare()
-        except Exception as exc:  # noqa: BLE001 - reported as not ready, and logged
-            log.error("could not finish start-up: %s", exc)
-    body = readiness(padbox.settings.image, docker, present, padbox.prepared, padbox.draining)
-    return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+    async def endpoint(request: Request) -> Response:
+        body = readiness_body(await runner.readiness(), image)
+        return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+    return endpoint
+
+
+async def healthz(request: Request) -> Response:
+    """GET /healthz: the process answers."""
+    return PlainTextResponse("ok")

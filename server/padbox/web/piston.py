@@ -2,9 +2,9 @@
 switch by changing a URL.
 
 A translation, nothing more: a Piston request, decoded into `PistonExecuteRequest`, becomes the body
-of a `run` message, validated by the same `protocol.parse_run` and run by the same session engine as
-/ws and /api/v1 (rest.py); the session's messages become Piston's `run` / `compile` objects. The
-translation is pure code.
+of a `run` message, validated by the same `protocol.parse_run` and run by the same Runner as /ws and
+/api/v1 (rest.py); the run's record becomes Piston's `run` / `compile` objects. The translation is
+pure code.
 
 Where Piston's own behaviour is the contract, it is kept: a stdin without a final newline gets one,
 a failed compile is also reported as the `run` stage, client mistakes are HTTP 400 with a `message`.
@@ -17,7 +17,7 @@ import binascii
 import math
 import re
 import signal as signals
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -33,25 +33,15 @@ from padbox.core.protocol import (
     InvalidField,
     ProtocolError,
     RunRequest,
-    ServerType,
     Stage,
     Verdict,
     bad_request,
 )
-from padbox.core.transcript import StageRecord, Transcript
-from padbox.web.rest import (
-    CLIENT_CLOSED_REQUEST,
-    ClientGone,
-    check_access,
-    read_body,
-    refusal_headers,
-    run_to_completion,
-)
-from padbox.web.rest import status_for as rest_status_for
+from padbox.core.runner import Runner
+from padbox.core.transcript import RunRecord, StageRecord
+from padbox.web.http_runs import Endpoint, run_endpoint
+from padbox.web.http_runs import status_for as http_status_for
 from padbox.web.semver import MAX_SELECTOR_LENGTH, satisfies
-
-if TYPE_CHECKING:
-    from padbox.web.app import Padbox
 
 ENCODINGS = ("utf8", "base64", "hex")
 # Piston's per-stage limits (milliseconds, bytes) and the padbox limit each one sets. padbox has one
@@ -222,29 +212,32 @@ def _status(verdict: Verdict, code: int | None, signal: str | None) -> tuple[str
 
 def stage_answer(record: StageRecord) -> dict[str, Any]:
     """One stage as Piston reports it (the documented fields, then Piston's newer usage fields)."""
-    result = record.result()
-    code, signal = result.get("code"), result.get("signal")
-    status, message = _status(Verdict(result["verdict"]), code, signal) if "verdict" in result else ("XX", None)
+    ended = record.exit
+    code, signal = (ended.code, ended.signal) if ended else (None, None)
+    status, message = _status(ended.verdict, code, signal) if ended else ("XX", None)
     return {
-        "stdout": record.text(ServerType.STDOUT.value),
-        "stderr": record.text(ServerType.STDERR.value),
+        "stdout": record.stdout,
+        "stderr": record.stderr,
         "output": record.text(),
         "code": code,
         "signal": signal,
         "message": message,
         "status": status,
-        "memory": result.get("memory_bytes"),
-        "cpu_time": result.get("cpu_ms"),
-        "wall_time": result.get("wall_ms"),
+        "memory": ended.memory_bytes if ended else None,
+        "cpu_time": ended.cpu_ms if ended else None,
+        "wall_time": ended.wall_ms if ended else None,
     }
 
 
-def execute_answer(transcript: Transcript) -> dict[str, Any]:
+def execute_answer(record: RunRecord) -> dict[str, Any]:
     """POST /api/v2/execute's answer: language, version, `run`, and `compile` for compiled languages."""
-    started = transcript.started or {}
-    answer: dict[str, Any] = {"language": started.get("language"), "version": started.get("version")}
-    compiled = transcript.stages.get(Stage.COMPILE)
-    ran = transcript.stages.get(Stage.RUN)
+    started = record.started
+    answer: dict[str, Any] = {
+        "language": started.language if started else None,
+        "version": started.version if started else None,
+    }
+    compiled = record.stages.get(Stage.COMPILE)
+    ran = record.stages.get(Stage.RUN)
     if compiled is not None:
         answer["compile"] = stage_answer(compiled)
     # Piston answers a failed compile with the compile stage as `run` too: its clients read `run`.
@@ -254,24 +247,23 @@ def execute_answer(transcript: Transcript) -> dict[str, Any]:
 
 def status_for(exc: ProtocolError) -> int:
     """Piston answers an unknown runtime with 400, not 404; everything else as /api/v1 does."""
-    return 400 if exc.code is ErrorCode.UNKNOWN_LANGUAGE else rest_status_for(exc)
+    return 400 if exc.code is ErrorCode.UNKNOWN_LANGUAGE else http_status_for(exc)
 
 
-async def runtimes_endpoint(request: Request) -> Response:
+def refusal(problem: ProtocolError) -> dict[str, Any]:
+    """Piston's error body: a `message` alone."""
+    return {"message": problem.message}
+
+
+def runtimes_endpoint(runner: Runner) -> Endpoint:
     """GET /api/v2/runtimes"""
-    padbox: Padbox = request.app.state.padbox
-    return JSONResponse(runtimes(padbox.catalogue))
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(runtimes(runner.catalogue))
+
+    return endpoint
 
 
-async def execute_endpoint(request: Request) -> Response:
+def execute_endpoint(runner: Runner) -> Endpoint:
     """POST /api/v2/execute"""
-    padbox: Padbox = request.app.state.padbox
-    try:
-        client = check_access(request, padbox)
-        run = parse_execute(await read_body(request, padbox.settings.max_message_bytes), padbox.catalogue)
-        transcript = await run_to_completion(request, padbox, run, client)
-    except ProtocolError as exc:
-        return JSONResponse({"message": exc.message}, status_for(exc), refusal_headers(exc))
-    except ClientGone:
-        return Response(status_code=CLIENT_CLOSED_REQUEST)
-    return JSONResponse(execute_answer(transcript))
+    return run_endpoint(runner, lambda body: parse_execute(body, runner.catalogue), execute_answer, refusal, status_for)

@@ -8,9 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from padbox.core import protocol
+from padbox.core.events import Error, as_dict
 from padbox.core.protocol import ErrorCode
-from padbox.telemetry.metrics import metrics_endpoint
+from padbox.core.runner import Runner
+from padbox.telemetry.metrics import Metrics
 from padbox.web import health, openapi, piston, rest
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -24,17 +25,28 @@ def post(path: str, endpoint: Endpoint) -> Route:
     async def only_post(request: Request) -> Response:
         if request.method != "POST":
             message = f"{request.method} is not allowed here: send the run as a POST with a JSON body"
-            return JSONResponse(protocol.error(ErrorCode.BAD_REQUEST, message), 405, {"Allow": "POST"})
+            return JSONResponse(as_dict(Error(ErrorCode.BAD_REQUEST, message)), 405, {"Allow": "POST"})
         return await endpoint(request)
 
     return Route(path, only_post, methods=METHODS)  # without methods, Starlette assumes GET only
 
 
-HTTP_ROUTES = [
-    post("/api/v1/execute", rest.execute),
-    Route("/api/v2/runtimes", piston.runtimes_endpoint, methods=["GET"]),
-    post("/api/v2/execute", piston.execute_endpoint),
-    Route("/readyz", health.readyz, methods=["GET"]),
-    Route("/metrics", metrics_endpoint, methods=["GET"]),
-    Route("/openapi.json", openapi.openapi_endpoint, methods=["GET"]),
-]
+def http_routes(runner: Runner, metrics: Metrics, image: str) -> list[Route]:
+    """Every HTTP route but the pad's static files, each given only what it uses."""
+
+    async def languages(request: Request) -> Response:
+        return JSONResponse(runner.catalogue.describe())
+
+    async def metrics_page(request: Request) -> Response:
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    return [
+        post("/api/v1/execute", rest.execute_endpoint(runner)),
+        Route("/api/v1/languages", languages, methods=["GET"]),
+        Route("/api/v2/runtimes", piston.runtimes_endpoint(runner), methods=["GET"]),
+        post("/api/v2/execute", piston.execute_endpoint(runner)),
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz_endpoint(runner, image), methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
+        Route("/openapi.json", openapi.openapi_endpoint(runner), methods=["GET"]),
+    ]

@@ -1,34 +1,25 @@
-"""The /ws endpoint: a thin translation between one WebSocket and one participant of a SharedRun.
+"""The /ws endpoint: a thin translation between one WebSocket and one participation in a run.
 
 The first message decides the socket's part: `run` starts a new run (its sender is the first
-driver), `join` attaches to a running one. After that the socket forwards input to the run and
-sends what the participant's outbox holds, until the run ends or the socket goes away.
+driver), `join` attaches to a running one; both go through the Runner, which does every check.
+After that the socket forwards input to the run and sends the frames meant for it, until the run
+ends or the socket goes away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from padbox.core import protocol
+from padbox.core import events
 from padbox.core.access import token_subprotocols
-from padbox.core.protocol import (
-    CLOSE_FOR_ERROR,
-    INPUT_MESSAGES,
-    CloseCode,
-    JoinMessage,
-    ProtocolError,
-    RunRequest,
-    bad_request,
-)
-from padbox.core.session import Session, plan_run
-from padbox.core.sharing import Participant, SharedRun, ViewerInputRefused
-
-if TYPE_CHECKING:
-    from padbox.web.app import Padbox
+from padbox.core.events import Error
+from padbox.core.protocol import JoinMessage, ProtocolError, RunRequest, bad_request, parse_client_message
+from padbox.core.runner import Participation, Runner
+from padbox.web.http_runs import credentials
 
 log = logging.getLogger("padbox.ws")
 
@@ -40,10 +31,9 @@ class Disconnected(Exception):
 class Connection:
     """One client socket: a starter or a joiner of one run."""
 
-    def __init__(self, websocket: WebSocket, padbox: Padbox) -> None:
+    def __init__(self, websocket: WebSocket, runner: Runner) -> None:
         self.websocket = websocket
-        self.padbox = padbox
-        self.client = "unknown"
+        self.runner = runner
 
     async def send_text(self, text: str) -> None:
         try:
@@ -63,10 +53,10 @@ class Connection:
     async def fail(self, problem: ProtocolError) -> None:
         """Send an `error` and close with the matching code; the client may already be gone."""
         try:
-            await self.send_text(protocol.encode(protocol.refusal(problem)))
+            await self.send_text(events.encode(Error.of(problem)))
         except Disconnected:
             return
-        await self.close(CLOSE_FOR_ERROR[problem.code])
+        await self.close(problem.close_code)
 
     async def close(self, code: int) -> None:
         if self.websocket.application_state != WebSocketState.DISCONNECTED:
@@ -80,82 +70,71 @@ class Connection:
         # A browser that offered a token subprotocol only completes the handshake if it is echoed.
         await self.websocket.accept(subprotocol=offered[0] if offered else None)
         try:
-            run, participant = await self._enter()
+            participation = await self._enter()
         except ProtocolError as exc:
             await self.fail(exc)
             return
         except Disconnected:
             return
-        await self._take_part(run, participant)
+        await self._take_part(participation)
 
-    def _check_access(self) -> None:
-        address = self.websocket.client.host if self.websocket.client else None
-        self.client = self.padbox.access.authorize(self.websocket.query_params, self.websocket.headers, address)
-
-    async def _enter(self) -> tuple[SharedRun, Participant]:
-        """Read the first message: start a run, or join one."""
-        timeout = self.padbox.settings.first_message_timeout_s
+    async def _enter(self) -> Participation:
+        """Read the first message: start a run, or join one. Access is checked once the client has
+        spoken, so its first message never races the refusal."""
+        timeout = self.runner.door.first_message_timeout_s
         try:
             text = await asyncio.wait_for(self.receive_text(), timeout)
         except TimeoutError:
             raise bad_request(f"no 'run' message within {timeout:g} s of connecting") from None
-        # Checked once the client has spoken, so its first message never races the refusal.
-        self._check_access()
-        message = protocol.parse_client_message(text)
+        message = parse_client_message(text)
         if isinstance(message, JoinMessage):
-            run = self.padbox.shares.find(message.run_id, message.key)
-            return run, run.join(message.role)
+            return await self.runner.join(message, credentials(self.websocket))
         if not isinstance(message, RunRequest):
             raise bad_request("the first message must be a 'run' (or 'join') message")
-        plan = plan_run(message, self.padbox.catalogue, self.padbox.settings.limits)
-        run = self.padbox.shares.create(lambda emit: Session(plan, self.padbox.engine, emit, self.client))
-        participant = run.attach_starter()
-        run.start()
-        return run, participant
+        return await self.runner.start(message, credentials(self.websocket))
 
-    async def _take_part(self, run: SharedRun, participant: Participant) -> None:
-        sender = asyncio.create_task(self._send_outbox(participant))
-        reader = asyncio.create_task(self._read_input(run, participant))
+    async def _take_part(self, participation: Participation) -> None:
+        sender = asyncio.create_task(self._send_frames(participation))
+        reader = asyncio.create_task(self._read_input(participation))
         try:
             await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
             if reader.done() and not reader.cancelled() and isinstance(reader.exception(), ProtocolError):
                 problem = reader.exception()
                 assert isinstance(problem, ProtocolError)
-                run.leave(participant)
+                participation.leave()
                 sender.cancel()
                 await self.fail(problem)
         finally:
-            run.leave(participant)
+            participation.leave()
             for task in (sender, reader):
                 task.cancel()
             await asyncio.gather(sender, reader, return_exceptions=True)
 
-    async def _send_outbox(self, participant: Participant) -> None:
-        outbox = participant.outbox
+    async def _send_frames(self, participation: Participation) -> None:
         try:
-            while (frame := await outbox.take()) is not None:
-                await self.send_text(frame)
+            while (frame := await participation.next_frame()) is not None:
+                await self.send_text(frame.text)
         except Disconnected:
             return
-        await self.close(outbox.close_code or CloseCode.NORMAL)
+        await self.close(participation.close_code)
 
-    async def _read_input(self, run: SharedRun, participant: Participant) -> None:
+    async def _read_input(self, participation: Participation) -> None:
         """Forward the client's messages until it disconnects or breaks the protocol."""
         while True:
             try:
                 text = await self.receive_text()
             except Disconnected:
                 return
-            message = protocol.parse_client_message(text)
+            message = parse_client_message(text)
             if isinstance(message, RunRequest | JoinMessage):
                 raise bad_request("this socket already takes part in a run: one socket carries one run")
-            assert isinstance(message, INPUT_MESSAGES)
-            try:
-                await run.input(participant, message)
-            except ViewerInputRefused as refused:
-                participant.outbox.offer(protocol.encode(protocol.refusal(refused)))
+            await participation.send(message)
 
 
-async def websocket_endpoint(websocket: WebSocket) -> None:
-    padbox: Padbox = websocket.app.state.padbox
-    await Connection(websocket, padbox).serve()
+def websocket_endpoint(runner: Runner) -> Callable[[WebSocket], Awaitable[None]]:
+    """/ws"""
+
+    async def endpoint(websocket: WebSocket) -> None:
+        await Connection(websocket, runner).serve()
+
+    return endpoint

@@ -1,0 +1,49 @@
+"""The composition root: settings in, a Runner with every part plugged in out.
+
+The only module that names the concrete parts (the Docker backend, the metrics, the session log),
+so the core and the transports depend on interfaces, and a test can assemble a Runner of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from padbox.backends.docker import DockerBackend
+from padbox.config import Settings
+from padbox.core.access import AccessPolicy, ClientLimiter
+from padbox.core.capacity import Capacity
+from padbox.core.languages import Catalogue
+from padbox.core.pool import WarmPool
+from padbox.core.runner import DoorSettings, Runner
+from padbox.core.sharing import ShareRegistry
+from padbox.telemetry.metrics import Metrics
+from padbox.telemetry.session_log import SessionLog
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """What the web app mounts: the runner for every transport, and the metrics for /metrics."""
+
+    settings: Settings
+    runner: Runner
+    metrics: Metrics
+
+
+def assemble(settings: Settings) -> Assembly:
+    backend = DockerBackend(settings)
+    capacity = Capacity(settings.max_sessions, settings.queue_limit)
+    pool = WarmPool(backend, capacity, settings.limits.defaults, settings.pool_size)
+    metrics = Metrics(capacity, pool)
+    runner = Runner(
+        catalogue=Catalogue.load(settings.manifest),
+        policy=settings.limits,
+        backend=backend,
+        capacity=capacity,
+        pool=pool,
+        access=AccessPolicy(settings.tokens, settings.allowed_origins),
+        limiter=ClientLimiter(settings.max_sessions_per_client, settings.sessions_per_minute),
+        shares=ShareRegistry(settings.share_max_participants, settings.share_grace_s, settings.share_replay_bytes),
+        door=DoorSettings(settings.first_message_timeout_s, settings.max_message_bytes),
+        observers=(metrics, SessionLog(settings.log_content)),
+    )
+    return Assembly(settings, runner, metrics)

@@ -1,0 +1,207 @@
+"""A Sandbox that talks to padbox's agent (runner-image/agent) over a byte stream.
+
+Every backend whose sandboxes run the agent (a Docker container's attached stdio today) supplies
+only an `AgentLink`: the bytes in and out, and what the backend knows when the stream ends. The
+agent's framing, its handshake, and the authentication of EXIT frames live here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from padbox_agent.wire import ExitVerifier, FrameDecoder, FrameError, Kind, decode_json, encode, json_payload
+
+from padbox.core.protocol import SourceFile
+from padbox.core.sandbox import (
+    OutputChunk,
+    ProcessExit,
+    ProcessSpec,
+    SandboxError,
+    SandboxEvent,
+    Stream,
+)
+
+log = logging.getLogger("padbox.agent")
+
+FILES_TIMEOUT_S = 30.0
+STREAM_OF = {Kind.STDOUT: Stream.STDOUT, Kind.STDERR: Stream.STDERR}
+
+
+class AgentLink(Protocol):
+    """The backend's byte stream to one agent."""
+
+    async def write(self, data: bytes) -> None:
+        """Send bytes to the agent; SandboxError when the stream is gone."""
+        ...
+
+    async def read(self) -> bytes | None:
+        """The agent's next output bytes; None once its output has ended."""
+        ...
+
+    async def last_word(self) -> ProcessExit | None:
+        """When the output ended without an EXIT: what the backend knows of how the sandbox died
+        (the kernel killed it for its memory, say), or None."""
+        ...
+
+
+def exit_of(info: dict[str, Any]) -> ProcessExit:
+    """An EXIT payload as a ProcessExit; a wrongly typed field is a sandbox error, not a crash."""
+
+    def optional(name: str, kind: type) -> Any:
+        value = info.get(name)
+        # bool is an int in Python, but not in an exit report
+        wrong = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        if value is not None and wrong:
+            raise SandboxError(f"the sandbox reported a malformed exit ({name}={value!r})")
+        return value
+
+    return ProcessExit(
+        code=optional("code", int),
+        signal=optional("signal", str),
+        wall_ms=optional("wall_ms", int),
+        cpu_ms=optional("cpu_ms", int),
+        memory_bytes=optional("memory_bytes", int),
+        oom=optional("oom", bool),
+    )
+
+
+class AgentSandbox:
+    """The run engine's Sandbox, spoken as agent frames over an AgentLink."""
+
+    def __init__(self, link: AgentLink, run_id: str, name: str) -> None:
+        self.link = link
+        self.name = name  # for logs: the backend's own id of the sandbox
+        self._run_id = run_id
+        self._decoder = FrameDecoder()
+        self._pending: deque[tuple[Kind, bytes]] = deque()
+        self._ended = False
+        self._final: ProcessExit | None = None  # the backend's account of an ending without EXIT
+        self._key = secrets.token_bytes(32)  # given to the agent before any program runs
+        self._exits = ExitVerifier(self._key)
+
+    @property
+    def run_id(self) -> str:
+        return self._run_id
+
+    # --- the handshake --------------------------------------------------------------------------
+    async def handshake(self, timeout_s: float) -> None:
+        """Wait for the agent's READY, then hand it the key that signs its EXIT frames."""
+        try:
+            await self._expect(Kind.READY, timeout_s)
+        except TimeoutError:
+            raise SandboxError("the sandbox did not become ready in time") from None
+        await self._send(Kind.KEY, self._key)
+
+    # --- Sandbox --------------------------------------------------------------------------------
+    async def write_files(self, files: Sequence[SourceFile]) -> None:
+        await self._send_json(Kind.FILES, {"files": [{"name": f.name, "content": f.content} for f in files]})
+        try:
+            await self._expect(Kind.DONE, FILES_TIMEOUT_S)
+        except TimeoutError:
+            raise SandboxError("the sandbox did not write the files in time") from None
+
+    async def execute(self, spec: ProcessSpec) -> None:
+        self._exits.begin_stage()
+        await self._send_json(
+            Kind.EXEC,
+            {
+                "argv": list(spec.argv),
+                "env": dict(spec.env),
+                "tty": spec.tty,
+                "cols": spec.cols,
+                "rows": spec.rows,
+                "cpu_time_s": spec.cpu_time_s,
+            },
+        )
+
+    async def write_stdin(self, data: bytes) -> None:
+        await self._send(Kind.STDIN, data)
+
+    async def close_stdin(self) -> None:
+        await self._send(Kind.EOF)
+
+    async def send_signal(self, number: int) -> None:
+        await self._send_json(Kind.SIGNAL, {"signal": number})
+
+    async def resize(self, cols: int, rows: int) -> None:
+        await self._send_json(Kind.RESIZE, {"cols": cols, "rows": rows})
+
+    async def stop(self) -> None:
+        await self._send(Kind.KILL)
+
+    async def next_event(self) -> SandboxEvent | None:
+        while True:
+            frame = await self._next_frame()
+            if frame is None:
+                final, self._final = self._final, None
+                return final
+            kind, payload = frame
+            if kind in STREAM_OF:
+                return OutputChunk(STREAM_OF[kind], payload)
+            if kind == Kind.EXIT:
+                return exit_of(self._control(payload))
+            if kind == Kind.FAIL:
+                raise SandboxError(str(self._control(payload).get("message", "the sandbox failed")))
+            raise SandboxError(f"the sandbox sent {kind.name} while a process ran")
+
+    # --- frames ---------------------------------------------------------------------------------
+    def mark_ended(self) -> None:
+        """The backend removed the sandbox: whatever the stream still says is not waited for."""
+        self._ended = True
+
+    async def _send(self, kind: Kind, payload: bytes = b"") -> None:
+        await self.link.write(encode(kind, payload))
+
+    async def _send_json(self, kind: Kind, obj: dict[str, Any]) -> None:
+        await self._send(kind, json_payload(obj))
+
+    @staticmethod
+    def _control(payload: bytes) -> dict[str, Any]:
+        try:
+            return decode_json(payload)
+        except FrameError as exc:
+            raise SandboxError(f"the sandbox sent a malformed control frame: {exc}") from None
+
+    async def _expect(self, wanted: Kind, timeout_s: float) -> dict[str, Any]:
+        """One control frame (READY, DONE); anything else is the agent failing."""
+        frame = await asyncio.wait_for(self._next_frame(), timeout_s)
+        if frame is None:
+            raise SandboxError("the sandbox ended before it answered")
+        kind, payload = frame
+        if kind == Kind.FAIL:
+            raise SandboxError(str(self._control(payload).get("message", "the sandbox failed")))
+        if kind != wanted:
+            raise SandboxError(f"the sandbox sent {kind.name} where {wanted.name} was expected")
+        return self._control(payload)
+
+    async def _next_frame(self) -> tuple[Kind, bytes] | None:
+        while not self._pending:
+            if self._ended:
+                return None
+            data = await self.link.read()
+            if data is None:
+                self._ended = True
+                self._final = await self.link.last_word()
+                return None
+            try:
+                frames = self._decoder.feed(data)
+            except FrameError as exc:
+                raise SandboxError(f"garbled frame from the sandbox: {exc}") from exc
+            self._pending.extend(frame for frame in map(self._authentic, frames) if frame is not None)
+        return self._pending.popleft()
+
+    def _authentic(self, frame: tuple[Kind, bytes]) -> tuple[Kind, bytes] | None:
+        """An EXIT without the agent's MAC was written by the program itself: drop it (the real one follows)."""
+        kind, payload = frame
+        if kind != Kind.EXIT:
+            return frame
+        result = self._exits.verify(payload)
+        if result is None:
+            log.warning("sandbox %s: dropped a forged EXIT frame", self.name)
+            return None
+        return kind, result

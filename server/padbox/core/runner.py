@@ -1,0 +1,262 @@
+"""The one way into a run: every transport (/ws, /api/v1/execute, Piston's execute, anything added
+later) starts, joins and awaits runs here, and gets nothing else.
+
+Draining, access, planning, admission, sandbox supply and registration for sharing each happen
+here once, in this order, so a guard cannot exist on one path and not another. The Runner also owns
+the server's life: start-up (leftovers reaped, versions read, pool warmed), readiness and shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+from padbox.core.access import AccessPolicy, ClientLimiter
+from padbox.core.capacity import Capacity
+from padbox.core.events import Error
+from padbox.core.languages import Catalogue
+from padbox.core.limits import LimitPolicy
+from padbox.core.pool import SandboxSupply, WarmPool
+from padbox.core.protocol import (
+    INPUT_MESSAGES,
+    CloseCode,
+    ErrorCode,
+    JoinMessage,
+    ProtocolError,
+    RunRequest,
+)
+from padbox.core.sandbox import SandboxBackend, SandboxError
+from padbox.core.session import Emit, Session, SessionObserver, plan_run
+from padbox.core.sharing import SHUTTING_DOWN, Frame, Participant, SharedRun, ShareRegistry, ViewerInputRefused
+from padbox.core.transcript import RunRecord
+
+log = logging.getLogger("padbox.runner")
+
+
+class ShuttingDown(ProtocolError):
+    """New runs are refused while the server drains (HTTP 503; a WebSocket closes with 1001)."""
+
+    def __init__(self, message: str = SHUTTING_DOWN) -> None:
+        super().__init__(ErrorCode.INTERNAL, message)
+
+    @property
+    def close_code(self) -> CloseCode:
+        return CloseCode.GOING_AWAY
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a client showed at the door: its URL's query, its headers, its address."""
+
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    address: str | None
+
+
+@dataclass(frozen=True)
+class DoorSettings:
+    """What the transports themselves enforce before a message reaches the runner."""
+
+    first_message_timeout_s: float
+    max_message_bytes: int
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether runs can start now, and if not, which part is missing."""
+
+    engine: bool
+    image: bool
+    prepared: bool
+    draining: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.engine and self.image and self.prepared and not self.draining
+
+
+class Participation:
+    """One client's place in one run: the frames meant for it, its input, its leaving."""
+
+    def __init__(self, run: SharedRun, participant: Participant) -> None:
+        self.run = run
+        self.participant = participant
+
+    async def next_frame(self) -> Frame | None:
+        """The next frame for this client; None when the run is over for it."""
+        return await self.participant.outbox.take()
+
+    @property
+    def close_code(self) -> int:
+        return self.participant.outbox.close_code or CloseCode.NORMAL
+
+    async def send(self, message: object) -> None:
+        """Input from this client. A viewer's is refused with an `error` frame; it keeps watching."""
+        assert isinstance(message, INPUT_MESSAGES)
+        try:
+            await self.run.input(self.participant, message)
+        except ViewerInputRefused as refused:
+            self.participant.outbox.offer(Frame.of(Error.of(refused)))
+
+    def leave(self) -> None:
+        self.run.leave(self.participant)
+
+
+PROBE_TIMEOUT_S = 3.0
+
+
+class Runner:
+    """The run engine's single entry point, and the server's lifecycle."""
+
+    def __init__(
+        self,
+        *,
+        catalogue: Catalogue,
+        policy: LimitPolicy,
+        backend: SandboxBackend,
+        capacity: Capacity,
+        pool: WarmPool | None,
+        access: AccessPolicy,
+        limiter: ClientLimiter,
+        shares: ShareRegistry,
+        door: DoorSettings,
+        observers: tuple[SessionObserver, ...] = (),
+    ) -> None:
+        self.catalogue = catalogue
+        self.policy = policy
+        self.backend = backend
+        self.capacity = capacity
+        self.pool = pool
+        self.supply = SandboxSupply(backend, pool)
+        self.access = access
+        self.limiter = limiter
+        self.shares = shares
+        self.door = door
+        self.observers = observers
+        self.prepared = False  # the engine answered, the image is there, versions read, pool started
+        self.draining = False
+
+    # --- runs -----------------------------------------------------------------------------------
+    def _admit(self, credentials: Credentials) -> str:
+        """Draining first, then origin and token: the client's identity for per-client caps."""
+        if self.draining:
+            raise ShuttingDown()
+        return self.access.authorize(credentials.query, credentials.headers, credentials.address)
+
+    async def start(self, request: RunRequest, credentials: Credentials, stdin_closed: bool = False) -> Participation:
+        """Start a run; its starter is its first driver. `stdin_closed`: the request held all the input."""
+        client = self._admit(credentials)
+        plan = plan_run(request, self.catalogue, self.policy)
+
+        def session(emit: Emit) -> Session:
+            return Session(plan, emit, client, self.observers, self.backend.discard)
+
+        run = self.shares.create(session, self._execute)
+        participant = run.attach_starter()
+        if stdin_closed:
+            await run.session.send_eof()
+        run.start()
+        return Participation(run, participant)
+
+    async def join(self, message: JoinMessage, credentials: Credentials) -> Participation:
+        """Join a running run by its id and key."""
+        self._admit(credentials)
+        run = self.shares.find(message.run_id, message.key)
+        return Participation(run, run.join(message.role))
+
+    async def execute(self, request: RunRequest, credentials: Credentials) -> RunRecord:
+        """Run to the end with the request's stdin only, and fold what happened (the HTTP APIs).
+
+        Raises ProtocolError when the run was refused or failed; cancelling the caller (a client that
+        left) ends the run and removes its sandbox."""
+        participation = await self.start(request, credentials, stdin_closed=True)
+        record = RunRecord()
+        try:
+            while (frame := await participation.next_frame()) is not None:
+                record.add(frame.event)
+        finally:
+            participation.leave()
+        if record.error is not None:
+            # The session's own error keeps its kind (a client's caps, not the server's, say); an error
+            # the run did not raise itself (the server shutting down) is known only by its event.
+            problem = participation.run.session.error or record.error.problem()
+            if problem.code is ErrorCode.INTERNAL and self.draining:
+                raise ShuttingDown("the server is shutting down; the run was stopped")
+            raise problem
+        return record
+
+    async def _execute(self, session: Session) -> None:
+        """Admission, a sandbox, the stages; user-caused problems end as an `error` event, never raise."""
+        plan = session.plan
+        try:
+            async with AsyncExitStack() as admitted:
+                admitted.enter_context(self.limiter.admitted(session.client))
+                await admitted.enter_async_context(self.capacity.slot(session.queued))
+                sandbox = await self.supply.acquire(plan.limits, plan.run_id, plan.files)
+                try:
+                    await session.run_in(sandbox)
+                finally:
+                    self.backend.discard(sandbox)
+        except ProtocolError as refused:  # at admission: busy
+            await session.fail(refused)
+        except SandboxError as exc:
+            log.error("session %s: %s", session.id, exc)
+            await session.fail(ProtocolError(ErrorCode.INTERNAL, f"the sandbox failed: {exc}"))
+        finally:
+            self.supply.returned()
+            session.finish()
+
+    # --- the server's life ----------------------------------------------------------------------
+    async def start_up(self) -> None:
+        """Without an engine or an image the server still starts: readiness says what is missing (a load
+        balancer sees "not ready", not a crash loop) and runs fail with an `internal` error."""
+        if not await self.backend.ping():
+            log.error("no sandbox engine answers; run `make run`, which starts Docker, or check DOCKER_HOST")
+            return
+        reaped = await self.backend.reap_leftovers()  # before any session of ours can exist
+        if reaped:
+            log.warning("removed %d sandbox(es) left by an earlier server", reaped)
+        if not await self.backend.image_present():
+            log.error("the runner image is missing; build it with `make image`")
+            return
+        await self.prepare()
+
+    async def prepare(self) -> None:
+        """What needs the image: its language versions, and the warm pool."""
+        self.catalogue = self.catalogue.with_versions(await self.backend.read_versions())
+        if self.pool:
+            self.pool.start()
+        self.prepared = True
+
+    async def readiness(self) -> Readiness:
+        """Whether runs can start; finishes start-up here when the image has appeared since."""
+        engine = await _answers(self.backend.ping())
+        image = engine and await _answers(self.backend.image_present())
+        if image and not self.prepared:
+            try:
+                await self.prepare()
+            except Exception as exc:  # reported as not ready, and logged
+                log.error("could not finish start-up: %s", exc)
+        return Readiness(engine, image, self.prepared, self.draining)
+
+    async def shut_down(self) -> None:
+        """Refuse new runs, tell every client, and remove every sandbox."""
+        self.draining = True
+        if self.pool:
+            await self.pool.drain()
+        await self.shares.shut_down()
+        await self.backend.settled()
+        await self.backend.reap_leftovers()  # belt and braces: nothing of this instance outlives the server
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+async def _answers(check: Awaitable[bool]) -> bool:
+    try:
+        return await asyncio.wait_for(check, PROBE_TIMEOUT_S)
+    except TimeoutError:
+        return False
