@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from padbox_agent import names
+
 
 class ClientType(StrEnum):
     """Messages a client may send."""
@@ -185,20 +187,12 @@ INPUT_MESSAGES = (StdinMessage, EofMessage, SignalMessage, ResizeMessage)
 
 
 def check_file_name(name: str) -> None:
-    """Refuse names that could leave the work directory or confuse a tool, before any container exists."""
-    if not name:
-        raise bad_request("file name must not be empty")
-    if "\x00" in name:
-        raise bad_request(f"file name {name!r} contains a NUL byte")
-    if name.startswith("/"):
-        raise bad_request(f"file name {name!r} must be relative, not absolute")
-    if len(name) > 255:
-        raise bad_request("file name is longer than 255 characters")
-    parts = name.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        raise bad_request(f"file name {name!r} must not contain '..', '.' or empty path parts")
-    if "\\" in name:
-        raise bad_request(f"file name {name!r} must not contain a backslash")
+    """Refuse names that could leave the work directory or confuse a tool, before any container exists.
+    The rule is the agent's own (padbox_agent.names), so the two ends cannot drift apart."""
+    try:
+        names.check_file_name(name)
+    except names.BadFileName as exc:
+        raise bad_request(str(exc)) from None
 
 
 def _field(obj: Mapping[str, Any], name: str, kind: type | tuple[type, ...], default: Any) -> Any:
