@@ -35,7 +35,7 @@ class Kind(IntEnum):
     DONE = 65  # JSON {}: FILES were written
     STDOUT = 66
     STDERR = 67
-    EXIT = 68  # MAC_SIZE bytes of ExitSigner.sign, then JSON {"code", "signal", "wall_ms", "cpu_ms", "memory_bytes", "oom"}
+    EXIT = 68  # see ExitSigner.sign: a MAC, then JSON {"code", "signal", "wall_ms", "cpu_ms", "memory_bytes", "oom"}
     FAIL = 69  # JSON {"message"}: the agent could not do what was asked
 
 
