@@ -51,10 +51,6 @@ def _exit_mac(key: bytes, stage_number: int, result: bytes) -> bytes:
     return hmac.new(key, stage_number.to_bytes(4, "big") + result, hashlib.sha256).hexdigest().encode()
 
 
-# Transitional: agent.py still computes the MAC itself, until it moves to ExitSigner.
-exit_mac = _exit_mac
-
-
 class ExitSigner:
     """The agent's side: signs each stage's EXIT with the sandbox's key and the stage's number."""
 
