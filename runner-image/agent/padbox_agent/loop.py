@@ -108,7 +108,8 @@ class Agent:
         finally:
             self._kill(self._stage.process.pid if self._stage else self._last_group)
             signal.set_wakeup_fd(previous_wakeup)
-            signal.signal(signal.SIGCHLD, previous_handler)
+            if previous_handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(signal.SIGCHLD, previous_handler)
             self._selector.close()
             os.close(wake_r)
             os.close(wake_w)
