@@ -16,7 +16,7 @@ test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 check: $(VENV)/.installed
-	$(VENV)/bin/ruff check server tests bench
+	$(VENV)/bin/ruff check server tests bench runner-image
 	$(VENV)/bin/mypy
 
 bench: setup

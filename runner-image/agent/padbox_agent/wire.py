@@ -1,6 +1,6 @@
 """Framing between the server and the agent that runs inside every sandbox.
 
-The agent (runner-image/agent.py) is copied into the runner image together with this file,
+The agent (runner-image/agent/) is copied into the runner image together with this file,
 so both ends share one definition. Standard library only: the image has no padbox package.
 
 A frame is a 1-byte kind, a 4-byte big-endian payload length, then the payload. Control
@@ -23,26 +23,26 @@ MAX_PAYLOAD = 1 << 24
 class Kind(IntEnum):
     # server -> agent
     FILES = 1  # JSON {"files": [{"name", "content"}]}: written under the work directory
-    EXEC = 2  # JSON {"argv", "env", "tty", "cols", "rows", "cpu_time_s", "stdin"}: start a stage's process
+    EXEC = 2  # JSON {"argv", "env", "tty", "cols", "rows", "cpu_time_s"}: start a stage's process
     STDIN = 3  # bytes for the running process's stdin
     EOF = 4  # close the running process's stdin
     SIGNAL = 5  # JSON {"signal": number}: to the running process group
     RESIZE = 6  # JSON {"cols", "rows"}
     KILL = 7  # end every process in the sandbox but the agent
-    KEY = 8  # bytes: the sandbox's secret, sent once before any program runs (see exit_mac)
+    KEY = 8  # bytes: the sandbox's secret, sent once before any program runs (see ExitSigner)
     # agent -> server
     READY = 64  # JSON {}: the agent is listening
     DONE = 65  # JSON {}: FILES were written
     STDOUT = 66
     STDERR = 67
-    EXIT = 68  # MAC_SIZE bytes of exit_mac, then JSON {"code", "signal", "wall_ms", "cpu_ms", "memory_bytes", "oom"}
+    EXIT = 68  # see ExitSigner.sign: a MAC, then JSON {"code", "signal", "wall_ms", "cpu_ms", "memory_bytes", "oom"}
     FAIL = 69  # JSON {"message"}: the agent could not do what was asked
 
 
 MAC_SIZE = 64
 
 
-def exit_mac(key: bytes, stage_number: int, result: bytes) -> bytes:
+def _exit_mac(key: bytes, stage_number: int, result: bytes) -> bytes:
     """The proof that an EXIT comes from the agent: an HMAC over the stage's number and its result.
 
     A program can reach the agent's output stream where /proc does not protect the agent (gVisor), but it
@@ -59,11 +59,12 @@ class ExitSigner:
         self._stage = 0
 
     def begin_stage(self) -> None:
+        """Called on every EXEC received, accepted or not, so the count matches the server's."""
         self._stage += 1
 
     def sign(self, result: bytes) -> bytes:
         """The EXIT payload: the MAC, then the result."""
-        return exit_mac(self._key, self._stage, result) + result
+        return _exit_mac(self._key, self._stage, result) + result
 
 
 class ExitVerifier:
@@ -74,12 +75,13 @@ class ExitVerifier:
         self._stage = 0
 
     def begin_stage(self) -> None:
+        """Called on every EXEC sent."""
         self._stage += 1
 
     def verify(self, payload: bytes) -> bytes | None:
         """The result without its MAC, or None when the frame is forged or replayed."""
         mac, result = payload[:MAC_SIZE], payload[MAC_SIZE:]
-        if not hmac.compare_digest(mac, exit_mac(self._key, self._stage, result)):
+        if not hmac.compare_digest(mac, _exit_mac(self._key, self._stage, result)):
             return None
         return result
 
@@ -99,11 +101,15 @@ def encode_json(kind: Kind, obj: dict[str, Any]) -> bytes:
 def decode_json(payload: bytes) -> dict[str, Any]:
     """A control payload; FrameError (with what was wrong) for anything but a JSON object."""
     try:
-        obj = json.loads(payload)
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FrameError(f"control payload is not UTF-8: {exc}") from None
+    try:
+        obj = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise FrameError(f"control payload is not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
-        raise FrameError("control payload is not a JSON object")
+        raise FrameError(f"control payload is a JSON {type(obj).__name__}, not an object")
     return obj
 
 

@@ -28,6 +28,8 @@ from msgspec import Meta
 
 T = TypeVar("T")
 
+from padbox_agent import names
+
 
 class ClientType(StrEnum):
     """Messages a client may send."""
@@ -207,20 +209,12 @@ CLIENT_MESSAGES: msgspec.json.Decoder[ClientMessage] = msgspec.json.Decoder(Clie
 
 
 def check_file_name(name: str) -> None:
-    """Refuse names that could leave the work directory or confuse a tool, before any container exists."""
-    if not name:
-        raise bad_request("file name must not be empty")
-    if "\x00" in name:
-        raise bad_request(f"file name {name!r} contains a NUL byte")
-    if name.startswith("/"):
-        raise bad_request(f"file name {name!r} must be relative, not absolute")
-    if len(name) > 255:
-        raise bad_request("file name is longer than 255 characters")
-    parts = name.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        raise bad_request(f"file name {name!r} must not contain '..', '.' or empty path parts")
-    if "\\" in name:
-        raise bad_request(f"file name {name!r} must not contain a backslash")
+    """Refuse names that could leave the work directory or confuse a tool, before any container exists.
+    The rule is the agent's own (padbox_agent.names), so the two ends cannot drift apart."""
+    try:
+        names.check_file_name(name)
+    except names.BadFileName as exc:
+        raise bad_request(str(exc)) from None
 
 
 Rule = Literal["required", "type", "length", "range", "choice", "other"]
