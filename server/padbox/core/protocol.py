@@ -25,10 +25,9 @@ from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
 import msgspec
 from msgspec import Meta
+from padbox_agent import names
 
 T = TypeVar("T")
-
-from padbox_agent import names
 
 
 class ClientType(StrEnum):
