@@ -15,6 +15,7 @@ from padbox.core.capacity import Capacity
 from padbox.core.languages import Catalogue
 from padbox.core.pool import WarmPool
 from padbox.core.runner import DoorSettings, Runner
+from padbox.core.sandbox import SandboxBackend
 from padbox.core.sharing import ShareRegistry
 from padbox.telemetry.metrics import Metrics
 from padbox.telemetry.session_log import SessionLog
@@ -29,8 +30,9 @@ class Assembly:
     metrics: Metrics
 
 
-def assemble(settings: Settings) -> Assembly:
-    backend = DockerBackend(settings)
+def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assembly:
+    """Every part from the settings; `backend` replaces Docker (the unit tests pass an in-memory one)."""
+    backend = DockerBackend(settings) if backend is None else backend
     capacity = Capacity(settings.max_sessions, settings.queue_limit)
     pool = WarmPool(backend, capacity, settings.limits.defaults, settings.pool_size)
     metrics = Metrics(capacity, pool)
