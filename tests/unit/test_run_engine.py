@@ -1,0 +1,469 @@
+"""The run engine (core/session.py, core/pool.py) against an in-memory sandbox: event order, output caps,
+every verdict and stop reason, input, resize and the pool's fallback, each in milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from padbox.config import REPO_ROOT, Settings
+from padbox.core import session as session_module
+from padbox.core.capacity import Capacity
+from padbox.core.events import AnyEvent, Exited, StageBegan, Started, Stderr, Stdout
+from padbox.core.languages import Catalogue
+from padbox.core.pool import SandboxSupply, WarmPool
+from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Signal, SourceFile, Stage, Verdict
+from padbox.core.sandbox import KILLED, Origin, ProcessExit, SandboxError, Stream
+from padbox.core.session import MAX_PENDING_INPUT, Plan, Session, plan_run
+
+from tests.unit.fake_sandbox import (
+    AwaitEof,
+    Echo,
+    Fail,
+    FakeBackend,
+    FakeSandbox,
+    Hang,
+    Program,
+    Sleep,
+    Vanish,
+    Write,
+)
+
+CATALOGUE = Catalogue.load(REPO_ROOT / "runner-image" / "languages.toml").with_versions({"python": "3.fake"})
+POLICY = Settings.from_env({}).limits
+SOURCES = {"python": "print('hi')", "c": "int main(void) { return 0; }"}
+FAST = {"compile_timeout_s": 1, "run_timeout_s": 1}  # nothing here should come near these
+
+
+def make_plan(language: str = "python", limits: dict[str, Any] | None = None, **request: Any) -> Plan:
+    run = RunRequest(language=language, source=SOURCES[language], limits={**FAST, **(limits or {})}, **request)
+    return plan_run(run, CATALOGUE, POLICY)
+
+
+class Trial:
+    """One session over one fake sandbox, with everything the session emitted."""
+
+    def __init__(self, *programs: Program, ignores_stop: bool = False, **plan: Any) -> None:
+        self.backend = FakeBackend(*programs, ignores_stop=ignores_stop)
+        self.events: list[AnyEvent] = []
+        self.session = Session(make_plan(**plan), self._record, hard_stop=self.backend.discard)
+        self.task: asyncio.Task[None] | None = None
+
+    async def _record(self, event: AnyEvent) -> None:
+        self.events.append(event)
+
+    async def start(self) -> FakeSandbox:
+        plan = self.session.plan
+        sandbox = await self.backend.create(plan.limits, plan.run_id, Origin.COLD)
+        self.task = asyncio.create_task(self.session.run_in(sandbox))
+        return sandbox
+
+    async def finish(self) -> list[AnyEvent]:
+        assert self.task is not None
+        await asyncio.wait_for(self.task, 2)
+        return self.events
+
+    @property
+    def sandbox(self) -> FakeSandbox:
+        return self.backend.sandboxes[0]
+
+    @property
+    def exits(self) -> list[Exited]:
+        return [e for e in self.events if isinstance(e, Exited)]
+
+
+async def run(*programs: Program, **plan: Any) -> Trial:
+    """A session run to its end."""
+    trial = Trial(*programs, **plan)
+    await trial.start()
+    await trial.finish()
+    return trial
+
+
+def story(events: list[AnyEvent]) -> list[tuple[object, ...]]:
+    """Events as short tuples: what happened, leaving out times and ids."""
+    told: list[tuple[object, ...]] = []
+    for event in events:
+        if isinstance(event, Started):
+            told.append(("started", event.language, event.version))
+        elif isinstance(event, StageBegan):
+            told.append(("stage", event.stage))
+        elif isinstance(event, Stdout | Stderr):
+            told.append((event.__class__.__name__.lower(), event.stage, event.data))
+        elif isinstance(event, Exited):
+            told.append(("exit", event.stage, event.verdict))
+        else:
+            told.append((event.__class__.__name__,))
+    return told
+
+
+def output(events: list[AnyEvent]) -> str:
+    return "".join(e.data for e in events if isinstance(e, Stdout | Stderr))
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 1.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0.001)
+
+
+def exited(code: int | None = 0, signal_name: str | None = None, **usage: Any) -> ProcessExit:
+    return ProcessExit(code=code, signal=signal_name, **usage)
+
+
+# --- event order ---------------------------------------------------------------------------------------
+async def test_an_interpreted_run_reports_started_its_stage_output_and_exit_in_order() -> None:
+    done = await run([Write(b"out\n"), Write(b"err\n", Stream.STDERR), exited(0)])
+    assert story(done.events) == [
+        ("started", "python", "3.fake"),
+        ("stage", Stage.RUN),
+        ("stdout", Stage.RUN, "out\n"),
+        ("stderr", Stage.RUN, "err\n"),
+        ("exit", Stage.RUN, Verdict.OK),
+    ]
+    assert done.session.results == done.exits
+
+
+async def test_a_compiled_run_compiles_then_runs_each_stage_with_its_own_output() -> None:
+    done = await run([Write(b"warning\n", Stream.STDERR)], [Write(b"ran\n")], language="c")
+    assert story(done.events) == [
+        ("started", "c", "unknown"),
+        ("stage", Stage.COMPILE),
+        ("stderr", Stage.COMPILE, "warning\n"),
+        ("exit", Stage.COMPILE, Verdict.OK),
+        ("stage", Stage.RUN),
+        ("stdout", Stage.RUN, "ran\n"),
+        ("exit", Stage.RUN, Verdict.OK),
+    ]
+    compile_spec, run_spec = done.sandbox.specs
+    assert "gcc" in compile_spec.argv[2] and run_spec.argv[2] == "exec ./main"
+
+
+async def test_started_carries_the_sandboxs_run_id() -> None:
+    done = await run([])
+    started = done.events[0]
+    assert isinstance(started, Started) and started.id == done.sandbox.run_id == done.session.id
+
+
+async def test_each_process_gets_the_languages_command_environment_terminal_and_cpu_limit() -> None:
+    done = await run([], tty=True, cols=100, rows=30, args=("a b",), limits={"cpu_time_s": 2})
+    (spec,) = done.sandbox.specs
+    assert spec.argv == ("/bin/sh", "-c", "exec python3 -u main.py \"$@\"", "padbox", "a b")
+    assert spec.env["TERM"] == "xterm-256color" and spec.env["PYTHONUNBUFFERED"] == "1"
+    assert (spec.tty, spec.cols, spec.rows, spec.cpu_time_s) == (True, 100, 30, 2)
+    assert "TERM" not in (await run([])).sandbox.specs[0].env
+
+
+async def test_stderr_is_folded_into_stdout_in_a_terminal() -> None:
+    done = await run([Write(b"out "), Write(b"err", Stream.STDERR)], tty=True)
+    assert story(done.events)[2:4] == [("stdout", Stage.RUN, "out "), ("stdout", Stage.RUN, "err")]
+
+
+async def test_a_character_split_across_chunks_is_decoded_whole() -> None:
+    snowman = "☃".encode()
+    done = await run([Write(b"a" + snowman[:1]), Write(snowman[1:2]), Write(snowman[2:] + b"b")])
+    assert output(done.events) == "a☃b"
+    assert all("\ufffd" not in e.data for e in done.events if isinstance(e, Stdout))
+
+
+async def test_each_stream_decodes_on_its_own_and_a_dangling_byte_is_replaced_at_exit() -> None:
+    euro = "€".encode()
+    done = await run([Write(euro[:2]), Write(b"e", Stream.STDERR), Write(euro[2:]), Write(b"\xe2")])
+    assert story(done.events)[2:5] == [
+        ("stderr", Stage.RUN, "e"),
+        ("stdout", Stage.RUN, "€"),
+        ("stdout", Stage.RUN, "\ufffd"),
+    ]
+
+
+# --- the output cap ------------------------------------------------------------------------------------
+async def test_output_past_the_cap_is_cut_and_the_verdict_is_output_limit() -> None:
+    done = await run([Write(b"x" * 1000), Write(b"y" * 100), Write(b"never"), Hang()], limits={"output_kb": 1})
+    assert output(done.events) == "x" * 1000 + "y" * 24
+    assert done.sandbox.stops == 1
+    (ending,) = done.exits
+    assert (ending.verdict, ending.signal) == (Verdict.OUTPUT_LIMIT, "SIGKILL")
+
+
+async def test_the_output_cap_counts_compile_and_run_output_together() -> None:
+    done = await run(
+        [Write(b"c" * 600, Stream.STDERR)], [Write(b"r" * 600), Hang()], language="c", limits={"output_kb": 1}
+    )
+    assert output(done.events) == "c" * 600 + "r" * 424
+    assert [(e.stage, e.verdict) for e in done.exits] == [
+        (Stage.COMPILE, Verdict.OK),
+        (Stage.RUN, Verdict.OUTPUT_LIMIT),
+    ]
+
+
+async def test_output_that_fills_the_cap_exactly_is_not_cut() -> None:
+    done = await run([Write(b"x" * 1024)], limits={"output_kb": 1})
+    assert len(output(done.events)) == 1024
+    assert done.exits[0].verdict is Verdict.OK and done.sandbox.stops == 0
+
+
+async def test_a_cap_reached_while_compiling_ends_the_run_before_it_starts() -> None:
+    done = await run([Write(b"e" * 2000, Stream.STDERR), Hang()], [], language="c", limits={"output_kb": 1})
+    assert [(e.stage, e.verdict) for e in done.exits] == [(Stage.COMPILE, Verdict.OUTPUT_LIMIT)]
+    assert len(done.sandbox.specs) == 1 and len(output(done.events)) == 1024
+
+
+# --- verdicts and stop reasons -------------------------------------------------------------------------
+@pytest.mark.parametrize(("ending", "verdict"), [
+    (exited(0), Verdict.OK),
+    (exited(1), Verdict.RUNTIME_ERROR),
+    (exited(None, "SIGSEGV"), Verdict.RUNTIME_ERROR),
+    (exited(None, "SIGXCPU", cpu_ms=900), Verdict.TIMEOUT),
+    (exited(None, "SIGKILL", cpu_ms=1000), Verdict.TIMEOUT),
+    (exited(None, "SIGKILL", cpu_ms=999), Verdict.RUNTIME_ERROR),
+    (exited(None, "SIGKILL", oom=True), Verdict.MEMORY_LIMIT),
+    (exited(None, "SIGKILL", oom=None, memory_bytes=63 * 1024 * 1024), Verdict.MEMORY_LIMIT),
+    (exited(None, "SIGKILL", oom=False, memory_bytes=64 * 1024 * 1024), Verdict.RUNTIME_ERROR),
+])
+async def test_the_sandboxs_account_of_the_exit_decides_the_verdict(ending: ProcessExit, verdict: Verdict) -> None:
+    done = await run([ending], limits={"cpu_time_s": 1, "memory_mb": 64})
+    (result,) = done.exits
+    assert result.verdict is verdict
+    assert (result.code, result.signal, result.cpu_ms, result.memory_bytes) == (
+        ending.code, ending.signal, ending.cpu_ms, ending.memory_bytes)
+
+
+async def test_the_sandboxs_usage_is_reported_with_its_own_wall_time_when_it_has_one() -> None:
+    done = await run([exited(0, wall_ms=1234, cpu_ms=5, memory_bytes=1 << 20)])
+    assert (done.exits[0].wall_ms, done.exits[0].cpu_ms, done.exits[0].memory_bytes) == (1234, 5, 1 << 20)
+    measured = await run([Sleep(0.02)])
+    assert 15 <= measured.exits[0].wall_ms < 1000
+
+
+async def test_a_failed_compile_is_a_compile_error_and_the_run_stage_never_starts() -> None:
+    done = await run([Write(b"main.c:1: error\n", Stream.STDERR), exited(1)], [Write(b"never")], language="c")
+    assert story(done.events)[-2:] == [("stderr", Stage.COMPILE, "main.c:1: error\n"),
+                                       ("exit", Stage.COMPILE, Verdict.COMPILE_ERROR)]
+    assert len(done.sandbox.specs) == 1
+
+
+async def test_a_run_past_its_wall_clock_limit_is_stopped_by_the_watchdog_with_timeout() -> None:
+    done = await run([Write(b"working"), Hang()], limits={"run_timeout_s": 0.1})
+    (ending,) = done.exits
+    assert (ending.verdict, ending.signal) == (Verdict.TIMEOUT, "SIGKILL")
+    assert done.sandbox.stops == 1 and 100 <= ending.wall_ms < 1000
+
+
+async def test_a_compile_past_its_limit_is_a_timeout_and_the_run_stage_never_starts() -> None:
+    done = await run([Hang()], [], language="c", limits={"compile_timeout_s": 0.1})
+    assert [(e.stage, e.verdict) for e in done.exits] == [(Stage.COMPILE, Verdict.TIMEOUT)]
+    assert len(done.sandbox.specs) == 1
+
+
+async def test_a_program_ended_by_a_clients_signal_is_killed() -> None:
+    trial = Trial([Write(b"ready"), Hang()])
+    sandbox = await trial.start()
+    await until(lambda: bool(trial.events[2:]))
+    await trial.session.send_signal(Signal.SIGINT)
+    await trial.finish()
+    assert sandbox.signals == [signal.SIGINT]
+    assert (trial.exits[0].signal, trial.exits[0].verdict) == ("SIGINT", Verdict.KILLED)
+
+
+async def test_a_signal_sent_before_the_program_started_is_delivered_when_it_starts() -> None:
+    trial = Trial([Hang()])
+    await trial.session.send_signal(Signal.SIGTERM)
+    sandbox = await trial.start()
+    await trial.finish()
+    assert sandbox.signals == [signal.SIGTERM]
+    assert trial.exits[0].verdict is Verdict.KILLED
+
+
+async def test_a_signal_sent_during_compile_reaches_the_compiler_not_the_program() -> None:
+    trial = Trial([Hang()], [], language="c")
+    sandbox = await trial.start()
+    await until(lambda: sandbox.running)
+    await trial.session.send_signal(Signal.SIGKILL)
+    await trial.finish()
+    assert [(e.stage, e.verdict) for e in trial.exits] == [(Stage.COMPILE, Verdict.KILLED)]
+    assert len(sandbox.specs) == 1
+
+
+async def test_a_sandbox_that_ignores_stop_is_removed_after_the_grace_and_the_stage_ends_with_sigkill(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(session_module, "STOP_GRACE_S", 0.05)
+    done = await run([Hang()], ignores_stop=True, limits={"run_timeout_s": 0.1})
+    assert done.sandbox.stops == 1 and done.backend.discarded == [done.sandbox]
+    (ending,) = done.exits
+    assert (ending.code, ending.signal, ending.verdict) == (None, "SIGKILL", Verdict.TIMEOUT)
+
+
+async def test_a_sandbox_that_stops_when_asked_is_not_removed_by_the_backstop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session_module, "STOP_GRACE_S", 0.01)
+    done = await run([Hang()], limits={"run_timeout_s": 0.1})
+    await asyncio.sleep(0.03)
+    assert done.sandbox.stops == 1 and done.backend.discarded == []
+
+
+async def test_a_sandbox_that_vanishes_mid_run_ends_the_stage_with_sigkill() -> None:
+    done = await run([Write(b"partial"), Vanish()])
+    assert story(done.events)[-2:] == [("stdout", Stage.RUN, "partial"), ("exit", Stage.RUN, Verdict.RUNTIME_ERROR)]
+    assert (done.exits[0].code, done.exits[0].signal) == (KILLED.code, KILLED.signal)
+
+
+async def test_a_sandbox_that_vanishes_while_compiling_runs_nothing_more() -> None:
+    done = await run([Vanish()], [Write(b"never")], language="c")
+    assert story(done.events)[-1] == ("exit", Stage.COMPILE, Verdict.COMPILE_ERROR)
+    assert done.exits[0].signal == "SIGKILL" and len(done.sandbox.specs) == 1
+
+
+async def test_a_sandbox_failing_mid_run_raises_sandbox_error_to_the_runner() -> None:
+    trial = Trial([Write(b"x"), Fail("the agent crashed")])
+    await trial.start()
+    with pytest.raises(SandboxError, match="the agent crashed"):
+        await trial.finish()
+    assert trial.exits == [] and not trial.sandbox.running
+
+
+# --- input ---------------------------------------------------------------------------------------------
+async def test_input_queued_before_the_start_arrives_in_order_once_the_run_stage_begins() -> None:
+    trial = Trial([Sleep(0.05)], [Echo()], language="c", stdin="from the request\n")
+    sandbox = await trial.start()
+    await until(lambda: sandbox.running)
+    await trial.session.send_stdin("typed during compile\n")
+    await trial.session.send_eof()
+    assert sandbox.stdin == []  # the compiler reads none of it
+    await until(lambda: len(sandbox.specs) == 2)
+    await trial.finish()
+    assert sandbox.stdin == [b"from the request\n", b"typed during compile\n", None]
+    assert output(trial.events) == "from the request\ntyped during compile\n"
+    assert trial.exits[-1].verdict is Verdict.OK
+
+
+async def test_input_typed_while_the_program_runs_goes_straight_through() -> None:
+    trial = Trial([Echo()], limits={"output_kb": 2048})
+    sandbox = await trial.start()
+    await until(lambda: sandbox.running)
+    await trial.session.send_stdin("x" * (MAX_PENDING_INPUT + 1))  # no pending bound once it runs
+    await trial.session.send_stdin("ü")
+    await trial.session.send_eof()
+    await trial.finish()
+    assert output(trial.events) == "x" * (MAX_PENDING_INPUT + 1) + "ü"
+
+
+async def test_too_much_input_before_the_program_starts_is_limit_exceeded() -> None:
+    trial = Trial([Echo()], stdin="x" * (MAX_PENDING_INPUT - 1))
+    await trial.session.send_stdin("y")
+    with pytest.raises(ProtocolError) as refused:
+        await trial.session.send_stdin("z")
+    assert refused.value.code is ErrorCode.LIMIT_EXCEEDED and "before the program started" in refused.value.message
+
+
+async def test_eof_closes_the_programs_stdin() -> None:
+    trial = Trial([AwaitEof(), Write(b"saw eof")])
+    sandbox = await trial.start()
+    await trial.session.send_stdin("ignored")
+    await trial.session.send_eof()
+    await trial.finish()
+    assert sandbox.stdin == [b"ignored", None] and output(trial.events) == "saw eof"
+
+
+# --- terminal size -------------------------------------------------------------------------------------
+async def test_a_resize_reaches_a_running_program_in_a_terminal_and_sizes_the_next_one() -> None:
+    trial = Trial([Sleep(0.05)], [AwaitEof()], language="c", tty=True, cols=80, rows=24)
+    await trial.session.resize(90, 25)  # before the sandbox: remembered only
+    sandbox = await trial.start()
+    await until(lambda: sandbox.running)
+    await trial.session.resize(100, 30)  # the compiler's terminal
+    await until(lambda: len(sandbox.specs) == 2)
+    await trial.session.send_eof()
+    await trial.finish()
+    await trial.session.resize(120, 40)  # after the end: nowhere to go
+    assert sandbox.resizes == [(100, 30)]
+    assert [(spec.cols, spec.rows) for spec in sandbox.specs] == [(90, 25), (100, 30)]
+
+
+async def test_a_resize_is_not_forwarded_without_a_terminal() -> None:
+    trial = Trial([AwaitEof()])
+    sandbox = await trial.start()
+    await until(lambda: sandbox.running)
+    await trial.session.resize(100, 30)
+    await trial.session.send_eof()
+    await trial.finish()
+    assert sandbox.resizes == []
+
+
+# --- where sandboxes come from -------------------------------------------------------------------------
+FILES = (SourceFile("main.py", "print(1)"),)
+
+
+async def warm_pool(backend: FakeBackend, size: int = 1) -> WarmPool:
+    pool = WarmPool(backend, Capacity(4, 4), POLICY.defaults, size)
+    pool.start()
+    await until(lambda: pool.ready == size)
+    return pool
+
+
+async def test_a_pooled_sandbox_is_used_when_the_runs_limits_fit() -> None:
+    backend = FakeBackend()
+    pool = await warm_pool(backend)
+    (pooled,) = backend.sandboxes
+    sandbox = await SandboxSupply(backend, pool).acquire(POLICY.defaults, "the-run", FILES)
+    assert sandbox is pooled and pooled.origin is Origin.POOL and pooled.files == list(FILES)
+    assert pool.handed_out == 1
+    await pool.drain()
+    assert backend.leaked() == [pooled]  # handed out: the run discards it, not the pool
+
+
+async def test_a_pooled_sandbox_that_fails_write_files_is_discarded_for_a_cold_one_with_the_runs_id() -> None:
+    backend = FakeBackend()
+    pool = await warm_pool(backend)
+    (pooled,) = backend.sandboxes
+    pooled.files_error = "the engine restarted"
+    sandbox = await SandboxSupply(backend, pool).acquire(POLICY.defaults, "the-run", FILES)
+    assert backend.discarded == [pooled]
+    assert isinstance(sandbox, FakeSandbox) and sandbox is not pooled
+    assert (sandbox.run_id, sandbox.origin, sandbox.files) == ("the-run", Origin.COLD, list(FILES))
+    await pool.drain()
+
+
+async def test_a_run_with_other_memory_or_pids_gets_a_cold_sandbox() -> None:
+    backend = FakeBackend()
+    pool = await warm_pool(backend)
+    bigger = POLICY.resolve({"memory_mb": POLICY.defaults.memory_mb * 2})
+    sandbox = await SandboxSupply(backend, pool).acquire(bigger, "the-run", FILES)
+    assert isinstance(sandbox, FakeSandbox) and (sandbox.origin, sandbox.limits) == (Origin.COLD, bigger)
+    assert pool.ready == 1
+    await pool.drain()
+    assert backend.leaked() == [sandbox]
+
+
+async def test_the_pool_fits_runs_by_memory_and_pids_alone_and_take_hands_out_each_sandbox_once() -> None:
+    backend = FakeBackend()
+    pool = await warm_pool(backend, size=1)
+    defaults = POLICY.defaults
+    assert pool.fits(POLICY.resolve({"run_timeout_s": 5, "output_kb": 2, "cpu_time_s": 1}))
+    assert not pool.fits(POLICY.resolve({"pids": defaults.pids + 1}))
+    assert pool.take(POLICY.resolve({"memory_mb": 64})) is None
+    first = pool.take(defaults)
+    assert first is backend.sandboxes[0]
+    assert pool.take(defaults) is None  # until the pool refills in the background
+    await until(lambda: pool.ready == 1)
+    second = pool.take(defaults)
+    assert second is backend.sandboxes[1] and second is not first
+    await pool.drain()
+
+
+async def test_a_cold_sandbox_that_fails_write_files_is_discarded_and_the_error_raised() -> None:
+    backend = FakeBackend()
+    backend.files_error = "disk full"
+    with pytest.raises(SandboxError, match="disk full"):
+        await SandboxSupply(backend, None).acquire(POLICY.defaults, "the-run", FILES)
+    assert backend.leaked() == [] and len(backend.sandboxes) == 1
+
+
+async def test_a_backend_that_cannot_create_raises_sandbox_error() -> None:
+    backend = FakeBackend()
+    backend.create_error = "no engine"
+    with pytest.raises(SandboxError, match="no engine"):
+        await SandboxSupply(backend, None).acquire(POLICY.defaults, "the-run", FILES)
+    assert backend.sandboxes == []
