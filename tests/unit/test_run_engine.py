@@ -199,6 +199,12 @@ async def test_the_output_cap_counts_compile_and_run_output_together() -> None:
     ]
 
 
+async def test_a_character_cut_in_half_by_the_cap_is_dropped_not_replaced() -> None:
+    done = await run([Write(b"a" + "é".encode() * 600), Hang()], limits={"output_kb": 1})
+    assert output(done.events) == "a" + "é" * 511  # 1023 bytes: the cap's last byte was half an "é"
+    assert done.exits[0].verdict is Verdict.OUTPUT_LIMIT
+
+
 async def test_output_that_fills_the_cap_exactly_is_not_cut() -> None:
     done = await run([Write(b"x" * 1024)], limits={"output_kb": 1})
     assert len(output(done.events)) == 1024

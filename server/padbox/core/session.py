@@ -272,7 +272,12 @@ class Session:
         if self._output.spent:
             return
         data = self._output.take(chunk.data)
-        await self._emit_output(chunk.stream, stage, decoder.decode(data))
+        text = decoder.decode(data)
+        if self._output.spent:
+            # The cut may fall inside a character: drop its first bytes, or the flush at exit would add a
+            # U+FFFD the program never wrote and the relayed text would pass the cap.
+            decoder.reset()
+        await self._emit_output(chunk.stream, stage, text)
         if self._output.spent:
             await self._halt(sandbox, StopReason.OUTPUT_LIMIT)
 
