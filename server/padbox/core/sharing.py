@@ -279,7 +279,11 @@ class SharedRun:
         if len(self.participants) == 1:
             lone = self.participants[0]
             try:
-                await asyncio.wait_for(lone.outbox.put(frame), STALLED_READER_S)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the frame's put when it
+                # finishes together with a cancellation, swallowing it, and the run a client abandoned
+                # while a frame was on its way ran on to its time limit.
+                async with asyncio.timeout(STALLED_READER_S):
+                    await lone.outbox.put(frame)
             except TimeoutError:
                 # Backpressure has limits: a client that reads nothing for this long has gone, whatever
                 # its socket says. Dropping it ends the run, frees its slot and removes its container.
