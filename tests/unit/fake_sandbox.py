@@ -86,6 +86,7 @@ class FakeSandbox:
         self.programs = deque(programs)
         self.ignores_stop = ignores_stop  # a sandbox whose stop() does nothing: only removal ends it
         self.files_error: str | None = None  # write_files raises SandboxError with this
+        self.files_delay_s = 0.0  # how long write_files takes
         self.gone = False
         # What the engine sent, in order.
         self.files: list[SourceFile] = []
@@ -112,6 +113,7 @@ class FakeSandbox:
             raise SandboxError("the sandbox is gone")
 
     async def write_files(self, files: Sequence[SourceFile]) -> None:
+        await asyncio.sleep(self.files_delay_s)  # a real sandbox awaits its agent here; a cancellation can land
         self._alive()
         if self.files_error is not None:
             raise SandboxError(self.files_error)
@@ -208,6 +210,7 @@ class FakeBackend:
         self.ignores_stop = ignores_stop
         self.create_error: str | None = None  # create raises SandboxError with this
         self.files_error: str | None = None  # sandboxes made from now on fail write_files with this
+        self.files_delay_s = 0.0  # and take this long to write them
         self.versions: dict[str, str] = {}
         self.sandboxes: list[FakeSandbox] = []  # every sandbox made, in order
         self.discarded: list[FakeSandbox] = []
@@ -219,7 +222,7 @@ class FakeBackend:
         if self.create_error is not None:
             raise SandboxError(self.create_error)
         sandbox = FakeSandbox(run_id, limits, origin, self.programs, self.ignores_stop)
-        sandbox.files_error = self.files_error
+        sandbox.files_error, sandbox.files_delay_s = self.files_error, self.files_delay_s
         self.sandboxes.append(sandbox)
         return sandbox
 

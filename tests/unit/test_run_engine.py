@@ -459,6 +459,22 @@ async def test_the_pool_fits_runs_by_memory_and_pids_alone_and_take_hands_out_ea
     await pool.drain()
 
 
+@pytest.mark.parametrize("pool_size", [1, 0], ids=["pooled", "cold"])
+async def test_a_sandbox_whose_run_is_cancelled_while_its_files_are_written_is_discarded(pool_size: int) -> None:
+    backend = FakeBackend()
+    backend.files_delay_s = 1
+    pool = await warm_pool(backend, pool_size) if pool_size else None
+    acquiring = asyncio.create_task(SandboxSupply(backend, pool).acquire(POLICY.defaults, "the-run", FILES))
+    await asyncio.sleep(0.01)
+    assert not acquiring.done()
+    acquiring.cancel()  # the client left while the files were on their way
+    with pytest.raises(asyncio.CancelledError):
+        await acquiring
+    if pool is not None:
+        await pool.drain()  # the pool's own refill goes too
+    assert backend.sandboxes[0].files == [] and backend.leaked() == []
+
+
 async def test_a_cold_sandbox_that_fails_write_files_is_discarded_and_the_error_raised() -> None:
     backend = FakeBackend()
     backend.files_error = "disk full"

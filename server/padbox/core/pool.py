@@ -122,6 +122,9 @@ class SandboxSupply:
             except SandboxError as exc:
                 log.warning("pooled sandbox %s failed (%s); using a cold one", pooled.run_id, exc)
                 self.backend.discard(pooled)
+            except BaseException:  # the run was cancelled (its client left): the pool no longer holds it either
+                self.backend.discard(pooled)
+                raise
         sandbox = await self.backend.create(limits, run_id, Origin.COLD)
         try:
             await sandbox.write_files(files)
