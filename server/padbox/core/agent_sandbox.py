@@ -169,7 +169,10 @@ class AgentSandbox:
 
     async def _expect(self, wanted: Kind, timeout_s: float) -> dict[str, Any]:
         """One control frame (READY, DONE); anything else is the agent failing."""
-        frame = await asyncio.wait_for(self._next_frame(), timeout_s)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that lands as the
+        # frame arrives, and a run whose client left in that instant went on to run its program.
+        async with asyncio.timeout(timeout_s):
+            frame = await self._next_frame()
         if frame is None:
             raise SandboxError("the sandbox ended before it answered")
         kind, payload = frame
