@@ -159,7 +159,8 @@ class Client:
         Raises TimeoutError if nothing arrives within `timeout` seconds (None: wait for ever).
         """
         try:
-            raw = await asyncio.wait_for(self.ws.recv(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for, which can swallow a cancellation on 3.11
+                raw = await self.ws.recv()
         except websockets.ConnectionClosed as closed:
             self.transcript.closed = True
             self.transcript.close_code = closed.rcvd.code if closed.rcvd else None

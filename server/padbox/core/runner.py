@@ -257,6 +257,7 @@ class Runner:
 
 async def _answers(check: Awaitable[bool]) -> bool:
     try:
-        return await asyncio.wait_for(check, PROBE_TIMEOUT_S)
+        async with asyncio.timeout(PROBE_TIMEOUT_S):  # not wait_for: see websocket.py
+            return await check
     except TimeoutError:
         return False

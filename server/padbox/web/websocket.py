@@ -83,7 +83,10 @@ class Connection:
         spoken, so its first message never races the refusal."""
         timeout = self.runner.door.first_message_timeout_s
         try:
-            text = await asyncio.wait_for(self.receive_text(), timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+            # arrives with the result, and a server shutting down would wait for this socket.
+            async with asyncio.timeout(timeout):
+                text = await self.receive_text()
         except TimeoutError:
             raise bad_request(f"no 'run' message within {timeout:g} s of connecting") from None
         message = parse_client_message(text)
