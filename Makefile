@@ -37,7 +37,8 @@ docker:
 image: docker
 	bash runner-image/build.sh
 
-# The web pad's bundle: npm packages from the committed lockfile, bundled with esbuild into static/dist/.
+# The web pad's bundle: npm packages from the committed lockfile, bundled with esbuild into server/padbox/web/pad/
+# (package data: the server and a wheel built after this carry it).
 static:
 	@if [ -f static/package.json ]; then \
 	  command -v npm >/dev/null || { echo "the web pad needs node and npm (apt-get install nodejs npm)"; exit 1; }; \
@@ -51,4 +52,4 @@ browser:
 	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 
 clean:
-	rm -rf $(VENV) static/node_modules static/dist
+	rm -rf $(VENV) static/node_modules server/padbox/web/pad build dist
