@@ -41,6 +41,8 @@ class PadboxServer(uvicorn.Server):
             await asyncio.wait_for(self.runner.shut_down(), grace)
         except TimeoutError:
             logging.getLogger("padbox").warning("sessions did not finish within %.0f s of shutdown", grace)
+        except Exception:  # the process still exits; the log says why the clean-up failed
+            logging.getLogger("padbox").exception("shutting sessions down failed")
         finally:
             super().handle_exit(sig, frame)
 
