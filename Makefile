@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test check bench docker image static browser clean
+.PHONY: setup run test check bench docker image static browser dist clean
 
 setup: $(VENV)/.installed docker image static
 
@@ -37,13 +37,21 @@ docker:
 image: docker
 	bash runner-image/build.sh
 
-# The web pad's bundle: npm packages from the committed lockfile, bundled with esbuild into server/padbox/web/pad/
-# (package data: the server and a wheel built after this carry it).
-static:
-	@if [ -f static/package.json ]; then \
-	  command -v npm >/dev/null || { echo "the web pad needs node and npm (apt-get install nodejs npm)"; exit 1; }; \
-	  cd static && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build; \
-	fi
+# The web pad's bundle, made with esbuild into server/padbox/web/pad/ (package data: the server and a wheel built
+# after this carry it).
+static: static/node_modules/.package-lock.json
+	cd static && npm run --silent build
+
+# npm packages from the committed lockfile, installed again only when it changed (npm ci rewrites this file).
+static/node_modules/.package-lock.json: static/package-lock.json
+	@command -v npm >/dev/null || { echo "the web pad needs node and npm (apt-get install nodejs npm)"; exit 1; }
+	cd static && npm ci --no-audit --no-fund --loglevel=error
+
+# A wheel in dist/ that runs on its own: `pip install dist/padbox-*.whl`, then `padbox serve`. The language manifest
+# and the pad ride along as package data. build/ goes first: setuptools would put stale files left there in the wheel.
+dist: static $(VENV)/.installed
+	rm -rf build dist
+	$(PY) -m pip wheel --no-deps -q -w dist .
 
 # Debian's Chromium for the browser tests; Playwright never downloads a browser of its own.
 browser:
