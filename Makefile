@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test check bench docker image static browser dist clean
+.PHONY: setup run test check lint format-check types imports pad-tests bench docker image static browser dist clean
 
 setup: $(VENV)/.installed docker image static
 
@@ -15,9 +15,25 @@ run: setup
 test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-check: $(VENV)/.installed
+# The static checks; none needs Docker. `make -k check` runs them all even when one fails (CI does).
+check: lint format-check types imports pad-tests
+
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check server tests bench runner-image
+
+format-check: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check server tests bench runner-image
+
+types: $(VENV)/.installed
 	$(VENV)/bin/mypy
+
+# The contracts in pyproject.toml's [tool.importlinter]: what each layer may import.
+imports: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
+
+# The pad's JavaScript unit tests (node's test runner); they import npm packages, not the bundle.
+pad-tests: static/node_modules/.package-lock.json
+	cd static && NODE_OPTIONS=--test-reporter=dot npm test --silent
 
 bench: setup
 	$(PY) -m bench
