@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
 
 from padbox.backends.docker import container_config
 from padbox.config import SETTINGS, SHIPPED_MANIFEST, ConfigError, Setting, Settings, flag, markdown_table
+from padbox.core.limits import Limits
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -128,3 +129,11 @@ def test_files_in_memory_never_take_more_than_a_quarter_of_the_memory_limit() ->
     assert "size=16m" in host["Tmpfs"]["/work"] and "size=16m" in host["Tmpfs"]["/tmp"]
     assert host["ShmSize"] == 16 << 20
     assert host["PidsLimit"] == 32, "under runc the pids limit is exact"
+
+
+def test_limit_variables_parse_to_the_types_of_limits() -> None:
+    limits = Settings.from_env({}).limits
+    for f in fields(Limits):
+        integral = f.type in ("int", int)
+        for value in (getattr(limits.defaults, f.name), getattr(limits.maxima, f.name)):
+            assert isinstance(value, int) if integral else isinstance(value, float), f.name
