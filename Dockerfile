@@ -19,23 +19,27 @@ RUN apt-get update \
       printf '%s\n' "$EXTRA_CA_CERT" > /usr/local/share/ca-certificates/extra-ca.crt && update-ca-certificates; \
     fi
 
-WORKDIR /opt/padbox
-
-# The Python dependencies, read from pyproject.toml so they are declared in one place.
-COPY pyproject.toml ./
+# The Python dependencies, read from pyproject.toml so they are declared in one place; their own layer, so a
+# change to padbox's code does not reinstall them.
+COPY pyproject.toml /tmp/padbox/
 RUN python3 -m venv /opt/venv \
- && python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+ && python3 -c 'import tomllib; print("\n".join(tomllib.load(open("/tmp/padbox/pyproject.toml", "rb"))["project"]["dependencies"]))' \
       > /tmp/requirements.txt \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check \
       --cert /etc/ssl/certs/ca-certificates.crt -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 
-# The server, the language manifest, and the web pad (its bundle in static/dist when it was built;
-# otherwise a placeholder page). .dockerignore keeps everything else out.
-COPY server/ server/
-COPY runner-image/agent/ runner-image/agent/
-COPY runner-image/languages.toml runner-image/languages.toml
-COPY static/ static/
+# padbox itself, built into a wheel and installed like any package, so it runs without a checkout. The wheel
+# carries the language manifest (server/padbox/languages.toml links to runner-image/languages.toml) and the web pad
+# (its bundle when `make static` ran first, else a placeholder page) as package data. .dockerignore keeps
+# everything else out of the build.
+COPY README.md /tmp/padbox/
+COPY server/ /tmp/padbox/server/
+COPY runner-image/agent/padbox_agent/ /tmp/padbox/runner-image/agent/padbox_agent/
+COPY runner-image/languages.toml /tmp/padbox/runner-image/languages.toml
+RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps \
+      --cert /etc/ssl/certs/ca-certificates.crt /tmp/padbox \
+ && rm -rf /tmp/padbox
 
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin padbox
 USER padbox
@@ -53,4 +57,4 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
 
 # SIGTERM: running sessions are told, their containers removed, then the process exits.
 STOPSIGNAL SIGTERM
-CMD ["python", "-m", "padbox"]
+CMD ["padbox", "serve"]

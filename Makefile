@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test check bench docker image static browser clean
+.PHONY: setup run test check lint format-check types imports pad-tests bench docker image static browser dist clean
 
 setup: $(VENV)/.installed docker image static
 
@@ -15,9 +15,25 @@ run: setup
 test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-check: $(VENV)/.installed
+# The static checks; none needs Docker. `make -k check` runs them all even when one fails (CI does).
+check: lint format-check types imports pad-tests
+
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check server tests bench runner-image
+
+format-check: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check server tests bench runner-image
+
+types: $(VENV)/.installed
 	$(VENV)/bin/mypy
+
+# The contracts in pyproject.toml's [tool.importlinter]: what each layer may import.
+imports: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
+
+# The pad's JavaScript unit tests (node's test runner); they import npm packages, not the bundle.
+pad-tests: static/node_modules/.package-lock.json
+	cd static && NODE_OPTIONS=--test-reporter=dot npm test --silent
 
 bench: setup
 	$(PY) -m bench
@@ -37,12 +53,21 @@ docker:
 image: docker
 	bash runner-image/build.sh
 
-# The web pad's bundle: npm packages from the committed lockfile, bundled with esbuild into static/dist/.
-static:
-	@if [ -f static/package.json ]; then \
-	  command -v npm >/dev/null || { echo "the web pad needs node and npm (apt-get install nodejs npm)"; exit 1; }; \
-	  cd static && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build; \
-	fi
+# The web pad's bundle, made with esbuild into server/padbox/web/pad/ (package data: the server and a wheel built
+# after this carry it).
+static: static/node_modules/.package-lock.json
+	cd static && npm run --silent build
+
+# npm packages from the committed lockfile, installed again only when it changed (npm ci rewrites this file).
+static/node_modules/.package-lock.json: static/package-lock.json
+	@command -v npm >/dev/null || { echo "the web pad needs node and npm (apt-get install nodejs npm)"; exit 1; }
+	cd static && npm ci --no-audit --no-fund --loglevel=error
+
+# A wheel in dist/ that runs on its own: `pip install dist/padbox-*.whl`, then `padbox serve`. The language manifest
+# and the pad ride along as package data. build/ goes first: setuptools would put stale files left there in the wheel.
+dist: static $(VENV)/.installed
+	rm -rf build dist
+	$(PY) -m pip wheel --no-deps -q -w dist .
 
 # Debian's Chromium for the browser tests; Playwright never downloads a browser of its own.
 browser:
@@ -51,4 +76,4 @@ browser:
 	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 
 clean:
-	rm -rf $(VENV) static/node_modules static/dist
+	rm -rf $(VENV) static/node_modules server/padbox/web/pad build dist

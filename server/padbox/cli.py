@@ -1,6 +1,6 @@
-"""`padbox run FILE`: run a file on a padbox server from a terminal, live.
+"""The `padbox` command: `padbox serve` starts a server; `padbox run FILE` runs a file on one from a terminal, live.
 
-Output streams as it is produced, the terminal's input goes to the program (raw mode with
+For `run`, output streams as it is produced, the terminal's input goes to the program (raw mode with
 --tty), the verdict and usage go to stderr, and the exit code is the program's.
 """
 
@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import websockets
 
 from padbox.client import Client, connect
+from padbox.config import SETTINGS
 from padbox.core.protocol import ServerType
 
 DEFAULT_URL = os.environ.get("PADBOX_URL", "ws://127.0.0.1:8000/ws")
@@ -117,8 +118,13 @@ async def run_file(path: Path, language: str, url: str, use_tty: bool, token: st
     status = 0
     async with connect(url, token=token) as ws:
         client = Client(ws, keep_frames=False)
-        await client.run(language=language, files=[{"name": path.name, "content": path.read_text()}], tty=use_tty,
-                         cols=cols, rows=rows)
+        await client.run(
+            language=language,
+            files=[{"name": path.name, "content": path.read_text()}],
+            tty=use_tty,
+            cols=cols,
+            rows=rows,
+        )
         loop = asyncio.get_running_loop()
         if use_tty:
             loop.add_signal_handler(signal.SIGWINCH, lambda: loop.create_task(client.resize(*terminal_size())))
@@ -148,16 +154,40 @@ async def run_file(path: Path, language: str, url: str, use_tty: bool, token: st
     return status
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="padbox", description="Run code on a padbox server, live.")
+def settings_help() -> str:
+    """`padbox serve --help`'s list of the environment variables it reads."""
+    lines = ["settings (environment variables, see the README's Configuration):"]
+    for s in SETTINGS:
+        lines.append(f"  {s.env}={s.default}\n      {s.help}")
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="padbox", description="A real-time code execution server, and its client.")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run a source file")
+    commands.add_parser(
+        "serve",
+        help="serve padbox (also `python -m padbox`); settings come from the environment",
+        description="Serve the pad, /ws and the HTTP API until SIGTERM or SIGINT.",
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run = commands.add_parser("run", help="run a source file on a padbox server")
     run.add_argument("file", type=Path)
     run.add_argument("--language", "-l", help="language id or alias (default: from the file's extension)")
     run.add_argument("--tty", action="store_true", help="give the program a terminal; keystrokes go raw")
     run.add_argument("--url", default=DEFAULT_URL, help=f"server WebSocket URL (default {DEFAULT_URL}; env PADBOX_URL)")
     run.add_argument("--token", default=DEFAULT_TOKEN, help="API token, if the server wants one (env PADBOX_TOKEN)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if args.command == "serve":
+        from padbox.serve import serve  # the server's dependencies load only when serving
+
+        serve()
+        return
     if not args.file.is_file():
         raise SystemExit(f"padbox: no such file: {args.file}")
     try:

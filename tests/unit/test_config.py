@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
+from pathlib import Path
 
 import pytest
+
 from padbox.backends.docker import container_config
-from padbox.config import ConfigError, Settings, markdown_table
+from padbox.config import SETTINGS, SHIPPED_MANIFEST, ConfigError, Setting, Settings, flag, markdown_table
+from padbox.core.limits import Limits
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_defaults_match_the_documented_behaviour() -> None:
@@ -25,6 +30,79 @@ def test_environment_overrides_and_bad_values_fail_clearly() -> None:
 def test_every_setting_is_in_the_reference_table() -> None:
     table = markdown_table()
     assert "PADBOX_MAX_RUN_TIMEOUT_S" in table and "`HOST`" in table
+    assert all(f"| `{s.env}` |" in table for s in SETTINGS)
+
+
+def test_the_readme_shows_the_generated_table() -> None:
+    assert markdown_table() in README.read_text(), "regenerate it: python -m padbox.config"
+
+
+def test_each_variable_is_declared_once() -> None:
+    names = [s.env for s in SETTINGS]
+    assert len(names) == len(set(names))
+
+
+def another_value(setting: Setting, tmp_path: Path) -> str:
+    """A valid value other than the default, for any variable."""
+    if setting.env == "PADBOX_MANIFEST":
+        (tmp_path / "languages.toml").write_bytes(SHIPPED_MANIFEST.read_bytes())
+        return str(tmp_path / "languages.toml")
+    if setting.env == "PADBOX_TOKENS_FILE":
+        (tmp_path / "tokens").write_text("from-the-file\n")
+        return str(tmp_path / "tokens")
+    if setting.parse is flag:
+        return "0" if setting.default == "1" else "1"
+    if setting.default.isdigit():
+        return str(int(setting.default) * 2)
+    return "something-else"
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
+def test_every_variable_changes_what_the_server_runs_with(setting: Setting, tmp_path: Path) -> None:
+    changed = Settings.from_env({setting.env: another_value(setting, tmp_path)})
+    assert changed != Settings.from_env({}), f"{setting.env} is in the table but nothing reads it"
+
+
+def test_sizes_in_kib_become_bytes_and_lists_are_split() -> None:
+    settings = Settings.from_env(
+        {
+            "PADBOX_MAX_MESSAGE_KB": "2",
+            "PADBOX_SHARE_REPLAY_KB": "3",
+            "PADBOX_TOKENS": " a, b ,,",
+            "PADBOX_ALLOWED_ORIGINS": "https://pad.example/, *",
+            "PADBOX_LOG_CONTENT": "yes",
+        }
+    )
+    assert settings.max_message_bytes == 2048 and settings.share_replay_bytes == 3072
+    assert settings.tokens == ("a", "b")
+    assert settings.allowed_origins == ("https://pad.example", "*")
+    assert settings.log_content is True
+
+
+def test_the_manifest_defaults_to_the_one_shipped_in_the_package() -> None:
+    manifest = Settings.from_env({}).manifest
+    assert manifest == SHIPPED_MANIFEST and manifest.is_file()
+    assert manifest.read_bytes() == (README.parent / "runner-image" / "languages.toml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PORT": "http"}, "PORT='http' is not a whole number"),
+        ({"PORT": "70000"}, "PORT='70000' is not a port number"),
+        ({"PADBOX_MAX_SESSIONS": "0"}, "PADBOX_MAX_SESSIONS='0' must be positive"),
+        ({"PADBOX_POOL_SIZE": "-1"}, r"PADBOX_POOL_SIZE='-1' must be a whole number \(0 or more\)"),
+        ({"PADBOX_CPUS": "nan"}, "PADBOX_CPUS='nan' must be a positive number"),
+        ({"PADBOX_SHARE_GRACE_S": "soon"}, "PADBOX_SHARE_GRACE_S='soon' is not a number"),
+        ({"PADBOX_LOG_CONTENT": "Maybe"}, "PADBOX_LOG_CONTENT='Maybe' must be 1 or 0"),
+        ({"PADBOX_MANIFEST": "/no/such.toml"}, "PADBOX_MANIFEST='/no/such.toml': no such file"),
+        ({"PADBOX_TOKENS_FILE": "/no/tokens"}, "PADBOX_TOKENS_FILE='/no/tokens' cannot be read"),
+        ({"PADBOX_DEFAULT_MEMORY_MB": "4096"}, "PADBOX_DEFAULT_MEMORY_MB=4096 is above PADBOX_MAX_MEMORY_MB=1024"),
+    ],
+)
+def test_a_bad_value_names_the_variable_and_what_is_wrong(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
 
 
 def test_container_config_is_locked_down() -> None:
@@ -51,3 +129,11 @@ def test_files_in_memory_never_take_more_than_a_quarter_of_the_memory_limit() ->
     assert "size=16m" in host["Tmpfs"]["/work"] and "size=16m" in host["Tmpfs"]["/tmp"]
     assert host["ShmSize"] == 16 << 20
     assert host["PidsLimit"] == 32, "under runc the pids limit is exact"
+
+
+def test_limit_variables_parse_to_the_types_of_limits() -> None:
+    limits = Settings.from_env({}).limits
+    for f in fields(Limits):
+        integral = f.type in ("int", int)
+        for value in (getattr(limits.defaults, f.name), getattr(limits.maxima, f.name)):
+            assert isinstance(value, int) if integral else isinstance(value, float), f.name

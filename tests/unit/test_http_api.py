@@ -11,7 +11,7 @@ import msgspec
 import pytest
 from openapi_spec_validator import validate
 from padbox.assembly import assemble
-from padbox.config import REPO_ROOT, Settings
+from padbox.config import SHIPPED_MANIFEST, Settings
 from padbox.core import protocol
 from padbox.core.access import ClientBusy
 from padbox.core.capacity import Busy, Capacity
@@ -32,7 +32,7 @@ from padbox.web.semver import MAX_SELECTOR_LENGTH
 from prometheus_client.parser import text_string_to_metric_families
 
 SETTINGS = Settings.from_env({})
-CATALOGUE = Catalogue.load(REPO_ROOT / "runner-image" / "languages.toml")
+CATALOGUE = Catalogue.load(SHIPPED_MANIFEST)
 
 
 def body(obj: object) -> bytes:

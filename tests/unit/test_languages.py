@@ -3,11 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from padbox.config import REPO_ROOT
+from padbox.config import SHIPPED_MANIFEST
 from padbox.core.languages import Catalogue, ManifestError, source_files
 from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile
 
-MANIFEST = REPO_ROOT / "runner-image" / "languages.toml"
+MANIFEST = SHIPPED_MANIFEST
 
 
 def test_manifest_loads_and_aliases_resolve_in_any_case() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from padbox.config import REPO_ROOT
+from padbox.config import SHIPPED_MANIFEST
 from padbox.core.events import Exited, StageBegan, Started, Stderr, Stdout
 from padbox.core.languages import Catalogue
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, ServerType, Stage, Verdict
@@ -17,7 +17,7 @@ from padbox.core.transcript import RunRecord
 from padbox.web import piston
 from padbox.web.answers import PistonExecuteResponse, PistonRuntime
 
-CATALOGUE = Catalogue.load(REPO_ROOT / "runner-image" / "languages.toml").with_versions(
+CATALOGUE = Catalogue.load(SHIPPED_MANIFEST).with_versions(
     {"javascript": "15.10.0", "python": "3.11.2", "c": "12.2.0", "bash": "5.2.15"})
 
 # The execute example in Piston's docs/api-v2.md, verbatim.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -13,14 +15,16 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from padbox.assembly import Assembly, assemble
-from padbox.config import REPO_ROOT, Settings
+from padbox.config import Settings
 from padbox.web.routes import http_routes
 from padbox.web.websocket import websocket_endpoint
 
 log = logging.getLogger("padbox")
 
-STATIC_DIR = REPO_ROOT / "static" / "dist"
-PLACEHOLDER_PAGE = REPO_ROOT / "static" / "placeholder.html"
+# Package data (see pyproject.toml), so an installed wheel serves them: the pad that static/build.mjs bundles
+# into padbox/web/pad/ (`make static`), else a page saying it was not built.
+STATIC_DIR = Path(str(resources.files("padbox.web").joinpath("pad")))
+PLACEHOLDER_PAGE = Path(str(resources.files("padbox.web").joinpath("placeholder.html")))
 
 
 def static_routes() -> list[BaseRoute]:

@@ -1,0 +1,73 @@
+"""`padbox serve` (and `python -m padbox`): uvicorn over the assembled app, shutting sessions down cleanly on
+SIGTERM/SIGINT. Every setting comes from the environment (padbox.config)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from types import FrameType
+
+import uvicorn
+
+from padbox.assembly import assemble
+from padbox.config import ConfigError, Settings
+from padbox.core.access import RedactTokens
+from padbox.core.runner import Runner
+from padbox.web.app import create_app
+
+
+class PadboxServer(uvicorn.Server):
+    """uvicorn, but on the first signal every running session is told and its container removed
+    before uvicorn begins its own shutdown (which would otherwise just drop the sockets)."""
+
+    def __init__(self, config: uvicorn.Config, runner: Runner, grace_s: float) -> None:
+        super().__init__(config)
+        self.runner = runner
+        self.grace_s = grace_s
+        self.draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.draining:
+            super().handle_exit(sig, frame)
+            return
+        self.draining = True
+        loop = asyncio.get_event_loop()
+        loop.call_soon_threadsafe(lambda: loop.create_task(self._drain_then_exit(sig, frame)))
+
+    async def _drain_then_exit(self, sig: int, frame: FrameType | None) -> None:
+        grace = self.grace_s
+        try:
+            await asyncio.wait_for(self.runner.shut_down(), grace)
+        except TimeoutError:
+            logging.getLogger("padbox").warning("sessions did not finish within %.0f s of shutdown", grace)
+        except Exception:  # the process still exits; the log says why the clean-up failed
+            logging.getLogger("padbox").exception("shutting sessions down failed")
+        finally:
+            super().handle_exit(sig, frame)
+
+
+def serve() -> None:
+    """Serve until a signal; a setting that cannot be used stops the process with a message saying which."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        assembly = assemble(settings)
+        app = create_app(assembly=assembly)
+    except (ConfigError, ValueError, OSError) as exc:
+        sys.exit(f"padbox: {exc}")
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_message_bytes,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        lifespan="on",
+        log_level="info",
+        timeout_graceful_shutdown=3,
+    )
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name).addFilter(RedactTokens())
+    PadboxServer(config, assembly.runner, settings.shutdown_grace_s).run()
