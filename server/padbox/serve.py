@@ -53,7 +53,7 @@ def serve() -> None:
     try:
         settings = Settings.from_env()
         assembly = assemble(settings)
-        app = create_app(assembly=assembly)
+        app = create_app(assembly.runner, assembly.metrics, settings.image)
     except (ConfigError, ValueError, OSError) as exc:
         sys.exit(f"padbox: {exc}")
     config = uvicorn.Config(

@@ -311,7 +311,7 @@ async def test_once_shutdown_begins_start_join_and_execute_refuse_with_going_awa
 def test_ws_refuses_a_new_run_during_shutdown_exactly_as_http_does() -> None:
     backend = FakeBackend([])
     assembly = assemble(settings(), backend)
-    with TestClient(create_app(assembly=assembly)) as client:
+    with TestClient(create_app(assembly.runner, assembly.metrics, assembly.settings.image)) as client:
         assert client.portal is not None
         client.portal.call(assembly.runner.shut_down)
         with client.websocket_connect("/ws") as ws:

@@ -14,8 +14,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from padbox.assembly import Assembly, assemble
-from padbox.config import Settings
+from padbox.core.runner import Runner
+from padbox.telemetry.metrics import Metrics
 from padbox.web.routes import http_routes
 from padbox.web.websocket import websocket_endpoint
 
@@ -37,10 +37,9 @@ def static_routes() -> list[BaseRoute]:
     return [Route("/", placeholder)]
 
 
-def create_app(settings: Settings | None = None, assembly: Assembly | None = None) -> Starlette:
-    """The web app over an assembled runner (by default, from the environment's settings)."""
-    assembly = assembly or assemble(settings or Settings.from_env())
-    runner = assembly.runner
+def create_app(runner: Runner, metrics: Metrics, image: str) -> Starlette:
+    """The web app over a runner (padbox.assembly makes one from settings); `image` names the sandbox
+    image in readiness reports."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -53,7 +52,7 @@ def create_app(settings: Settings | None = None, assembly: Assembly | None = Non
 
     routes: list[BaseRoute] = [
         WebSocketRoute("/ws", websocket_endpoint(runner)),
-        *http_routes(runner, assembly.metrics, assembly.settings.image),
+        *http_routes(runner, metrics, image),
         *static_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
