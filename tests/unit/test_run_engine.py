@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from padbox.config import REPO_ROOT, Settings
+from padbox.config import SHIPPED_MANIFEST, Settings
 from padbox.core import session as session_module
 from padbox.core.capacity import Capacity
 from padbox.core.events import AnyEvent, Exited, StageBegan, Started, Stderr, Stdout
@@ -32,7 +32,7 @@ from tests.unit.fake_sandbox import (
     Write,
 )
 
-CATALOGUE = Catalogue.load(REPO_ROOT / "runner-image" / "languages.toml").with_versions({"python": "3.fake"})
+CATALOGUE = Catalogue.load(SHIPPED_MANIFEST).with_versions({"python": "3.fake"})
 POLICY = Settings.from_env({}).limits
 SOURCES = {"python": "print('hi')", "c": "int main(void) { return 0; }"}
 FAST = {"compile_timeout_s": 1, "run_timeout_s": 1}  # nothing here should come near these
