@@ -303,7 +303,10 @@ class DockerBackend:
     async def reap_leftovers(self) -> int:
         """Remove containers a crashed server of this instance left behind."""
         filters = json.dumps({"label": [f"{INSTANCE_LABEL}={self.settings.instance}"]})
-        leftovers = await self.client.containers.list(all=True, filters=filters)
+        try:
+            leftovers = await self.client.containers.list(all=True, filters=filters)
+        except (aiodocker.DockerError, aiohttp.ClientError, OSError) as exc:
+            raise SandboxError(f"could not list this instance's containers: {exc}") from exc
         await asyncio.gather(*(self.remove_soon(c) for c in leftovers))
         return len(leftovers)
 

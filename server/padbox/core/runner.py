@@ -216,7 +216,11 @@ class Runner:
         if not await self.backend.ping():
             log.error("no sandbox engine answers; run `make run`, which starts Docker, or check DOCKER_HOST")
             return
-        reaped = await self.backend.reap_leftovers()  # before any session of ours can exist
+        try:
+            reaped = await self.backend.reap_leftovers()  # before any session of ours can exist
+        except SandboxError as exc:
+            log.error("start-up: %s", exc)
+            return
         if reaped:
             log.warning("removed %d sandbox(es) left by an earlier server", reaped)
         if not await self.backend.image_present():
@@ -249,7 +253,10 @@ class Runner:
             await self.pool.drain()
         await self.shares.shut_down()
         await self.backend.settled()
-        await self.backend.reap_leftovers()  # belt and braces: nothing of this instance outlives the server
+        try:
+            await self.backend.reap_leftovers()  # belt and braces: nothing of this instance outlives the server
+        except SandboxError as exc:  # no engine to ask (it is down): then there is nothing running to remove
+            log.warning("shutdown: %s", exc)
 
     async def close(self) -> None:
         await self.backend.close()
