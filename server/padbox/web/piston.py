@@ -90,9 +90,9 @@ _REQUEST: msgspec.json.Decoder[PistonExecuteRequest] = msgspec.json.Decoder(Pist
 
 
 def runtimes(catalogue: Catalogue) -> list[dict[str, Any]]:
-    """GET /api/v2/runtimes: every language with its version and aliases."""
+    """GET /api/v2/runtimes: every language with its version and every other name it answers to."""
     return [
-        {"language": lang.id, "version": catalogue.version(lang), "aliases": list(lang.aliases)}
+        {"language": lang.id, "version": catalogue.version(lang), "aliases": catalogue.aliases(lang)}
         for lang in sorted(catalogue, key=lambda lang: lang.id)
     ]
 
