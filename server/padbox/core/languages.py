@@ -215,10 +215,8 @@ class Catalogue:
     def aliases(self, lang: Language) -> list[str]:
         """Every other name that resolves to a language: its explicit aliases, then its extension if it
         has it. Listed so that clients can discover them (Piston clients map names to runtimes by them)."""
-        listed = list(lang.aliases)
-        listed += [n for n, i in self.names.items() if i == lang.id and n != lang.id and n not in
-                   (a.lower() for a in lang.aliases)]
-        return listed
+        explicit = {lang.id, *(a.lower() for a in lang.aliases)}
+        return [*lang.aliases, *(n for n, i in self.names.items() if i == lang.id and n not in explicit)]
 
     def version(self, lang: Language) -> str:
         return self.versions.get(lang.id, "unknown")
