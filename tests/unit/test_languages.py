@@ -143,6 +143,13 @@ def test_an_erlang_entry_file_is_named_after_its_module() -> None:
     assert "-s hello main" in argv[2]
 
 
+def test_a_name_read_from_the_source_is_never_a_path(tmp_path: Path) -> None:
+    loose = Catalogue.load(manifest(tmp_path, "[a]\nfile = \"main.a\"\nfile_from = 'name=(\\S+)'"))
+    for sneaky in ("../../etc/x", ".hidden", "a/b"):
+        assert source_files(loose.resolve("a"), None, f"name={sneaky}")[0].name == "main.a"
+    assert source_files(loose.resolve("a"), None, "name=Fine")[0].name == "Fine.a"
+
+
 def test_languages_without_a_naming_rule_keep_the_clients_names() -> None:
     files = (SourceFile("prog.py", "class Main: pass"),)
     assert source_files(CATALOGUE.resolve("python"), files, None) == files

@@ -249,11 +249,16 @@ def source_files(lang: Language, files: tuple[SourceFile, ...] | None, source: s
     return (SourceFile(name, entry.content), *rest)
 
 
+SAFE_NAME = re.compile(r"\w[\w$-]*")
+
+
 def entry_file_name(lang: Language, entry: SourceFile) -> str:
     """The entry's name, unless the language's naming rule reads one from its source: `public class
     Solution` must live in Solution.java, `-module(hello).` in hello.erl. The directory is kept."""
     found = lang.file_from.search(entry.content) if lang.file_from else None
-    if not found:
+    # The name comes from the program's text: only a plain name may replace the client's checked one,
+    # whatever a manifest's pattern lets through (never `../x` or a hidden file).
+    if not found or not SAFE_NAME.fullmatch(found.group(1)):
         return entry.name
     return str(PurePosixPath(entry.name).with_name(found.group(1) + PurePosixPath(lang.file).suffix))
 
