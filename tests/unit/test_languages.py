@@ -145,7 +145,7 @@ def test_an_erlang_entry_file_is_named_after_its_module() -> None:
 
 def test_a_name_read_from_the_source_is_never_a_path(tmp_path: Path) -> None:
     loose = Catalogue.load(manifest(tmp_path, "[a]\nfile = \"main.a\"\nfile_from = 'name=(\\S+)'"))
-    for sneaky in ("../../etc/x", ".hidden", "a/b"):
+    for sneaky in ("../../etc/x", ".hidden", "a/b", "x" * 300):
         assert source_files(loose.resolve("a"), None, f"name={sneaky}")[0].name == "main.a"
     assert source_files(loose.resolve("a"), None, "name=Fine")[0].name == "Fine.a"
 

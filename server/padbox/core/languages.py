@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from padbox.core.limits import LIMIT_NAMES
-from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile
+from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile, check_file_name
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,12 @@ def entry_file_name(lang: Language, entry: SourceFile) -> str:
     # whatever a manifest's pattern lets through (never `../x` or a hidden file).
     if not found or not SAFE_NAME.fullmatch(found.group(1)):
         return entry.name
-    return str(PurePosixPath(entry.name).with_name(found.group(1) + PurePosixPath(lang.file).suffix))
+    name = str(PurePosixPath(entry.name).with_name(found.group(1) + PurePosixPath(lang.file).suffix))
+    try:
+        check_file_name(name)  # the one rule every file name follows (its length, say)
+    except ProtocolError:
+        return entry.name
+    return name
 
 
 def default_file_name(lang: Language, source: str) -> str:
