@@ -249,6 +249,7 @@ def source_files(lang: Language, files: tuple[SourceFile, ...] | None, source: s
     return (SourceFile(name, entry.content), *rest)
 
 
+MAX_MAIN_LENGTH = 1024
 SAFE_NAME = re.compile(r"\w[\w$-]*")
 
 
@@ -285,7 +286,9 @@ def entry_point(lang: Language, entry: SourceFile) -> str:
     if found is None:
         return stem
     packages = [m.group(1) for m in rule.package.finditer(code)] if rule.package else []
-    return ".".join([*packages, found])
+    main = ".".join([*packages, found])
+    # No JVM class name is this long; a program's text must not grow the command past what exec takes.
+    return main if len(main) <= MAX_MAIN_LENGTH else stem
 
 
 def _main_name(rule: MainRule, code: str, stem: str) -> str | None:
