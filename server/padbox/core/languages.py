@@ -25,6 +25,11 @@ from typing import Any
 from padbox.core.limits import LIMIT_NAMES
 from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile, check_file_name
 
+# A main class name longer than any the JVM takes falls back to the stem (exec has its limits too).
+MAX_MAIN_LENGTH = 1024
+# What a name read from a program may be before it names the entry file: no path, no hidden file.
+SAFE_NAME = re.compile(r"\w[\w$-]*")
+
 
 @dataclass(frozen=True)
 class MainRule:
@@ -247,10 +252,6 @@ def source_files(lang: Language, files: tuple[SourceFile, ...] | None, source: s
     if name == entry.name or any(f.name == name for f in rest):
         return files  # a helper already has that name: the compiler's own message will say why
     return (SourceFile(name, entry.content), *rest)
-
-
-MAX_MAIN_LENGTH = 1024
-SAFE_NAME = re.compile(r"\w[\w$-]*")
 
 
 def entry_file_name(lang: Language, entry: SourceFile) -> str:
