@@ -1,8 +1,12 @@
 """Every language in the runner image, run for real through a live server.
 
 Parametrized over runner-image/languages.toml, so no language can be added without being tested:
-its template prompts, reads a line typed interactively and answers with it; its deliberate error
-fails with the right verdict in the right stage; a program that exits with status 3 reports 3.
+its template shows its prompt before any input is typed, then reads a line typed interactively and
+answers with it, through a pipe and through a terminal; its deliberate error fails with the right
+verdict in the right stage; a program that exits with status 3 reports 3. Two manifest keys say what
+a language cannot do, and the test checks what it can instead: `prompt_newline = true` (its prompt
+ends its line) and `no_exit_code = true` (it cannot choose its exit status: exit3 may be left out,
+and if given it must still fail).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import tomllib
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 from padbox.client import Client, ClosedEarly, Transcript, connect, run_program
@@ -24,6 +29,7 @@ MANIFEST_PATH = REPO / "runner-image" / "languages.toml"
 MANIFEST: dict[str, dict[str, Any]] = tomllib.loads(MANIFEST_PATH.read_text())
 LANGUAGE_IDS = sorted(MANIFEST)
 PROMPT = "What is your name?"
+ANSWER = "Hello, Ada!"
 # Longer than any language's compile and run limits together, so a slow toolchain fails on its verdict.
 TIMEOUT_S = 180
 
@@ -42,16 +48,27 @@ def describe(t: Transcript) -> str:
     return "\n".join(lines[-40:])
 
 
-async def answer_prompt(ws_url: str, language: str, source: str) -> Transcript:
-    """Run a program, wait for its prompt, then type a name and end the input, as a person would."""
+def prompt_for(lang: str) -> str:
+    """The output a person sees before typing: the question and the space after it, with nothing after
+    that; the question alone (its line ended) where the language cannot print a line without ending it."""
+    return PROMPT if MANIFEST[lang].get("prompt_newline") else PROMPT + " "
+
+
+async def answer_prompt(ws_url: str, lang: str, name: str, tty: bool) -> Transcript:
+    """Run the template, wait for its prompt with nothing typed yet, then type a name and end the input,
+    as a person would. Fails if the prompt does not arrive on its own (held back in a buffer)."""
+    prompt = prompt_for(lang)
     async with connect(ws_url) as ws:
         client = Client(ws)
-        await client.run(language=language, source=source, tty=False)
+        await client.run(language=name, source=MANIFEST[lang]["template"], tty=tty)
         try:
-            await client.until_output(PROMPT, timeout=TIMEOUT_S)
+            await client.until_output(prompt, timeout=TIMEOUT_S)
         except (ClosedEarly, TimeoutError) as exc:
-            raise AssertionError(f"{language}: no prompt\n{describe(client.transcript)}") from exc
-        await client.stdin("Ada\n")
+            raise AssertionError(f"{lang}: no prompt {prompt!r} (tty={tty})\n{describe(client.transcript)}") from exc
+        if not MANIFEST[lang].get("prompt_newline"):
+            after = (client.transcript.text("stdout") + client.transcript.text("stderr")).split(prompt, 1)[1]
+            assert "\n" not in after, f"{lang}: the prompt ended its line\n{describe(client.transcript)}"
+        await client.stdin("Ada\r" if tty else "Ada\n")  # Enter on a terminal is a carriage return
         with contextlib.suppress(websockets.ConnectionClosed):  # a quick program may be done already
             await client.eof()
         return await client.collect(TIMEOUT_S)
@@ -65,7 +82,10 @@ def name_for(lang: str, which: int) -> str:
 
 def test_every_entry_is_complete() -> None:
     for lang, entry in MANIFEST.items():
-        missing = [k for k in ("name", "file", "run", "version", "template", "error", "exit3") if k not in entry]
+        needed = ["name", "file", "run", "version", "template", "error"]
+        if not entry.get("no_exit_code"):
+            needed.append("exit3")
+        missing = [k for k in needed if k not in entry]
         assert not missing, f"{lang} lacks {missing}"
         assert PROMPT in entry["template"], f"{lang}'s template does not ask {PROMPT!r}"
 
@@ -104,25 +124,29 @@ def test_every_language_reports_the_version_read_from_the_image(server_url: str)
 @pytest.mark.docker
 @pytest.mark.parametrize("lang", LANGUAGE_IDS)
 async def test_language(ws_url: str, lang: str) -> None:
-    """The template talks; the deliberate error fails in the right stage; exit status 3 arrives as 3.
+    """The template talks through a pipe and through a terminal; the deliberate error fails in the right
+    stage; exit status 3 arrives as 3.
 
-    The three runs go at once: one test per language keeps the module fast.
+    The runs go at once: one test per language keeps the module fast.
     """
     entry = MANIFEST[lang]
-    template, error, exit3 = await asyncio.gather(
-        answer_prompt(ws_url, name_for(lang, 0), entry["template"]),
+    runs = [
+        answer_prompt(ws_url, lang, name_for(lang, 0), tty=False),
+        answer_prompt(ws_url, lang, name_for(lang, 2), tty=True),
         run_program(ws_url, language=name_for(lang, 1), source=entry["error"], timeout=TIMEOUT_S),
-        run_program(ws_url, language=name_for(lang, -1), source=entry["exit3"], timeout=TIMEOUT_S),
-    )
-    for t in (template, error, exit3):
+    ]
+    if "exit3" in entry:
+        runs.append(run_program(ws_url, language=name_for(lang, -1), source=entry["exit3"], timeout=TIMEOUT_S))
+    piped, terminal, error, *exit3 = await asyncio.gather(*runs)
+    for t in (piped, terminal, error, *exit3):
         assert [m["language"] for m in t.of("started")] == [lang], describe(t)
 
-    # The template read the line typed after its prompt and answered with it.
-    assert template.verdict == "ok", describe(template)
-    answer = template.text("stdout", "run")
-    assert "Ada" in answer.split(PROMPT, 1)[-1], describe(template)
-    if compiled(lang):
-        assert template.exits()["compile"]["verdict"] == "ok", describe(template)
+    # The template read the line typed after its prompt and answered with it, in both modes.
+    for template in (piped, terminal):
+        assert template.verdict == "ok", describe(template)
+        assert ANSWER in template.text("stdout", "run").split(PROMPT, 1)[-1], describe(template)
+        if compiled(lang):
+            assert template.exits()["compile"]["verdict"] == "ok", describe(template)
 
     # The deliberate error: the compiler's message at compile time, or a failing run.
     if compiled(lang):
@@ -134,9 +158,13 @@ async def test_language(ws_url: str, lang: str) -> None:
         assert result["verdict"] == "runtime_error" and result["code"] not in (None, 0), describe(error)
         assert error.text("stderr", "run").strip(), describe(error)
 
-    # A program's own exit status is reported exactly.
-    result = exit3.exits()["run"]
-    assert (result["verdict"], result["code"], result["signal"]) == ("runtime_error", 3, None), describe(exit3)
+    # A program's own exit status is reported exactly (or, where it cannot choose one, as a failure).
+    for t in exit3:
+        result = t.exits()["run"]
+        if entry.get("no_exit_code"):
+            assert result["verdict"] == "runtime_error" and result["code"] not in (None, 0), describe(t)
+        else:
+            assert (result["verdict"], result["code"], result["signal"]) == ("runtime_error", 3, None), describe(t)
 
 
 @pytest.mark.docker
@@ -208,3 +236,72 @@ async def test_java_source_with_any_public_class_name_runs(ws_url: str) -> None:
     source = "public class Solution {\n  public static void main(String[] a) { System.out.println(\"named\"); }\n}\n"
     t = await run_program(ws_url, language="java", source=source)
     assert t.text() == "named\n" and t.verdict == "ok"
+
+
+# How users of each language whose run starts a class, object or module write their entry point,
+# none of them in the default file: (name, source, expected output). A name of None is a Piston
+# request with one unnamed file; the other cases go over the WebSocket.
+ENTRY_POINTS: dict[str, list[tuple[str | None, str, str]]] = {
+    "java": [
+        ("solution.java", 'class Helper {\n    static String hi() { return "two classes"; }\n}\n\n'
+                          "public class Solution {\n    public static void main(String[] args) {\n"
+                          "        System.out.println(Helper.hi());\n    }\n}\n", "two classes\n"),
+        (None, 'public class Hello {\n    public static void main(String[] args) {\n'
+               '        System.out.println("no name");\n    }\n}\n', "no name\n"),
+        ("Main.java", 'package app.core;\n\npublic class Main {\n    public static void main(String[] args) {\n'
+                      '        System.out.println("package");\n    }\n}\n', "package\n"),
+    ],
+    "scala": [
+        ("main.scala", 'case class Point(x: Int)\n\nobject Main {\n  def main(args: Array[String]): Unit =\n'
+                       '    println(if (Point(1).x == 1) "two classes" else "?")\n}\n', "two classes\n"),
+        (None, 'object Hello extends App {\n  println("no name")\n}\n', "no name\n"),
+        ("Main.scala", 'package app.core\n\nobject Prog {\n  def main(args: Array[String]): Unit =\n'
+                       '    println("package")\n}\n', "package\n"),
+    ],
+    "kotlin": [
+        ("solution.kt", 'class Helper {\n    fun hi() = "two classes"\n}\n\n'
+                        'fun main() {\n    println(Helper().hi())\n}\n', "two classes\n"),
+        (None, 'object Hello {\n    @JvmStatic\n    fun main(args: Array<String>) {\n        println("no name")\n'
+               '    }\n}\n', "no name\n"),
+        ("Main.kt", 'package app.core\n\nfun main() {\n    println("package")\n}\n', "package\n"),
+    ],
+    "csharp": [
+        ("solution.cs", 'class Helper\n{\n    public static string Hi() => "two classes";\n}\n\nclass Prog\n{\n'
+                        '    static void Main() => System.Console.WriteLine(Helper.Hi());\n}\n', "two classes\n"),
+        (None, 'class Hello\n{\n    static void Main() => System.Console.WriteLine("no name");\n}\n', "no name\n"),
+        ("Program.cs", 'namespace App.Core\n{\n    class Prog\n    {\n'
+                       '        static void Main() => System.Console.WriteLine("package");\n    }\n}\n', "package\n"),
+    ],
+    "erlang": [
+        ("solution.erl", '-module(hello).\n-export([main/0]).\n\nmain() ->\n    io:format("module~n").\n', "module\n"),
+        (None, '-module(greet).\n-export([main/0]).\n\nmain() ->\n    io:format("no name~n").\n', "no name\n"),
+    ],
+}
+
+
+async def piston_execute(server_url: str, language: str, source: str) -> dict[str, Any]:
+    """POST /api/v2/execute as a Piston client sends one program: a single file with no name."""
+    body = {"language": language, "version": "*", "files": [{"content": source}]}
+    async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
+        response = await client.post(f"{server_url}/api/v2/execute", json=body)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("lang", sorted(ENTRY_POINTS))
+async def test_entry_point_is_found_from_the_source(server_url: str, ws_url: str, lang: str) -> None:
+    """Whatever the file is called (or if it has no name), the run starts what the source declares:
+    the class holding main (not the first class), the object, the module, inside its package."""
+    cases = ENTRY_POINTS[lang]
+
+    async def run(name: str | None, source: str) -> str:
+        if name is None:
+            answer = await piston_execute(server_url, lang, source)
+            return f"{answer['run']['stdout']}{answer['run']['stderr']}"
+        t = await run_program(ws_url, language=lang, files=[{"name": name, "content": source}], timeout=TIMEOUT_S)
+        assert t.verdict == "ok", describe(t)
+        return t.text("stdout", "run")
+
+    outputs = await asyncio.gather(*(run(name, source) for name, source, _ in cases))
+    assert outputs == [expected for _, _, expected in cases]

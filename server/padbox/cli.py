@@ -40,11 +40,13 @@ def http_base(ws_url: str) -> str:
 
 
 def guess_language(path: Path, ws_url: str) -> str:
-    """The language whose default file name has this file's extension, per the server's own list."""
+    """The language that answers to this file's extension, per the server's own list of names (which
+    settles an extension two languages share, `.pl` say)."""
     with urllib.request.urlopen(f"{http_base(ws_url)}/api/v1/languages", timeout=10) as response:
         listing = json.load(response)
+    extension = path.suffix[1:].lower()
     for lang in listing:
-        if Path(lang["file"]).suffix == path.suffix and path.suffix:
+        if extension and extension in [str(name).lower() for name in [lang["id"], *lang["aliases"]]]:
             return str(lang["id"])
     raise SystemExit(f"padbox: cannot tell the language of {path.name}; pass --language")
 

@@ -160,7 +160,7 @@ class ExecuteRequest(msgspec.Struct, frozen=True, kw_only=True):
     """What to run: the body of POST /api/v1/execute, and the fields a `run` message shares with it.
     Send `files` or `source`, not both."""
 
-    language: Annotated[str, Meta(min_length=1, description="A language id or alias, any case.",
+    language: Annotated[str, Meta(min_length=1, description="A language id, alias or file extension, any case.",
                                   examples=["python"])]
     # None when the client sent the other one.
     files: Annotated[tuple[SourceFile, ...], Meta(min_length=1, max_length=MAX_FILES)] | None = None

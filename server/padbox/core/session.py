@@ -204,7 +204,7 @@ class Session:
         try:
             await self.emit(Started(self.id, plan.language.id, plan.version))
             language = plan.language
-            entry = plan.files[0].name
+            entry = plan.files[0]
             if language.compile is not None:
                 argv = language.command(language.compile, entry)
                 result = await self._stage(sandbox, Stage.COMPILE, argv, plan.limits.compile_timeout_s)

@@ -45,7 +45,7 @@ class LanguageInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     id: str
     name: str
-    aliases: list[str]
+    aliases: Annotated[list[str], Meta(description="Every other name it answers to, file extension included.")]
     version: str
     file: Annotated[str, Meta(description="The entry file's usual name.")]
     compiled: bool
@@ -67,7 +67,7 @@ class PistonRuntime(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     language: str
     version: str
-    aliases: list[str]
+    aliases: Annotated[list[str], Meta(description="Every other name it answers to, file extension included.")]
 
 
 class PistonStage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -71,7 +71,8 @@ class PistonFile(msgspec.Struct, frozen=True):
 class PistonExecuteRequest(msgspec.Struct, frozen=True, kw_only=True):
     """The body of POST /api/v2/execute (Piston's docs/api-v2.md)."""
 
-    language: Annotated[str, Meta(min_length=1, description="A language id or alias.", examples=["python"])]
+    language: Annotated[str, Meta(min_length=1, description="A language id, alias or file extension.",
+                                  examples=["python"])]
     version: Annotated[str, Meta(max_length=MAX_SELECTOR_LENGTH, description="An npm semver range the "
                                  "runtime's version must satisfy; `*`: any.", examples=["3.x", "*"])] = "*"
     files: Annotated[tuple[PistonFile, ...], Meta(max_length=MAX_FILES, description="The first utf8 file is "
@@ -90,15 +91,15 @@ _REQUEST: msgspec.json.Decoder[PistonExecuteRequest] = msgspec.json.Decoder(Pist
 
 
 def runtimes(catalogue: Catalogue) -> list[dict[str, Any]]:
-    """GET /api/v2/runtimes: every language with its version and aliases."""
+    """GET /api/v2/runtimes: every language with its version and every other name it answers to."""
     return [
-        {"language": lang.id, "version": catalogue.version(lang), "aliases": list(lang.aliases)}
+        {"language": lang.id, "version": catalogue.version(lang), "aliases": catalogue.aliases(lang)}
         for lang in sorted(catalogue, key=lambda lang: lang.id)
     ]
 
 
 def select(catalogue: Catalogue, language: str, version: str) -> Language:
-    """The language named (id or alias) whose version matches the semver selector (`*`: any)."""
+    """The language named (id, alias or file extension) whose version matches the semver selector (`*`: any)."""
     unknown = ProtocolError(ErrorCode.UNKNOWN_LANGUAGE,
                             f"{language}-{version} runtime is unknown; GET /api/v2/runtimes lists them")
     try:
