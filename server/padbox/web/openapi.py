@@ -59,6 +59,8 @@ def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | No
     return response
 
 
+# Not a response of the POST operation, so said in words: routes.post answers any other method itself.
+ONLY_POST = "Any other method on this path is answered 405 with `Allow: POST`."
 RETRY_AFTER = {"Retry-After": {"description": "Seconds after which trying again makes sense.",
                                "schema": {"type": "integer"}}}
 
@@ -161,6 +163,7 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
         "paths": {
             "/api/v1/execute": {"post": {
                 "summary": "Run a program to completion",
+                "description": ONLY_POST,
                 "operationId": "execute",
                 "security": token,
                 "requestBody": {"required": True,
@@ -191,6 +194,7 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
             }},
             "/api/v2/execute": {"post": {
                 "summary": "Piston: run a program to completion",
+                "description": ONLY_POST,
                 "operationId": "pistonExecute",
                 "security": token,
                 "requestBody": {"required": True,
