@@ -4,12 +4,14 @@ file-name rule (no admitted name leaves the work directory)."""
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from padbox.core import protocol
 from padbox.core.protocol import ErrorCode, ProtocolError
+from padbox.web.openapi import FILE_NAME_PATTERN
 from padbox_agent import names
 from padbox_agent.wire import HEADER, MAX_PAYLOAD, FrameDecoder, FrameError, Kind, decode_json, encode
 
@@ -107,7 +109,7 @@ NAMES = st.lists(PARTS, min_size=1, max_size=6).map("/".join) | st.text(st.chara
                                                                          max_size=20)
 
 
-@settings(max_examples=500)
+@settings(max_examples=300)
 @given(NAMES)
 def test_no_admitted_file_name_leaves_the_work_directory(name: str) -> None:
     try:
@@ -130,3 +132,23 @@ def test_an_admitted_file_name_fits_the_kernels_limits(name: str) -> None:
     except names.BadFileName:
         return
     assert all(len(part.encode()) <= 255 for part in name.split("/"))
+
+
+def fits_in_bytes(name: str) -> bool:
+    try:
+        return all(len(part.encode()) <= names.MAX_PART_BYTES for part in name.split("/"))
+    except UnicodeEncodeError:
+        return False
+
+
+@settings(max_examples=300)
+@given(NAMES)
+def test_the_openapi_documents_file_name_rule_is_the_rule(name: str) -> None:
+    """The document's pattern and length admit what the rule admits, but for the bytes a pattern cannot count."""
+    try:
+        names.check_file_name(name)
+        admitted = True
+    except names.BadFileName:
+        admitted = False
+    documented = re.fullmatch(FILE_NAME_PATTERN, name) is not None and len(name) <= names.MAX_NAME_LENGTH
+    assert admitted == (documented and fits_in_bytes(name))
