@@ -123,7 +123,7 @@ def test_no_admitted_file_name_leaves_the_work_directory(name: str) -> None:
     assert "\x00" not in name and "\\" not in name
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(NAMES)
 def test_an_admitted_file_name_fits_the_kernels_limits(name: str) -> None:
     """Linux refuses a path part over 255 bytes (NAME_MAX) with ENAMETOOLONG: the agent could not write it."""

@@ -35,7 +35,7 @@ REQUESTS = st.dictionaries(st.sampled_from(LIMIT_NAMES) | st.text(max_size=8), V
 OVERRIDES = st.dictionaries(st.sampled_from(LIMIT_NAMES), st.integers(0, 10**7) | st.floats(0, 1e7), max_size=6)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(policies(), REQUESTS, OVERRIDES | st.none())
 def test_resolved_limits_stay_between_the_minima_and_the_servers_maxima(
         policy: LimitPolicy, requested: dict[str, Any], overrides: dict[str, float] | None) -> None:

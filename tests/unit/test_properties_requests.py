@@ -104,7 +104,7 @@ def assert_refusal(exc: ProtocolError, *codes: ErrorCode) -> None:
     assert isinstance(exc.message, str) and exc.message
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(RAW_TEXT | RAW_BYTES)
 def test_any_client_frame_is_a_message_or_a_bad_request(frame: str | bytes) -> None:
     try:
