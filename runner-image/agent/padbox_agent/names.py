@@ -8,6 +8,7 @@ that server. Standard library only: the image has no padbox package.
 from __future__ import annotations
 
 MAX_NAME_LENGTH = 255
+MAX_PART_BYTES = 255  # Linux's NAME_MAX: a longer directory or file name cannot be created (ENAMETOOLONG)
 
 
 class BadFileName(ValueError):
@@ -28,3 +29,9 @@ def check_file_name(name: str) -> None:
         raise BadFileName(f"file name {name!r} must not contain '..', '.' or empty path parts")
     if "\\" in name:
         raise BadFileName(f"file name {name!r} must not contain a backslash")
+    try:
+        encoded = [part.encode("utf-8") for part in name.split("/")]
+    except UnicodeEncodeError:  # a lone surrogate: no file system can hold it
+        raise BadFileName(f"file name {name!r} is not valid Unicode text") from None
+    if any(len(part) > MAX_PART_BYTES for part in encoded):
+        raise BadFileName(f"each part of file name {name!r} must be at most {MAX_PART_BYTES} bytes in UTF-8")

@@ -64,7 +64,10 @@ class LimitPolicy:
         """
         base = self.defaults
         for name, value in (overrides or {}).items():
-            base = replace(base, **{name: min(value, getattr(self.maxima, name))})
+            # A language's own default is the operator's word, not the client's: kept within this server's
+            # range (MINIMA, maxima) rather than refused, and whole where the limit counts whole units.
+            value = int(value) if name in _INTEGER_LIMITS else value
+            base = replace(base, **{name: min(max(value, MINIMA[name]), getattr(self.maxima, name))})
         chosen: dict[str, Any] = {}
         for name, value in requested.items():
             if name not in LIMIT_NAMES:

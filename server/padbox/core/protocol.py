@@ -11,7 +11,7 @@ than pydantic: it decodes JSON straight into frozen values in one pass, several 
 pydantic and with no runtime dependencies, it dispatches tagged unions on `type` natively, and
 `schema_components` emits JSON Schema 2020-12, which OpenAPI 3.1 uses as is. What a schema cannot
 say (`files` or `source`, safe file names, no NUL in arguments) is checked right after decoding,
-in `check_run`.
+in `check_run`, and added to the OpenAPI document in one place (openapi._rules_beyond_the_types).
 """
 
 from __future__ import annotations

@@ -21,7 +21,17 @@ from typing import Protocol
 from padbox.core.events import AnyEvent, Error, Exited, Queued, StageBegan, Started, Stderr, Stdout
 from padbox.core.languages import Catalogue, Language, source_files
 from padbox.core.limits import LimitPolicy, Limits
-from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Signal, SourceFile, Stage, Verdict
+from padbox.core.protocol import (
+    ErrorCode,
+    ProtocolError,
+    RunRequest,
+    Signal,
+    SourceFile,
+    Stage,
+    Verdict,
+    bad_request,
+    check_file_name,
+)
 from padbox.core.sandbox import KILLED, OutputChunk, ProcessExit, ProcessSpec, Sandbox, Stream
 from padbox.core.verdicts import Ending, StopReason, decide
 
@@ -64,11 +74,19 @@ def plan_run(request: RunRequest, catalogue: Catalogue, policy: LimitPolicy) -> 
     """Validate a request completely, before any sandbox exists. Raises ProtocolError."""
     language = catalogue.resolve(request.language)
     limits = policy.resolve(request.limits, language.limits)
+    files = source_files(language, request.files, request.source)
+    if request.source is not None:
+        # A single source's file may be named from its text (Java's public class): a name the client chose,
+        # so it meets the rule `files` names met in check_run; the agent would refuse it after the container exists.
+        try:
+            check_file_name(files[0].name)
+        except ProtocolError as exc:
+            raise bad_request(f"the source's file is named after its text: {exc.message}") from None
     return Plan(
         run_id=secrets.token_hex(8),
         language=language,
         version=catalogue.version(language),
-        files=source_files(language, request.files, request.source),
+        files=files,
         args=request.args,
         stdin=request.stdin,
         tty=request.tty,

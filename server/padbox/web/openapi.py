@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+from padbox_agent.names import MAX_NAME_LENGTH, MAX_PART_BYTES
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -20,6 +21,7 @@ from padbox.core.events import Error
 from padbox.core.limits import LIMIT_NAMES, MINIMA, LimitPolicy
 from padbox.core.protocol import ExecuteRequest
 from padbox.core.runner import Runner
+from padbox.web import piston
 from padbox.web.answers import (
     ExecuteResponse,
     LanguageInfo,
@@ -57,6 +59,8 @@ def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | No
     return response
 
 
+# Not a response of the POST operation, so said in words: routes.post answers any other method itself.
+ONLY_POST = "Any other method on this path is answered 405 with `Allow: POST`."
 RETRY_AFTER = {"Retry-After": {"description": "Seconds after which trying again makes sense.",
                                "schema": {"type": "integer"}}}
 
@@ -78,6 +82,51 @@ def _limits(policy: LimitPolicy) -> dict[str, Any]:
                            "Outside the range: `limit_exceeded`."}
 
 
+# A file-name part (names.check_file_name): no `/`, `\\` or NUL, and neither `.` nor `..`.
+_PART = r"(?:[^/\\\x00.][^/\\\x00]*|\.[^/\\\x00.][^/\\\x00]*|\.\.[^/\\\x00]+)"
+FILE_NAME_PATTERN = f"^{_PART}(?:/{_PART})*$"
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
+def _piston_limit(name: str, policy: LimitPolicy) -> dict[str, Any]:
+    """A Piston limit's accepted values: its "server's default" values, or the range that maps (piston._limits)
+    into this server's range for the padbox limit it sets."""
+    ours = piston.MILLISECOND_LIMITS.get(name) or piston.BYTE_LIMITS[name]
+    low, high = MINIMA[ours], getattr(policy.maxima, ours)
+    if name in piston.BYTE_LIMITS:  # bytes, rounded up to MiB
+        mib = 1024 * 1024
+        bounded = {"type": "number", "exclusiveMinimum": (low - 1) * mib, "maximum": high * mib}
+        defaults: list[Any] = [0, piston.NO_LIMIT]
+    else:  # milliseconds
+        bounded = {"type": "number", "minimum": low * 1000, "maximum": high * 1000}
+        defaults = [0]
+    return {"anyOf": [{"enum": defaults}, bounded, {"type": "null"}]}
+
+
+def _rules_beyond_the_types(schemas: dict[str, Any], policy: LimitPolicy) -> None:
+    """What the request types cannot state but the server enforces right after decoding (protocol.check_run,
+    piston.parse_execute), added to their schemas so that the document says exactly what is accepted."""
+    execute = schemas[ExecuteRequest.__name__]
+    # `files` or `source`: exactly one of them, the other left out or null.
+    execute["oneOf"] = [
+        {"required": ["files"], "properties": {"files": {"type": "array"}, "source": {"type": "null"}}},
+        {"required": ["source"], "properties": {"source": {"type": "string"}, "files": {"type": "null"}}},
+    ]
+    execute["properties"]["args"]["items"]["pattern"] = NO_NUL_PATTERN
+    name = schemas["SourceFile"]["properties"]["name"]
+    name.update(pattern=FILE_NAME_PATTERN, maxLength=MAX_NAME_LENGTH)
+    name["description"] += f" Each part at most {MAX_PART_BYTES} bytes in UTF-8; no two files with one name."
+    piston_name = schemas["PistonFile"]["properties"]["name"]["anyOf"][0]  # "" is unnamed, as null is
+    piston_name.update(pattern=f"^(?:{_PART}(?:/{_PART})*)?$", maxLength=MAX_NAME_LENGTH)
+    request = schemas[PistonExecuteRequest.__name__]
+    # At least one file is read as text: its encoding is neither base64 nor hex.
+    request["properties"]["files"].update(minItems=1, contains={"not": {
+        "required": ["encoding"], "properties": {"encoding": {"enum": ["base64", "hex"]}}}})
+    for limit in (*piston.MILLISECOND_LIMITS, *piston.BYTE_LIMITS):
+        request["properties"][limit] = {**_piston_limit(limit, policy),
+                                        "description": request["properties"][limit]["description"]}
+
+
 def _schemas(policy: LimitPolicy) -> dict[str, Any]:
     _, generated = msgspec.json.schema_components(HTTP_TYPES, ref_template=REF)
     schemas: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(generated))  # as served: () becomes []
@@ -85,6 +134,7 @@ def _schemas(policy: LimitPolicy) -> dict[str, Any]:
     # A run's `limits` is a plain mapping in its type (the policy, not the type, judges it): point it here.
     limits = schemas[ExecuteRequest.__name__]["properties"]["limits"]
     schemas[ExecuteRequest.__name__]["properties"]["limits"] = {**_ref("Limits"), "description": limits["description"]}
+    _rules_beyond_the_types(schemas, policy)
     return schemas
 
 
@@ -113,6 +163,7 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
         "paths": {
             "/api/v1/execute": {"post": {
                 "summary": "Run a program to completion",
+                "description": ONLY_POST,
                 "operationId": "execute",
                 "security": token,
                 "requestBody": {"required": True,
@@ -143,6 +194,7 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
             }},
             "/api/v2/execute": {"post": {
                 "summary": "Piston: run a program to completion",
+                "description": ONLY_POST,
                 "operationId": "pistonExecute",
                 "security": token,
                 "requestBody": {"required": True,

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 
 from padbox.core import protocol
 from padbox.core.languages import Catalogue, Language
+from padbox.core.limits import MINIMA
 from padbox.core.protocol import (
     MAX_ARGS,
     MAX_FILES,
@@ -155,6 +156,10 @@ def _limits(request: PistonExecuteRequest) -> dict[str, float]:
             key, ours = BYTE_LIMITS[name], float(math.ceil(value / (1024 * 1024)))
         else:
             key, ours = MILLISECOND_LIMITS[name], value / 1000
+        # Each request on its own, though two of them set one limit: the larger one must not hide a mistake.
+        if ours < MINIMA[key]:
+            low = MINIMA[key] * (1000 if name in MILLISECOND_LIMITS else 1024 * 1024)
+            raise ProtocolError(ErrorCode.LIMIT_EXCEEDED, f"{name} must be at least {low:g}")
         limits[key] = max(limits.get(key, 0), ours)
     if "memory_mb" in limits:
         limits["memory_mb"] = int(limits["memory_mb"])

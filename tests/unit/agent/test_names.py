@@ -26,6 +26,8 @@ from padbox_agent.names import BadFileName, check_file_name
         ("a/", "must not contain '..', '.' or empty path parts"),
         ("a\\b", "must not contain a backslash"),
         ("..\\x", "must not contain a backslash"),
+        ("é" * 128, "at most 255 bytes in UTF-8"),  # 128 characters, 256 bytes: ENAMETOOLONG on Linux
+        ("\ud800.c", "not valid Unicode text"),
     ],
 )
 def test_a_dangerous_name_is_refused_saying_why(name: str, message: str) -> None:
