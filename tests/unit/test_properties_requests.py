@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from padbox.config import REPO_ROOT, Settings
+from padbox.config import SHIPPED_MANIFEST, Settings
 from padbox.core import protocol
 from padbox.core.languages import Catalogue
 from padbox.core.limits import LIMIT_NAMES
@@ -18,7 +18,7 @@ from padbox.core.protocol import ClientType, ErrorCode, ProtocolError, Role, Run
 from padbox.core.session import plan_run
 from padbox.web import piston, rest
 
-CATALOGUE = Catalogue.load(REPO_ROOT / "runner-image" / "languages.toml").with_versions(
+CATALOGUE = Catalogue.load(SHIPPED_MANIFEST).with_versions(
     {"javascript": "15.10.0", "python": "3.11.2", "c": "12.2.0", "bash": "5.2.15", "java": "17.0.8"})
 POLICY = Settings.from_env({}).limits
 # Names a client would plausibly send, and the ones that break something: an alias in capitals,
