@@ -21,6 +21,12 @@ REPO = Path(__file__).resolve().parent.parent
 INSTANCE = f"pytest-{os.getpid()}"
 
 
+def instance_name(name: str) -> str:
+    """A server instance name of this test run's own: a server reaps its instance's containers at start-up,
+    so two test runs on one machine (developers, CI) must never share one."""
+    return f"{name}-{os.getpid()}"
+
+
 def docker_containers(instance: str, session: str | None = None) -> list[str]:
     """IDs of containers (running or not) labelled for a padbox instance, or for one session of it."""
     label = f"label=padbox.session={session}" if session else "label=padbox.session"

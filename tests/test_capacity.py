@@ -6,13 +6,14 @@ import asyncio
 import json
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from padbox.client import Client, connect, run_program
 
-from tests.conftest import ServerProcess, docker_containers, start_server
+from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
 
 pytestmark = pytest.mark.docker
 
@@ -23,6 +24,15 @@ COMPARED_HOST_CONFIG = ("NetworkMode", "CapDrop", "SecurityOpt", "ReadonlyRootfs
 def inspect(container: str) -> dict[str, object]:
     out = subprocess.run(["docker", "inspect", container], capture_output=True, check=True, text=True).stdout
     return dict(json.loads(out)[0])
+
+
+def pool_ready(server: ServerProcess) -> int:
+    """How many warm sandboxes the server itself holds ready (its handshake done): a container Docker lists
+    may still be starting its agent, and a run arriving then rightly gets a cold one."""
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
+        metrics = response.read().decode()
+    (line,) = [line for line in metrics.splitlines() if line.startswith("padbox_pool_ready ")]
+    return int(float(line.split()[1]))
 
 
 def pooled_idle(server: ServerProcess) -> list[str]:
@@ -50,14 +60,14 @@ def rss_bytes(pid: int) -> int:
 
 @pytest.fixture(scope="module")
 def pooled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("pool"), "pytest-pool", PADBOX_POOL_SIZE="2")
+    srv = start_server(tmp_path_factory.mktemp("pool"), instance_name("pytest-pool"), PADBOX_POOL_SIZE="2")
     yield srv
     srv.stop()
-    assert docker_containers("pytest-pool") == [], "shutdown removes the pool"
+    assert docker_containers(instance_name("pytest-pool")) == [], "shutdown removes the pool"
 
 
 async def test_a_session_gets_a_pooled_container_and_the_pool_refills(pooled_server: ServerProcess) -> None:
-    await wait_for(lambda: len(pooled_idle(pooled_server)) == 2)
+    await wait_for(lambda: len(pooled_idle(pooled_server)) == 2 and pool_ready(pooled_server) == 2)
     before = set(pooled_idle(pooled_server))
     t = await run_program(pooled_server.ws_url, language="python", source="print('warm')")
     assert t.text() == "warm\n"
@@ -67,7 +77,7 @@ async def test_a_session_gets_a_pooled_container_and_the_pool_refills(pooled_ser
                            f"label=padbox.session={run_id}", "--filter", "event=create", "--format",
                            "{{.Actor.Attributes}}"], capture_output=True, text=True, check=True).stdout
     assert "padbox.origin:pool" in used, "the run's container was made by the pool, before the run"
-    await wait_for(lambda: not docker_containers("pytest-pool", run_id) and len(pooled_idle(pooled_server)) == 2)
+    await wait_for(lambda: not docker_containers(instance_name("pytest-pool"), run_id) and len(pooled_idle(pooled_server)) == 2)
     assert set(pooled_idle(pooled_server)) != before, "the pool refilled with a new container"
 
 
@@ -80,7 +90,7 @@ async def test_pooled_containers_carry_exactly_the_cold_settings(pooled_server: 
         await client.run(language="bash", source="echo up; sleep 30", limits={"pids": 127})
         started = await client.until(lambda f: f.type == "started")
         await client.until_output("up")
-        (cold_id,) = docker_containers("pytest-pool", started.message["id"])
+        (cold_id,) = docker_containers(instance_name("pytest-pool"), started.message["id"])
         cold = inspect(cold_id)
         await client.signal("SIGKILL")
         await client.collect()
@@ -95,19 +105,19 @@ async def test_pooled_containers_carry_exactly_the_cold_settings(pooled_server: 
 
 
 async def test_start_up_does_not_wait_for_the_pool(tmp_path_factory: pytest.TempPathFactory) -> None:
-    srv = start_server(tmp_path_factory.mktemp("bigpool"), "pytest-bigpool", PADBOX_POOL_SIZE="6")
+    srv = start_server(tmp_path_factory.mktemp("bigpool"), instance_name("pytest-bigpool"), PADBOX_POOL_SIZE="6")
     try:
         assert len(pooled_idle(srv)) < 6, "the server answered before its pool was full"
         t = await run_program(srv.ws_url, language="python", source="print(2)")
         assert t.verdict == "ok"
     finally:
         srv.stop()
-    assert docker_containers("pytest-bigpool") == []
+    assert docker_containers(instance_name("pytest-bigpool")) == []
 
 
 @pytest.fixture(scope="module")
 def single_slot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("queue"), "pytest-queue", PADBOX_MAX_SESSIONS="1",
+    srv = start_server(tmp_path_factory.mktemp("queue"), instance_name("pytest-queue"), PADBOX_MAX_SESSIONS="1",
                        PADBOX_QUEUE_LIMIT="1", PADBOX_POOL_SIZE="0")
     yield srv
     srv.stop()
@@ -163,7 +173,7 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
     await asyncio.sleep(1)
     created = subprocess.run(
         ["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}", "--filter", "event=create",
-         "--filter", "label=padbox.instance=pytest-queue", "--format", "{{.ID}}"],
+         "--filter", f"label=padbox.instance={single_slot_server.instance}", "--format", "{{.ID}}"],
         capture_output=True, text=True, check=True,
     ).stdout.split()
     assert len(created) == 1, "only the first run got a container; the leaver's run never reached Docker"
@@ -174,7 +184,7 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
 async def test_client_that_stops_reading_keeps_server_memory_bounded(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    srv = start_server(tmp_path_factory.mktemp("backpressure"), "pytest-backpressure",
+    srv = start_server(tmp_path_factory.mktemp("backpressure"), instance_name("pytest-backpressure"),
                        PADBOX_MAX_OUTPUT_KB="1048576", PADBOX_POOL_SIZE="0")
     try:
         baseline = rss_bytes(srv.process.pid)

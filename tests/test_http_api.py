@@ -13,7 +13,7 @@ import httpx
 import pytest
 from padbox.client import run_program
 
-from tests.conftest import ServerProcess, created_since, languages, start_server
+from tests.conftest import ServerProcess, created_since, instance_name, languages, start_server
 
 pytestmark = pytest.mark.docker
 
@@ -152,7 +152,7 @@ async def test_the_openapi_document_is_served(server: ServerProcess) -> None:
 @pytest.fixture(scope="module")
 def guarded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """Tokens on, one session at a time, one waiting, one per client: every refusal is reachable."""
-    srv = start_server(tmp_path_factory.mktemp("guarded"), "pytest-http-guarded", PADBOX_TOKENS=",".join(TOKENS),
+    srv = start_server(tmp_path_factory.mktemp("guarded"), instance_name("pytest-http-guarded"), PADBOX_TOKENS=",".join(TOKENS),
                        PADBOX_MAX_SESSIONS="1", PADBOX_QUEUE_LIMIT="1", PADBOX_MAX_SESSIONS_PER_CLIENT="1",
                        PADBOX_POOL_SIZE="0")
     yield srv
@@ -209,7 +209,7 @@ async def test_busy_is_429_for_a_client_over_its_caps_and_503_when_the_queue_is_
 async def test_shutdown_answers_runs_in_flight_503_and_removes_their_containers(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    srv = start_server(tmp_path_factory.mktemp("draining"), "pytest-http-draining", PADBOX_POOL_SIZE="0")
+    srv = start_server(tmp_path_factory.mktemp("draining"), instance_name("pytest-http-draining"), PADBOX_POOL_SIZE="0")
     try:
         running = asyncio.create_task(execute(srv.url, {"language": "bash", "source": "echo up\nsleep 60\n"}))
         deadline = time.monotonic() + 20

@@ -11,7 +11,7 @@ import time
 import pytest
 from padbox.client import Client, connect, run_program
 
-from tests.conftest import ServerProcess, created_since, docker_containers
+from tests.conftest import ServerProcess, created_since, docker_containers, instance_name
 
 pytestmark = pytest.mark.docker
 
@@ -314,7 +314,7 @@ async def test_bad_message_mid_run_gets_an_error_and_ends_the_run(server: Server
 async def test_socket_that_never_sends_run_is_closed(tmp_path_factory: pytest.TempPathFactory) -> None:
     from tests.conftest import start_server
 
-    srv = start_server(tmp_path_factory.mktemp("deadline"), "pytest-deadline", PADBOX_FIRST_MESSAGE_TIMEOUT_S="1")
+    srv = start_server(tmp_path_factory.mktemp("deadline"), instance_name("pytest-deadline"), PADBOX_FIRST_MESSAGE_TIMEOUT_S="1")
     try:
         async with connect(srv.ws_url) as ws:
             client = Client(ws)
@@ -330,7 +330,7 @@ async def test_sigterm_tells_running_sessions_and_removes_their_containers(
 ) -> None:
     from tests.conftest import start_server
 
-    instance = "pytest-shutdown"
+    instance = instance_name("pytest-shutdown")
     srv = start_server(tmp_path_factory.mktemp("shutdown"), instance)
     async with connect(srv.ws_url) as ws:
         client = Client(ws)
@@ -350,7 +350,7 @@ async def test_sigterm_tells_running_sessions_and_removes_their_containers(
 async def test_start_up_removes_containers_a_crashed_server_left(tmp_path_factory: pytest.TempPathFactory) -> None:
     from tests.conftest import start_server
 
-    instance = "pytest-crashed"
+    instance = instance_name("pytest-crashed")
     subprocess.run(
         ["docker", "create", "--label", f"padbox.instance={instance}", "--label", "padbox.session=orphan",
          os.environ.get("PADBOX_IMAGE", "padbox-runner:latest"), "sleep", "60"], capture_output=True, check=True,

@@ -12,7 +12,7 @@ import pytest
 from padbox.client import run_program
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ServerProcess, docker_containers, start_server
+from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
 
 pytestmark = pytest.mark.docker
 
@@ -100,7 +100,7 @@ async def test_ready_when_docker_answers_and_the_image_is_present(server: Server
 
 @pytest.fixture(scope="module")
 def imageless_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("imageless"), "pytest-imageless",
+    srv = start_server(tmp_path_factory.mktemp("imageless"), instance_name("pytest-imageless"),
                        PADBOX_IMAGE="padbox-runner-missing:never", PADBOX_POOL_SIZE="1")
     yield srv
     srv.stop()

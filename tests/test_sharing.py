@@ -10,7 +10,7 @@ import pytest
 from padbox.client import Client, connect
 
 from tests.client import connect_slow_reader
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess, instance_name, start_server
 
 pytestmark = pytest.mark.docker
 
@@ -20,7 +20,7 @@ GRACE_S = 2
 
 @pytest.fixture(scope="module")
 def share_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("share"), "pytest-share", PADBOX_SHARE_GRACE_S=str(GRACE_S),
+    srv = start_server(tmp_path_factory.mktemp("share"), instance_name("pytest-share"), PADBOX_SHARE_GRACE_S=str(GRACE_S),
                        PADBOX_POOL_SIZE="1")
     yield srv
     srv.stop()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess, instance_name, start_server
 
 from .conftest import LAPTOP, screenshot_path
 from .pad import Pad
@@ -19,7 +19,7 @@ TOKEN = "pad-token-for-browser-tests"
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("pad-guarded"), "pytest-pad-guarded", PADBOX_TOKENS=TOKEN,
+    srv = start_server(tmp_path_factory.mktemp("pad-guarded"), instance_name("pytest-pad-guarded"), PADBOX_TOKENS=TOKEN,
                        PADBOX_POOL_SIZE="0")
     yield srv
     srv.stop()
