@@ -27,7 +27,9 @@ PR_SET_DUMPABLE = 4
 MAX_TERMINAL_SIDE = 65535  # TIOCSWINSZ holds each side in 16 bits
 SPEC_FIELDS = ("argv", "env", "tty", "cols", "rows", "cpu_time_s")
 # Signals the agent handles or ignores; the program starts with the default action for each.
-RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGINT, signal.SIGTERM)
+# Every signal a disposition can be set for: the program starts with the defaults, whatever the agent (Python
+# ignores SIGPIPE and SIGXFSZ) or whoever started the agent (a shell ignoring SIGINT, say) had set.
+RESET_SIGNALS = tuple(sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}))
 
 
 class BadSpec(ValueError):
@@ -144,7 +146,10 @@ def _become_program(
     """In the child: set up, then exec. Never returns, whatever fails."""
     try:
         for sig in RESET_SIGNALS:
-            signal.signal(sig, signal.SIG_DFL)
+            try:
+                signal.signal(sig, signal.SIG_DFL)
+            except (OSError, ValueError):  # glibc reserves a few real-time signals for itself
+                pass
         signal.set_wakeup_fd(-1)
         os.setsid()  # its own session and process group: signals and the terminal reach it and its children
         os.write(settled_fd, b".")
