@@ -6,7 +6,7 @@ answers with it, through a pipe and through a terminal; its deliberate error fai
 verdict in the right stage; a program that exits with status 3 reports 3. Two manifest keys say what
 a language cannot do, and the test checks what it can instead: `prompt_newline = true` (its prompt
 ends its line) and `no_exit_code = true` (it cannot choose its exit status: exit3 may be left out,
-and if given it must still fail).
+and if given it only has to end).
 """
 
 from __future__ import annotations
@@ -158,11 +158,11 @@ async def test_language(ws_url: str, lang: str) -> None:
         assert result["verdict"] == "runtime_error" and result["code"] not in (None, 0), describe(error)
         assert error.text("stderr", "run").strip(), describe(error)
 
-    # A program's own exit status is reported exactly (or, where it cannot choose one, as a failure).
+    # A program's own exit status is reported exactly; a language that cannot set one only has to end.
     for t in exit3:
         result = t.exits()["run"]
         if entry.get("no_exit_code"):
-            assert result["verdict"] == "runtime_error" and result["code"] not in (None, 0), describe(t)
+            assert result["signal"] is None and result["verdict"] in ("ok", "runtime_error"), describe(t)
         else:
             assert (result["verdict"], result["code"], result["signal"]) == ("runtime_error", 3, None), describe(t)
 
