@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test check bench docker image static browser clean
+.PHONY: setup run test check bench soak docker image static browser clean
 
 setup: $(VENV)/.installed docker image static
 
@@ -21,6 +21,10 @@ check: $(VENV)/.installed
 
 bench: setup
 	$(PY) -m bench
+
+# 30 minutes of mixed load against one server, then bench/soak.md and soak.png; SOAK_ARGS='--minutes 2' for a trial.
+soak: setup
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "padbox needs Python 3.11 or newer as $(PYTHON)"; exit 1; }
