@@ -43,8 +43,9 @@ from .soak_record import OK, SKIPPED, Ending, Sample, Tally, judge, judge_http, 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MINUTES = 30.0
 INSTANCE = "soak"
-SERVER = ServerConfig(pool_size=2, max_sessions=8, queue_limit=8, max_output_kb=1024, instance=INSTANCE,
-                      per_client_sessions=64)  # every client is 127.0.0.1: only the global cap should answer busy
+SERVER = ServerConfig(
+    pool_size=2, max_sessions=8, queue_limit=8, max_output_kb=1024, instance=INSTANCE, per_client_sessions=64
+)  # every client is 127.0.0.1: only the global cap should answer busy
 CLIENT_TIMEOUT_S = 90.0  # a run that has not closed by then (queueing included) is a failure
 DRAIN_S = 90.0  # after the deadline, how long work in flight may take to finish
 SETTLE_S = 60.0  # after the load, how long the server may take to remove its last sandboxes
@@ -68,8 +69,10 @@ STEADY = (
 )
 PIPE_ECHO = 'while IFS= read -r line; do [ "$line" = bye ] && exit 0; echo "echo: $line"; done\n'
 TTY_ECHO = "while True:\n    line = input('> ')\n    if line == 'bye':\n        break\n    print('echo:', line)\n"
-SHARED_ECHO = ("import sys\nwhile True:\n    line = sys.stdin.readline().strip()\n    if line in ('bye', ''):\n"
-               "        break\n    print('echo:', line, flush=True)\n")
+SHARED_ECHO = (
+    "import sys\nwhile True:\n    line = sys.stdin.readline().strip()\n    if line in ('bye', ''):\n"
+    "        break\n    print('echo:', line, flush=True)\n"
+)
 BURST_PROGRAM = f"import time\ntime.sleep(2)\nprint('{EXPECTED}')\n"
 
 
@@ -91,19 +94,21 @@ class SoakPlan:
         return self.minutes * 60
 
     def describe(self) -> str:
-        return "\n".join([
-            f"steady: {self.steady_per_s:g} runs/s of hello-world programs rotating over "
-            f"{', '.join(f'{j.language} ({j.transport})' for j in STEADY)}; at most {self.steady_in_flight} "
-            "in flight (past that a tick is skipped and counted)",
-            f"interactive: {self.typists} sessions at a time, alternating a tty Python program and a pipe Bash "
-            f"program that echo lines; {self.lines_typed} lines typed with pauses of {self.pause_s[0]:g}-"
-            f"{self.pause_s[1]:g} s, then `bye`",
-            f"shared: every {self.share_every_s:g} s a run is started, joined as viewer and as driver with the key "
-            "from `started`; the driver types a line all three must see, the joiners leave, the starter ends it",
-            f"bursts: every {self.burst_every_s / 60:g} min (the first at half that), {self.burst_size} two-second "
-            f"runs at once against {SERVER.max_sessions} sessions and a queue of {SERVER.queue_limit}",
-            "pad edits: not exercised, padbox has no pads yet",
-        ])
+        return "\n".join(
+            [
+                f"steady: {self.steady_per_s:g} runs/s of hello-world programs rotating over "
+                f"{', '.join(f'{j.language} ({j.transport})' for j in STEADY)}; at most {self.steady_in_flight} "
+                "in flight (past that a tick is skipped and counted)",
+                f"interactive: {self.typists} sessions at a time, alternating a tty Python program and a pipe Bash "
+                f"program that echo lines; {self.lines_typed} lines typed with pauses of {self.pause_s[0]:g}-"
+                f"{self.pause_s[1]:g} s, then `bye`",
+                f"shared: every {self.share_every_s:g} s a run is started, joined as viewer and as driver with the key "
+                "from `started`; the driver types a line all three must see, the joiners leave, the starter ends it",
+                f"bursts: every {self.burst_every_s / 60:g} min (the first at half that), {self.burst_size} two-second "
+                f"runs at once against {SERVER.max_sessions} sessions and a queue of {SERVER.queue_limit}",
+                "pad edits: not exercised, padbox has no pads yet",
+            ]
+        )
 
 
 class Load:
@@ -171,8 +176,9 @@ class Load:
             self.tally.first_output(first.at)
 
     async def http_run(self, job: Job) -> None:
-        response = await self.http.post(f"http://127.0.0.1:{self.server.port}/api/v1/execute",
-                                        json={"language": job.language, "source": job.source})
+        response = await self.http.post(
+            f"http://127.0.0.1:{self.server.port}/api/v1/execute", json={"language": job.language, "source": job.source}
+        )
         self.tally.add(judge_http(response.status_code, response.json(), EXPECTED))
 
     # --- interactive sessions --------------------------------------------------------------------
@@ -210,8 +216,7 @@ class Load:
 
     # --- shared runs -----------------------------------------------------------------------------
     async def shared(self) -> None:
-        async with connect(self.server.ws_url) as a, connect(self.server.ws_url) as b, \
-                connect(self.server.ws_url) as c:
+        async with connect(self.server.ws_url) as a, connect(self.server.ws_url) as b, connect(self.server.ws_url) as c:
             starter, viewer, driver = Client(a), Client(b), Client(c)
             await starter.run(language="python", source=SHARED_ECHO)
             if not await began(starter):
@@ -241,17 +246,22 @@ class Load:
     # --- bursts ----------------------------------------------------------------------------------
     async def burst(self) -> None:
         async def one() -> None:
-            t = await run_program(self.server.ws_url, timeout=CLIENT_TIMEOUT_S, language="python",
-                                  source=BURST_PROGRAM)
+            t = await run_program(self.server.ws_url, timeout=CLIENT_TIMEOUT_S, language="python", source=BURST_PROGRAM)
             self.tally.add(*judge(t, EXPECTED))
 
         await asyncio.gather(*(self.guarded(one()) for _ in range(self.plan.burst_size)))
 
     async def run(self) -> None:
-        loops = [self.steady(), *(self.typist(i) for i in range(self.plan.typists)),
-                 self.every(self.plan.share_every_s, self.plan.share_every_s / 2, lambda: self.spawn(self.shared())),
-                 self.every(self.plan.burst_every_s, min(self.plan.burst_every_s, self.plan.duration_s) / 2,
-                            lambda: self.spawn(self.burst()))]
+        loops = [
+            self.steady(),
+            *(self.typist(i) for i in range(self.plan.typists)),
+            self.every(self.plan.share_every_s, self.plan.share_every_s / 2, lambda: self.spawn(self.shared())),
+            self.every(
+                self.plan.burst_every_s,
+                min(self.plan.burst_every_s, self.plan.duration_s) / 2,
+                lambda: self.spawn(self.burst()),
+            ),
+        ]
         await asyncio.gather(*loops)
 
     async def drain(self) -> int:
@@ -298,9 +308,16 @@ async def containers(all_states: bool = False) -> int:
 async def sample(load: Load, http: httpx.AsyncClient, began: float) -> Sample:
     load.server.alive()
     counts, first = load.tally.take()
-    return Sample(round(time.monotonic() - began, 1), round(load.server.memory().rss_bytes / 1_000_000, 1),
-                  fds(load.server.pid), await asyncio_tasks(http, load.server.port), await containers(),
-                  round(os.getloadavg()[0], 2), dict(counts), tuple(round(s * 1000, 1) for s in first))
+    return Sample(
+        round(time.monotonic() - began, 1),
+        round(load.server.memory().rss_bytes / 1_000_000, 1),
+        fds(load.server.pid),
+        await asyncio_tasks(http, load.server.port),
+        await containers(),
+        round(os.getloadavg()[0], 2),
+        dict(counts),
+        tuple(round(s * 1000, 1) for s in first),
+    )
 
 
 async def sampler(load: Load, http: httpx.AsyncClient, began: float, samples: list[Sample]) -> None:
@@ -310,9 +327,12 @@ async def sampler(load: Load, http: httpx.AsyncClient, began: float, samples: li
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         samples.append(await sample(load, http, began))
         s = samples[-1]
-        print(f"soak: {s.t_s / 60:5.1f} min  rss {s.rss_mb} MB  fds {s.fds}  tasks {s.tasks}  "
-              f"containers {s.containers}  p50/p99 {s.p50_ms}/{s.p99_ms} ms  {dict(sorted(s.counts.items()))}",
-              file=sys.stderr, flush=True)
+        print(
+            f"soak: {s.t_s / 60:5.1f} min  rss {s.rss_mb} MB  fds {s.fds}  tasks {s.tasks}  "
+            f"containers {s.containers}  p50/p99 {s.p50_ms}/{s.p99_ms} ms  {dict(sorted(s.counts.items()))}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def server_log_errors(log_path: Path) -> list[str]:
@@ -326,9 +346,14 @@ async def soak(plan: SoakPlan) -> tuple[list[Sample], Ending, dict[str, str]]:
         machine = await describe(engine)
     finally:
         await engine.close()
-    context = {"started_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "revision": revision(HERE.parent),
-               "machine": one_line(machine), "cpus": str(machine["cpus"]), "load": plan.describe(),
-               "settings": ", ".join(f"{k}={v}" for k, v in SERVER.recorded().items())}
+    context = {
+        "started_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "revision": revision(HERE.parent),
+        "machine": one_line(machine),
+        "cpus": str(machine["cpus"]),
+        "load": plan.describe(),
+        "settings": ", ".join(f"{k}={v}" for k, v in SERVER.recorded().items()),
+    }
     print("soak: pad edits are not exercised: padbox has no pads yet", file=sys.stderr)
     samples: list[Sample] = []
     async with padbox_server(SERVER) as server, httpx.AsyncClient(timeout=CLIENT_TIMEOUT_S) as http:
@@ -341,8 +366,16 @@ async def soak(plan: SoakPlan) -> tuple[list[Sample], Ending, dict[str, str]]:
         if samples:
             last = samples[-1]
             merged = {k: last.counts.get(k, 0) + counts.get(k, 0) for k in {*last.counts, *counts}}
-            samples[-1] = Sample(last.t_s, last.rss_mb, last.fds, last.tasks, last.containers, last.load1, merged,
-                                 last.first_output_ms + tuple(round(s * 1000, 1) for s in first))
+            samples[-1] = Sample(
+                last.t_s,
+                last.rss_mb,
+                last.fds,
+                last.tasks,
+                last.containers,
+                last.load1,
+                merged,
+                last.first_output_ms + tuple(round(s * 1000, 1) for s in first),
+            )
         settle_until = time.monotonic() + SETTLE_S
         while (after_load := await containers(all_states=True)) > SERVER.pool_size and time.monotonic() < settle_until:
             await asyncio.sleep(1)
@@ -350,19 +383,24 @@ async def soak(plan: SoakPlan) -> tuple[list[Sample], Ending, dict[str, str]]:
         print(f"soak: {after_load} containers once settled; stopping the server", file=sys.stderr)
     after_stop = await containers(all_states=True)
     if after_stop:
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=padbox.instance={INSTANCE}"],
-                             capture_output=True, text=True).stdout.split()
+        ids = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label=padbox.instance={INSTANCE}"], capture_output=True, text=True
+        ).stdout.split()
         subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)  # leave none behind, once counted
     ending = Ending(after_load, SERVER.pool_size, after_stop, unfinished, server_log_errors(log_path))
     return samples, ending, context
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="how long the load runs (trials)")
-    parser.add_argument("--out", type=Path, help="where soak.md and soak.png go (default: bench/ for a full run, "
-                                                 "a temporary directory for a trial)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where soak.md and soak.png go (default: bench/ for a full run, a temporary directory for a trial)",
+    )
     args = parser.parse_args()
     plan = SoakPlan(minutes=args.minutes)
     out = args.out or (HERE if args.minutes == DEFAULT_MINUTES else Path(tempfile.mkdtemp(prefix="padbox-soak-")))

@@ -23,11 +23,16 @@ def plot(samples: Sequence[Sample], duration_s: float, path: Path) -> None:
         ("asyncio tasks", [("tasks", [float(s.tasks) for s in samples])]),
         ("live containers", [("containers", [float(s.containers) for s in samples])]),
         ("first output (ms)", [("p50", [s.p50_ms for s in samples]), ("p99", [s.p99_ms for s in samples])]),
-        ("per interval", [("ok", [float(s.counts.get(OK, 0)) for s in samples]),
-                          ("queued", [float(s.counts.get(QUEUED, 0)) for s in samples]),
-                          ("busy", [float(s.counts.get(BUSY, 0)) for s in samples]),
-                          ("failures", [float(s.failures) for s in samples]),
-                          ("load average", [s.load1 for s in samples])]),
+        (
+            "per interval",
+            [
+                ("ok", [float(s.counts.get(OK, 0)) for s in samples]),
+                ("queued", [float(s.counts.get(QUEUED, 0)) for s in samples]),
+                ("busy", [float(s.counts.get(BUSY, 0)) for s in samples]),
+                ("failures", [float(s.failures) for s in samples]),
+                ("load average", [s.load1 for s in samples]),
+            ],
+        ),
     ]
     warm, end = windows(duration_s)
     for ax, (title, series) in zip(axes, panels, strict=True):

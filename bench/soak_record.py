@@ -165,22 +165,39 @@ class Target:
 
 def targets(samples: Sequence[Sample], duration_s: float, ending: Ending) -> list[Target]:
     found = []
-    for flat in (flatness("server RSS (MB)", samples, [s.rss_mb for s in samples], duration_s),
-                 flatness("open file descriptors", samples, [float(s.fds) for s in samples], duration_s)):
-        found.append(Target(f"{flat.name} flat within {FLAT_WITHIN:.0%} after warm-up", flat.met,
-                            f"mean {flat.warm_mean:g} in {_span(flat.warm_window)}, {flat.end_mean:g} in "
-                            f"{_span(flat.end_window)}: {flat.change:+.1%}"))
+    for flat in (
+        flatness("server RSS (MB)", samples, [s.rss_mb for s in samples], duration_s),
+        flatness("open file descriptors", samples, [float(s.fds) for s in samples], duration_s),
+    ):
+        found.append(
+            Target(
+                f"{flat.name} flat within {FLAT_WITHIN:.0%} after warm-up",
+                flat.met,
+                f"mean {flat.warm_mean:g} in {_span(flat.warm_window)}, {flat.end_mean:g} in "
+                f"{_span(flat.end_window)}: {flat.change:+.1%}",
+            )
+        )
     leftover_runs = max(0, ending.containers_after_load - ending.pool_size)
-    found.append(Target("0 leaked containers at the end", ending.containers_after_stop == 0 and leftover_runs == 0,
-                        f"{ending.containers_after_load} once the load was over (the warm pool keeps "
-                        f"{ending.pool_size}), {ending.containers_after_stop} after the server stopped"))
+    found.append(
+        Target(
+            "0 leaked containers at the end",
+            ending.containers_after_stop == 0 and leftover_runs == 0,
+            f"{ending.containers_after_load} once the load was over (the warm pool keeps "
+            f"{ending.pool_size}), {ending.containers_after_stop} after the server stopped",
+        )
+    )
     totals = total_counts(samples)
     failures = {kind: n for kind, n in totals.items() if is_failure(kind)}
     if ending.unfinished:
         failures["unfinished at the end"] = ending.unfinished
     detail = ", ".join(f"{kind}: {n}" for kind, n in sorted(failures.items())) or "none"
-    found.append(Target("no error other than busy or queued", not failures, f"failures: {detail}; "
-                        f"busy: {totals.get(BUSY, 0)}, queued: {totals.get(QUEUED, 0)}"))
+    found.append(
+        Target(
+            "no error other than busy or queued",
+            not failures,
+            f"failures: {detail}; busy: {totals.get(BUSY, 0)}, queued: {totals.get(QUEUED, 0)}",
+        )
+    )
     return found
 
 
@@ -237,8 +254,11 @@ def markdown(samples: Sequence[Sample], duration_s: float, ending: Ending, conte
         "",
         f"- client actions by outcome: {', '.join(f'{k}: {n}' for k, n in sorted(totals.items())) or 'none'}",
         "- first output of the steady WebSocket runs over the whole run: "
-        + (f"p50 {percentile(all_first, 50):.1f} ms, p99 {percentile(all_first, 99):.1f} ms, {len(all_first)} runs"
-           if all_first else "no samples"),
+        + (
+            f"p50 {percentile(all_first, 50):.1f} ms, p99 {percentile(all_first, 99):.1f} ms, {len(all_first)} runs"
+            if all_first
+            else "no samples"
+        ),
         f"- server RSS {_first_last(samples, 'rss_mb')} MB, open descriptors {_first_last(samples, 'fds')}, "
         f"asyncio tasks {_first_last(samples, 'tasks')} (first sample → last sample)",
         f"- containers once the load was over: {ending.containers_after_load} (warm pool {ending.pool_size}); "
@@ -258,9 +278,11 @@ def markdown(samples: Sequence[Sample], duration_s: float, ending: Ending, conte
     ]
     for s in samples:
         failed = ", ".join(f"{k}: {n}" for k, n in sorted(s.counts.items()) if is_failure(k)) or "0"
-        lines.append(f"| {s.t_s:.0f} | {s.rss_mb:.1f} | {s.fds} | {s.tasks} | {s.containers} | {s.load1:.1f} "
-                     f"| {s.counts.get(OK, 0)} | {_cell(s.p50_ms)} / {_cell(s.p99_ms)} | {s.counts.get(QUEUED, 0)} "
-                     f"| {s.counts.get(BUSY, 0)} | {failed} |")
+        lines.append(
+            f"| {s.t_s:.0f} | {s.rss_mb:.1f} | {s.fds} | {s.tasks} | {s.containers} | {s.load1:.1f} "
+            f"| {s.counts.get(OK, 0)} | {_cell(s.p50_ms)} / {_cell(s.p99_ms)} | {s.counts.get(QUEUED, 0)} "
+            f"| {s.counts.get(BUSY, 0)} | {failed} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -31,8 +31,16 @@ def transcript(*messages: dict[str, Any], close_code: int | None = 1000) -> Tran
 
 
 def exited(verdict: str = "ok") -> dict[str, Any]:
-    return {"type": "exit", "stage": "run", "code": 0, "signal": None, "verdict": verdict, "wall_ms": 5,
-            "cpu_ms": 1, "memory_bytes": 1}
+    return {
+        "type": "exit",
+        "stage": "run",
+        "code": 0,
+        "signal": None,
+        "verdict": verdict,
+        "wall_ms": 5,
+        "cpu_ms": 1,
+        "memory_bytes": 1,
+    }
 
 
 OUT = {"type": "stdout", "stage": "run", "data": "soak-ok\n"}
@@ -96,8 +104,14 @@ def test_targets_name_every_failure_and_leftover_container() -> None:
 
 def test_the_report_states_each_target_and_has_a_row_per_sample() -> None:
     samples = [sample(t) for t in range(10, 121, 10)]
-    context = {"started_at": "now", "revision": "abc", "machine": "here", "cpus": "2", "load": "steady\npads: none",
-               "settings": "PADBOX_MAX_SESSIONS=8"}
+    context = {
+        "started_at": "now",
+        "revision": "abc",
+        "machine": "here",
+        "cpus": "2",
+        "load": "steady\npads: none",
+        "settings": "PADBOX_MAX_SESSIONS=8",
+    }
     text = markdown(samples, 120, Ending(2, 2, 0, 0, []), context)
     assert "| 0 leaked containers at the end | yes |" in text
     assert "| no error other than busy or queued | yes |" in text
