@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test check lint format-check types imports pad-tests bench docker image static browser dist clean
+.PHONY: setup run test check lint format-check types imports pad-tests bench soak docker image static browser dist clean
 
 setup: $(VENV)/.installed docker image static
 
@@ -37,6 +37,10 @@ pad-tests: static/node_modules/.package-lock.json
 
 bench: setup
 	$(PY) -m bench
+
+# 30 minutes of mixed load against one server, then bench/soak.md and soak.png; SOAK_ARGS='--minutes 2' for a trial.
+soak: setup
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "padbox needs Python 3.11 or newer as $(PYTHON)"; exit 1; }

@@ -33,19 +33,21 @@ class ServerConfig:
     queue_limit: int = 256
     max_output_kb: int = 131072  # the throughput run asks for more than the default cap
     runtime: str = ""  # "runsc" for the gVisor measurement
+    instance: str = INSTANCE
+    per_client_sessions: int = 0  # 0: as many as max_sessions
 
     def env(self, port: int) -> dict[str, str]:
         return {
             "HOST": "127.0.0.1",
             "PORT": str(port),
-            "PADBOX_INSTANCE": INSTANCE,
+            "PADBOX_INSTANCE": self.instance,
             "PADBOX_POOL_SIZE": str(self.pool_size),
             "PADBOX_MAX_SESSIONS": str(self.max_sessions),
             "PADBOX_QUEUE_LIMIT": str(self.queue_limit),
             "PADBOX_MAX_OUTPUT_KB": str(self.max_output_kb),
             "PADBOX_RUNTIME": self.runtime,
             # Every bench client is 127.0.0.1: the per-client caps would otherwise measure themselves.
-            "PADBOX_MAX_SESSIONS_PER_CLIENT": str(self.max_sessions),
+            "PADBOX_MAX_SESSIONS_PER_CLIENT": str(self.per_client_sessions or self.max_sessions),
             "PADBOX_SESSIONS_PER_MINUTE": "1000000",
         }
 

@@ -71,6 +71,7 @@ async def test_load_gauges_describe_running_sessions_the_queue_and_the_pool(serv
     assert found[("padbox_pool_size", ())] == 2
     assert 0 <= found[("padbox_pool_ready", ())] <= 2
     assert ("padbox_docker_errors_total", ()) in found
+    assert found[("padbox_asyncio_tasks", ())] >= 1, "at least the task serving the scrape"
 
 
 async def test_each_session_logs_one_json_line_without_source_or_output(server: ServerProcess) -> None:

@@ -7,6 +7,8 @@ pool when scraped. Each server has its own registry, so nothing leaks between ap
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -58,6 +60,8 @@ class Metrics:
             lambda: pool.ready if pool else 0)
         Gauge("padbox_pool_size", "Warm sandboxes the pool aims to keep (PADBOX_POOL_SIZE).", registry=r).set_function(
             lambda: pool.size if pool else 0)
+        Gauge("padbox_asyncio_tasks", "Tasks alive in the server's event loop (a leak shows as steady growth).",
+              registry=r).set_function(_asyncio_tasks)
         self._awaiting_output: set[Session] = set()
 
     # --- SessionObserver --------------------------------------------------------------------
@@ -84,3 +88,11 @@ class Metrics:
     @property
     def content_type(self) -> str:
         return str(CONTENT_TYPE_LATEST)
+
+
+def _asyncio_tasks() -> int:
+    """The event loop's live tasks, counted at scrape time (the scrape runs in the loop); 0 outside one."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:
+        return 0
