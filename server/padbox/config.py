@@ -46,6 +46,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PADBOX_MAX_MESSAGE_KB", "1024", "Largest client message or HTTP request body (larger: WebSocket close "
             "1009, HTTP 413)."),
     Setting("PADBOX_SANDBOX_START_TIMEOUT_S", "20", "Seconds a new sandbox has to report ready."),
+    Setting("PADBOX_PING_INTERVAL_S", "2", "While a program runs silently, seconds between the server's liveness pings "
+            "to its sandbox's agent (output counts as an answer: a printing program is never pinged)."),
+    Setting("PADBOX_PING_TIMEOUT_S", "10", "Seconds without any word from a running sandbox's agent before the sandbox "
+            "counts as lost (`sandbox_lost`) and is removed; more than PADBOX_PING_INTERVAL_S."),
     Setting("PADBOX_SHUTDOWN_GRACE_S", "5", "Seconds running sessions get to clean up on SIGTERM."),
     Setting("PADBOX_LOG_CONTENT", "0", "`1`: session log lines carry source code, stdin and output (debugging only: "
             "they may hold secrets)."),
@@ -133,6 +137,8 @@ class Settings:
     first_message_timeout_s: float
     max_message_bytes: int
     sandbox_start_timeout_s: float
+    ping_interval_s: float
+    ping_timeout_s: float
     shutdown_grace_s: float
     log_content: bool
     cpus: float
@@ -146,6 +152,11 @@ class Settings:
         env = os.environ if env is None else env
         policy = LimitPolicy(defaults=_limits(env, "DEFAULT"), maxima=_limits(env, "MAX"))
         policy.check()
+        ping_interval_s = _number(env, "PADBOX_PING_INTERVAL_S", float)
+        ping_timeout_s = _number(env, "PADBOX_PING_TIMEOUT_S", float)
+        if ping_timeout_s <= ping_interval_s:
+            raise ConfigError(f"PADBOX_PING_TIMEOUT_S={ping_timeout_s:g} must be more than "
+                              f"PADBOX_PING_INTERVAL_S={ping_interval_s:g}: a sandbox is pinged before it is lost")
         return cls(
             host=_read(env, "HOST"),
             port=int(_number(env, "PORT", int)),
@@ -167,6 +178,8 @@ class Settings:
             first_message_timeout_s=_number(env, "PADBOX_FIRST_MESSAGE_TIMEOUT_S", float),
             max_message_bytes=int(_number(env, "PADBOX_MAX_MESSAGE_KB", int)) * 1024,
             sandbox_start_timeout_s=_number(env, "PADBOX_SANDBOX_START_TIMEOUT_S", float),
+            ping_interval_s=ping_interval_s,
+            ping_timeout_s=ping_timeout_s,
             shutdown_grace_s=_number(env, "PADBOX_SHUTDOWN_GRACE_S", float),
             log_content=_flag(env, "PADBOX_LOG_CONTENT"),
             cpus=_number(env, "PADBOX_CPUS", float),
