@@ -1,0 +1,139 @@
+"""The fault suite's tools: faults done to real parts (a real server process, the real Docker engine and
+image), and the clock that says how long padbox took to notice each one and to serve again.
+
+Every fault test checks four things: what the clients are told, what /readyz says, that a normal run
+succeeds afterwards without anyone's help, and that no container is left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from padbox.client import Transcript, run_program
+
+from tests.conftest import REPO, ServerProcess, docker_containers, start_server
+
+SILENT = "print('up', flush=True)\nimport time\ntime.sleep(60)\n"  # a program that does nothing wrong
+FIGURES: list[tuple[str, str, float]] = []  # (fault, what was measured, seconds), for the summary
+
+
+def record(fault: str, measure: str, seconds: float) -> None:
+    FIGURES.append((fault, measure, seconds))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("fault suite: time to detect and to recover")
+    for fault, measure, seconds in FIGURES:
+        terminalreporter.write_line(f"{fault:<48} {measure:<34} {seconds:6.2f} s")
+
+
+def docker(*args: str, check: bool = True) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=60).stdout.strip()
+
+
+def running(instance: str, origin: str | None = None) -> list[str]:
+    """IDs of an instance's running containers (of one origin: `pool` or `cold`)."""
+    only = ["--filter", f"label=padbox.origin={origin}"] if origin else []
+    return docker("ps", "-q", "--filter", f"label=padbox.instance={instance}", *only).split()
+
+
+def readyz(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.load(refused)
+
+
+async def within(seconds: float, condition: Callable[[], bool], what: str, step: float = 0.1) -> float:
+    """Seconds until `condition` held; fails the test with `what` if it did not within `seconds`."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > seconds:
+            raise AssertionError(f"not within {seconds:g} s: {what}")
+        await asyncio.sleep(step)
+    return time.monotonic() - start
+
+
+async def a_normal_run_works(server: ServerProcess) -> float:
+    """A run after the fault succeeds, on its own; how long it took."""
+    start = time.monotonic()
+    t = await run_program(server.ws_url, language="python", source="print('fine')", timeout=90)
+    assert (t.verdict, t.text()) == ("ok", "fine\n"), t.frames
+    return time.monotonic() - start
+
+
+def assert_lost(t: Transcript) -> None:
+    """The clients are told the sandbox was lost: an `error` frame, close 1011, and no verdict."""
+    assert t.error["code"] == "sandbox_lost", t.frames
+    assert "not at fault" in t.error["message"]
+    assert not t.of("exit"), f"a lost sandbox gives no verdict: {t.frames}"
+    assert t.close_code == 1011
+
+
+def nothing_left(server: ServerProcess, keep: set[str] | None = None) -> Callable[[], bool]:
+    """No container of the server's but those it should have (its running warm pool)."""
+    def check() -> bool:
+        return set(docker_containers(server.instance)) <= (keep if keep is not None else set(running(
+            server.instance, "pool")))
+    return check
+
+
+@pytest.fixture(scope="module")
+def fault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of its own with no warm pool (each run's container is its own, found by its label)."""
+    instance = f"pytest-faults-{time.monotonic_ns()}"
+    srv = start_server(tmp_path_factory.mktemp("faults"), instance, PADBOX_POOL_SIZE="0",
+                       PADBOX_SESSIONS_PER_MINUTE="100000")
+    yield srv
+    srv.stop()
+    assert docker_containers(instance) == [], "containers outlived the fault suite's server"
+
+
+# --- the Docker engine itself, stopped and started as runner-image/ensure-docker.sh does ------------------------
+
+ENSURE_DOCKER = REPO / "runner-image" / "ensure-docker.sh"
+
+
+def engine_pid() -> int | None:
+    pid = Path("/var/run/docker.pid")
+    if pid.exists() and pid.read_text().strip().isdigit() and Path(f"/proc/{pid.read_text().strip()}").exists():
+        return int(pid.read_text().strip())
+    found = subprocess.run(["pgrep", "-xo", "dockerd"], capture_output=True, text=True).stdout.strip()
+    return int(found) if found else None
+
+
+def stop_engine_begin() -> int:
+    """SIGTERM to dockerd (there is no systemd here: ensure-docker.sh starts it with setsid nohup)."""
+    pid = engine_pid()
+    assert pid is not None, "no dockerd to stop"
+    subprocess.run(["kill", "-TERM", str(pid)], check=True)
+    return pid
+
+
+def engine_gone(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists()
+
+
+def start_engine() -> None:
+    """Start dockerd the project's way and wait until it answers."""
+    subprocess.run(["bash", str(ENSURE_DOCKER)], check=True, timeout=120, capture_output=True)
+
+
+@pytest.fixture
+def engine_left_running() -> Iterator[None]:
+    """Whatever a test did to the engine, it runs again afterwards, for every later test."""
+    try:
+        yield
+    finally:
+        start_engine()
