@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from padbox.client import Transcript, run_program
+from padbox.client import Client, Transcript, connect, run_program
 
 from tests.conftest import REPO, ServerProcess, docker_containers, start_server
 
@@ -63,6 +63,18 @@ async def within(seconds: float, condition: Callable[[], bool], what: str, step:
             raise AssertionError(f"not within {seconds:g} s: {what}")
         await asyncio.sleep(step)
     return time.monotonic() - start
+
+
+async def start_silent_run(server: ServerProcess) -> tuple[Client, str]:
+    """A run of a program that prints once and sleeps; its client and its container's id."""
+    ws = await connect(server.ws_url).__aenter__()
+    client = Client(ws)
+    await client.run(language="python", source=SILENT, limits={"run_timeout_s": 120})
+    await client.until_output("up", timeout=60)
+    run_id = client.transcript.run_id
+    assert run_id is not None
+    (container,) = server.containers(run_id)
+    return client, container
 
 
 async def a_normal_run_works(server: ServerProcess) -> float:
@@ -125,9 +137,21 @@ def engine_gone(pid: int) -> bool:
     return not Path(f"/proc/{pid}").exists()
 
 
+def engine_answers() -> bool:
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+
+
 def start_engine() -> None:
-    """Start dockerd the project's way and wait until it answers."""
-    subprocess.run(["bash", str(ENSURE_DOCKER)], check=True, timeout=120, capture_output=True)
+    """Start dockerd the project's way (ensure-docker.sh) and wait until it answers; a dockerd still
+    stopping is waited for first, since the script would take it for one starting."""
+    deadline = time.monotonic() + 120
+    while not engine_answers():
+        if engine_pid() is None:
+            subprocess.run(["bash", str(ENSURE_DOCKER)], check=True, timeout=120, capture_output=True)
+        elif time.monotonic() > deadline:
+            raise RuntimeError("dockerd neither answers nor stops")
+        else:
+            time.sleep(1)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from padbox.client import Client, connect
 
 from tests.conftest import ServerProcess, docker_containers, start_server
 from tests.faults.conftest import (
@@ -25,24 +24,13 @@ from tests.faults.conftest import (
     readyz,
     record,
     running,
+    start_silent_run,
     within,
 )
 
 pytestmark = pytest.mark.docker
 
 PING_TIMEOUT_S = 10  # PADBOX_PING_TIMEOUT_S's default: the suite measures the server as it ships
-
-
-async def start_silent_run(server: ServerProcess) -> tuple[Client, str]:
-    """A run of a program that prints once and sleeps; its client and its container's id."""
-    ws = await connect(server.ws_url).__aenter__()
-    client = Client(ws)
-    await client.run(language="python", source=SILENT, limits={"run_timeout_s": 60})
-    await client.until_output("up", timeout=60)
-    run_id = client.transcript.run_id
-    assert run_id is not None
-    (container,) = server.containers(run_id)
-    return client, container
 
 
 @pytest.mark.parametrize("fault", ["kill", "rm"])
