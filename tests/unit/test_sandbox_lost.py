@@ -18,7 +18,7 @@ from padbox.core.events import AnyEvent, Error, Exited, StageBegan, Started, Std
 from padbox.core.languages import Catalogue
 from padbox.core.limits import Limits
 from padbox.core.pool import SandboxSupply, WarmPool
-from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Signal, Stage, Verdict, parse_client_message
+from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Stage, Verdict, parse_client_message
 from padbox.core.runner import Credentials, DoorSettings, Runner
 from padbox.core.sandbox import (
     Origin,

@@ -129,7 +129,7 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
                     "429": _json(error, "`busy`: this client is over its own caps.", RETRY_AFTER),
                     "500": _json(error, "`internal`: the sandbox or the server failed."),
                     "502": _json(error, "`sandbox_lost`: the sandbox went away under the running program (its "
-                                        "engine stopped, it was removed, it stopped answering); no verdict. Try again."),
+                                        "engine stopped, it was removed, it stopped answering); no verdict. Retry."),
                     "503": _json(error, "`busy`: the server is full; or it is shutting down.", RETRY_AFTER),
                 },
             }},
