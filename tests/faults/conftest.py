@@ -34,7 +34,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     terminalreporter.section("fault suite: time to detect and to recover")
     for fault, measure, seconds in FIGURES:
-        terminalreporter.write_line(f"{fault:<48} {measure:<34} {seconds:6.2f} s")
+        terminalreporter.write_line(f"{fault:<48} {measure:<44} {seconds:6.2f} s")
 
 
 def docker(*args: str, check: bool = True) -> str:

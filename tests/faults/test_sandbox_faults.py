@@ -1,5 +1,6 @@
 """Faults to one sandbox, the engine staying up: its container killed or removed from outside during a run,
-a warm one killed while it waits, its agent frozen. The server's own crash is tests/security/test_crash_recovery.py."""
+a warm one killed while it waits, its agent frozen; and the server's connection to the engine cut (through a
+relay, so no other test's engine stops). The server's own crash is tests/security/test_crash_recovery.py."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import asyncio
 import json
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from padbox.client import run_program
 
-from tests.conftest import ServerProcess, docker_containers, start_server
+from tests.conftest import REPO, ServerProcess, docker_containers, start_server
 from tests.faults.conftest import (
     SILENT,
     a_normal_run_works,
@@ -121,4 +124,72 @@ async def test_a_warm_sandbox_killed_while_it_waits_gives_way_to_a_cold_one_and_
         assert refilled < 30
     finally:
         srv.stop(signal.SIGTERM)
+    assert docker_containers(instance) == []
+
+
+class EngineRelay:
+    """tests/faults/engine_proxy.py as a process: `cut` kills it, `restore` starts a new one."""
+
+    def __init__(self, socket: Path) -> None:
+        self.socket = socket
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def restore(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.faults.engine_proxy", str(self.socket),
+                                         "/var/run/docker.sock"], cwd=REPO)
+        deadline = time.monotonic() + 10
+        while not self.socket.exists():
+            assert time.monotonic() < deadline, "the relay did not listen"
+            time.sleep(0.02)
+
+    @property
+    def up(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def cut(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.socket.unlink(missing_ok=True)
+
+
+async def test_a_server_cut_off_from_its_engine_tells_runs_sandbox_lost_is_unready_and_recovers_by_itself(
+    tmp_path: Path,
+) -> None:
+    instance = f"pytest-faults-cut-{time.monotonic_ns()}"
+    relay = EngineRelay(tmp_path / "engine.sock")
+    relay.restore()
+    srv = start_server(tmp_path, instance, PADBOX_POOL_SIZE="1", PADBOX_SESSIONS_PER_MINUTE="100000",
+                       DOCKER_HOST=f"unix://{relay.socket}")
+    client = None
+    try:
+        await within(30, lambda: len(running(instance, "pool")) == 1, "the pool filled")
+        client, _ = await start_silent_run(srv)
+        relay.cut()
+        struck = time.monotonic()
+        t = await client.collect(timeout=30)
+        detected = time.monotonic() - struck
+        assert_lost(t)
+        status, body = readyz(srv.url)
+        assert status == 503 and body["docker"] is False, body
+        refused = await run_program(srv.ws_url, language="python", source="print('too soon')", timeout=60)
+        assert refused.run_id is None and refused.error["code"] == "internal", refused.frames
+
+        relay.restore()
+        restored = time.monotonic()
+        await within(30, lambda: readyz(srv.url)[0] == 200, "ready again by itself")
+        ready = time.monotonic() - restored
+        first = await a_normal_run_works(srv)  # the warm sandbox died with the link: found, replaced
+        await within(30, lambda: set(docker_containers(instance)) == set(running(instance, "pool")) != set(),
+                     "the containers it could not remove while cut off are removed, and the pool refilled")
+        record("engine connection cut during a run", "sandbox_lost after the cut", detected)
+        record("engine connection cut during a run", "/readyz 200 after the engine answers", ready)
+        record("engine connection cut during a run", "first run after /readyz 200 (stale pool)", first)
+    finally:
+        if client is not None:
+            await client.ws.close()
+        if not relay.up:
+            relay.restore()  # the server removes its containers through it on its way out
+        srv.stop()
+        relay.cut()
     assert docker_containers(instance) == []

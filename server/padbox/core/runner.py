@@ -204,8 +204,9 @@ class Runner:
         except ProtocolError as refused:  # at admission: busy
             await session.fail(refused)
         except SandboxError as exc:  # lost under a running program (`sandbox_lost`), or failed (`internal`)
-            log.error("session %s: %s", session.id, exc)
-            await session.fail(sandbox_failure(exc, session.stage))
+            problem = sandbox_failure(exc, session.stage)
+            log.error("session %s: %s", session.id, problem.message)
+            await session.fail(problem)
         finally:
             self.supply.returned()
             session.finish()

@@ -291,7 +291,7 @@ class Session:
             await self._emit_output(stream, stage, decoder.decode(b"", final=True))
         if ending is None and not self._ending:
             # The one place a sandbox's end without an EXIT is judged: the server did not end it, so it was lost.
-            raise lost or SandboxLost("it ended without reporting how the program ended")
+            raise lost or SandboxLost("it ended before it reported the program's exit")
         wall_ms = round((time.monotonic() - started) * 1000)
         result = self._result(stage, ending or KILLED, wall_ms)
         self.results.append(result)
