@@ -36,19 +36,23 @@ pytestmark = pytest.mark.docker
 PING_TIMEOUT_S = 10  # PADBOX_PING_TIMEOUT_S's default: the suite measures the server as it ships
 
 
-@pytest.mark.parametrize("fault", ["kill", "rm"])
-async def test_a_container_killed_or_removed_from_outside_is_sandbox_lost_and_the_server_keeps_serving(
+FAULTS = {"kill": ["kill"], "rm": ["rm", "-f"], "stop": ["stop"]}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_a_container_killed_stopped_or_removed_from_outside_is_sandbox_lost_and_the_server_keeps_serving(
     fault_server: ServerProcess, fault: str
 ) -> None:
     client, container = await start_silent_run(fault_server)
     try:
         struck = time.monotonic()
-        docker(*(["kill", container] if fault == "kill" else ["rm", "-f", container]))
+        docker(*FAULTS[fault], container)
         t = await client.collect(timeout=30)
         detected = time.monotonic() - struck
     finally:
         await client.ws.close()
     assert_lost(t)
+    # `docker stop` (as a stopping engine does) waits the container's StopTimeout, 1 s: the agent ignores SIGTERM
     assert detected < 5, "the end of the attach stream is noticed at once"
     assert readyz(fault_server.url)[0] == 200, "one lost container does not make the server unready"
     recovered = await a_normal_run_works(fault_server)

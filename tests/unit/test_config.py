@@ -48,6 +48,7 @@ def test_container_config_is_locked_down() -> None:
     assert host["PidsLimit"] > limits.pids, "under gVisor the sandbox's own host threads count too"
     assert host["OomScoreAdj"] < 1000, "the program (1000) goes before the agent"
     assert host["LogConfig"]["Type"] == "none"
+    assert config["StopTimeout"] == 1, "the agent ignores SIGTERM: a stopping engine need not wait 10 s"
     assert "size=64m" in host["Tmpfs"]["/work"] and "nr_inodes=" in host["Tmpfs"]["/work"]
 
 

@@ -36,6 +36,7 @@ AGENT_OOM_SCORE_ADJ = 500
 TMPFS_INODES = 16384  # files and directories per tmpfs: creating 100,000 files is ENOSPC, not kernel memory
 RUNSC_BASE_THREADS = 64
 RUNSC_THREADS_PER_PROCESS = 8
+STOP_TIMEOUT_S = 1
 ENGINE_UNREACHABLE = 900  # aiodocker's status for "cannot connect to the Docker engine"
 T = TypeVar("T")
 
@@ -92,6 +93,10 @@ def container_config(
         "StdinOnce": True,
         "Tty": False,
         "NetworkDisabled": True,
+        # `docker stop` and a stopping engine send SIGTERM, then SIGKILL after this. The agent, as pid 1,
+        # ignores SIGTERM by design (a program must not end its own sandbox), so a longer grace only keeps
+        # the run's clients waiting for their `sandbox_lost` while dockerd shuts down.
+        "StopTimeout": STOP_TIMEOUT_S,
         "HostConfig": host_config,
     }
 
