@@ -117,12 +117,19 @@ def fault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 ENSURE_DOCKER = REPO / "runner-image" / "ensure-docker.sh"
 
 
+def alive(pid: int) -> bool:
+    """The process exists and has not exited (pid 1 here may never reap an exited dockerd: a zombie is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
 def engine_pid() -> int | None:
-    pid = Path("/var/run/docker.pid")
-    if pid.exists() and pid.read_text().strip().isdigit() and Path(f"/proc/{pid.read_text().strip()}").exists():
-        return int(pid.read_text().strip())
-    found = subprocess.run(["pgrep", "-xo", "dockerd"], capture_output=True, text=True).stdout.strip()
-    return int(found) if found else None
+    """The live dockerd's pid, if there is one."""
+    found = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout.split()
+    return next((int(pid) for pid in found if alive(int(pid))), None)
 
 
 def stop_engine_begin() -> int:
@@ -134,7 +141,7 @@ def stop_engine_begin() -> int:
 
 
 def engine_gone(pid: int) -> bool:
-    return not Path(f"/proc/{pid}").exists()
+    return not alive(pid)
 
 
 def engine_answers() -> bool:
