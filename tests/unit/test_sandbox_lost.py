@@ -291,8 +291,8 @@ async def test_a_sandbox_whose_agent_stops_answering_is_lost_within_the_liveness
     started = time.monotonic()
     with pytest.raises(SandboxLost, match="did not answer for 0.4 s"):
         await sandbox.next_event()
-    assert 0.4 <= time.monotonic() - started < 1
-    assert link.pings >= 5, "pinged while it waited"
+    assert 0.4 <= time.monotonic() - started < 2
+    assert link.pings >= 3, "pinged while it waited"
 
 
 async def test_a_silent_program_whose_agent_answers_pings_is_not_lost() -> None:
@@ -306,7 +306,7 @@ async def test_a_silent_program_whose_agent_answers_pings_is_not_lost() -> None:
     signer.begin_stage()
     link.incoming.put_nowait(encode(Kind.EXIT, signer.sign(json_payload({"code": 0, "signal": None}))))
     assert await asyncio.wait_for(waiting, 1) == ProcessExit(code=0, signal=None)
-    assert link.pings >= 10
+    assert link.pings >= 5
 
 
 async def test_a_printing_program_is_never_pinged() -> None:
