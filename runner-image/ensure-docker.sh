@@ -29,6 +29,18 @@ start_dockerd() {
   setsid nohup dockerd >"$log" 2>&1 </dev/null &
 }
 
+# A dockerd that has exited but was never reaped (where pid 1 does not reap orphans, as in some containers
+# and VMs) still matches pgrep; only a live one counts, or a stopped engine would never be started again.
+dockerd_alive() {
+  local pid
+  for pid in $(pgrep -x dockerd); do
+    if [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+      return 0
+    fi
+  done
+  return 1
+}
+
 ensure_engine() {
   if command -v docker >/dev/null 2>&1 && answers; then
     return 0
@@ -47,7 +59,7 @@ ensure_engine() {
     echo "error: dockerd is installed but not running; start it (e.g. 'sudo systemctl start docker')." >&2
     exit 1
   fi
-  if ! pgrep -x dockerd >/dev/null 2>&1; then
+  if ! dockerd_alive; then
     start_dockerd
   fi
   wait_for_engine

@@ -96,8 +96,11 @@ class ServerProcess:
         return self.process.wait(timeout)
 
 
-def start_server(tmp_dir: Path, instance: str, **env: str) -> ServerProcess:
-    require_docker()
+def start_server(tmp_dir: Path, instance: str, *, engine_required: bool = True, **env: str) -> ServerProcess:
+    """A server process, once it answers /healthz. `engine_required=False`: also with no Docker engine (the
+    fault suite starts one so, to see it become ready by itself)."""
+    if engine_required:
+        require_docker()
     port = free_port()
     log_path = tmp_dir / f"server-{instance}-{port}.log"
     full_env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PADBOX_INSTANCE": instance, **env}
@@ -117,6 +120,12 @@ def start_server(tmp_dir: Path, instance: str, **env: str) -> ServerProcess:
             time.sleep(0.1)
     server.stop(signal.SIGKILL)
     raise RuntimeError(f"server did not answer within 60 s:\n{server.log()}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that stop or restart the Docker engine run after all others: every other test's containers and
+    servers would die with it."""
+    items.sort(key=lambda item: item.get_closest_marker("engine_restart") is not None)
 
 
 @pytest.fixture(scope="session")

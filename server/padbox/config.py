@@ -259,6 +259,24 @@ class Settings:
     sandbox_start_timeout_s: float = field(
         metadata=variable("PADBOX_SANDBOX_START_TIMEOUT_S", "20", "Seconds a new sandbox has to report ready.", number)
     )
+    ping_interval_s: float = field(
+        metadata=variable(
+            "PADBOX_PING_INTERVAL_S",
+            "2",
+            "While a program runs silently, seconds between the server's liveness pings to its sandbox's agent "
+            "(output counts as an answer: a printing program is never pinged).",
+            number,
+        )
+    )
+    ping_timeout_s: float = field(
+        metadata=variable(
+            "PADBOX_PING_TIMEOUT_S",
+            "10",
+            "Seconds without any word from a running sandbox's agent before the sandbox counts as lost "
+            "(`sandbox_lost`) and is removed; more than PADBOX_PING_INTERVAL_S.",
+            number,
+        )
+    )
     shutdown_grace_s: float = field(
         metadata=variable(
             "PADBOX_SHUTDOWN_GRACE_S", "5", "Seconds running sessions get to clean up on SIGTERM.", number
@@ -323,7 +341,13 @@ class Settings:
             source: Source = f.metadata["source"]
             parsed = {s.env: s.read(env) for s in source.settings}
             values[f.name] = source.combine(parsed) if source.combine else parsed[source.settings[0].env]
-        return cls(**values)
+        settings = cls(**values)
+        if settings.ping_timeout_s <= settings.ping_interval_s:
+            raise ConfigError(
+                f"PADBOX_PING_TIMEOUT_S={settings.ping_timeout_s:g} must be more than "
+                f"PADBOX_PING_INTERVAL_S={settings.ping_interval_s:g}: a sandbox is pinged before it is lost"
+            )
+        return settings
 
 
 SETTINGS: tuple[Setting, ...] = tuple(s for f in fields(Settings) for s in f.metadata["source"].settings)

@@ -54,6 +54,7 @@ export const ErrorCode = Object.freeze({
   LIMIT_EXCEEDED: "limit_exceeded",
   BUSY: "busy",
   INTERNAL: "internal",
+  SANDBOX_LOST: "sandbox_lost", // the sandbox went away under the running program: no verdict, run it again
 });
 
 export const CloseCode = Object.freeze({

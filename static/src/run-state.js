@@ -53,6 +53,12 @@ const ERROR_PREFIX = {
   [ErrorCode.LIMIT_EXCEEDED]: "The run asks for more than the server allows",
   [ErrorCode.BUSY]: "The server is busy",
   [ErrorCode.INTERNAL]: "The server failed",
+  [ErrorCode.SANDBOX_LOST]: "The run was interrupted",
+};
+
+// The status line's word for an error, when "error" would blame the program or the request.
+const ERROR_STATUS = {
+  [ErrorCode.SANDBOX_LOST]: "interrupted",
 };
 
 export const NO_DRIVER = "No driver is left on this run: the server stops it in a few seconds unless a driver rejoins.";
@@ -173,7 +179,8 @@ class RunState {
     }
     let text = message.message ? `${prefix}: ${message.message}` : prefix;
     if (Number.isInteger(message.retry_after_s)) text += ` (try again in ${message.retry_after_s} s)`;
-    return { notice: { text, kind: "error" }, status: { text: "error", phase: "error" }, line: `${prefix}.` };
+    const status = ERROR_STATUS[message.code] || "error";
+    return { notice: { text, kind: "error" }, status: { text: status, phase: "error" }, line: `${prefix}.` };
   }
 
   /** A snapshot: the run as it stands, whose frames follow; a second one means the page fell behind and caught up. */

@@ -117,6 +117,15 @@ test("a server error fails the run, with the server's words, a red line and when
   assert.equal(run.state, OwnState.FAILED);
 });
 
+test("a lost sandbox reads as an interrupted run, not as the program's failure", () => {
+  const message = "the sandbox was lost while the program ran (its agent did not answer for 10 s); run it again";
+  const report = ownRun().error({ type: "error", code: "sandbox_lost", message }, FRESH);
+  assert.deepEqual(report.notice, { text: `The run was interrupted: ${message}`, kind: "error" });
+  assert.deepEqual(report.status, { text: "interrupted", phase: "error" });
+  assert.equal(report.line, "The run was interrupted.");
+  assert.equal(report.verdict, undefined);
+});
+
 test("an error with a code the pad does not know still reads as an error", () => {
   const report = ownRun().error({ type: "error", code: "brand_new", message: "" }, FRESH);
   assert.equal(report.notice.text, "The server reported an error");

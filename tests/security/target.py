@@ -102,9 +102,9 @@ def new_secret(prefix: str) -> str:
 
 
 def stage_wall_s(t: Transcript, stage: str = "run") -> float:
-    """Seconds from a stage's start to its exit, as the client saw them."""
+    """Seconds from a stage's start to its exit (or to the error that ended it), as the client saw them."""
     began = next(f.at for f in t.frames if f.type == "stage" and f.message["stage"] == stage)
-    ended = next(f.at for f in t.frames if f.type == "exit" and f.message["stage"] == stage)
+    ended = next(f.at for f in t.frames if f.type == "error" or (f.type == "exit" and f.message["stage"] == stage))
     return ended - began
 
 

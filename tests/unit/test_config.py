@@ -27,6 +27,13 @@ def test_environment_overrides_and_bad_values_fail_clearly() -> None:
         Settings.from_env({"PADBOX_DEFAULT_MEMORY_MB": "4096"})
 
 
+def test_a_sandbox_is_pinged_before_it_can_count_as_lost() -> None:
+    settings = Settings.from_env({"PADBOX_PING_INTERVAL_S": "0.5", "PADBOX_PING_TIMEOUT_S": "3"})
+    assert (settings.ping_interval_s, settings.ping_timeout_s) == (0.5, 3)
+    with pytest.raises(ConfigError, match="PADBOX_PING_TIMEOUT_S"):
+        Settings.from_env({"PADBOX_PING_INTERVAL_S": "10", "PADBOX_PING_TIMEOUT_S": "10"})
+
+
 def test_every_setting_is_in_the_reference_table() -> None:
     table = markdown_table()
     assert "PADBOX_MAX_RUN_TIMEOUT_S" in table and "`HOST`" in table
@@ -119,6 +126,7 @@ def test_container_config_is_locked_down() -> None:
     assert host["PidsLimit"] > limits.pids, "under gVisor the sandbox's own host threads count too"
     assert host["OomScoreAdj"] < 1000, "the program (1000) goes before the agent"
     assert host["LogConfig"]["Type"] == "none"
+    assert config["StopTimeout"] == 1, "the agent ignores SIGTERM: a stopping engine need not wait 10 s"
     assert "size=64m" in host["Tmpfs"]["/work"] and "nr_inodes=" in host["Tmpfs"]["/work"]
 
 

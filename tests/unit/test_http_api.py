@@ -23,7 +23,7 @@ from padbox.core.session import Session, plan_run
 from padbox.core.transcript import RunRecord
 from padbox.telemetry.metrics import Metrics
 from padbox.telemetry.session_log import SessionLog, outcome
-from padbox.web import http_runs, rest
+from padbox.web import http_runs, piston, rest
 from padbox.web.answers import ExecuteResponse, LanguageInfo, ReadinessReport
 from padbox.web.health import readiness_body
 from padbox.web.openapi import document
@@ -73,6 +73,8 @@ def test_statuses_follow_the_error_codes() -> None:
     assert http_runs.status_for(ProtocolError(ErrorCode.INTERNAL, "x")) == 500
     assert http_runs.status_for(ProtocolError(ErrorCode.UNAUTHORIZED, "x")) == 401
     assert http_runs.status_for(ProtocolError(ErrorCode.FORBIDDEN_ORIGIN, "x")) == 403
+    assert http_runs.status_for(ProtocolError(ErrorCode.SANDBOX_LOST, "x")) == 502, "a gateway's failure: retry"
+    assert set(http_runs.STATUS_FOR_ERROR) == set(ErrorCode), "every error code has its status"
     full, over = Busy("the server is at capacity", 5), ClientBusy("this client already has 8", 1)
     assert (http_runs.status_for(full), http_runs.refusal_headers(full)) == (503, {"Retry-After": "5"})
     assert (http_runs.status_for(over), http_runs.refusal_headers(over)) == (429, {"Retry-After": "1"})
@@ -198,6 +200,15 @@ def test_the_openapi_document_describes_every_http_route() -> None:
     assert set(doc["paths"]) == routes
     assert doc["openapi"].startswith("3.1")
     validate(json.loads(json.dumps(doc)))  # OpenAPI 3.1's own schema, on the document as served
+
+
+def test_the_openapi_document_lists_the_status_of_every_error_code() -> None:
+    doc = document(SETTINGS.limits, SETTINGS.max_message_bytes)
+    for path, status_for in (("/api/v1/execute", http_runs.status_for), ("/api/v2/execute", piston.status_for)):
+        documented = set(doc["paths"][path]["post"]["responses"])
+        statuses = {str(status_for(ProtocolError(code, "x"))) for code in ErrorCode}
+        assert statuses <= documented, f"{path} does not document {statuses - documented}"
+    assert "sandbox_lost" in doc["components"]["schemas"]["ErrorCode"]["enum"]
 
 
 def refs(node: object) -> set[str]:

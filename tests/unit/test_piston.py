@@ -178,4 +178,5 @@ def test_each_answer_is_what_its_documented_type_says() -> None:
 
 def test_busy_and_internal_keep_their_http_statuses() -> None:
     assert piston.status_for(ProtocolError(ErrorCode.INTERNAL, "x")) == 500
+    assert piston.status_for(ProtocolError(ErrorCode.SANDBOX_LOST, "x")) == 502
     assert piston.status_for(ProtocolError(ErrorCode.LIMIT_EXCEEDED, "x")) == 400

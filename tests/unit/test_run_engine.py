@@ -16,7 +16,7 @@ from padbox.core.events import AnyEvent, Exited, StageBegan, Started, Stderr, St
 from padbox.core.languages import Catalogue
 from padbox.core.pool import SandboxSupply, WarmPool
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Signal, SourceFile, Stage, Verdict
-from padbox.core.sandbox import KILLED, Origin, ProcessExit, SandboxError, Stream
+from padbox.core.sandbox import Origin, ProcessExit, SandboxError, SandboxLost, Stream
 from padbox.core.session import MAX_PENDING_INPUT, Plan, Session, plan_run
 
 from tests.unit.fake_sandbox import (
@@ -310,16 +310,20 @@ async def test_a_sandbox_that_stops_when_asked_is_not_removed_by_the_backstop(mo
     assert done.sandbox.stops == 1 and done.backend.discarded == []
 
 
-async def test_a_sandbox_that_vanishes_mid_run_ends_the_stage_with_sigkill() -> None:
-    done = await run([Write(b"partial"), Vanish()])
-    assert story(done.events)[-2:] == [("stdout", Stage.RUN, "partial"), ("exit", Stage.RUN, Verdict.RUNTIME_ERROR)]
-    assert (done.exits[0].code, done.exits[0].signal) == (KILLED.code, KILLED.signal)
+async def test_a_sandbox_that_vanishes_mid_run_is_lost_not_the_programs_fault() -> None:
+    trial = Trial([Write(b"partial"), Vanish()])
+    await trial.start()
+    with pytest.raises(SandboxLost):
+        await trial.finish()
+    assert story(trial.events)[-1] == ("stdout", Stage.RUN, "partial") and trial.exits == []
 
 
 async def test_a_sandbox_that_vanishes_while_compiling_runs_nothing_more() -> None:
-    done = await run([Vanish()], [Write(b"never")], language="c")
-    assert story(done.events)[-1] == ("exit", Stage.COMPILE, Verdict.COMPILE_ERROR)
-    assert done.exits[0].signal == "SIGKILL" and len(done.sandbox.specs) == 1
+    trial = Trial([Vanish()], [Write(b"never")], language="c")
+    await trial.start()
+    with pytest.raises(SandboxLost):
+        await trial.finish()
+    assert trial.exits == [] and len(trial.sandbox.specs) == 1
 
 
 async def test_a_sandbox_failing_mid_run_raises_sandbox_error_to_the_runner() -> None:

@@ -88,6 +88,7 @@ class Agent:
             Kind.RESIZE: self._on_resize,
             Kind.KILL: self._on_kill,
             Kind.KEY: self._on_key,
+            Kind.PING: self._on_ping,
         }
 
     def run(self) -> None:
@@ -218,6 +219,10 @@ class Agent:
         if not payload:
             raise ValueError("the key is empty")
         self._signer = ExitSigner(payload)
+
+    def _on_ping(self, payload: bytes) -> None:
+        """The server's liveness check: an agent that cannot answer (stopped, starved, gone) is a lost sandbox."""
+        self._send(encode(Kind.PONG))
 
     def _on_files(self, payload: bytes) -> None:
         try:

@@ -30,6 +30,7 @@ class Kind(IntEnum):
     RESIZE = 6  # JSON {"cols", "rows"}
     KILL = 7  # end every process in the sandbox but the agent
     KEY = 8  # bytes: the sandbox's secret, sent once before any program runs (see ExitSigner)
+    PING = 9  # empty: are you there? Sent while a process runs and the agent has said nothing for a while
     # agent -> server
     READY = 64  # JSON {}: the agent is listening
     DONE = 65  # JSON {}: FILES were written
@@ -37,6 +38,7 @@ class Kind(IntEnum):
     STDERR = 67
     EXIT = 68  # see ExitSigner.sign: a MAC, then JSON {"code", "signal", "wall_ms", "cpu_ms", "memory_bytes", "oom"}
     FAIL = 69  # JSON {"message"}: the agent could not do what was asked
+    PONG = 70  # empty: the answer to PING, at once, whatever the program is doing
 
 
 MAC_SIZE = 64

@@ -20,9 +20,9 @@ from aiodocker.containers import DockerContainer
 from aiodocker.stream import Stream
 
 from padbox.config import Settings
-from padbox.core.agent_sandbox import AgentSandbox
+from padbox.core.agent_sandbox import AgentSandbox, Liveness
 from padbox.core.limits import Limits
-from padbox.core.sandbox import Origin, ProcessExit, Sandbox, SandboxError
+from padbox.core.sandbox import Origin, ProcessExit, Sandbox, SandboxError, SandboxLost
 
 log = logging.getLogger("padbox.sandbox")
 
@@ -36,6 +36,8 @@ AGENT_OOM_SCORE_ADJ = 500
 TMPFS_INODES = 16384  # files and directories per tmpfs: creating 100,000 files is ENOSPC, not kernel memory
 RUNSC_BASE_THREADS = 64
 RUNSC_THREADS_PER_PROCESS = 8
+STOP_TIMEOUT_S = 1
+ENGINE_UNREACHABLE = 900  # aiodocker's status for "cannot connect to the Docker engine"
 T = TypeVar("T")
 
 
@@ -91,6 +93,10 @@ def container_config(
         "StdinOnce": True,
         "Tty": False,
         "NetworkDisabled": True,
+        # `docker stop` and a stopping engine send SIGTERM, then SIGKILL after this. The agent, as pid 1,
+        # ignores SIGTERM by design (a program must not end its own sandbox), so a longer grace only keeps
+        # the run's clients waiting for their `sandbox_lost` while dockerd shuts down.
+        "StopTimeout": STOP_TIMEOUT_S,
         "HostConfig": host_config,
     }
 
@@ -124,16 +130,20 @@ class DockerLink:
             await self.stream.write_in(data)
         except (OSError, RuntimeError, AssertionError, aiodocker.DockerError) as exc:
             # aiodocker asserts when the connection under the stream is already gone
-            raise SandboxError(f"lost the sandbox's input stream: {exc!r}") from exc
+            if self.closed:
+                raise SandboxError("the sandbox was removed") from exc
+            raise SandboxLost(f"its input stream broke: {exc!r}") from exc
 
     async def read(self) -> bytes | None:
+        """The agent's next output; None once it has ended, or broken (the engine stopped or restarted): the
+        run engine then judges the end, which without an EXIT it did not ask for is a lost sandbox."""
         while True:
             try:
                 message = await self.stream.read_out()
             except (OSError, AssertionError, aiohttp.ClientError, aiodocker.DockerError) as exc:
-                if self.closed:
-                    return None
-                raise SandboxError(f"lost the sandbox's output stream: {exc!r}") from exc
+                if not self.closed:
+                    log.warning("sandbox %s: its output stream broke: %r", self.container.id[:12], exc)
+                return None
             if message is None:
                 return None
             if message.stream == STDOUT_STREAM:
@@ -149,7 +159,7 @@ class DockerLink:
         for _ in range(20):  # Docker records the exit a moment after the output ends
             try:
                 state = (await self.container.show()).get("State", {})
-            except aiodocker.DockerError:
+            except (aiodocker.DockerError, TimeoutError):  # the engine is gone too: it has nothing to say
                 return None
             if not state.get("Running"):
                 break
@@ -168,8 +178,8 @@ class DockerLink:
 class DockerSandbox(AgentSandbox):
     """A container running the agent."""
 
-    def __init__(self, link: DockerLink, run_id: str) -> None:
-        super().__init__(link, run_id, name=str(link.container.id)[:12])
+    def __init__(self, link: DockerLink, run_id: str, liveness: Liveness) -> None:
+        super().__init__(link, run_id, name=str(link.container.id)[:12], liveness=liveness)
         self.docker_link = link
 
 
@@ -190,6 +200,9 @@ class DockerBackend:
         self.settings = settings
         self._client: aiodocker.Docker | None = None
         self._tracked: set[asyncio.Task[Any]] = set()
+        # Containers whose removal failed because the engine did not answer: removed once it answers again.
+        self._unremoved: dict[str, DockerContainer] = {}
+        self.liveness = Liveness(settings.ping_interval_s, settings.ping_timeout_s)
 
     @property
     def client(self) -> aiodocker.Docker:
@@ -215,7 +228,15 @@ class DockerBackend:
             await self.client.version()
         except (aiodocker.DockerError, OSError):
             return False
+        self._remove_unremoved()
         return True
+
+    def _remove_unremoved(self) -> None:
+        """The engine answers again: remove what it could not remove while it was away (after a restart,
+        the containers it stopped)."""
+        while self._unremoved:
+            _, container = self._unremoved.popitem()
+            self.remove_soon(container)
 
     async def image_present(self) -> bool:
         try:
@@ -250,8 +271,9 @@ class DockerBackend:
             stream = container.attach(stdin=True, stdout=True, stderr=True)
             await stream.__aenter__()
             await container.start()
-            sandbox = DockerSandbox(DockerLink(container, stream), run_id)
+            sandbox = DockerSandbox(DockerLink(container, stream), run_id, self.liveness)
             await sandbox.handshake(self.settings.sandbox_start_timeout_s)
+            self._remove_unremoved()
             return sandbox
         except BaseException as exc:
             if stream is not None:
@@ -291,14 +313,25 @@ class DockerBackend:
             try:
                 await container.delete(force=True)
                 return
+            except TimeoutError:
+                self._remove_later(container)
+                return
             except aiodocker.DockerError as exc:
                 if exc.status == 404:
                     return
                 if exc.status == 409 and attempt < 4:  # removal already in progress
                     await asyncio.sleep(0.2)
                     continue
+                if exc.status == ENGINE_UNREACHABLE:
+                    self._remove_later(container)
+                    return
                 log.error("could not remove container %s: %s", container.id[:12], exc)
                 return
+
+    def _remove_later(self, container: DockerContainer) -> None:
+        log.warning("could not remove container %s: the engine does not answer; removing it once it does",
+                    container.id[:12])
+        self._unremoved[container.id] = container
 
     async def reap_leftovers(self) -> int:
         """Remove containers a crashed server of this instance left behind."""

@@ -2,7 +2,7 @@
 
 Every backend whose sandboxes run the agent (a Docker container's attached stdio today) supplies
 only an `AgentLink`: the bytes in and out, and what the backend knows when the stream ends. The
-agent's framing, its handshake, and the authentication of EXIT frames live here once.
+agent's framing, its handshake, the authentication of EXIT frames and the liveness check live here once.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from padbox_agent.wire import ExitVerifier, FrameDecoder, FrameError, Kind, decode_json, encode, json_payload
@@ -23,6 +24,7 @@ from padbox.core.sandbox import (
     ProcessSpec,
     SandboxError,
     SandboxEvent,
+    SandboxLost,
     Stream,
 )
 
@@ -32,11 +34,23 @@ FILES_TIMEOUT_S = 30.0
 STREAM_OF = {Kind.STDOUT: Stream.STDOUT, Kind.STDERR: Stream.STDERR}
 
 
+@dataclass(frozen=True)
+class Liveness:
+    """How a silent program is told from a lost sandbox while a process runs: after `ping_s` without a word
+    from the agent the server sends PING, which the agent answers at once whatever the program does; after
+    `timeout_s` without any frame at all the sandbox is lost (SIGSTOPped, starved, its engine or node gone).
+    A program that prints costs nothing: only silence is pinged."""
+
+    ping_s: float = 2.0
+    timeout_s: float = 10.0
+
+
 class AgentLink(Protocol):
     """The backend's byte stream to one agent."""
 
     async def write(self, data: bytes) -> None:
-        """Send bytes to the agent; SandboxError when the stream is gone."""
+        """Send bytes to the agent; SandboxError when the stream is gone (SandboxLost when the backend did
+        not close it itself)."""
         ...
 
     async def read(self) -> bytes | None:
@@ -73,10 +87,12 @@ def exit_of(info: dict[str, Any]) -> ProcessExit:
 class AgentSandbox:
     """The run engine's Sandbox, spoken as agent frames over an AgentLink."""
 
-    def __init__(self, link: AgentLink, run_id: str, name: str) -> None:
+    def __init__(self, link: AgentLink, run_id: str, name: str, liveness: Liveness = Liveness()) -> None:
         self.link = link
         self.name = name  # for logs: the backend's own id of the sandbox
+        self.liveness = liveness
         self._run_id = run_id
+        self._reading: asyncio.Task[bytes | None] | None = None  # the link's read under way
         self._decoder = FrameDecoder()
         self._pending: deque[tuple[Kind, bytes]] = deque()
         self._ended = False
@@ -136,7 +152,7 @@ class AgentSandbox:
 
     async def next_event(self) -> SandboxEvent | None:
         while True:
-            frame = await self._next_frame()
+            frame = await self._next_frame(watch=True)
             if frame is None:
                 final, self._final = self._final, None
                 return final
@@ -174,7 +190,7 @@ class AgentSandbox:
         async with asyncio.timeout(timeout_s):
             frame = await self._next_frame()
         if frame is None:
-            raise SandboxError("the sandbox ended before it answered")
+            raise SandboxLost("it ended before it answered")
         kind, payload = frame
         if kind == Kind.FAIL:
             raise SandboxError(str(self._control(payload).get("message", "the sandbox failed")))
@@ -182,11 +198,12 @@ class AgentSandbox:
             raise SandboxError(f"the sandbox sent {kind.name} where {wanted.name} was expected")
         return self._control(payload)
 
-    async def _next_frame(self) -> tuple[Kind, bytes] | None:
+    async def _next_frame(self, watch: bool = False) -> tuple[Kind, bytes] | None:
+        """The next frame; None once the stream has ended. `watch`: a process runs, so silence is checked."""
         while not self._pending:
             if self._ended:
                 return None
-            data = await self.link.read()
+            data = await self._read(watch)
             if data is None:
                 self._ended = True
                 self._final = await self.link.last_word()
@@ -198,9 +215,45 @@ class AgentSandbox:
             self._pending.extend(frame for frame in map(self._authentic, frames) if frame is not None)
         return self._pending.popleft()
 
+    async def _read(self, watch: bool) -> bytes | None:
+        """The link's next bytes. The read runs in a task of its own that a caller's timeout does not cancel,
+        so no read is cut in half: the next call takes up the same read."""
+        reading = self._reading
+        if reading is None:
+            reading = self._reading = asyncio.ensure_future(self.link.read())
+            reading.add_done_callback(_retrieved)
+        if watch:
+            await self._hear_from_agent(reading)
+        try:
+            return await asyncio.shield(reading)
+        finally:
+            if reading.done():
+                self._reading = None
+
+    async def _hear_from_agent(self, reading: asyncio.Task[bytes | None]) -> None:
+        """Return once the read has something (or has ended); ping the agent while it is quiet, and declare
+        the sandbox lost when nothing at all arrives for the liveness timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.liveness.timeout_s
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise SandboxLost(f"its agent did not answer for {self.liveness.timeout_s:g} s")
+            done, _ = await asyncio.wait({reading}, timeout=min(self.liveness.ping_s, left))
+            if done:
+                return
+            if loop.time() < deadline:
+                try:
+                    await self._send(Kind.PING)
+                except SandboxError as exc:  # the read, or the deadline, says what became of the sandbox
+                    log.info("sandbox %s: could not ping the agent: %s", self.name, exc)
+
     def _authentic(self, frame: tuple[Kind, bytes]) -> tuple[Kind, bytes] | None:
-        """An EXIT without the agent's MAC was written by the program itself: drop it (the real one follows)."""
+        """An EXIT without the agent's MAC was written by the program itself: drop it (the real one follows).
+        A PONG has done its work by arriving (it reset the silence): nothing to pass on."""
         kind, payload = frame
+        if kind == Kind.PONG:
+            return None
         if kind != Kind.EXIT:
             return frame
         result = self._exits.verify(payload)
@@ -208,3 +261,9 @@ class AgentSandbox:
             log.warning("sandbox %s: dropped a forged EXIT frame", self.name)
             return None
         return kind, result
+
+
+def _retrieved(task: asyncio.Task[bytes | None]) -> None:
+    """A read abandoned with its sandbox (lost, then removed) may end in an error nobody awaits: take it."""
+    if not task.cancelled():
+        task.exception()

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from padbox.core.capacity import Capacity
 from padbox.core.limits import Limits
 from padbox.core.protocol import SourceFile
-from padbox.core.sandbox import Origin, Sandbox, SandboxBackend, SandboxError
+from padbox.core.sandbox import Origin, Sandbox, SandboxBackend, SandboxError, SandboxLost
 
 log = logging.getLogger("padbox.pool")
 
@@ -93,6 +93,13 @@ class WarmPool:
                 self.backend.discard(self._ready.pop())
             await self._wake.wait()
 
+    def flush(self) -> None:
+        """A pooled sandbox was found dead: the others may be too (an engine restart stops them all), and
+        each would cost a run a failed attempt. Remove every ready one; the pool refills with new ones."""
+        while self._ready:
+            self.backend.discard(self._ready.popleft())
+        self.poke()
+
     async def drain(self) -> None:
         """Shutdown: stop filling and remove every pooled container."""
         if self._filler is not None:
@@ -113,7 +120,8 @@ class SandboxSupply:
 
     async def acquire(self, limits: Limits, run_id: str, files: Sequence[SourceFile]) -> Sandbox:
         """A sandbox with the files written. A pooled sandbox that fails (it died while it waited, say the
-        engine restarted) is thrown away and a cold one, labelled `run_id`, takes its place."""
+        engine restarted) is thrown away and a cold one, labelled `run_id`, takes its place; when it was
+        lost rather than refusing the files, the rest of the pool is renewed too."""
         pooled = self.pool.take(limits) if self.pool else None
         if pooled is not None:
             try:
@@ -122,6 +130,8 @@ class SandboxSupply:
             except SandboxError as exc:
                 log.warning("pooled sandbox %s failed (%s); using a cold one", pooled.run_id, exc)
                 self.backend.discard(pooled)
+                if isinstance(exc, SandboxLost) and self.pool:
+                    self.pool.flush()
             except BaseException:  # the run was cancelled (its client left): the pool no longer holds it either
                 self.backend.discard(pooled)
                 raise

@@ -86,6 +86,7 @@ class ErrorCode(StrEnum):
     LIMIT_EXCEEDED = "limit_exceeded"
     BUSY = "busy"
     INTERNAL = "internal"
+    SANDBOX_LOST = "sandbox_lost"  # the run's sandbox went away under a running program: no verdict to give
 
 
 class CloseCode(IntEnum):
@@ -107,6 +108,7 @@ CLOSE_FOR_ERROR: dict[ErrorCode, CloseCode] = {
     ErrorCode.LIMIT_EXCEEDED: CloseCode.POLICY_VIOLATION,
     ErrorCode.BUSY: CloseCode.TRY_AGAIN_LATER,
     ErrorCode.INTERNAL: CloseCode.INTERNAL_ERROR,
+    ErrorCode.SANDBOX_LOST: CloseCode.INTERNAL_ERROR,
 }
 
 

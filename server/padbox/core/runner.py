@@ -29,7 +29,7 @@ from padbox.core.protocol import (
     RunRequest,
 )
 from padbox.core.sandbox import SandboxBackend, SandboxError
-from padbox.core.session import Emit, Session, SessionObserver, plan_run
+from padbox.core.session import Emit, Session, SessionObserver, plan_run, sandbox_failure
 from padbox.core.sharing import SHUTTING_DOWN, Frame, Participant, SharedRun, ShareRegistry, ViewerInputRefused
 from padbox.core.transcript import RunRecord
 
@@ -137,6 +137,7 @@ class Runner:
         self.door = door
         self.observers = observers
         self.prepared = False  # the engine answered, the image is there, versions read, pool started
+        self.reaped = False  # an earlier server's leftovers were removed (once the engine first answered)
         self.draining = False
 
     # --- runs -----------------------------------------------------------------------------------
@@ -202,9 +203,10 @@ class Runner:
                     self.backend.discard(sandbox)
         except ProtocolError as refused:  # at admission: busy
             await session.fail(refused)
-        except SandboxError as exc:
-            log.error("session %s: %s", session.id, exc)
-            await session.fail(ProtocolError(ErrorCode.INTERNAL, f"the sandbox failed: {exc}"))
+        except SandboxError as exc:  # lost under a running program (`sandbox_lost`), or failed (`internal`)
+            problem = sandbox_failure(exc, session.stage)
+            log.error("session %s: %s", session.id, problem.message)
+            await session.fail(problem)
         finally:
             self.supply.returned()
             session.finish()
@@ -217,16 +219,22 @@ class Runner:
             log.error("no sandbox engine answers; run `make run`, which starts Docker, or check DOCKER_HOST")
             return
         try:
-            reaped = await self.backend.reap_leftovers()  # before any session of ours can exist
-        except SandboxError as exc:
+            await self.reap()
+        except SandboxError as exc:  # the engine went away again: readiness reaps when it answers
             log.error("start-up: %s", exc)
             return
-        if reaped:
-            log.warning("removed %d sandbox(es) left by an earlier server", reaped)
         if not await self.backend.image_present():
             log.error("the runner image is missing; build it with `make image`")
             return
         await self.prepare()
+
+    async def reap(self) -> None:
+        """Remove an earlier server's leftovers, before any session of ours can exist: at start-up, or when
+        the engine first answers if it was away then."""
+        reaped = await self.backend.reap_leftovers()
+        self.reaped = True
+        if reaped:
+            log.warning("removed %d sandbox(es) left by an earlier server", reaped)
 
     async def prepare(self) -> None:
         """What needs the image: its language versions, and the warm pool."""
@@ -241,6 +249,8 @@ class Runner:
         image = engine and await _answers(self.backend.image_present())
         if image and not self.prepared:
             try:
+                if not self.reaped:
+                    await self.reap()
                 await self.prepare()
             except Exception as exc:  # reported as not ready, and logged
                 log.error("could not finish start-up: %s", exc)

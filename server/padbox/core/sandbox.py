@@ -21,6 +21,12 @@ class SandboxError(Exception):
     """The sandbox or its backend failed: the client gets an `internal` error, the sandbox is removed."""
 
 
+class SandboxLost(SandboxError):
+    """The sandbox went away, or stopped answering, under a running program the server had not stopped: the
+    engine stopped, the container was killed or removed from outside, its agent fell silent, its node died.
+    The program did nothing wrong and has no verdict: the client gets a `sandbox_lost` error instead."""
+
+
 class Origin(StrEnum):
     """Why a sandbox was made: ahead of time for the warm pool, or for a run that waits for it."""
 
@@ -63,7 +69,7 @@ class ProcessExit:
     oom: bool | None = None
 
 
-KILLED = ProcessExit(code=None, signal="SIGKILL")  # the sandbox went away under the process
+KILLED = ProcessExit(code=None, signal="SIGKILL")  # the server removed the sandbox under the process
 SandboxEvent = OutputChunk | ProcessExit
 
 
@@ -98,7 +104,8 @@ class Sandbox(Protocol):
         ...
 
     async def next_event(self) -> SandboxEvent | None:
-        """The next output chunk or the process's exit; None once the sandbox is gone."""
+        """The next output chunk or the process's exit; None once the sandbox is gone without an exit (the
+        run engine knows whether the server removed it or it was lost); SandboxLost when it stops answering."""
         ...
 
 

@@ -32,7 +32,16 @@ from padbox.core.protocol import (
     bad_request,
     check_file_name,
 )
-from padbox.core.sandbox import KILLED, OutputChunk, ProcessExit, ProcessSpec, Sandbox, Stream
+from padbox.core.sandbox import (
+    KILLED,
+    OutputChunk,
+    ProcessExit,
+    ProcessSpec,
+    Sandbox,
+    SandboxError,
+    SandboxLost,
+    Stream,
+)
 from padbox.core.verdicts import Ending, StopReason, decide
 
 log = logging.getLogger("padbox.session")
@@ -94,6 +103,19 @@ def plan_run(request: RunRequest, catalogue: Catalogue, policy: LimitPolicy) -> 
         rows=request.rows,
         limits=limits,
     )
+
+
+def sandbox_failure(exc: SandboxError, stage: Stage | None) -> ProtocolError:
+    """What the clients are told when the sandbox failed. Lost under a stage's program (the engine stopped,
+    the container went, the agent fell silent): `sandbox_lost`, never a verdict, since the program did
+    nothing wrong. Anything else, and a sandbox lost before any stage began (it could not be made or
+    prepared, so no program ran): `internal`."""
+    if isinstance(exc, SandboxLost) and stage is not None:
+        return ProtocolError(
+            ErrorCode.SANDBOX_LOST, f"the sandbox was lost while the program ran ({exc}), so how the program "
+            "would have ended is not known and it has no verdict: run it again"
+        )
+    return ProtocolError(ErrorCode.INTERNAL, f"the sandbox failed: {exc}")
 
 
 def stage_environment(language: Language, tty: bool) -> dict[str, str]:
@@ -169,6 +191,9 @@ class Session:
         self._pending_signal: Signal | None = None
         self._size = (plan.cols, plan.rows)
         self._stop: StopReason | None = None
+        # The server asked for the stage's end (watchdog, output cap, a client's SIGKILL): a sandbox that then
+        # goes without an EXIT went because it was told to, and the stage keeps the server's verdict.
+        self._ending = False
         self._output = OutputBudget(plan.limits.output_bytes)
         if plan.stdin:
             self._input.put(plan.stdin.encode())
@@ -203,16 +228,26 @@ class Session:
         self._input.put(None)
 
     async def send_signal(self, sig: Signal) -> None:
-        if self._sandbox is None or not self._process_running:
+        sandbox = self._sandbox
+        if sandbox is None or not self._process_running:
             self._pending_signal = sig  # delivered as soon as the next process starts
             return
         self._stop = self._stop or StopReason.CLIENT_SIGNAL
-        await self._sandbox.send_signal(sig.number)
+        if sig is Signal.SIGKILL:  # the end of the stage, as the watchdog's: removed whole if it does not come
+            self._ending = True
+            self._schedule_backstop(sandbox)
+        try:
+            await sandbox.send_signal(sig.number)
+        except SandboxError as exc:  # the relay tells everyone what became of the sandbox
+            log.info("session %s: could not deliver %s: %s", self.id, sig.value, exc)
 
     async def resize(self, cols: int, rows: int) -> None:
         self._size = (cols, rows)
         if self._sandbox is not None and self._process_running and self.plan.tty:
-            await self._sandbox.resize(cols, rows)
+            try:
+                await self._sandbox.resize(cols, rows)
+            except SandboxError as exc:
+                log.info("session %s: could not resize the terminal: %s", self.id, exc)
 
     # --- the run ----------------------------------------------------------------------------
     async def run_in(self, sandbox: Sandbox) -> None:
@@ -238,6 +273,7 @@ class Session:
         plan = self.plan
         self.stage = stage
         self._stop = None
+        self._ending = False
         await self.emit(StageBegan(stage))
         cols, rows = self._size
         spec = ProcessSpec(
@@ -259,8 +295,11 @@ class Session:
             sig, self._pending_signal = self._pending_signal, None
             await self.send_signal(sig)
         decoders = {stream: codecs.getincrementaldecoder("utf-8")(errors="replace") for stream in Stream}
+        lost: SandboxLost | None = None
         try:
             ending = await self._relay(sandbox, stage, decoders)
+        except SandboxLost as exc:
+            ending, lost = None, exc
         finally:
             self._process_running = False
             for task in helpers:
@@ -268,6 +307,9 @@ class Session:
             await asyncio.gather(*helpers, return_exceptions=True)
         for stream, decoder in decoders.items():
             await self._emit_output(stream, stage, decoder.decode(b"", final=True))
+        if ending is None and not self._ending:
+            # The one place a sandbox's end without an EXIT is judged: the server did not end it, so it was lost.
+            raise lost or SandboxLost("it ended before it reported the program's exit")
         wall_ms = round((time.monotonic() - started) * 1000)
         result = self._result(stage, ending or KILLED, wall_ms)
         self.results.append(result)
@@ -322,7 +364,14 @@ class Session:
         """Stop the stage: ask the sandbox first (it can still report usage), then remove it whole."""
         if self._stop in (None, StopReason.CLIENT_SIGNAL):
             self._stop = reason
-        await sandbox.stop()
+        self._ending = True
+        self._schedule_backstop(sandbox)
+        try:
+            await sandbox.stop()
+        except SandboxError as exc:  # the backstop removes it whole
+            log.info("session %s: could not ask the sandbox to stop: %s", self.id, exc)
+
+    def _schedule_backstop(self, sandbox: Sandbox) -> None:
         asyncio.get_running_loop().call_later(STOP_GRACE_S, self._backstop, sandbox, self.stage)
 
     def _backstop(self, sandbox: Sandbox, stage: Stage | None) -> None:

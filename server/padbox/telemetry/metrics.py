@@ -75,7 +75,7 @@ class Metrics:
             self.first_output_seconds.labels(language).observe(elapsed_ms(session) / 1000)
         elif isinstance(event, Exited):
             self.stage_seconds.labels(language, event.stage.value).observe(event.wall_ms / 1000)
-        elif isinstance(event, Error) and event.code is ErrorCode.INTERNAL:
+        elif isinstance(event, Error) and event.code in (ErrorCode.INTERNAL, ErrorCode.SANDBOX_LOST):
             self.docker_errors.inc()
 
     def finished(self, session: Session) -> None:

@@ -30,6 +30,9 @@ STATUS_FOR_ERROR: dict[ErrorCode, int] = {
     ErrorCode.LIMIT_EXCEEDED: 400,
     ErrorCode.BUSY: 503,  # the server is full; a client over its own caps gets 429 (ClientBusy)
     ErrorCode.INTERNAL: 500,
+    # The run's sandbox (its upstream) went away under the program: a gateway's failure, which clients and
+    # proxies already know to retry, and never a program outcome (those are 200).
+    ErrorCode.SANDBOX_LOST: 502,
 }
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that left before the answer: only ever logged
 

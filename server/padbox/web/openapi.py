@@ -179,6 +179,8 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
                     "413": _json(error, too_large),
                     "429": _json(error, "`busy`: this client is over its own caps.", RETRY_AFTER),
                     "500": _json(error, "`internal`: the sandbox or the server failed."),
+                    "502": _json(error, "`sandbox_lost`: the sandbox went away under the running program (its "
+                                        "engine stopped, it was removed, it stopped answering); no verdict. Retry."),
                     "503": _json(error, "`busy`: the server is full; or it is shutting down.", RETRY_AFTER),
                 },
             }},
@@ -207,6 +209,7 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
                     "413": _json(piston_error, too_large),
                     "429": _json(piston_error, "This client is over its own caps.", RETRY_AFTER),
                     "500": _json(piston_error, "The sandbox or the server failed."),
+                    "502": _json(piston_error, "The sandbox was lost under the running program; try again."),
                     "503": _json(piston_error, "The server is full, or shutting down.", RETRY_AFTER),
                 },
             }},

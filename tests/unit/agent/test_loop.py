@@ -180,6 +180,18 @@ def test_a_signal_reaches_the_program_at_once_after_exec(agent: AgentProcess) ->
     assert report["code"] is None and report["signal"] == "SIGTERM" and report["wall_ms"] < 5000
 
 
+def test_a_ping_is_answered_at_once_while_a_silent_program_runs_and_between_stages(agent: AgentProcess) -> None:
+    agent.send(Kind.PING)
+    assert agent.next_frame(timeout_s=2) == (Kind.PONG, b"")
+    agent.exec("/bin/sleep", "30")
+    started = time.monotonic()
+    agent.send(Kind.PING)
+    assert agent.next_frame(timeout_s=2) == (Kind.PONG, b"")
+    assert time.monotonic() - started < 1, "the answer does not wait for the program"
+    agent.send(Kind.KILL)
+    assert agent.until_exit()[1]["signal"] == "SIGKILL"
+
+
 def test_kill_ends_the_stage(agent: AgentProcess) -> None:
     agent.exec("/bin/sleep", "30")
     time.sleep(0.1)
