@@ -70,10 +70,14 @@ async def bench(plan: Plan, config: ServerConfig, only: list[str]) -> dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a few runs of each kind, to check the bench itself; "
-                                                             "prints the table and writes nothing")
-    parser.add_argument("--only", action="append", choices=sorted(SECTIONS), default=[],
-                        help="measure only this section (repeatable)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few runs of each kind, to check the bench itself; prints the table and writes nothing",
+    )
+    parser.add_argument(
+        "--only", action="append", choices=sorted(SECTIONS), default=[], help="measure only this section (repeatable)"
+    )
     args = parser.parse_args()
     plan = QUICK if args.quick else Plan()
     results = asyncio.run(bench(plan, ServerConfig(), args.only))

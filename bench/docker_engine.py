@@ -88,8 +88,10 @@ class Engine:
 
     async def sandboxes(self, instance: str) -> list[Container]:
         """Every container a padbox instance has now, in any state."""
-        return [Container(c["Labels"].get(SESSION_LABEL, ""), c["Labels"].get(ORIGIN_LABEL, ""), c["State"])
-                for c in await self._containers(instance, all_states=True)]
+        return [
+            Container(c["Labels"].get(SESSION_LABEL, ""), c["Labels"].get(ORIGIN_LABEL, ""), c["State"])
+            for c in await self._containers(instance, all_states=True)
+        ]
 
     async def _containers(self, instance: str, all_states: bool = False) -> list[Any]:
         filters = json.dumps({"label": [f"{INSTANCE_LABEL}={instance}"]})

@@ -68,9 +68,14 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
                 if ended := sum(1 for client in sockets if client.ws.close_code is not None):
                     raise RunFailed(f"{ended} interactive sessions ended while they should have been waiting")
                 rss = server.memory().rss_bytes
-                levels.append({"sessions": level, "server_rss_mb": round(rss / MB, 1),
-                               "per_session_kb": round((rss - baseline) / level / 1000, 1),
-                               "opened_per_s": round(more / opened_s, 1)})
+                levels.append(
+                    {
+                        "sessions": level,
+                        "server_rss_mb": round(rss / MB, 1),
+                        "per_session_kb": round((rss - baseline) / level / 1000, 1),
+                        "opened_per_s": round(more / opened_s, 1),
+                    }
+                )
             await asyncio.gather(*(finish(client) for client in sockets))
         peak = server.memory().peak_rss_bytes
     return {"baseline_rss_mb": round(baseline / MB, 1), "peak_rss_mb": round(peak / MB, 1), "levels": levels}

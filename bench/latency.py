@@ -41,8 +41,12 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
 
 async def _rounds(plan: Plan, engine: Engine, config: ServerConfig, server: PadboxProcess | None) -> dict[str, Any]:
     """Interleaved rounds of every contender; padbox's only when a server is given."""
-    samples: dict[str, list[float]] = {"padbox": [], "padbox_with_connect": [], "cold_container": [],
-                                       "bare_process": []}
+    samples: dict[str, list[float]] = {
+        "padbox": [],
+        "padbox_with_connect": [],
+        "cold_container": [],
+        "bare_process": [],
+    }
     cold = cold_container_argv(config.runtime)
     used: set[str] = set()
     for round_number in range(plan.latency_warmup + plan.latency_runs):

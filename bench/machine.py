@@ -41,8 +41,9 @@ async def describe(engine: Engine) -> dict[str, Any]:
 def revision(repo: Path) -> str:
     """The padbox code that was measured: the commit, and whether the server or image had uncommitted changes."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "server", "runner-image"], cwd=repo,
-                           capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "server", "runner-image"], cwd=repo, capture_output=True, text=True
+    )
     if head.returncode != 0:
         return "unknown"
     changes = " with uncommitted changes to server/ or runner-image/" if dirty.stdout.strip() else ""
@@ -50,7 +51,9 @@ def revision(repo: Path) -> str:
 
 
 def one_line(machine: dict[str, Any]) -> str:
-    return (f"{machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gb']} GB RAM, "
-            f"Linux {machine['kernel']}, {machine['os']}, Docker {machine['docker']} "
-            f"({machine['storage_driver']}, cgroup v{machine['cgroup_version']}, runtimes: "
-            f"{', '.join(machine['runtimes'])}), {machine['host_python']}")
+    return (
+        f"{machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gb']} GB RAM, "
+        f"Linux {machine['kernel']}, {machine['os']}, Docker {machine['docker']} "
+        f"({machine['storage_driver']}, cgroup v{machine['cgroup_version']}, runtimes: "
+        f"{', '.join(machine['runtimes'])}), {machine['host_python']}"
+    )

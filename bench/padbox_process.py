@@ -124,8 +124,13 @@ async def padbox_server(config: ServerConfig) -> AsyncIterator[PadboxProcess]:
     log_path = log_dir / "server.log"
     with log_path.open("wb") as log_file:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "padbox", cwd=REPO, env={**os.environ, **config.env(port)},
-            stdout=log_file, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "padbox",
+            cwd=REPO,
+            env={**os.environ, **config.env(port)},
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
         )
     server = PadboxProcess(process, port, log_path)
     try:

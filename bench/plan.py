@@ -22,5 +22,13 @@ class Plan:
         return asdict(self)
 
 
-QUICK = Plan(latency_runs=8, latency_warmup=1, rate_warmup_s=1.0, rate_window_s=2.0, rate_rounds=1,
-             output_bytes=5_000_000, output_repeats=1, idle_levels=(5, 10))
+QUICK = Plan(
+    latency_runs=8,
+    latency_warmup=1,
+    rate_warmup_s=1.0,
+    rate_window_s=2.0,
+    rate_rounds=1,
+    output_bytes=5_000_000,
+    output_repeats=1,
+    idle_levels=(5, 10),
+)

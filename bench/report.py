@@ -44,22 +44,57 @@ def targets(results: dict[str, Any]) -> list[Target]:
     latency = results.get("first_output")
     if latency:
         padbox = latency["padbox"]["p50_ms"]
-        found.append(_at_most("first output p50 vs bare process", padbox / latency["bare_process"]["p50_ms"],
-                              MAX_TIMES_BARE, "×", f"≤ {MAX_TIMES_BARE:g}× bare"))
-        found.append(_at_least("first output p50 vs cold container", latency["cold_container"]["p50_ms"] / padbox,
-                               MIN_TIMES_FASTER_THAN_COLD, "× faster", f"≥ {MIN_TIMES_FASTER_THAN_COLD:g}× faster"))
+        found.append(
+            _at_most(
+                "first output p50 vs bare process",
+                padbox / latency["bare_process"]["p50_ms"],
+                MAX_TIMES_BARE,
+                "×",
+                f"≤ {MAX_TIMES_BARE:g}× bare",
+            )
+        )
+        found.append(
+            _at_least(
+                "first output p50 vs cold container",
+                latency["cold_container"]["p50_ms"] / padbox,
+                MIN_TIMES_FASTER_THAN_COLD,
+                "× faster",
+                f"≥ {MIN_TIMES_FASTER_THAN_COLD:g}× faster",
+            )
+        )
     for row in results.get("runs_per_second", []):
-        found.append(_at_least(f"runs/s at concurrency {row['concurrency']} vs Docker ceiling", row["ratio"] * 100,
-                               MIN_SHARE_OF_CEILING * 100, "%", f"≥ {MIN_SHARE_OF_CEILING:.0%} of ceiling"))
+        found.append(
+            _at_least(
+                f"runs/s at concurrency {row['concurrency']} vs Docker ceiling",
+                row["ratio"] * 100,
+                MIN_SHARE_OF_CEILING * 100,
+                "%",
+                f"≥ {MIN_SHARE_OF_CEILING:.0%} of ceiling",
+            )
+        )
     output = results.get("output_throughput")
     if output:
-        found.append(_at_least("relayed output", output["deflate"]["median_mb_per_s"], MIN_OUTPUT_MB_PER_S, " MB/s",
-                               f"≥ {MIN_OUTPUT_MB_PER_S:g} MB/s"))
+        found.append(
+            _at_least(
+                "relayed output",
+                output["deflate"]["median_mb_per_s"],
+                MIN_OUTPUT_MB_PER_S,
+                " MB/s",
+                f"≥ {MIN_OUTPUT_MB_PER_S:g} MB/s",
+            )
+        )
     idle = results.get("idle_sessions")
     level = next((lv for lv in idle["levels"] if lv["sessions"] == IDLE_SESSIONS), None) if idle else None
     if level:
-        found.append(_at_most(f"server RSS with {IDLE_SESSIONS} idle sessions", level["server_rss_mb"],
-                              MAX_IDLE_SERVER_MB, " MB", f"< {MAX_IDLE_SERVER_MB:g} MB"))
+        found.append(
+            _at_most(
+                f"server RSS with {IDLE_SESSIONS} idle sessions",
+                level["server_rss_mb"],
+                MAX_IDLE_SERVER_MB,
+                " MB",
+                f"< {MAX_IDLE_SERVER_MB:g} MB",
+            )
+        )
     return found
 
 
@@ -71,21 +106,30 @@ def _table(header: list[str], rows: list[list[Any]]) -> Iterator[str]:
 
 
 def _latency_rows(latency: dict[str, Any], runtime: str) -> list[list[Any]]:
-    names = [("padbox", f"padbox, warm pool{runtime}: `run` → first stdout"),
-             ("padbox_with_connect", f"padbox, warm pool{runtime}: WebSocket connect + `run` → first stdout"),
-             ("cold_container", f"cold container{runtime}: `docker run --rm` → first byte"),
-             ("bare_process", "bare host process: `/usr/bin/python3 -c` → first byte")]
+    names = [
+        ("padbox", f"padbox, warm pool{runtime}: `run` → first stdout"),
+        ("padbox_with_connect", f"padbox, warm pool{runtime}: WebSocket connect + `run` → first stdout"),
+        ("cold_container", f"cold container{runtime}: `docker run --rm` → first byte"),
+        ("bare_process", "bare host process: `/usr/bin/python3 -c` → first byte"),
+    ]
     return [[label, latency[key]["p50_ms"], latency[key]["p95_ms"]] for key, label in names if key in latency]
 
 
 def markdown(results: dict[str, Any]) -> str:
-    lines = [f"## padbox benchmark, {results['started_at']}", "",
-             f"Machine: {one_line(results['machine'])}.", "",
-             f"padbox: {results['padbox_revision']}.", "",
-             "Server: " + ", ".join(f"`{k}={v}`" for k, v in results["server_settings"].items() if v) + ".", "",
-             "1-minute load average at each section's start → end (the machine is shared; 2 means both CPUs busy): "
-             + ", ".join(f"{name} {start} → {end}" for name, (start, end) in results["load_average"].items()) + ".",
-             ""]
+    lines = [
+        f"## padbox benchmark, {results['started_at']}",
+        "",
+        f"Machine: {one_line(results['machine'])}.",
+        "",
+        f"padbox: {results['padbox_revision']}.",
+        "",
+        "Server: " + ", ".join(f"`{k}={v}`" for k, v in results["server_settings"].items() if v) + ".",
+        "",
+        "1-minute load average at each section's start → end (the machine is shared; 2 means both CPUs busy): "
+        + ", ".join(f"{name} {start} → {end}" for name, (start, end) in results["load_average"].items())
+        + ".",
+        "",
+    ]
     latency = results.get("first_output")
     if latency:
         runs = latency["padbox"]["runs"]
@@ -95,32 +139,66 @@ def markdown(results: dict[str, Any]) -> str:
     rates = results.get("runs_per_second")
     if rates:
         lines += ["### Sustained runs per second (hello world; padbox: connect → `run` → exit → close)", ""]
-        rows = [[r["concurrency"], r["padbox_runs_per_s"], r["docker_ceiling_runs_per_s"], f"{r['ratio']:.0%}",
-                 _p50_p95(r["padbox_first_output_under_load"]), _cpu(r["padbox_cpu_ms_per_run"]),
-                 _cpu(r["docker_cpu_ms_per_run"]),
-                 f"{r['machine_busy_padbox']:.0%} / {r['machine_busy_docker']:.0%}"] for r in rates]
-        lines += _table(["concurrency", "padbox runs/s", "Docker ceiling runs/s", "padbox / ceiling",
-                         "padbox first output p50 / p95 ms", "padbox CPU ms per run", "ceiling CPU ms per run",
-                         "machine busy padbox / ceiling"], rows)
-        lines += ["", "CPU ms per run: the padbox server (`srv`), `dockerd` (`d`), `containerd` (`c`); the shims, "
-                  "runc and the containers' own processes are not in these figures.", ""]
+        rows = [
+            [
+                r["concurrency"],
+                r["padbox_runs_per_s"],
+                r["docker_ceiling_runs_per_s"],
+                f"{r['ratio']:.0%}",
+                _p50_p95(r["padbox_first_output_under_load"]),
+                _cpu(r["padbox_cpu_ms_per_run"]),
+                _cpu(r["docker_cpu_ms_per_run"]),
+                f"{r['machine_busy_padbox']:.0%} / {r['machine_busy_docker']:.0%}",
+            ]
+            for r in rates
+        ]
+        lines += _table(
+            [
+                "concurrency",
+                "padbox runs/s",
+                "Docker ceiling runs/s",
+                "padbox / ceiling",
+                "padbox first output p50 / p95 ms",
+                "padbox CPU ms per run",
+                "ceiling CPU ms per run",
+                "machine busy padbox / ceiling",
+            ],
+            rows,
+        )
+        lines += [
+            "",
+            "CPU ms per run: the padbox server (`srv`), `dockerd` (`d`), `containerd` (`c`); the shims, "
+            "runc and the containers' own processes are not in these figures.",
+            "",
+        ]
     output = results.get("output_throughput")
     if output:
         lines += [f"### {output['bytes'] / 1e6:g} MB of stdout relayed to one client", ""]
-        rows = [[label, output[key]["median_mb_per_s"], ", ".join(str(v) for v in output[key]["runs_mb_per_s"])]
-                for key, label in (("deflate", "permessage-deflate (what browsers and the CLI negotiate)"),
-                                   ("uncompressed", "no compression"))]
+        rows = [
+            [label, output[key]["median_mb_per_s"], ", ".join(str(v) for v in output[key]["runs_mb_per_s"])]
+            for key, label in (
+                ("deflate", "permessage-deflate (what browsers and the CLI negotiate)"),
+                ("uncompressed", "no compression"),
+            )
+        ]
         lines += _table(["client", "median MB/s", "runs MB/s"], rows)
         lines += ["", f"Server peak RSS {output['server_peak_rss_mb']} MB.", ""]
     idle = results.get("idle_sessions")
     if idle:
         lines += ["### Idle interactive sessions (programs waiting on stdin)", ""]
-        rows = [[lv["sessions"], lv["server_rss_mb"], lv["per_session_kb"], lv["opened_per_s"]]
-                for lv in idle["levels"]]
-        lines += _table(["sessions", "server RSS MB", "per session KB", "sessions opened per s"],
-                        [[0, idle["baseline_rss_mb"], "", ""], *rows])
-        lines += ["", f"Server peak RSS {idle['peak_rss_mb']} MB; each session holds a WebSocket, an attach "
-                  "connection to Docker and a container (the containers' memory is not the server's).", ""]
+        rows = [
+            [lv["sessions"], lv["server_rss_mb"], lv["per_session_kb"], lv["opened_per_s"]] for lv in idle["levels"]
+        ]
+        lines += _table(
+            ["sessions", "server RSS MB", "per session KB", "sessions opened per s"],
+            [[0, idle["baseline_rss_mb"], "", ""], *rows],
+        )
+        lines += [
+            "",
+            f"Server peak RSS {idle['peak_rss_mb']} MB; each session holds a WebSocket, an attach "
+            "connection to Docker and a container (the containers' memory is not the server's).",
+            "",
+        ]
     gvisor = results.get("gvisor")
     if gvisor:
         lines += ["### First output under gVisor (`PADBOX_RUNTIME=runsc`)", ""]
@@ -136,9 +214,13 @@ def markdown(results: dict[str, Any]) -> str:
     found = results.get("targets", [])
     if found:
         lines += ["### Targets", ""]
-        lines += _table(["target", "wanted", "measured", "met"],
-                        [[t["name"], t["wanted"], t["measured"], "yes" if t["met"] else f"**no** ({t['shortfall']})"]
-                         for t in found])
+        lines += _table(
+            ["target", "wanted", "measured", "met"],
+            [
+                [t["name"], t["wanted"], t["measured"], "yes" if t["met"] else f"**no** ({t['shortfall']})"]
+                for t in found
+            ],
+        )
         lines.append("")
     return "\n".join(lines)
 

@@ -30,9 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from padbox.client import Client, connect, run_program
 from padbox.core.protocol import Role, ServerType
-from prometheus_client.parser import text_string_to_metric_families
 
 from .docker_engine import Engine
 from .machine import describe, one_line, revision

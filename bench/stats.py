@@ -30,8 +30,9 @@ class Latency:
     @classmethod
     def of(cls, seconds: Sequence[float]) -> Latency:
         ms = [s * 1000 for s in seconds]
-        return cls(len(ms), round(percentile(ms, 50), 2), round(percentile(ms, 95), 2),
-                   round(min(ms), 2), round(max(ms), 2))
+        return cls(
+            len(ms), round(percentile(ms, 50), 2), round(percentile(ms, 95), 2), round(min(ms), 2), round(max(ms), 2)
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -57,6 +57,11 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
                     raise RunFailed(f"expected {plan.output_bytes} bytes and `ok`, got {received} and {t.verdict}")
                 runs[name].append(round(plan.output_bytes / (last.at - first.at) / MB, 1))
         peak = server.memory().peak_rss_bytes
-    return {"bytes": plan.output_bytes, "server_peak_rss_mb": round(peak / MB, 1),
-            **{name: {"median_mb_per_s": statistics.median(values), "runs_mb_per_s": values}
-               for name, values in runs.items()}}
+    return {
+        "bytes": plan.output_bytes,
+        "server_peak_rss_mb": round(peak / MB, 1),
+        **{
+            name: {"median_mb_per_s": statistics.median(values), "runs_mb_per_s": values}
+            for name, values in runs.items()
+        },
+    }

@@ -22,7 +22,10 @@ def image_versions(image: str) -> dict[str, str]:
     """The versions file the image wrote at build time."""
     done = subprocess.run(
         ["docker", "run", "--rm", "--network", "none", image, "cat", VERSIONS_PATH],
-        capture_output=True, text=True, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     return {str(k): str(v) for k, v in json.loads(done.stdout).items()}
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import socket
 
-from padbox.client import connect
 from websockets.asyncio.client import connect as open_socket
+
+from padbox.client import connect
 
 
 def connect_slow_reader(ws_url: str) -> open_socket:

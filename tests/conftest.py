@@ -32,7 +32,9 @@ def docker_containers(instance: str, session: str | None = None) -> list[str]:
     label = f"label=padbox.session={session}" if session else "label=padbox.session"
     out = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label=padbox.instance={instance}", "--filter", label],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.split()
 
@@ -41,11 +43,28 @@ def created_since(instance: str, since: float) -> int:
     """How many containers Docker created for waiting runs of an instance since a time (from Docker's
     own event log). Warm-pool refills are left out: they are made ahead of time, for no run."""
     out = subprocess.run(
-        ["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
-         "--filter", "type=container", "--filter", "event=create",
-         "--filter", f"label=padbox.instance={instance}", "--filter", "label=padbox.origin=cold",
-         "--format", "{{.ID}}"],
-        capture_output=True, text=True, check=True, timeout=30,
+        [
+            "docker",
+            "events",
+            "--since",
+            f"{since:.3f}",
+            "--until",
+            f"{time.time():.3f}",
+            "--filter",
+            "type=container",
+            "--filter",
+            "event=create",
+            "--filter",
+            f"label=padbox.instance={instance}",
+            "--filter",
+            "label=padbox.origin=cold",
+            "--format",
+            "{{.ID}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     )
     return len(out.stdout.split())
 
@@ -105,8 +124,9 @@ def start_server(tmp_dir: Path, instance: str, *, engine_required: bool = True, 
     log_path = tmp_dir / f"server-{instance}-{port}.log"
     full_env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PADBOX_INSTANCE": instance, **env}
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "padbox"], cwd=REPO, env=full_env,
-                                   stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "padbox"], cwd=REPO, env=full_env, stdout=log_file, stderr=subprocess.STDOUT
+        )
     server = ServerProcess(process, port, instance, log_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -11,14 +11,29 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from padbox.client import Client, connect, run_program
 
+from padbox.client import Client, connect, run_program
 from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
 
 pytestmark = pytest.mark.docker
 
-COMPARED_HOST_CONFIG = ("NetworkMode", "CapDrop", "SecurityOpt", "ReadonlyRootfs", "Tmpfs", "Memory", "MemorySwap",
-                        "PidsLimit", "NanoCpus", "Ulimits", "Init", "IpcMode", "LogConfig", "OomScoreAdj", "Runtime")
+COMPARED_HOST_CONFIG = (
+    "NetworkMode",
+    "CapDrop",
+    "SecurityOpt",
+    "ReadonlyRootfs",
+    "Tmpfs",
+    "Memory",
+    "MemorySwap",
+    "PidsLimit",
+    "NanoCpus",
+    "Ulimits",
+    "Init",
+    "IpcMode",
+    "LogConfig",
+    "OomScoreAdj",
+    "Runtime",
+)
 
 
 def inspect(container: str) -> dict[str, object]:
@@ -37,8 +52,18 @@ def pool_ready(server: ServerProcess) -> int:
 
 def pooled_idle(server: ServerProcess) -> list[str]:
     out = subprocess.run(
-        ["docker", "ps", "-q", "--filter", f"label=padbox.instance={server.instance}",
-         "--filter", "label=padbox.origin=pool"], capture_output=True, text=True, check=True,
+        [
+            "docker",
+            "ps",
+            "-q",
+            "--filter",
+            f"label=padbox.instance={server.instance}",
+            "--filter",
+            "label=padbox.origin=pool",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return out.split()
 
@@ -72,12 +97,29 @@ async def test_a_session_gets_a_pooled_container_and_the_pool_refills(pooled_ser
     t = await run_program(pooled_server.ws_url, language="python", source="print('warm')")
     assert t.text() == "warm\n"
     run_id = t.of("started")[0]["id"]
-    used = subprocess.run(["docker", "events", "--since", f"{time.time() - 120:.3f}", "--until", f"{time.time():.3f}",
-                           "--filter",
-                           f"label=padbox.session={run_id}", "--filter", "event=create", "--format",
-                           "{{.Actor.Attributes}}"], capture_output=True, text=True, check=True).stdout
+    used = subprocess.run(
+        [
+            "docker",
+            "events",
+            "--since",
+            f"{time.time() - 120:.3f}",
+            "--until",
+            f"{time.time():.3f}",
+            "--filter",
+            f"label=padbox.session={run_id}",
+            "--filter",
+            "event=create",
+            "--format",
+            "{{.Actor.Attributes}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "padbox.origin:pool" in used, "the run's container was made by the pool, before the run"
-    await wait_for(lambda: not docker_containers(instance_name("pytest-pool"), run_id) and len(pooled_idle(pooled_server)) == 2)
+    await wait_for(
+        lambda: not docker_containers(instance_name("pytest-pool"), run_id) and len(pooled_idle(pooled_server)) == 2
+    )
     assert set(pooled_idle(pooled_server)) != before, "the pool refilled with a new container"
 
 
@@ -117,8 +159,13 @@ async def test_start_up_does_not_wait_for_the_pool(tmp_path_factory: pytest.Temp
 
 @pytest.fixture(scope="module")
 def single_slot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("queue"), instance_name("pytest-queue"), PADBOX_MAX_SESSIONS="1",
-                       PADBOX_QUEUE_LIMIT="1", PADBOX_POOL_SIZE="0")
+    srv = start_server(
+        tmp_path_factory.mktemp("queue"),
+        instance_name("pytest-queue"),
+        PADBOX_MAX_SESSIONS="1",
+        PADBOX_QUEUE_LIMIT="1",
+        PADBOX_POOL_SIZE="0",
+    )
     yield srv
     srv.stop()
 
@@ -172,9 +219,23 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
         await first.collect()
     await asyncio.sleep(1)
     created = subprocess.run(
-        ["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}", "--filter", "event=create",
-         "--filter", f"label=padbox.instance={single_slot_server.instance}", "--format", "{{.ID}}"],
-        capture_output=True, text=True, check=True,
+        [
+            "docker",
+            "events",
+            "--since",
+            f"{since:.3f}",
+            "--until",
+            f"{time.time():.3f}",
+            "--filter",
+            "event=create",
+            "--filter",
+            f"label=padbox.instance={single_slot_server.instance}",
+            "--format",
+            "{{.ID}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert len(created) == 1, "only the first run got a container; the leaver's run never reached Docker"
     t = await run_program(url, language="python", source="print('after')")
@@ -184,8 +245,12 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
 async def test_client_that_stops_reading_keeps_server_memory_bounded(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    srv = start_server(tmp_path_factory.mktemp("backpressure"), instance_name("pytest-backpressure"),
-                       PADBOX_MAX_OUTPUT_KB="1048576", PADBOX_POOL_SIZE="0")
+    srv = start_server(
+        tmp_path_factory.mktemp("backpressure"),
+        instance_name("pytest-backpressure"),
+        PADBOX_MAX_OUTPUT_KB="1048576",
+        PADBOX_POOL_SIZE="0",
+    )
     try:
         baseline = rss_bytes(srv.process.pid)
         flood = "import sys\nchunk = b'x' * 65536\nwhile True:\n    sys.stdout.buffer.write(chunk)\n"

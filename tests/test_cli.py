@@ -18,8 +18,9 @@ pytestmark = pytest.mark.docker
 
 
 def padbox(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "padbox.cli", *args], capture_output=True, text=True,
-                          timeout=60, **kwargs)  # type: ignore[call-overload]
+    return subprocess.run(
+        [sys.executable, "-m", "padbox.cli", *args], capture_output=True, text=True, timeout=60, **kwargs
+    )  # type: ignore[call-overload]
 
 
 def test_cli_streams_output_reads_piped_input_and_exits_with_the_program_code(
@@ -53,8 +54,13 @@ def test_cli_tty_mode_passes_keystrokes_raw(server: ServerProcess, tmp_path: Pat
     program = tmp_path / "ask.py"
     program.write_text("import os\nname = input('name? ')\nprint('tty', os.isatty(0), name)\n")
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "padbox.cli", "run", str(program), "--tty", "--url", server.ws_url],
-                            stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "padbox.cli", "run", str(program), "--tty", "--url", server.ws_url],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
     os.close(slave)
     seen = b""
     deadline = time.monotonic() + 30

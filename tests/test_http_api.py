@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from padbox.client import run_program
 
+from padbox.client import run_program
 from tests.conftest import ServerProcess, created_since, instance_name, languages, start_server
 
 pytestmark = pytest.mark.docker
@@ -20,8 +20,9 @@ pytestmark = pytest.mark.docker
 TOKENS = ("alpha", "beta", "gamma")
 
 
-async def execute(url: str, body: Any = None, *, path: str = "/api/v1/execute", timeout: float = 60,
-                  **kwargs: Any) -> httpx.Response:
+async def execute(
+    url: str, body: Any = None, *, path: str = "/api/v1/execute", timeout: float = 60, **kwargs: Any
+) -> httpx.Response:
     async with httpx.AsyncClient(timeout=timeout) as client:
         if body is not None:
             kwargs["json"] = body
@@ -29,18 +30,31 @@ async def execute(url: str, body: Any = None, *, path: str = "/api/v1/execute", 
 
 
 PROGRAMS = [
-    pytest.param({"language": "python", "stdin": "Ada\n",
-                  "source": "import sys\nname = input()\nprint(f'Hello, {name}!')\nprint('bye', file=sys.stderr)\n"},
-                 id="python-reads-stdin"),
+    pytest.param(
+        {
+            "language": "python",
+            "stdin": "Ada\n",
+            "source": "import sys\nname = input()\nprint(f'Hello, {name}!')\nprint('bye', file=sys.stderr)\n",
+        },
+        id="python-reads-stdin",
+    ),
     pytest.param({"language": "c", "source": "int main(void) { return missing; }\n"}, id="c-compile-error"),
-    pytest.param({"language": "c", "args": ["a b", "c"],
-                  "source": '#include <stdio.h>\nint main(int n, char **v) { printf("%s|%s\\n", v[1], v[2]); '
-                            'return 3; }\n'}, id="c-args-and-exit-status"),
-    pytest.param({"language": "bash", "source": "echo start\nsleep 10\n", "limits": {"run_timeout_s": 1}},
-                 id="bash-timeout"),
+    pytest.param(
+        {
+            "language": "c",
+            "args": ["a b", "c"],
+            "source": '#include <stdio.h>\nint main(int n, char **v) { printf("%s|%s\\n", v[1], v[2]); return 3; }\n',
+        },
+        id="c-args-and-exit-status",
+    ),
+    pytest.param(
+        {"language": "bash", "source": "echo start\nsleep 10\n", "limits": {"run_timeout_s": 1}}, id="bash-timeout"
+    ),
     # Endless, so the program is always still writing when the cap stops it (a short one may exit first).
-    pytest.param({"language": "python", "source": "while True:\n    print('x' * 100)\n", "limits": {"output_kb": 1}},
-                 id="python-output-limit"),
+    pytest.param(
+        {"language": "python", "source": "while True:\n    print('x' * 100)\n", "limits": {"output_kb": 1}},
+        id="python-output-limit",
+    ),
     pytest.param({"language": "bash", "source": "echo before\nkill -SEGV $$\n"}, id="bash-dies-of-a-signal"),
 ]
 COMPARED = ("code", "signal", "verdict")
@@ -56,19 +70,23 @@ async def test_rest_and_websocket_agree_on_verdicts_and_output(server: ServerPro
     assert (answer["language"], answer["version"]) == (started["language"], started["version"])
     assert answer["verdict"] == transcript.verdict
     over_ws = {
-        stage: {"stdout": transcript.text("stdout", stage), "stderr": transcript.text("stderr", stage),
-                **{k: exit_[k] for k in COMPARED}}
+        stage: {
+            "stdout": transcript.text("stdout", stage),
+            "stderr": transcript.text("stderr", stage),
+            **{k: exit_[k] for k in COMPARED},
+        }
         for stage, exit_ in transcript.exits().items()
     }
     over_http = {
         stage: {k: answer[stage][k] for k in ("stdout", "stderr", *COMPARED)}
-        for stage in ("compile", "run") if answer[stage] is not None
+        for stage in ("compile", "run")
+        if answer[stage] is not None
     }
     assert over_http == over_ws
 
 
 async def test_the_answer_carries_usage_and_the_resolved_language(server: ServerProcess) -> None:
-    answer = (await execute(server.url, {"language": "PY", "files": [{"name": "main.py", "content": "print(2 + 2)"}]}))
+    answer = await execute(server.url, {"language": "PY", "files": [{"name": "main.py", "content": "print(2 + 2)"}]})
     body = answer.json()
     version = next(lang["version"] for lang in languages(server.url) if lang["id"] == "python")
     assert (body["language"], body["version"], body["verdict"], body["compile"]) == ("python", version, "ok", None)
@@ -87,21 +105,38 @@ async def test_stdin_ends_where_the_request_does(server: ServerProcess) -> None:
 BAD_REQUESTS = [
     pytest.param({"content": b"{not json"}, 400, "bad_request", "not valid JSON", id="bad-json"),
     pytest.param({"json": ["python", "print(1)"]}, 400, "bad_request", "JSON object", id="not-an-object"),
-    pytest.param({"json": {"source": "print(1)"}}, 400, "bad_request", "'language' is required",
-                 id="missing-language"),
+    pytest.param({"json": {"source": "print(1)"}}, 400, "bad_request", "'language' is required", id="missing-language"),
     pytest.param({"json": {"language": "python"}}, 400, "bad_request", "'files' or 'source'", id="missing-source"),
-    pytest.param({"json": {"language": "python", "source": 42}}, 400, "bad_request", "'source' must be a string",
-                 id="wrong-type"),
-    pytest.param({"json": {"language": "python", "files": [{"name": "../x.py", "content": ""}]}}, 400,
-                 "bad_request", "must not contain", id="bad-file-name"),
-    pytest.param({"json": {"language": "python", "source": "1", "tty": True}}, 400, "bad_request", "WebSocket",
-                 id="tty"),
-    pytest.param({"json": {"language": "python", "source": "1", "limits": {"memory_mb": 10**6}}}, 400,
-                 "limit_exceeded", "memory_mb", id="limit-past-its-maximum"),
-    pytest.param({"json": {"language": "brainfudge", "source": "+"}}, 404, "unknown_language", "python",
-                 id="unknown-language"),
-    pytest.param({"json": {"language": "python", "source": "#" * (1100 * 1024)}}, 413, "bad_request", "larger than",
-                 id="oversized-body"),
+    pytest.param(
+        {"json": {"language": "python", "source": 42}}, 400, "bad_request", "'source' must be a string", id="wrong-type"
+    ),
+    pytest.param(
+        {"json": {"language": "python", "files": [{"name": "../x.py", "content": ""}]}},
+        400,
+        "bad_request",
+        "must not contain",
+        id="bad-file-name",
+    ),
+    pytest.param(
+        {"json": {"language": "python", "source": "1", "tty": True}}, 400, "bad_request", "WebSocket", id="tty"
+    ),
+    pytest.param(
+        {"json": {"language": "python", "source": "1", "limits": {"memory_mb": 10**6}}},
+        400,
+        "limit_exceeded",
+        "memory_mb",
+        id="limit-past-its-maximum",
+    ),
+    pytest.param(
+        {"json": {"language": "brainfudge", "source": "+"}}, 404, "unknown_language", "python", id="unknown-language"
+    ),
+    pytest.param(
+        {"json": {"language": "python", "source": "#" * (1100 * 1024)}},
+        413,
+        "bad_request",
+        "larger than",
+        id="oversized-body",
+    ),
 ]
 
 
@@ -126,8 +161,20 @@ async def test_only_post_is_allowed(server: ServerProcess) -> None:
 
 
 def cold_containers(server: ServerProcess) -> list[str]:
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=padbox.instance={server.instance}",
-                          "--filter", "label=padbox.origin=cold"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-aq",
+            "--filter",
+            f"label=padbox.instance={server.instance}",
+            "--filter",
+            "label=padbox.origin=cold",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.split()
 
 
@@ -152,9 +199,15 @@ async def test_the_openapi_document_is_served(server: ServerProcess) -> None:
 @pytest.fixture(scope="module")
 def guarded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """Tokens on, one session at a time, one waiting, one per client: every refusal is reachable."""
-    srv = start_server(tmp_path_factory.mktemp("guarded"), instance_name("pytest-http-guarded"), PADBOX_TOKENS=",".join(TOKENS),
-                       PADBOX_MAX_SESSIONS="1", PADBOX_QUEUE_LIMIT="1", PADBOX_MAX_SESSIONS_PER_CLIENT="1",
-                       PADBOX_POOL_SIZE="0")
+    srv = start_server(
+        tmp_path_factory.mktemp("guarded"),
+        instance_name("pytest-http-guarded"),
+        PADBOX_TOKENS=",".join(TOKENS),
+        PADBOX_MAX_SESSIONS="1",
+        PADBOX_QUEUE_LIMIT="1",
+        PADBOX_MAX_SESSIONS_PER_CLIENT="1",
+        PADBOX_POOL_SIZE="0",
+    )
     yield srv
     srv.stop()
 
@@ -198,8 +251,9 @@ async def test_busy_is_429_for_a_client_over_its_caps_and_503_when_the_queue_is_
     full = await execute(url, HELLO, headers=bearer("gamma"))
     assert full.status_code == 503 and full.json()["code"] == "busy"
     assert int(full.headers["retry-after"]) >= 1
-    piston_full = await execute(url, {"language": "bash", "files": [{"content": "echo hi"}]}, path="/api/v2/execute",
-                                headers=bearer("gamma"))
+    piston_full = await execute(
+        url, {"language": "bash", "files": [{"content": "echo hi"}]}, path="/api/v2/execute", headers=bearer("gamma")
+    )
     assert piston_full.status_code == 503 and "capacity" in piston_full.json()["message"]
     assert (await running).json()["run"]["stdout"] == "done\n"
     waited = await waiting

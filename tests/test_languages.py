@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+
 from padbox.client import Client, ClosedEarly, Transcript, connect, run_program
 from padbox.core.languages import Catalogue
 from padbox.core.protocol import ErrorCode, ProtocolError
-
 from tests.conftest import REPO, languages
 
 MANIFEST_PATH = REPO / "runner-image" / "languages.toml"
@@ -181,31 +181,48 @@ async def test_python_has_its_scientific_stack(ws_url: str) -> None:
 
 MULTI_FILE: dict[str, list[dict[str, str]]] = {
     "c": [
-        {"name": "main.c", "content": '#include <stdio.h>\n#include "greet.h"\n\n'
-                                      'int main(void) {\n    greet("files");\n    return 0;\n}\n'},
+        {
+            "name": "main.c",
+            "content": '#include <stdio.h>\n#include "greet.h"\n\n'
+            'int main(void) {\n    greet("files");\n    return 0;\n}\n',
+        },
         {"name": "greet.h", "content": "void greet(const char *who);\n"},
-        {"name": "greet.c", "content": '#include <stdio.h>\n#include "greet.h"\n\n'
-                                       'void greet(const char *who) {\n    printf("Hello, %s!\\n", who);\n}\n'},
+        {
+            "name": "greet.c",
+            "content": '#include <stdio.h>\n#include "greet.h"\n\n'
+            'void greet(const char *who) {\n    printf("Hello, %s!\\n", who);\n}\n',
+        },
     ],
     "python": [
         {"name": "main.py", "content": "from greet import greet\n\ngreet('files')\n"},
         {"name": "greet.py", "content": "def greet(who):\n    print(f'Hello, {who}!')\n"},
     ],
     "java": [
-        {"name": "Main.java", "content": "public class Main {\n    public static void main(String[] args) {\n"
-                                         '        Greeter.greet("files");\n    }\n}\n'},
-        {"name": "Greeter.java", "content": "class Greeter {\n    static void greet(String who) {\n"
-                                            '        System.out.println("Hello, " + who + "!");\n    }\n}\n'},
+        {
+            "name": "Main.java",
+            "content": "public class Main {\n    public static void main(String[] args) {\n"
+            '        Greeter.greet("files");\n    }\n}\n',
+        },
+        {
+            "name": "Greeter.java",
+            "content": "class Greeter {\n    static void greet(String who) {\n"
+            '        System.out.println("Hello, " + who + "!");\n    }\n}\n',
+        },
     ],
     "typescript": [
         {"name": "main.ts", "content": 'import { greet } from "./greet";\n\ngreet("files");\n'},
-        {"name": "greet.ts", "content": "export function greet(who: string): void {\n"
-                                        "  console.log(`Hello, ${who}!`);\n}\n"},
+        {
+            "name": "greet.ts",
+            "content": "export function greet(who: string): void {\n  console.log(`Hello, ${who}!`);\n}\n",
+        },
     ],
     "go": [
         {"name": "main.go", "content": 'package main\n\nfunc main() {\n\tgreet("files")\n}\n'},
-        {"name": "greet.go", "content": 'package main\n\nimport "fmt"\n\n'
-                                        'func greet(who string) {\n\tfmt.Printf("Hello, %s!\\n", who)\n}\n'},
+        {
+            "name": "greet.go",
+            "content": 'package main\n\nimport "fmt"\n\n'
+            'func greet(who string) {\n\tfmt.Printf("Hello, %s!\\n", who)\n}\n',
+        },
     ],
     "rust": [
         {"name": "main.rs", "content": 'mod greet;\n\nfn main() {\n    greet::greet("files");\n}\n'},
@@ -213,8 +230,11 @@ MULTI_FILE: dict[str, list[dict[str, str]]] = {
     ],
     "haskell": [
         {"name": "Main.hs", "content": 'import Greet (greet)\n\nmain :: IO ()\nmain = greet "files"\n'},
-        {"name": "Greet.hs", "content": 'module Greet (greet) where\n\ngreet :: String -> IO ()\n'
-                                        'greet who = putStrLn ("Hello, " ++ who ++ "!")\n'},
+        {
+            "name": "Greet.hs",
+            "content": "module Greet (greet) where\n\ngreet :: String -> IO ()\n"
+            'greet who = putStrLn ("Hello, " ++ who ++ "!")\n',
+        },
     ],
     "ocaml": [
         {"name": "main.ml", "content": 'let () = Greet.greet "files"\n'},
@@ -233,7 +253,7 @@ async def test_helper_file_next_to_the_entry_point(ws_url: str, lang: str) -> No
 
 @pytest.mark.docker
 async def test_java_source_with_any_public_class_name_runs(ws_url: str) -> None:
-    source = "public class Solution {\n  public static void main(String[] a) { System.out.println(\"named\"); }\n}\n"
+    source = 'public class Solution {\n  public static void main(String[] a) { System.out.println("named"); }\n}\n'
     t = await run_program(ws_url, language="java", source=source)
     assert t.text() == "named\n" and t.verdict == "ok"
 
@@ -243,34 +263,68 @@ async def test_java_source_with_any_public_class_name_runs(ws_url: str) -> None:
 # request with one unnamed file; the other cases go over the WebSocket.
 ENTRY_POINTS: dict[str, list[tuple[str | None, str, str]]] = {
     "java": [
-        ("solution.java", 'class Helper {\n    static String hi() { return "two classes"; }\n}\n\n'
-                          "public class Solution {\n    public static void main(String[] args) {\n"
-                          "        System.out.println(Helper.hi());\n    }\n}\n", "two classes\n"),
-        (None, 'public class Hello {\n    public static void main(String[] args) {\n'
-               '        System.out.println("no name");\n    }\n}\n', "no name\n"),
-        ("Main.java", 'package app.core;\n\npublic class Main {\n    public static void main(String[] args) {\n'
-                      '        System.out.println("package");\n    }\n}\n', "package\n"),
+        (
+            "solution.java",
+            'class Helper {\n    static String hi() { return "two classes"; }\n}\n\n'
+            "public class Solution {\n    public static void main(String[] args) {\n"
+            "        System.out.println(Helper.hi());\n    }\n}\n",
+            "two classes\n",
+        ),
+        (
+            None,
+            "public class Hello {\n    public static void main(String[] args) {\n"
+            '        System.out.println("no name");\n    }\n}\n',
+            "no name\n",
+        ),
+        (
+            "Main.java",
+            "package app.core;\n\npublic class Main {\n    public static void main(String[] args) {\n"
+            '        System.out.println("package");\n    }\n}\n',
+            "package\n",
+        ),
     ],
     "scala": [
-        ("main.scala", 'case class Point(x: Int)\n\nobject Main {\n  def main(args: Array[String]): Unit =\n'
-                       '    println(if (Point(1).x == 1) "two classes" else "?")\n}\n', "two classes\n"),
+        (
+            "main.scala",
+            "case class Point(x: Int)\n\nobject Main {\n  def main(args: Array[String]): Unit =\n"
+            '    println(if (Point(1).x == 1) "two classes" else "?")\n}\n',
+            "two classes\n",
+        ),
         (None, 'object Hello extends App {\n  println("no name")\n}\n', "no name\n"),
-        ("Main.scala", 'package app.core\n\nobject Prog {\n  def main(args: Array[String]): Unit =\n'
-                       '    println("package")\n}\n', "package\n"),
+        (
+            "Main.scala",
+            'package app.core\n\nobject Prog {\n  def main(args: Array[String]): Unit =\n    println("package")\n}\n',
+            "package\n",
+        ),
     ],
     "kotlin": [
-        ("solution.kt", 'class Helper {\n    fun hi() = "two classes"\n}\n\n'
-                        'fun main() {\n    println(Helper().hi())\n}\n', "two classes\n"),
-        (None, 'object Hello {\n    @JvmStatic\n    fun main(args: Array<String>) {\n        println("no name")\n'
-               '    }\n}\n', "no name\n"),
+        (
+            "solution.kt",
+            'class Helper {\n    fun hi() = "two classes"\n}\n\nfun main() {\n    println(Helper().hi())\n}\n',
+            "two classes\n",
+        ),
+        (
+            None,
+            'object Hello {\n    @JvmStatic\n    fun main(args: Array<String>) {\n        println("no name")\n'
+            "    }\n}\n",
+            "no name\n",
+        ),
         ("Main.kt", 'package app.core\n\nfun main() {\n    println("package")\n}\n', "package\n"),
     ],
     "csharp": [
-        ("solution.cs", 'class Helper\n{\n    public static string Hi() => "two classes";\n}\n\nclass Prog\n{\n'
-                        '    static void Main() => System.Console.WriteLine(Helper.Hi());\n}\n', "two classes\n"),
+        (
+            "solution.cs",
+            'class Helper\n{\n    public static string Hi() => "two classes";\n}\n\nclass Prog\n{\n'
+            "    static void Main() => System.Console.WriteLine(Helper.Hi());\n}\n",
+            "two classes\n",
+        ),
         (None, 'class Hello\n{\n    static void Main() => System.Console.WriteLine("no name");\n}\n', "no name\n"),
-        ("Program.cs", 'namespace App.Core\n{\n    class Prog\n    {\n'
-                       '        static void Main() => System.Console.WriteLine("package");\n    }\n}\n', "package\n"),
+        (
+            "Program.cs",
+            "namespace App.Core\n{\n    class Prog\n    {\n"
+            '        static void Main() => System.Console.WriteLine("package");\n    }\n}\n',
+            "package\n",
+        ),
     ],
     "erlang": [
         ("solution.erl", '-module(hello).\n-export([main/0]).\n\nmain() ->\n    io:format("module~n").\n', "module\n"),

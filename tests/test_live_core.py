@@ -9,8 +9,8 @@ import subprocess
 import time
 
 import pytest
-from padbox.client import Client, connect, run_program
 
+from padbox.client import Client, connect, run_program
 from tests.conftest import ServerProcess, created_since, docker_containers, instance_name
 
 pytestmark = pytest.mark.docker
@@ -57,8 +57,9 @@ async def test_initial_stdin_is_read_before_typed_input(ws_url: str) -> None:
 
 async def test_eof_ends_a_program_reading_to_end_of_input(ws_url: str) -> None:
     source = "import sys\ndata = sys.stdin.read()\nprint(len(data.split()), 'words')\n"
-    t = await run_program(ws_url, {"type": "stdin", "data": "one two\nthree"}, {"type": "eof"},
-                          language="python", source=source)
+    t = await run_program(
+        ws_url, {"type": "stdin", "data": "one two\nthree"}, {"type": "eof"}, language="python", source=source
+    )
     assert t.text() == "3 words\n"
     assert t.verdict == "ok"
 
@@ -87,8 +88,7 @@ async def test_tty_mode_is_a_terminal_that_follows_resize(ws_url: str) -> None:
 
 async def test_prompt_without_newline_appears_at_once_in_tty_mode(ws_url: str) -> None:
     source = (
-        "#include <stdio.h>\n"
-        "int main(void){ char b[64]; printf(\"name> \"); scanf(\"%63s\", b); printf(\"hi %s\\n\", b); }"
+        '#include <stdio.h>\nint main(void){ char b[64]; printf("name> "); scanf("%63s", b); printf("hi %s\\n", b); }'
     )
     async with connect(ws_url) as ws:
         client = Client(ws)
@@ -116,14 +116,19 @@ async def test_exit_code_three_is_a_runtime_error_with_code_three(ws_url: str) -
 
 
 async def test_args_reach_the_program_unchanged(ws_url: str) -> None:
-    t = await run_program(ws_url, language="python", source="import sys; print(sys.argv[1:])",
-                          args=["a b", "$HOME", "'; rm -rf /"])
+    t = await run_program(
+        ws_url, language="python", source="import sys; print(sys.argv[1:])", args=["a b", "$HOME", "'; rm -rf /"]
+    )
     assert t.text() == "['a b', '$HOME', \"'; rm -rf /\"]\n"
 
 
 async def test_infinite_loop_times_out_at_the_wall_clock_limit(ws_url: str) -> None:
-    t = await run_program(ws_url, language="python", source="print('spinning', flush=True)\nwhile True: pass\n",
-                          limits={"run_timeout_s": 2})
+    t = await run_program(
+        ws_url,
+        language="python",
+        source="print('spinning', flush=True)\nwhile True: pass\n",
+        limits={"run_timeout_s": 2},
+    )
     run = next(f for f in t.frames if f.type == "exit")
     stage = next(f for f in t.frames if f.type == "stage")
     assert t.verdict == "timeout"
@@ -137,8 +142,9 @@ async def test_sleeping_program_times_out(ws_url: str) -> None:
 
 
 async def test_cpu_time_limit_gives_timeout(ws_url: str) -> None:
-    t = await run_program(ws_url, language="python", source="while True: pass",
-                          limits={"cpu_time_s": 1, "run_timeout_s": 20})
+    t = await run_program(
+        ws_url, language="python", source="while True: pass", limits={"cpu_time_s": 1, "run_timeout_s": 20}
+    )
     assert t.verdict == "timeout"
     assert t.exits()["run"]["wall_ms"] < 10_000
 
@@ -314,7 +320,9 @@ async def test_bad_message_mid_run_gets_an_error_and_ends_the_run(server: Server
 async def test_socket_that_never_sends_run_is_closed(tmp_path_factory: pytest.TempPathFactory) -> None:
     from tests.conftest import start_server
 
-    srv = start_server(tmp_path_factory.mktemp("deadline"), instance_name("pytest-deadline"), PADBOX_FIRST_MESSAGE_TIMEOUT_S="1")
+    srv = start_server(
+        tmp_path_factory.mktemp("deadline"), instance_name("pytest-deadline"), PADBOX_FIRST_MESSAGE_TIMEOUT_S="1"
+    )
     try:
         async with connect(srv.ws_url) as ws:
             client = Client(ws)
@@ -352,8 +360,19 @@ async def test_start_up_removes_containers_a_crashed_server_left(tmp_path_factor
 
     instance = instance_name("pytest-crashed")
     subprocess.run(
-        ["docker", "create", "--label", f"padbox.instance={instance}", "--label", "padbox.session=orphan",
-         os.environ.get("PADBOX_IMAGE", "padbox-runner:latest"), "sleep", "60"], capture_output=True, check=True,
+        [
+            "docker",
+            "create",
+            "--label",
+            f"padbox.instance={instance}",
+            "--label",
+            "padbox.session=orphan",
+            os.environ.get("PADBOX_IMAGE", "padbox-runner:latest"),
+            "sleep",
+            "60",
+        ],
+        capture_output=True,
+        check=True,
     )
     assert docker_containers(instance)
     srv = start_server(tmp_path_factory.mktemp("crashed"), instance)

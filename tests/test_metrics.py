@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from padbox.client import run_program
 from prometheus_client.parser import text_string_to_metric_families
 
+from padbox.client import run_program
 from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
 
 pytestmark = pytest.mark.docker
@@ -80,8 +80,11 @@ async def test_each_session_logs_one_json_line_without_source_or_output(server: 
     lines: list[dict[str, Any]] = []
     deadline = time.monotonic() + 5
     while not lines and time.monotonic() < deadline:
-        lines = [json.loads(line) for line in server.log().splitlines()
-                 if line.startswith("{") and f'"id": "{answer["id"]}"' in line]
+        lines = [
+            json.loads(line)
+            for line in server.log().splitlines()
+            if line.startswith("{") and f'"id": "{answer["id"]}"' in line
+        ]
     assert len(lines) == 1
     line = lines[0]
     assert (line["event"], line["language"], line["outcome"]) == ("session", "python", "ok")
@@ -101,8 +104,12 @@ async def test_ready_when_docker_answers_and_the_image_is_present(server: Server
 
 @pytest.fixture(scope="module")
 def imageless_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("imageless"), instance_name("pytest-imageless"),
-                       PADBOX_IMAGE="padbox-runner-missing:never", PADBOX_POOL_SIZE="1")
+    srv = start_server(
+        tmp_path_factory.mktemp("imageless"),
+        instance_name("pytest-imageless"),
+        PADBOX_IMAGE="padbox-runner-missing:never",
+        PADBOX_POOL_SIZE="1",
+    )
     yield srv
     srv.stop()
 

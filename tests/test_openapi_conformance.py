@@ -30,22 +30,35 @@ SERVER_ENV = {
     "PADBOX_SESSIONS_PER_MINUTE": "100000",  # one client sends every case
     "PADBOX_MAX_SESSIONS": "4",
     "PADBOX_POOL_SIZE": "1",
-    "PADBOX_DEFAULT_COMPILE_TIMEOUT_S": "10", "PADBOX_MAX_COMPILE_TIMEOUT_S": "10",
-    "PADBOX_DEFAULT_RUN_TIMEOUT_S": "2", "PADBOX_MAX_RUN_TIMEOUT_S": "2",
-    "PADBOX_DEFAULT_CPU_TIME_S": "2", "PADBOX_MAX_CPU_TIME_S": "2",
+    "PADBOX_DEFAULT_COMPILE_TIMEOUT_S": "10",
+    "PADBOX_MAX_COMPILE_TIMEOUT_S": "10",
+    "PADBOX_DEFAULT_RUN_TIMEOUT_S": "2",
+    "PADBOX_MAX_RUN_TIMEOUT_S": "2",
+    "PADBOX_DEFAULT_CPU_TIME_S": "2",
+    "PADBOX_MAX_CPU_TIME_S": "2",
 }
 EXECUTES = ("execute", "pistonExecute")
-CONFIG = SchemathesisConfig.from_dict({
-    "generation": {"mode": "all", "deterministic": True, "max-examples": 50},
-    "checks": {
-        "enabled": False,
-        **{name: {"enabled": True} for name in ("not_a_server_error", "status_code_conformance",
-                                                "content_type_conformance", "response_schema_conformance",
-                                                "negative_data_rejection")},
-    },
-    "operations": [{"include-operation-id": operation, "generation": {"max-examples": 15}}
-                   for operation in EXECUTES],
-})
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "generation": {"mode": "all", "deterministic": True, "max-examples": 50},
+        "checks": {
+            "enabled": False,
+            **{
+                name: {"enabled": True}
+                for name in (
+                    "not_a_server_error",
+                    "status_code_conformance",
+                    "content_type_conformance",
+                    "response_schema_conformance",
+                    "negative_data_rejection",
+                )
+            },
+        },
+        "operations": [
+            {"include-operation-id": operation, "generation": {"max-examples": 15}} for operation in EXECUTES
+        ],
+    }
+)
 
 # What a schema cannot state (JSON Schema has no "unique by key", no UTF-8 byte counts, no catalogue of
 # runtimes or semver ranges), so the server alone refuses it, with these words; any other refusal of a
@@ -55,7 +68,9 @@ UNSTATABLE = (
     "bytes in UTF-8",  # a name part longer than NAME_MAX in bytes, though at most 255 characters
     "the source's file is named after its text",  # Java's public class as a file name
     "runtime is unknown",  # Piston: a language or a version range this server has no runtime for
-    "is not valid base64", "is not valid hex", "once decoded",  # Piston: encoded content that is not UTF-8 text
+    "is not valid base64",
+    "is not valid hex",
+    "once decoded",  # Piston: encoded content that is not UTF-8 text
 )
 # Answers a valid request may get that say nothing about its validity (schemathesis's own list).
 NOT_ABOUT_THE_REQUEST = {401, 403, 404, 409, 429, 500, 502, 503}
@@ -80,8 +95,11 @@ def positive_data_accepted(ctx: Any, response: Response, case: Case) -> bool | N
         message = ""
     if status == 400 and any(words in message for words in UNSTATABLE):
         return None
-    raise Failure(operation=case.operation.label, title="Schema-valid request rejected",
-                  message=f"[{status}] {response.text[:300]}")
+    raise Failure(
+        operation=case.operation.label,
+        title="Schema-valid request rejected",
+        message=f"[{status}] {response.text[:300]}",
+    )
 
 
 @pytest.fixture(scope="module")

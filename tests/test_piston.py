@@ -32,8 +32,11 @@ async def runtimes(url: str) -> list[dict[str, Any]]:
 async def test_runtimes_list_every_language_with_version_and_aliases(server: ServerProcess) -> None:
     listed = {r["language"]: r for r in await runtimes(server.url)}
     for lang in languages(server.url):
-        assert listed[str(lang["id"])] == {"language": lang["id"], "version": lang["version"],
-                                           "aliases": lang["aliases"]}
+        assert listed[str(lang["id"])] == {
+            "language": lang["id"],
+            "version": lang["version"],
+            "aliases": lang["aliases"],
+        }
 
 
 async def documented_example(url: str) -> dict[str, Any]:
@@ -67,22 +70,27 @@ async def test_a_version_the_server_lacks_is_an_unknown_runtime(server: ServerPr
 
 @pytest.mark.parametrize("version", ["*", "3.x", ">=3.8"])
 async def test_semver_selectors_pick_the_runtime(server: ServerProcess, version: str) -> None:
-    answer = (await piston(server.url, {"language": "python", "version": version,
-                                        "files": [{"content": "print('hi')"}]})).json()
+    answer = (
+        await piston(server.url, {"language": "python", "version": version, "files": [{"content": "print('hi')"}]})
+    ).json()
     assert answer["language"] == "python" and answer["run"]["stdout"] == "hi\n"
 
 
 async def test_a_compiled_language_reports_both_stages(server: ServerProcess) -> None:
     source = '#include <stdio.h>\nint main(void) { puts("compiled"); return 0; }\n'
-    answer = (await piston(server.url, {"language": "c", "version": "*",
-                                        "files": [{"name": "main.c", "content": source}]})).json()
+    answer = (
+        await piston(server.url, {"language": "c", "version": "*", "files": [{"name": "main.c", "content": source}]})
+    ).json()
     assert STAGE_FIELDS <= set(answer["compile"]) and answer["compile"]["code"] == 0
     assert (answer["run"]["stdout"], answer["run"]["code"]) == ("compiled\n", 0)
 
 
 async def test_a_failed_compile_is_also_the_run_stage(server: ServerProcess) -> None:
-    answer = (await piston(server.url, {"language": "c", "version": "*",
-                                        "files": [{"content": "int main(void) { return missing; }"}]})).json()
+    answer = (
+        await piston(
+            server.url, {"language": "c", "version": "*", "files": [{"content": "int main(void) { return missing; }"}]}
+        )
+    ).json()
     assert answer["compile"]["code"] == 1 and "missing" in answer["compile"]["stderr"]
     assert answer["compile"]["output"] == answer["compile"]["stderr"]
     assert answer["run"] == answer["compile"]
@@ -90,26 +98,39 @@ async def test_a_failed_compile_is_also_the_run_stage(server: ServerProcess) -> 
 
 async def test_stdin_gets_pistons_final_newline(server: ServerProcess) -> None:
     source = 'while read -r line; do echo "[$line]"; done'
-    answer = (await piston(server.url, {"language": "bash", "version": "*", "stdin": "a\nb",
-                                        "files": [{"content": source}]})).json()
+    answer = (
+        await piston(server.url, {"language": "bash", "version": "*", "stdin": "a\nb", "files": [{"content": source}]})
+    ).json()
     assert answer["run"]["stdout"] == "[a]\n[b]\n"
 
 
 async def test_a_run_past_run_timeout_is_status_to(server: ServerProcess) -> None:
-    answer = (await piston(server.url, {"language": "bash", "version": "*", "run_timeout": 500,
-                                        "files": [{"content": "echo up; sleep 30"}]})).json()
+    answer = (
+        await piston(
+            server.url,
+            {"language": "bash", "version": "*", "run_timeout": 500, "files": [{"content": "echo up; sleep 30"}]},
+        )
+    ).json()
     run = answer["run"]
     assert (run["stdout"], run["code"], run["status"]) == ("up\n", None, "TO")
     assert run["signal"] is not None and 400 <= run["wall_time"] < 5000
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"language": "python", "version": "*"}, "files is required as an array"),
-    ({"version": "*", "files": [{"content": "x"}]}, "language is required as a string"),
-    ({"language": "python", "version": "*", "files": [{"name": "a.py"}]}, "files[0].content is required as a string"),
-    ({"language": "python", "version": "*", "files": [{"content": "x"}], "run_timeout": "soon"},
-     "If specified, run_timeout must be a number"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"language": "python", "version": "*"}, "files is required as an array"),
+        ({"version": "*", "files": [{"content": "x"}]}, "language is required as a string"),
+        (
+            {"language": "python", "version": "*", "files": [{"name": "a.py"}]},
+            "files[0].content is required as a string",
+        ),
+        (
+            {"language": "python", "version": "*", "files": [{"content": "x"}], "run_timeout": "soon"},
+            "If specified, run_timeout must be a number",
+        ),
+    ],
+)
 async def test_mistakes_get_a_400_with_a_message_and_no_container(
     server: ServerProcess, body: dict[str, Any], message: str
 ) -> None:

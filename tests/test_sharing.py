@@ -7,8 +7,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from padbox.client import Client, connect
 
+from padbox.client import Client, connect
 from tests.client import connect_slow_reader
 from tests.conftest import ServerProcess, instance_name, start_server
 
@@ -20,8 +20,12 @@ GRACE_S = 2
 
 @pytest.fixture(scope="module")
 def share_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("share"), instance_name("pytest-share"), PADBOX_SHARE_GRACE_S=str(GRACE_S),
-                       PADBOX_POOL_SIZE="1")
+    srv = start_server(
+        tmp_path_factory.mktemp("share"),
+        instance_name("pytest-share"),
+        PADBOX_SHARE_GRACE_S=str(GRACE_S),
+        PADBOX_POOL_SIZE="1",
+    )
     yield srv
     srv.stop()
 

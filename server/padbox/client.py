@@ -26,8 +26,15 @@ OPEN_TIMEOUT_S = 30.0
 CLEAN_CLOSES = (CloseCode.NORMAL, CloseCode.GOING_AWAY)
 
 
-def connect(url: str, *, token: str | None = None, compression: str | None = DEFLATE, max_size: int | None = None,
-            open_timeout: float = OPEN_TIMEOUT_S, **options: Any) -> open_socket:
+def connect(
+    url: str,
+    *,
+    token: str | None = None,
+    compression: str | None = DEFLATE,
+    max_size: int | None = None,
+    open_timeout: float = OPEN_TIMEOUT_S,
+    **options: Any,
+) -> open_socket:
     """A client socket to open with `async with`.
 
     permessage-deflate is offered by default, as browsers do (`compression=None` turns it off). Incoming
@@ -182,8 +189,9 @@ class Client:
 
     async def until_output(self, text: str, timeout: float | None = 30) -> Frame:
         """Read until `text` has appeared in stdout and stderr together (it may span frames)."""
-        return await self.until(lambda f: text in self.transcript.text(ServerType.STDOUT)
-                                + self.transcript.text(ServerType.STDERR), timeout)
+        return await self.until(
+            lambda f: text in self.transcript.text(ServerType.STDOUT) + self.transcript.text(ServerType.STDERR), timeout
+        )
 
     async def collect(self, timeout: float | None = 60) -> Transcript:
         """Read until the server closes the socket; TimeoutError if it has not within `timeout` seconds."""
@@ -198,8 +206,14 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.01, deadline - time.monotonic())
 
 
-async def run_program(url: str, *inputs: Mapping[str, Any], timeout: float | None = 60, token: str | None = None,
-                      compression: str | None = DEFLATE, **run: Any) -> Transcript:
+async def run_program(
+    url: str,
+    *inputs: Mapping[str, Any],
+    timeout: float | None = 60,
+    token: str | None = None,
+    compression: str | None = DEFLATE,
+    **run: Any,
+) -> Transcript:
     """A whole run on a socket of its own: send `run` and any follow-up messages at once, read to the close."""
     async with connect(url, token=token, compression=compression) as ws:
         client = Client(ws)
@@ -207,4 +221,3 @@ async def run_program(url: str, *inputs: Mapping[str, Any], timeout: float | Non
         for message in inputs:
             await client.send(message)
         return await client.collect(timeout)
-

@@ -99,8 +99,9 @@ class Pad:
         return self.page.inner_text("#verdict")
 
     def wait_until_idle(self, timeout: float = RUN_TIMEOUT_MS) -> None:
-        self.page.wait_for_function("!window.padbox.running() && document.body.dataset.running === 'false'",
-                                    timeout=timeout)
+        self.page.wait_for_function(
+            "!window.padbox.running() && document.body.dataset.running === 'false'", timeout=timeout
+        )
 
     # --- shared runs
 
@@ -122,7 +123,8 @@ class Pad:
         try:
             self.page.wait_for_function(
                 "(state) => window.padbox && window.padbox.shared() && window.padbox.shared().state === state",
-                arg=state, timeout=timeout,
+                arg=state,
+                timeout=timeout,
             )
         except PlaywrightError:
             raise AssertionError(f"the shared run never became {state!r}: {self.shared()}; {self.describe()}") from None

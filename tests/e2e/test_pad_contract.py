@@ -10,6 +10,7 @@ from enum import Enum
 from pathlib import Path
 
 import pytest
+
 from padbox.core import access, protocol
 
 STATIC = Path(__file__).resolve().parents[2] / "static"

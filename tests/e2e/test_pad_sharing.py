@@ -31,8 +31,9 @@ def people(browser: Browser, server_url: str, request: pytest.FixtureRequest) ->
     opened: list[tuple[str, Pad, list[str]]] = []
 
     def open_pad(who: str, link: str | None = None, viewport: ViewportSize = LAPTOP, scheme: Scheme = "light") -> Pad:
-        context = browser.new_context(viewport=viewport, color_scheme=scheme,
-                                      permissions=["clipboard-read", "clipboard-write"])
+        context = browser.new_context(
+            viewport=viewport, color_scheme=scheme, permissions=["clipboard-read", "clipboard-write"]
+        )
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))

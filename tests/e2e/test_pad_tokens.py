@@ -19,8 +19,12 @@ TOKEN = "pad-token-for-browser-tests"
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("pad-guarded"), instance_name("pytest-pad-guarded"), PADBOX_TOKENS=TOKEN,
-                       PADBOX_POOL_SIZE="0")
+    srv = start_server(
+        tmp_path_factory.mktemp("pad-guarded"),
+        instance_name("pytest-pad-guarded"),
+        PADBOX_TOKENS=TOKEN,
+        PADBOX_POOL_SIZE="0",
+    )
     yield srv
     srv.stop()
 
@@ -39,8 +43,9 @@ def fresh_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pag
             context.close()
 
 
-def test_pad_asks_for_a_token_and_remembers_it(fresh_page: Page, guarded: ServerProcess,
-                                               request: pytest.FixtureRequest) -> None:
+def test_pad_asks_for_a_token_and_remembers_it(
+    fresh_page: Page, guarded: ServerProcess, request: pytest.FixtureRequest
+) -> None:
     page = fresh_page
     page.goto(guarded.url + "/")
     pad = Pad(page, guarded.url)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from padbox.client import Client, Transcript, connect, run_program
 
+from padbox.client import Client, Transcript, connect, run_program
 from tests.conftest import REPO, ServerProcess, docker_containers, start_server
 
 SILENT = "print('up', flush=True)\nimport time\ntime.sleep(60)\n"  # a program that does nothing wrong
@@ -95,9 +95,12 @@ def assert_lost(t: Transcript) -> None:
 
 def nothing_left(server: ServerProcess, keep: set[str] | None = None) -> Callable[[], bool]:
     """No container of the server's but those it should have (its running warm pool)."""
+
     def check() -> bool:
-        return set(docker_containers(server.instance)) <= (keep if keep is not None else set(running(
-            server.instance, "pool")))
+        return set(docker_containers(server.instance)) <= (
+            keep if keep is not None else set(running(server.instance, "pool"))
+        )
+
     return check
 
 
@@ -105,8 +108,9 @@ def nothing_left(server: ServerProcess, keep: set[str] | None = None) -> Callabl
 def fault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server of its own with no warm pool (each run's container is its own, found by its label)."""
     instance = f"pytest-faults-{time.monotonic_ns()}"
-    srv = start_server(tmp_path_factory.mktemp("faults"), instance, PADBOX_POOL_SIZE="0",
-                       PADBOX_SESSIONS_PER_MINUTE="100000")
+    srv = start_server(
+        tmp_path_factory.mktemp("faults"), instance, PADBOX_POOL_SIZE="0", PADBOX_SESSIONS_PER_MINUTE="100000"
+    )
     yield srv
     srv.stop()
     assert docker_containers(instance) == [], "containers outlived the fault suite's server"

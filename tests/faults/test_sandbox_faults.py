@@ -15,8 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from padbox.client import run_program
 
+from padbox.client import run_program
 from tests.conftest import REPO, ServerProcess, docker_containers, start_server
 from tests.faults.conftest import (
     SILENT,
@@ -63,8 +63,9 @@ async def test_a_container_killed_stopped_or_removed_from_outside_is_sandbox_los
 
 async def test_an_http_run_whose_container_is_killed_answers_502_sandbox_lost(fault_server: ServerProcess) -> None:
     body = json.dumps({"language": "python", "source": SILENT, "limits": {"run_timeout_s": 60}}).encode()
-    request = urllib.request.Request(f"{fault_server.url}/api/v1/execute", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{fault_server.url}/api/v1/execute", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
 
     def post() -> tuple[int, dict[str, object]]:
         try:
@@ -121,8 +122,11 @@ async def test_a_warm_sandbox_killed_while_it_waits_gives_way_to_a_cold_one_and_
         assert readyz(srv.url)[0] == 200
         refilled = await within(30, lambda: running(instance, "pool") not in ([], [warm]), "the pool refilled")
         await within(10, lambda: warm not in docker_containers(instance), "the dead warm sandbox removed")
-        await within(10, lambda: set(docker_containers(instance)) == set(running(instance, "pool")),
-                     "nothing but the new warm sandbox is left")
+        await within(
+            10,
+            lambda: set(docker_containers(instance)) == set(running(instance, "pool")),
+            "nothing but the new warm sandbox is left",
+        )
         record("warm sandbox `docker kill` while idle", "next run, end to end", recovered)
         record("warm sandbox `docker kill` while idle", "pool refilled after the fault", time.monotonic() - struck)
         assert refilled < 30
@@ -139,8 +143,9 @@ class EngineRelay:
         self.process: subprocess.Popen[bytes] | None = None
 
     def restore(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.faults.engine_proxy", str(self.socket),
-                                         "/var/run/docker.sock"], cwd=REPO)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.faults.engine_proxy", str(self.socket), "/var/run/docker.sock"], cwd=REPO
+        )
         deadline = time.monotonic() + 10
         while not self.socket.exists():
             assert time.monotonic() < deadline, "the relay did not listen"
@@ -163,8 +168,13 @@ async def test_a_server_cut_off_from_its_engine_tells_runs_sandbox_lost_is_unrea
     instance = f"pytest-faults-cut-{time.monotonic_ns()}"
     relay = EngineRelay(tmp_path / "engine.sock")
     relay.restore()
-    srv = start_server(tmp_path, instance, PADBOX_POOL_SIZE="1", PADBOX_SESSIONS_PER_MINUTE="100000",
-                       DOCKER_HOST=f"unix://{relay.socket}")
+    srv = start_server(
+        tmp_path,
+        instance,
+        PADBOX_POOL_SIZE="1",
+        PADBOX_SESSIONS_PER_MINUTE="100000",
+        DOCKER_HOST=f"unix://{relay.socket}",
+    )
     client = None
     try:
         await within(30, lambda: len(running(instance, "pool")) == 1, "the pool filled")
@@ -184,8 +194,11 @@ async def test_a_server_cut_off_from_its_engine_tells_runs_sandbox_lost_is_unrea
         await within(30, lambda: readyz(srv.url)[0] == 200, "ready again by itself")
         ready = time.monotonic() - restored
         first = await a_normal_run_works(srv)  # the warm sandbox died with the link: found, replaced
-        await within(30, lambda: set(docker_containers(instance)) == set(running(instance, "pool")) != set(),
-                     "the containers it could not remove while cut off are removed, and the pool refilled")
+        await within(
+            30,
+            lambda: set(docker_containers(instance)) == set(running(instance, "pool")) != set(),
+            "the containers it could not remove while cut off are removed, and the pool refilled",
+        )
         record("engine connection cut during a run", "sandbox_lost after the cut", detected)
         record("engine connection cut during a run", "/readyz 200 after the engine answers", ready)
         record("engine connection cut during a run", "first run after /readyz 200 (stale pool)", first)

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from padbox.client import run_program
 
+from padbox.client import run_program
 from tests.conftest import docker_containers, start_server
 from tests.faults.conftest import (
     a_normal_run_works,
@@ -77,8 +77,11 @@ async def test_an_engine_restart_ends_runs_as_sandbox_lost_and_creations_as_inte
         restarted = time.monotonic()
         for server in (warm, cold):
             await within(60, lambda s=server: readyz(s.url)[0] == 200, "ready again by itself")
-            record("dockerd restarted", f"/readyz 200 after the engine answers ({server.instance.split('-')[2]})",
-                   time.monotonic() - restarted)
+            record(
+                "dockerd restarted",
+                f"/readyz 200 after the engine answers ({server.instance.split('-')[2]})",
+                time.monotonic() - restarted,
+            )
         first = await a_normal_run_works(warm)  # its warm sandbox died with the engine: found, and replaced
         await a_normal_run_works(cold)
         record("dockerd restarted", "first run after /readyz 200 (stale pool)", first)
@@ -99,12 +102,14 @@ async def test_an_engine_absent_at_start_up_then_started_makes_the_server_ready_
 ) -> None:
     instance = f"pytest-engine-absent-{time.monotonic_ns()}"
     # A container an earlier server of this instance left: removed once the engine answers.
-    leftover = docker("create", "--label", f"padbox.instance={instance}", "--label", "padbox.session=leftover",
-                      IMAGE, "true")[:12]
+    leftover = docker(
+        "create", "--label", f"padbox.instance={instance}", "--label", "padbox.session=leftover", IMAGE, "true"
+    )[:12]
     pid = stop_engine_begin()
     await within(ENGINE_STOP_S, lambda: engine_gone(pid), "dockerd stopped")
-    server = start_server(tmp_path, instance, engine_required=False, PADBOX_POOL_SIZE="1",
-                          PADBOX_SESSIONS_PER_MINUTE="1000")
+    server = start_server(
+        tmp_path, instance, engine_required=False, PADBOX_POOL_SIZE="1", PADBOX_SESSIONS_PER_MINUTE="1000"
+    )
     try:
         status, body = readyz(server.url)
         assert status == 503 and body["docker"] is False, body
@@ -118,8 +123,11 @@ async def test_an_engine_absent_at_start_up_then_started_makes_the_server_ready_
         first = await a_normal_run_works(server)
         record("dockerd absent at start-up, then started", "first run after /readyz 200", first)
         await within(10, lambda: leftover not in docker_containers(instance), "the earlier server's leftover reaped")
-        await within(30, lambda: set(docker_containers(instance)) == set(running(instance, "pool")) != set(),
-                     "the pool filled, and nothing else is left")
+        await within(
+            30,
+            lambda: set(docker_containers(instance)) == set(running(instance, "pool")) != set(),
+            "the pool filled, and nothing else is left",
+        )
         assert time.monotonic() - started < 90
     finally:
         server.stop(signal.SIGTERM, timeout=60)

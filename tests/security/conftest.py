@@ -17,8 +17,15 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     canary = new_secret("canary")
     instance = f"pytest-redteam-{os.getpid()}"
     # The canary stands for every secret an operator might leave in the server's environment.
-    srv = start_server(tmp_path_factory.mktemp("redteam"), instance, PADBOX_POOL_SIZE="0", PADBOX_TOKENS=token,
-                       PADBOX_SESSIONS_PER_MINUTE="100000", AWS_SECRET_ACCESS_KEY=canary, PADBOX_CANARY=canary)
+    srv = start_server(
+        tmp_path_factory.mktemp("redteam"),
+        instance,
+        PADBOX_POOL_SIZE="0",
+        PADBOX_TOKENS=token,
+        PADBOX_SESSIONS_PER_MINUTE="100000",
+        AWS_SECRET_ACCESS_KEY=canary,
+        PADBOX_CANARY=canary,
+    )
     yield Target(srv, token, canary)
     srv.stop()
     assert docker_containers(instance) == [], "containers outlived the red team's server"

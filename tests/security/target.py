@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from padbox.client import Transcript, run_program
-
 from tests.conftest import ServerProcess
 
 PROGRAMS = Path(__file__).parent / "programs"
@@ -71,8 +70,9 @@ class Target:
     def ws_url(self) -> str:
         return f"{self.server.ws_url}?token={self.token}"
 
-    async def run(self, language: str, source: str, *inputs: dict[str, Any], timeout: float = 60,
-                  **run: Any) -> Transcript:
+    async def run(
+        self, language: str, source: str, *inputs: dict[str, Any], timeout: float = 60, **run: Any
+    ) -> Transcript:
         """One run through the real WebSocket, read to the close."""
         return await run_program(self.ws_url, *inputs, timeout=timeout, language=language, source=source, **run)
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 import websockets
-from padbox.client import Client, connect, run_program
 
+from padbox.client import Client, connect, run_program
 from tests.conftest import ServerProcess, instance_name, start_server
 
 pytestmark = pytest.mark.docker
@@ -17,8 +17,13 @@ TOKEN = "s3cret-token-for-tests"
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("guarded"), instance_name("pytest-guarded"), PADBOX_TOKENS=f"other,{TOKEN}",
-                       PADBOX_MAX_SESSIONS_PER_CLIENT="1", PADBOX_POOL_SIZE="0")
+    srv = start_server(
+        tmp_path_factory.mktemp("guarded"),
+        instance_name("pytest-guarded"),
+        PADBOX_TOKENS=f"other,{TOKEN}",
+        PADBOX_MAX_SESSIONS_PER_CLIENT="1",
+        PADBOX_POOL_SIZE="0",
+    )
     yield srv
     srv.stop()
 

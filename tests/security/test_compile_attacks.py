@@ -20,14 +20,23 @@ STOPPED = ("timeout", "memory_limit", "compile_error")
     ("language", "source", "verdicts"),
     [
         pytest.param("c", "#include </dev/random>\nint main(void) { return 0; }\n", STOPPED, id="include /dev/random"),
-        pytest.param("c", "#include </dev/stdin>\nint main(void) { return 0; }\n", ("timeout",),
-                     id="include /dev/stdin"),
-        pytest.param("cpp", "template<int N> struct R { typedef typename R<N + 1>::t t; };\n"
-                     "int main() { return sizeof(R<0>::t); }\n", ("compile_error",), id="template recursion"),
+        pytest.param(
+            "c", "#include </dev/stdin>\nint main(void) { return 0; }\n", ("timeout",), id="include /dev/stdin"
+        ),
+        pytest.param(
+            "cpp",
+            "template<int N> struct R { typedef typename R<N + 1>::t t; };\nint main() { return sizeof(R<0>::t); }\n",
+            ("compile_error",),
+            id="template recursion",
+        ),
         pytest.param("cpp", program("template_explosion.cpp"), STOPPED, id="template explosion"),
         pytest.param("c", program("macro_bomb.c"), STOPPED, id="macro bomb"),
-        pytest.param("c", "char big[1UL << 31] = {1};\nint main(int c, char **v) { (void)v; return big[c * 4096]; }\n",
-                     ("compile_error",), id="huge static array"),
+        pytest.param(
+            "c",
+            "char big[1UL << 31] = {1};\nint main(int c, char **v) { (void)v; return big[c * 4096]; }\n",
+            ("compile_error",),
+            id="huge static array",
+        ),
     ],
 )
 async def test_compile_time_attacks_end_within_the_compile_limits(

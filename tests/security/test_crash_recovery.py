@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from padbox.client import Client, connect, run_program
 
+from padbox.client import Client, connect, run_program
 from tests.conftest import ServerProcess, docker_containers, start_server
 from tests.security.target import program
 
@@ -19,16 +19,24 @@ pytestmark = pytest.mark.docker
 
 ATTACKS = [  # language, source, limits, what it prints once it is under way
     ("python", "print('up', flush=True)\nwhile True: pass\n", {"run_timeout_s": 60}, "up"),
-    ("c", "#include <stdio.h>\n#include <unistd.h>\nint main(void) { puts(\"up\"); fflush(stdout); for (;;) fork(); }",
-     {"run_timeout_s": 60, "pids": 32}, "up"),
+    (
+        "c",
+        '#include <stdio.h>\n#include <unistd.h>\nint main(void) { puts("up"); fflush(stdout); for (;;) fork(); }',
+        {"run_timeout_s": 60, "pids": 32},
+        "up",
+    ),
     ("python", program("daemons.py") + "import time\ntime.sleep(600)\n", {"run_timeout_s": 60}, "planted"),
 ]
 
 
 def running_containers(instance: str, origin: str | None = None) -> list[str]:
     only = ["--filter", f"label=padbox.origin={origin}"] if origin else []
-    out = subprocess.run(["docker", "ps", "-q", "--filter", f"label=padbox.instance={instance}", *only],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"label=padbox.instance={instance}", *only],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return out.split()
 
 
@@ -54,8 +62,9 @@ async def test_sandboxes_stop_when_the_server_is_killed_and_a_restart_removes_th
             sockets.append(ws)
         assert await wait_until(lambda: running_containers(instance, "pool"), 20), "the pool refilled"
         first.stop(signal.SIGKILL)
-        assert await wait_until(lambda: not running_containers(instance), 5), \
+        assert await wait_until(lambda: not running_containers(instance), 5), (
             "sandboxes ran on with no server to watch them"
+        )
     finally:
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
         if first.process.poll() is None:

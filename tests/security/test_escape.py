@@ -7,8 +7,8 @@ import asyncio
 import secrets
 
 import pytest
-from padbox.client import Client, connect
 
+from padbox.client import Client, connect
 from tests.security.target import GVISOR, SLACK_S, Target, host_processes_matching, program, stage_wall_s
 
 pytestmark = pytest.mark.docker

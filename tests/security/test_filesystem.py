@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from padbox.client import Client, connect
 
+from padbox.client import Client, connect
 from tests.security.target import GVISOR, Target, docker_inspect, program, report
 
 pytestmark = pytest.mark.docker
@@ -75,9 +75,22 @@ async def test_symlinks_and_hardlinks_in_the_work_directory_never_reach_the_host
     await target.survived(t)
     run_id = t.of("started")[0]["id"]
     actions = subprocess.run(
-        ["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
-         "--filter", f"label=padbox.session={run_id}", "--format", "{{.Action}}"],
-        capture_output=True, text=True, check=True, timeout=30,
+        [
+            "docker",
+            "events",
+            "--since",
+            f"{since:.3f}",
+            "--until",
+            f"{time.time():.3f}",
+            "--filter",
+            f"label=padbox.session={run_id}",
+            "--format",
+            "{{.Action}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     ).stdout.split()
     touching_paths = [a for a in actions if a.startswith(("exec_", "archive", "extract", "copy", "export", "commit"))]
     assert actions and not touching_paths, f"the host asked Docker to open paths inside the sandbox: {actions}"

@@ -35,8 +35,16 @@ async def test_setuid_binaries_grant_nothing(probe: dict[str, object], name: str
 
 @pytest.mark.parametrize(
     "name",
-    ["mount_syscall", "unshare_user", "unshare_mount", "ptrace_agent", "raw_socket", "packet_socket",
-     "setuid_root", "chroot"],
+    [
+        "mount_syscall",
+        "unshare_user",
+        "unshare_mount",
+        "ptrace_agent",
+        "raw_socket",
+        "packet_socket",
+        "setuid_root",
+        "chroot",
+    ],
 )
 async def test_privileged_system_calls_are_denied(probe: dict[str, object], name: str) -> None:
     assert probe[name] in DENIED | ({"EINVAL"} if GVISOR and name == "setuid_root" else set()), probe[name]

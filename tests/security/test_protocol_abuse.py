@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import websockets
-from padbox.client import Client, connect
 
+from padbox.client import Client, connect
 from tests.conftest import created_since
 from tests.security.target import SLACK_S, Target, memory_kb
 
@@ -89,47 +89,84 @@ def nested(depth: int) -> str:
         pytest.param("[]", "bad_request", id="a JSON array"),
         pytest.param("null", "bad_request", id="JSON null"),
         # NaN is not JSON, and a number past a double's range is refused while decoding: neither reaches limits.
-        pytest.param('{"type": "run", "language": "python", "source": "1", "limits": {"memory_mb": NaN}}',
-                     "bad_request", id="NaN limit"),
-        pytest.param('{"type": "run", "language": "python", "source": "1", "limits": {"run_timeout_s": 1e999}}',
-                     "bad_request", id="infinite limit"),
-        pytest.param({"type": "run", "language": "python", "source": "1", "limits": {"pids": 10**400}},
-                     "limit_exceeded", id="400-digit limit"),
-        pytest.param({"type": "run", "language": "python", "source": "1", "limits": {"memory_mb": {"$gt": 0}}},
-                     "limit_exceeded", id="object as a limit"),
-        pytest.param({"type": "run", "language": "python", "source": "1", "limits": {"pids": 8, "output_kb": 0}},
-                     "limit_exceeded", id="limit below its minimum"),
-        pytest.param({"type": "run", "language": "python", "source": "1", "limits": []}, "bad_request",
-                     id="limits as a list"),
+        pytest.param(
+            '{"type": "run", "language": "python", "source": "1", "limits": {"memory_mb": NaN}}',
+            "bad_request",
+            id="NaN limit",
+        ),
+        pytest.param(
+            '{"type": "run", "language": "python", "source": "1", "limits": {"run_timeout_s": 1e999}}',
+            "bad_request",
+            id="infinite limit",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "source": "1", "limits": {"pids": 10**400}},
+            "limit_exceeded",
+            id="400-digit limit",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "source": "1", "limits": {"memory_mb": {"$gt": 0}}},
+            "limit_exceeded",
+            id="object as a limit",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "source": "1", "limits": {"pids": 8, "output_kb": 0}},
+            "limit_exceeded",
+            id="limit below its minimum",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "source": "1", "limits": []}, "bad_request", id="limits as a list"
+        ),
         pytest.param({"type": "run", "language": ["python"], "source": "1"}, "bad_request", id="language as a list"),
-        pytest.param({"type": "run", "language": "python", "files": {"main.py": "1"}}, "bad_request",
-                     id="files as an object"),
-        pytest.param({"type": "run", "language": "python", "files": [{"name": "m.py", "content": 1}]},
-                     "bad_request", id="content as a number"),
-        pytest.param({"type": "run", "language": "python",
-                      "files": [{"name": f"f{i}.py", "content": ""} for i in range(1000)]}, "bad_request",
-                     id="a thousand files"),
-        pytest.param({"type": "run", "language": "python", "files": [{"name": "a" * 5000, "content": ""}]},
-                     "bad_request", id="a 5000-character file name"),
-        pytest.param({"type": "run", "language": "python", "files": [{"name": "a/../../etc/x", "content": ""}]},
-                     "bad_request", id="a name climbing out"),
-        pytest.param({"type": "run", "language": "python", "source": "1", "args": ["a\u0000b"]}, "bad_request",
-                     id="NUL in an argument"),
-        pytest.param({"type": "run", "language": "python", "source": "1", "args": ["x"] * 10_000}, "bad_request",
-                     id="ten thousand arguments"),
-        pytest.param({"type": "run", "language": "python", "source": "1", "tty": "yes"}, "bad_request",
-                     id="tty as a string"),
-        pytest.param({"type": "run", "language": "python", "source": "1", "tty": True, "cols": 10**9},
-                     "bad_request", id="a billion columns"),
-        pytest.param({"type": "run", "language": "python", "source": "1", "stdin": ["a"]}, "bad_request",
-                     id="stdin as a list"),
+        pytest.param(
+            {"type": "run", "language": "python", "files": {"main.py": "1"}}, "bad_request", id="files as an object"
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "files": [{"name": "m.py", "content": 1}]},
+            "bad_request",
+            id="content as a number",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "files": [{"name": f"f{i}.py", "content": ""} for i in range(1000)]},
+            "bad_request",
+            id="a thousand files",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "files": [{"name": "a" * 5000, "content": ""}]},
+            "bad_request",
+            id="a 5000-character file name",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "files": [{"name": "a/../../etc/x", "content": ""}]},
+            "bad_request",
+            id="a name climbing out",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "source": "1", "args": ["a\u0000b"]},
+            "bad_request",
+            id="NUL in an argument",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "source": "1", "args": ["x"] * 10_000},
+            "bad_request",
+            id="ten thousand arguments",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "source": "1", "tty": "yes"}, "bad_request", id="tty as a string"
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "source": "1", "tty": True, "cols": 10**9},
+            "bad_request",
+            id="a billion columns",
+        ),
+        pytest.param(
+            {"type": "run", "language": "python", "source": "1", "stdin": ["a"]}, "bad_request", id="stdin as a list"
+        ),
         pytest.param({"language": "python", "source": "1"}, "bad_request", id="no type"),
         pytest.param({"type": "RUN\u0000", "language": "python", "source": "1"}, "bad_request", id="a NUL type"),
     ],
 )
-async def test_malformed_first_messages_are_refused_before_any_container(
-    target: Target, frame: Any, code: str
-) -> None:
+async def test_malformed_first_messages_are_refused_before_any_container(target: Target, frame: Any, code: str) -> None:
     since = time.time()
     async with connect(target.ws_url) as ws:
         client = Client(ws)
@@ -149,8 +186,10 @@ def raw_websocket(target: Target, receive_buffer: int | None = None) -> socket.s
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.connect((host, port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(f"GET /ws?token={target.token} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /ws?token={target.token} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     response = b""
     while b"\r\n\r\n" not in response:
         response += sock.recv(1)

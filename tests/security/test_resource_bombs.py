@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from padbox.client import Transcript
 
+from padbox.client import Transcript
 from tests.security.target import GVISOR, SLACK_S, Target, program, stage_wall_s, swap_used_kb
 
 pytestmark = pytest.mark.docker
@@ -76,13 +76,24 @@ async def test_memory_bomb_is_memory_limit_without_swap(target: Target, language
     ("language", "source", "limits"),
     [
         pytest.param("python", "while True: pass\n", {"cpu_time_s": 1, "run_timeout_s": 20}, id="cpu limit"),
-        pytest.param("python", "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True: pass\n",
-                     {"cpu_time_s": 1, "run_timeout_s": 20}, id="cpu limit, SIGXCPU ignored"),
-        pytest.param("python",
-                     "import os, time\nfor _ in range(4):\n    if os.fork() == 0:\n        while True: pass\n"
-                     "time.sleep(600)\n", {"run_timeout_s": 2}, id="wall limit, spinning children"),
-        pytest.param("bash", "trap '' TERM INT HUP QUIT\nsleep infinity\n", {"run_timeout_s": 2},
-                     id="sleep forever, signals ignored"),
+        pytest.param(
+            "python",
+            "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True: pass\n",
+            {"cpu_time_s": 1, "run_timeout_s": 20},
+            id="cpu limit, SIGXCPU ignored",
+        ),
+        pytest.param(
+            "python",
+            "import os, time\nfor _ in range(4):\n    if os.fork() == 0:\n        while True: pass\ntime.sleep(600)\n",
+            {"run_timeout_s": 2},
+            id="wall limit, spinning children",
+        ),
+        pytest.param(
+            "bash",
+            "trap '' TERM INT HUP QUIT\nsleep infinity\n",
+            {"run_timeout_s": 2},
+            id="sleep forever, signals ignored",
+        ),
         pytest.param("python", "import sys\nsys.stdin.read()\n", {"run_timeout_s": 2}, id="blocked on stdin"),
     ],
 )

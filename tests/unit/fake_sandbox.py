@@ -78,8 +78,9 @@ EXITED_0 = ProcessExit(code=0, signal=None)
 class FakeSandbox:
     """One sandbox: runs its programs in order and records everything it was sent."""
 
-    def __init__(self, run_id: str, limits: Limits, origin: Origin, programs: Sequence[Program],
-                 ignores_stop: bool = False) -> None:
+    def __init__(
+        self, run_id: str, limits: Limits, origin: Origin, programs: Sequence[Program], ignores_stop: bool = False
+    ) -> None:
         self._run_id = run_id
         self.limits = limits
         self.origin = origin

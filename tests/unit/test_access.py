@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from padbox.core.access import AccessPolicy, ClientLimiter, client_identity, load_tokens, token_from
 from padbox.core.capacity import Busy
 from padbox.core.protocol import ErrorCode, ProtocolError

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from padbox.core.agent_sandbox import AgentSandbox
 from padbox.core.protocol import SourceFile
 from padbox.core.sandbox import ProcessExit, SandboxError

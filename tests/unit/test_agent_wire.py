@@ -4,6 +4,7 @@ import hashlib
 import hmac
 
 import pytest
+
 from padbox_agent.wire import (
     HEADER,
     MAC_SIZE,

@@ -7,11 +7,12 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from websockets.asyncio.server import ServerConnection, serve
+
 from padbox.client import Client, ClosedEarly, Frame, Transcript, connect, run_program
 from padbox.core import events, protocol
 from padbox.core.events import Error, Exited, Stderr, Stdout
 from padbox.core.protocol import Role, Signal, Stage, Verdict
-from websockets.asyncio.server import ServerConnection, serve
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 Start = Callable[[Handler], Awaitable[str]]
@@ -135,7 +136,12 @@ def test_an_empty_transcript_has_no_verdict_and_no_error() -> None:
 
 
 def test_first_and_last_find_frames_of_a_kind() -> None:
-    t = Transcript([Frame(0.1, {"type": "started", "id": "abc"}), Frame(0.2, {"type": "stdout", "data": "a"}),
-                    Frame(0.3, {"type": "stdout", "data": "b"})])
+    t = Transcript(
+        [
+            Frame(0.1, {"type": "started", "id": "abc"}),
+            Frame(0.2, {"type": "stdout", "data": "a"}),
+            Frame(0.3, {"type": "stdout", "data": "b"}),
+        ]
+    )
     first, last = t.first("stdout"), t.last("stdout")
     assert t.run_id == "abc" and first is not None and last is not None and (first.at, last.at) == (0.2, 0.3)

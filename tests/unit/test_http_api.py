@@ -10,6 +10,8 @@ from typing import Any, cast
 import msgspec
 import pytest
 from openapi_spec_validator import validate
+from prometheus_client.parser import text_string_to_metric_families
+
 from padbox.assembly import assemble
 from padbox.config import SHIPPED_MANIFEST, Settings
 from padbox.core import protocol
@@ -29,7 +31,6 @@ from padbox.web.health import readiness_body
 from padbox.web.openapi import document
 from padbox.web.routes import http_routes
 from padbox.web.semver import MAX_SELECTOR_LENGTH
-from prometheus_client.parser import text_string_to_metric_families
 
 SETTINGS = Settings.from_env({})
 CATALOGUE = Catalogue.load(SHIPPED_MANIFEST)
@@ -45,16 +46,19 @@ def test_an_execute_body_is_a_run_message_without_its_type() -> None:
     assert rest.parse_execute(body({"type": "run", "language": "c", "source": ""})).language == "c"
 
 
-@pytest.mark.parametrize(("obj", "fragment"), [
-    ([], "JSON object"),
-    ({"type": "stdin", "language": "python", "source": "x"}, "'type' may only be 'run'"),
-    ({"source": "x"}, "'language' is required"),
-    ({"language": "python"}, "'files' or 'source'"),
-    ({"language": 3, "source": "x"}, "'language' must be a string"),
-    ({"language": "python", "source": "x", "args": "a b"}, "'args'"),
-    ({"language": "python", "source": "x", "tty": True}, "use the WebSocket"),
-    ({"language": "python", "source": "x", "cols": 0}, "'cols' must be an integer from 1 to 1000"),
-])
+@pytest.mark.parametrize(
+    ("obj", "fragment"),
+    [
+        ([], "JSON object"),
+        ({"type": "stdin", "language": "python", "source": "x"}, "'type' may only be 'run'"),
+        ({"source": "x"}, "'language' is required"),
+        ({"language": "python"}, "'files' or 'source'"),
+        ({"language": 3, "source": "x"}, "'language' must be a string"),
+        ({"language": "python", "source": "x", "args": "a b"}, "'args'"),
+        ({"language": "python", "source": "x", "tty": True}, "use the WebSocket"),
+        ({"language": "python", "source": "x", "cols": 0}, "'cols' must be an integer from 1 to 1000"),
+    ],
+)
 def test_bad_bodies_are_bad_requests(obj: Any, fragment: str) -> None:
     with pytest.raises(ProtocolError, match=fragment) as caught:
         rest.parse_execute(body(obj))
@@ -102,11 +106,31 @@ def compiled_run() -> RunRecord:
 def test_the_answer_has_each_stage_with_its_output_and_exit_fields() -> None:
     answer = rest.execute_answer(compiled_run())
     assert (answer["id"], answer["language"], answer["version"], answer["verdict"]) == (
-        "abc", "c", "12.2.0", "runtime_error")
-    assert answer["compile"] == {"stdout": "", "stderr": "warning\n", "code": 0, "signal": None, "verdict": "ok",
-                                 "wall_ms": 30, "cpu_ms": 20, "memory_bytes": 1000}
-    assert answer["run"] == {"stdout": "ac", "stderr": "b", "code": 3, "signal": None, "verdict": "runtime_error",
-                             "wall_ms": 5, "cpu_ms": 4, "memory_bytes": 2000}
+        "abc",
+        "c",
+        "12.2.0",
+        "runtime_error",
+    )
+    assert answer["compile"] == {
+        "stdout": "",
+        "stderr": "warning\n",
+        "code": 0,
+        "signal": None,
+        "verdict": "ok",
+        "wall_ms": 30,
+        "cpu_ms": 20,
+        "memory_bytes": 1000,
+    }
+    assert answer["run"] == {
+        "stdout": "ac",
+        "stderr": "b",
+        "code": 3,
+        "signal": None,
+        "verdict": "runtime_error",
+        "wall_ms": 5,
+        "cpu_ms": 4,
+        "memory_bytes": 2000,
+    }
 
 
 def test_an_interpreted_run_has_no_compile_stage_and_an_error_is_a_failure() -> None:
@@ -144,8 +168,9 @@ def test_the_log_line_leaves_out_source_input_and_output_unless_asked(caplog: py
     line = json.loads(caplog.records[-1].getMessage())
     assert (line["event"], line["id"], line["language"], line["outcome"]) == ("session", s.id, "python", "ok")
     assert line["stdout_bytes"] == len("top secret output") and line["stdin_bytes"] == len("secret input")
-    assert line["stages"] == [{"stage": "run", "code": 0, "signal": None, "verdict": "ok", "wall_ms": 10,
-                               "cpu_ms": 9, "memory_bytes": 8}]
+    assert line["stages"] == [
+        {"stage": "run", "code": 0, "signal": None, "verdict": "ok", "wall_ms": 10, "cpu_ms": 9, "memory_bytes": 8}
+    ]
     assert "secret" not in caplog.records[-1].getMessage()
 
 
@@ -172,8 +197,13 @@ def test_metrics_count_sessions_stages_first_output_and_docker_errors() -> None:
     capacity = Capacity(4, 8)
     metrics = Metrics(capacity, None)
     s = session()
-    for event in (Started("abc", "python", "3.11.2"), StageBegan(Stage.RUN), Stdout(Stage.RUN, "1\n"),
-                  Stdout(Stage.RUN, "2\n"), Exited(Stage.RUN, 0, None, Verdict.OK, 250, 9, 8)):
+    for event in (
+        Started("abc", "python", "3.11.2"),
+        StageBegan(Stage.RUN),
+        Stdout(Stage.RUN, "1\n"),
+        Stdout(Stage.RUN, "2\n"),
+        Exited(Stage.RUN, 0, None, Verdict.OK, 250, 9, 8),
+    ):
         metrics.event(s, event)
     s.results.append(Exited(Stage.RUN, 0, None, Verdict.OK, 250, 9, 8))
     metrics.finished(s)

@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from padbox.config import SHIPPED_MANIFEST
 from padbox.core.languages import Catalogue, ManifestError, code_only, entry_point, source_files
 from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile
@@ -26,6 +27,7 @@ def main_of(lang: str, name: str, source: str) -> str:
 
 # --- names --------------------------------------------------------------------------------------
 
+
 def test_manifest_loads_and_aliases_resolve_in_any_case() -> None:
     assert CATALOGUE.resolve("PY").id == "python"
     assert CATALOGUE.resolve("c++").id == "cpp"
@@ -33,18 +35,54 @@ def test_manifest_loads_and_aliases_resolve_in_any_case() -> None:
     assert {"python", "javascript", "c", "cpp", "bash"} <= set(CATALOGUE.languages)
 
 
-@pytest.mark.parametrize(("name", "lang"), [
-    # Piston's runtime names and aliases
-    ("c++", "cpp"), ("csharp", "csharp"), ("javascript", "javascript"), ("node", "javascript"),
-    ("python3", "python"), ("py3", "python"), ("typescript", "typescript"), ("golang", "go"), ("kt", "kotlin"),
-    ("cs", "csharp"), ("rb", "ruby"), ("pl", "perl"), ("hs", "haskell"), ("clj", "clojure"),
-    ("lisp", "commonlisp"), ("ex", "elixir"), ("exs", "elixir"), ("erl", "erlang"), ("ml", "ocaml"),
-    ("rscript", "r"), ("sqlite3", "sql"), ("sc", "scala"), ("plg", "prolog"), ("freepascal", "pascal"),
-    # file extensions, most of them derived from the default file's name
-    ("py", "python"), ("ts", "typescript"), ("go", "go"), ("rs", "rust"), ("java", "java"),
-    ("scala", "scala"), ("cpp", "cpp"), ("cc", "cpp"), ("c", "c"), ("php", "php"), ("lua", "lua"),
-    ("r", "r"), ("sh", "bash"), ("adb", "ada"), ("f90", "fortran"), ("rkt", "racket"), ("groovy", "groovy"),
-])
+@pytest.mark.parametrize(
+    ("name", "lang"),
+    [
+        # Piston's runtime names and aliases
+        ("c++", "cpp"),
+        ("csharp", "csharp"),
+        ("javascript", "javascript"),
+        ("node", "javascript"),
+        ("python3", "python"),
+        ("py3", "python"),
+        ("typescript", "typescript"),
+        ("golang", "go"),
+        ("kt", "kotlin"),
+        ("cs", "csharp"),
+        ("rb", "ruby"),
+        ("pl", "perl"),
+        ("hs", "haskell"),
+        ("clj", "clojure"),
+        ("lisp", "commonlisp"),
+        ("ex", "elixir"),
+        ("exs", "elixir"),
+        ("erl", "erlang"),
+        ("ml", "ocaml"),
+        ("rscript", "r"),
+        ("sqlite3", "sql"),
+        ("sc", "scala"),
+        ("plg", "prolog"),
+        ("freepascal", "pascal"),
+        # file extensions, most of them derived from the default file's name
+        ("py", "python"),
+        ("ts", "typescript"),
+        ("go", "go"),
+        ("rs", "rust"),
+        ("java", "java"),
+        ("scala", "scala"),
+        ("cpp", "cpp"),
+        ("cc", "cpp"),
+        ("c", "c"),
+        ("php", "php"),
+        ("lua", "lua"),
+        ("r", "r"),
+        ("sh", "bash"),
+        ("adb", "ada"),
+        ("f90", "fortran"),
+        ("rkt", "racket"),
+        ("groovy", "groovy"),
+    ],
+)
 def test_piston_names_and_file_extensions_resolve(name: str, lang: str) -> None:
     assert CATALOGUE.resolve(name).id == lang
 
@@ -100,6 +138,7 @@ def test_listing_carries_what_the_pad_needs() -> None:
 
 
 # --- files --------------------------------------------------------------------------------------
+
 
 def test_commands_quote_the_entry_and_pass_args_as_positional_parameters() -> None:
     python = CATALOGUE.resolve("python")
@@ -157,20 +196,29 @@ def test_languages_without_a_naming_rule_keep_the_clients_names() -> None:
 
 # --- entry points -------------------------------------------------------------------------------
 
+
 def test_java_runs_the_class_holding_main_whichever_comes_first() -> None:
     source = "class Helper {\n  void run() {}\n}\n\nclass Solution {\n  public static void main(String[] a) {}\n}\n"
     assert main_of("java", "Main.java", source) == "Solution"
 
 
 def test_java_main_class_is_prefixed_by_its_package() -> None:
-    assert main_of("java", "Main.java", "package app.core;\n\npublic class Main {\n"
-                                        "  public static void main(String... a) {}\n}\n") == "app.core.Main"
+    assert (
+        main_of(
+            "java",
+            "Main.java",
+            "package app.core;\n\npublic class Main {\n  public static void main(String... a) {}\n}\n",
+        )
+        == "app.core.Main"
+    )
 
 
 def test_java_ignores_comments_and_strings_that_look_like_code() -> None:
-    source = ('// package fake;\n/* class Fake { public static void main(String[] a) {} } */\n'
-              'public class Main {\n  static String s = "}{ class Nope";\n  static char c = \'}\';\n'
-              '  static public void main(String[] a) {}\n}\n')
+    source = (
+        "// package fake;\n/* class Fake { public static void main(String[] a) {} } */\n"
+        "public class Main {\n  static String s = \"}{ class Nope\";\n  static char c = '}';\n"
+        "  static public void main(String[] a) {}\n}\n"
+    )
     assert main_of("java", "Main.java", source) == "Main"
 
 
@@ -194,8 +242,10 @@ def test_scala_object_main_in_a_lower_case_file_runs() -> None:
 
 def test_scala_app_objects_case_classes_and_packages() -> None:
     assert main_of("scala", "Main.scala", "object Hello extends App {\n  println(1)\n}\n") == "Hello"
-    source = ("package app\npackage tools\n\ncase class Point(x: Int)\nobject Helper { def twice(n: Int) = 2 * n }\n"
-              "object Prog {\n  def main(args: Array[String]): Unit = {}\n}\n")
+    source = (
+        "package app\npackage tools\n\ncase class Point(x: Int)\nobject Helper { def twice(n: Int) = 2 * n }\n"
+        "object Prog {\n  def main(args: Array[String]): Unit = {}\n}\n"
+    )
     assert main_of("scala", "Main.scala", source) == "app.tools.Prog"
 
 
@@ -212,7 +262,7 @@ def test_kotlin_main_in_an_object_or_a_companion() -> None:
 
 
 def test_blanking_keeps_offsets_and_lines() -> None:
-    source = 'a /* x\ny */ "s{" \'}\' // c\nb'
+    source = "a /* x\ny */ \"s{\" '}' // c\nb"
     blank = code_only(source)
     assert len(blank) == len(source) and blank.count("\n") == source.count("\n")
     assert blank.replace(" ", "").replace("\n", "") == "ab"
@@ -227,12 +277,15 @@ def test_finding_main_in_deeply_nested_source_takes_linear_time() -> None:
     assert time.monotonic() - began < 2
 
 
-@pytest.mark.parametrize("rule", [
-    "main_from = { unit = '(', marker = 'x' }",
-    "main_from = { unit = 'class', marker = 'x' }",
-    "main_from = { unit = 'class (\\w+)' }",
-    "file_from = 'no group'",
-])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "main_from = { unit = '(', marker = 'x' }",
+        "main_from = { unit = 'class', marker = 'x' }",
+        "main_from = { unit = 'class (\\w+)' }",
+        "file_from = 'no group'",
+    ],
+)
 def test_a_broken_naming_rule_is_a_manifest_error(tmp_path: Path, rule: str) -> None:
     with pytest.raises(ManifestError):
         Catalogue.load(manifest(tmp_path, f'[a]\nfile = "main.a"\n{rule}'))

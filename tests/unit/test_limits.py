@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from padbox.core.limits import LimitPolicy, Limits
 from padbox.core.protocol import ErrorCode, ProtocolError
 
@@ -23,8 +24,18 @@ def test_language_overrides_raise_defaults_but_never_past_maxima() -> None:
     assert POLICY.resolve({"memory_mb": 128}, {"memory_mb": 512}).memory_mb == 128
 
 
-@pytest.mark.parametrize("requested", [{"memory_mb": 1025}, {"pids": 0}, {"cpu_time_s": -1}, {"output_kb": "1"},
-                                       {"pids": 2.5}, {"memory_mb": True}, {"disk_mb": 1}])
+@pytest.mark.parametrize(
+    "requested",
+    [
+        {"memory_mb": 1025},
+        {"pids": 0},
+        {"cpu_time_s": -1},
+        {"output_kb": "1"},
+        {"pids": 2.5},
+        {"memory_mb": True},
+        {"disk_mb": 1},
+    ],
+)
 def test_out_of_range_unknown_or_mistyped_limits_are_refused(requested: dict[str, object]) -> None:
     with pytest.raises(ProtocolError) as caught:
         POLICY.resolve(requested)

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 import pytest
+
 from padbox.config import SHIPPED_MANIFEST
 from padbox.core.events import Exited, StageBegan, Started, Stderr, Stdout
 from padbox.core.languages import Catalogue
@@ -18,7 +19,8 @@ from padbox.web import piston
 from padbox.web.answers import PistonExecuteResponse, PistonRuntime
 
 CATALOGUE = Catalogue.load(SHIPPED_MANIFEST).with_versions(
-    {"javascript": "15.10.0", "python": "3.11.2", "c": "12.2.0", "bash": "5.2.15"})
+    {"javascript": "15.10.0", "python": "3.11.2", "c": "12.2.0", "bash": "5.2.15"}
+)
 
 # The execute example in Piston's docs/api-v2.md, verbatim.
 DOCUMENTED_REQUEST: dict[str, Any] = {
@@ -72,22 +74,25 @@ def test_version_is_a_semver_selector_and_a_mismatch_is_an_unknown_runtime() -> 
         parse({**DOCUMENTED_REQUEST, "language": "brainfudge"}, CATALOGUE)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"language": None}, "language is required as a string"),
-    ({"version": 15}, "version is required as a string"),
-    ({"files": "print(1)"}, "files is required as an array"),
-    ({"files": [{"name": "a.js"}]}, r"files\[0\].content is required as a string"),
-    ({"files": [{"content": "eA==", "encoding": "base64"}]}, "at least one utf8 encoded file"),
-    ({"files": [{"content": "x", "encoding": "base64"}]}, "not valid base64"),
-    ({"files": [{"content": "ff", "encoding": "hex"}, {"content": "x"}]}, "not UTF-8 text"),
-    ({"run_timeout": "3s"}, "run_timeout must be a number"),
-    ({"compile_memory_limit": -5}, "compile_memory_limit must be non-negative"),
-    ({"files": [{"name": "../etc/passwd", "content": "x"}]}, "must not contain"),
-    ({"args": [1, 2]}, "args"),
-    ({"version": "1" * 257}, "field 'version' must be at most 256 characters long"),
-    ({"files": [{"content": "x"}] * 65}, "field 'files' must be a list of at most 64 items"),
-    ({"stdin": 5}, "field 'stdin' must be a string"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"language": None}, "language is required as a string"),
+        ({"version": 15}, "version is required as a string"),
+        ({"files": "print(1)"}, "files is required as an array"),
+        ({"files": [{"name": "a.js"}]}, r"files\[0\].content is required as a string"),
+        ({"files": [{"content": "eA==", "encoding": "base64"}]}, "at least one utf8 encoded file"),
+        ({"files": [{"content": "x", "encoding": "base64"}]}, "not valid base64"),
+        ({"files": [{"content": "ff", "encoding": "hex"}, {"content": "x"}]}, "not UTF-8 text"),
+        ({"run_timeout": "3s"}, "run_timeout must be a number"),
+        ({"compile_memory_limit": -5}, "compile_memory_limit must be non-negative"),
+        ({"files": [{"name": "../etc/passwd", "content": "x"}]}, "must not contain"),
+        ({"args": [1, 2]}, "args"),
+        ({"version": "1" * 257}, "field 'version' must be at most 256 characters long"),
+        ({"files": [{"content": "x"}] * 65}, "field 'files' must be a list of at most 64 items"),
+        ({"stdin": 5}, "field 'stdin' must be a string"),
+    ],
+)
 def test_mistakes_are_refused_with_pistons_messages(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ProtocolError, match=message) as caught:
         parse({**DOCUMENTED_REQUEST, **change}, CATALOGUE)
@@ -96,11 +101,23 @@ def test_mistakes_are_refused_with_pistons_messages(change: dict[str, Any], mess
 
 def test_unnamed_files_are_named_and_the_first_utf8_file_is_the_entry_point() -> None:
     data = base64.b64encode(b"42\n").decode()
-    run = parse({"language": "python", "version": "3.x", "files": [
-        {"content": data, "encoding": "base64"}, {"content": "print(open('file0.code').read())"},
-        {"content": "x = 1"}]}, CATALOGUE)
+    run = parse(
+        {
+            "language": "python",
+            "version": "3.x",
+            "files": [
+                {"content": data, "encoding": "base64"},
+                {"content": "print(open('file0.code').read())"},
+                {"content": "x = 1"},
+            ],
+        },
+        CATALOGUE,
+    )
     assert [(f.name, f.content) for f in run.files or ()] == [
-        ("main.py", "print(open('file0.code').read())"), ("file0.code", "42\n"), ("file2.code", "x = 1")]
+        ("main.py", "print(open('file0.code').read())"),
+        ("file0.code", "42\n"),
+        ("file2.code", "x = 1"),
+    ]
 
 
 def test_an_unknown_encoding_is_read_as_utf8_as_piston_does() -> None:
@@ -109,9 +126,17 @@ def test_an_unknown_encoding_is_read_as_utf8_as_piston_does() -> None:
 
 
 def test_limits_in_milliseconds_and_bytes_become_padbox_limits() -> None:
-    run = parse({**DOCUMENTED_REQUEST, "run_timeout": 1500, "compile_cpu_time": 2000,
-                                "run_cpu_time": 3000, "run_memory_limit": 100_000_000,
-                                "compile_memory_limit": 0}, CATALOGUE)
+    run = parse(
+        {
+            **DOCUMENTED_REQUEST,
+            "run_timeout": 1500,
+            "compile_cpu_time": 2000,
+            "run_cpu_time": 3000,
+            "run_memory_limit": 100_000_000,
+            "compile_memory_limit": 0,
+        },
+        CATALOGUE,
+    )
     assert run.limits == {"compile_timeout_s": 10.0, "run_timeout_s": 1.5, "cpu_time_s": 3.0, "memory_mb": 96}
 
 
@@ -121,8 +146,13 @@ def test_stdin_keeps_a_final_newline_it_already_has() -> None:
 
 
 def test_an_interpreted_run_answers_like_the_documented_response() -> None:
-    t = transcript((Stage.RUN, [(ServerType.STDOUT, "out\n"), (ServerType.STDERR, "err\n"),
-                                (ServerType.STDOUT, "more\n")], ended(Stage.RUN, Verdict.OK)))
+    t = transcript(
+        (
+            Stage.RUN,
+            [(ServerType.STDOUT, "out\n"), (ServerType.STDERR, "err\n"), (ServerType.STDOUT, "more\n")],
+            ended(Stage.RUN, Verdict.OK),
+        )
+    )
     answer = piston.execute_answer(t)
     assert set(answer) == {"language", "version", "run"}
     assert (answer["language"], answer["version"]) == ("c", "12.2.0")
@@ -134,26 +164,36 @@ def test_an_interpreted_run_answers_like_the_documented_response() -> None:
 
 
 def test_a_failed_compile_is_also_the_run_as_piston_answers_it() -> None:
-    t = transcript((Stage.COMPILE, [(ServerType.STDERR, "error: x undeclared\n")],
-                    ended(Stage.COMPILE, Verdict.COMPILE_ERROR, code=1)))
+    t = transcript(
+        (
+            Stage.COMPILE,
+            [(ServerType.STDERR, "error: x undeclared\n")],
+            ended(Stage.COMPILE, Verdict.COMPILE_ERROR, code=1),
+        )
+    )
     answer = piston.execute_answer(t)
     assert answer["compile"]["code"] == 1 and answer["compile"]["stderr"] == "error: x undeclared\n"
     assert answer["run"] == answer["compile"]
     assert (answer["run"]["status"], answer["run"]["message"]) == ("RE", "Exited with error status 1")
 
 
-@pytest.mark.parametrize(("verdict", "code", "signal", "status"), [
-    (Verdict.RUNTIME_ERROR, 3, None, "RE"),
-    (Verdict.RUNTIME_ERROR, None, "SIGSEGV", "SG"),
-    (Verdict.TIMEOUT, None, "SIGKILL", "TO"),
-    (Verdict.OUTPUT_LIMIT, None, "SIGKILL", "OL"),
-    (Verdict.MEMORY_LIMIT, None, "SIGKILL", "SG"),
-    (Verdict.KILLED, None, "SIGINT", "SG"),
-])
-def test_verdicts_become_pistons_status_codes(verdict: Verdict, code: int | None, signal: str | None,
-                                              status: str) -> None:
-    t = transcript((Stage.COMPILE, [], ended(Stage.COMPILE, Verdict.OK)),
-                   (Stage.RUN, [], ended(Stage.RUN, verdict, code, signal)))
+@pytest.mark.parametrize(
+    ("verdict", "code", "signal", "status"),
+    [
+        (Verdict.RUNTIME_ERROR, 3, None, "RE"),
+        (Verdict.RUNTIME_ERROR, None, "SIGSEGV", "SG"),
+        (Verdict.TIMEOUT, None, "SIGKILL", "TO"),
+        (Verdict.OUTPUT_LIMIT, None, "SIGKILL", "OL"),
+        (Verdict.MEMORY_LIMIT, None, "SIGKILL", "SG"),
+        (Verdict.KILLED, None, "SIGINT", "SG"),
+    ],
+)
+def test_verdicts_become_pistons_status_codes(
+    verdict: Verdict, code: int | None, signal: str | None, status: str
+) -> None:
+    t = transcript(
+        (Stage.COMPILE, [], ended(Stage.COMPILE, Verdict.OK)), (Stage.RUN, [], ended(Stage.RUN, verdict, code, signal))
+    )
     run = piston.execute_answer(t)["run"]
     assert (run["code"], run["signal"], run["status"]) == (code, signal, status)
     if signal == "SIGSEGV":
@@ -162,8 +202,11 @@ def test_verdicts_become_pistons_status_codes(verdict: Verdict, code: int | None
 
 def test_runtimes_list_language_version_and_aliases() -> None:
     runtimes = {r["language"]: r for r in piston.runtimes(CATALOGUE)}
-    assert runtimes["javascript"] == {"language": "javascript", "version": "15.10.0",
-                                      "aliases": list(CATALOGUE.resolve("js").aliases)}
+    assert runtimes["javascript"] == {
+        "language": "javascript",
+        "version": "15.10.0",
+        "aliases": list(CATALOGUE.resolve("js").aliases),
+    }
     assert "js" in runtimes["javascript"]["aliases"]
 
 

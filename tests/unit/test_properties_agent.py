@@ -9,6 +9,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from padbox.core import protocol
 from padbox.core.protocol import ErrorCode, ProtocolError
 from padbox.web.openapi import FILE_NAME_PATTERN
@@ -17,10 +18,13 @@ from padbox_agent.wire import HEADER, MAX_PAYLOAD, FrameDecoder, FrameError, Kin
 
 FRAMES = st.lists(st.tuples(st.sampled_from(Kind), st.binary(max_size=80)), max_size=8)
 # Headers a broken or hostile stream could hold: unknown kinds, lengths at and past the cap.
-BAD_HEADERS = st.builds(HEADER.pack, st.integers(0, 255), st.sampled_from([0, 1, 7, MAX_PAYLOAD, MAX_PAYLOAD + 1,
-                                                                           2**32 - 1]))
-PIECES = st.lists(FRAMES.map(lambda frames: b"".join(encode(k, p) for k, p in frames)) | BAD_HEADERS
-                  | st.binary(max_size=12), max_size=5)
+BAD_HEADERS = st.builds(
+    HEADER.pack, st.integers(0, 255), st.sampled_from([0, 1, 7, MAX_PAYLOAD, MAX_PAYLOAD + 1, 2**32 - 1])
+)
+PIECES = st.lists(
+    FRAMES.map(lambda frames: b"".join(encode(k, p) for k, p in frames)) | BAD_HEADERS | st.binary(max_size=12),
+    max_size=5,
+)
 STREAMS = PIECES.map(b"".join)
 
 
@@ -49,15 +53,16 @@ class Model:
             if kind not in Kind.__members__.values():  # known once the whole frame has arrived
                 self.broken_at = end
                 return
-            self.frames.append((end, (Kind(kind), stream[at + HEADER.size:end])))
+            self.frames.append((end, (Kind(kind), stream[at + HEADER.size : end])))
             at = end
         self.pending = len(stream) - at
 
 
 @settings(max_examples=300)
 @given(STREAMS, st.lists(st.integers(0, 2**16), max_size=12))
-def test_any_stream_split_anywhere_decodes_as_read_whole_or_fails_as_a_frame_error(stream: bytes,
-                                                                                    points: list[int]) -> None:
+def test_any_stream_split_anywhere_decodes_as_read_whole_or_fails_as_a_frame_error(
+    stream: bytes, points: list[int]
+) -> None:
     model = Model(stream)
     decoder, got, fed = FrameDecoder(), [], 0
     for chunk in cut(stream, points):
@@ -76,22 +81,28 @@ def test_any_stream_split_anywhere_decodes_as_read_whole_or_fails_as_a_frame_err
 
 @settings(max_examples=200)
 @given(FRAMES, st.lists(st.integers(0, 2**16), max_size=12))
-def test_encoded_frames_come_back_whole_however_the_bytes_arrive(frames: list[tuple[Kind, bytes]],
-                                                                  points: list[int]) -> None:
+def test_encoded_frames_come_back_whole_however_the_bytes_arrive(
+    frames: list[tuple[Kind, bytes]], points: list[int]
+) -> None:
     decoder, got = FrameDecoder(), []
     for chunk in cut(b"".join(encode(kind, payload) for kind, payload in frames), points):
         got += decoder.feed(chunk)
     assert got == frames and decoder.pending == 0
 
 
-JSON_ISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
-                                                                                     max_size=3), max_leaves=8)
+JSON_ISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=200)
-@given(st.binary(max_size=40) | JSON_ISH.map(lambda v: repr(v).replace("'", '"').encode())
-       | st.integers(1, 5000).map(lambda depth: b"[" * depth))
+@given(
+    st.binary(max_size=40)
+    | JSON_ISH.map(lambda v: repr(v).replace("'", '"').encode())
+    | st.integers(1, 5000).map(lambda depth: b"[" * depth)
+)
 def test_a_control_payload_is_an_object_or_a_frame_error(payload: bytes) -> None:
     try:
         obj: Any = decode_json(payload)
@@ -103,10 +114,28 @@ def test_a_control_payload_is_an_object_or_a_frame_error(payload: bytes) -> None
 WORKDIR = "/work/dir"
 # Parts that try every way out: parent and current directories, empty parts (`a//b`, a trailing slash),
 # backslashes, NUL, absolute starts, long and multi-byte parts.
-PARTS = st.sampled_from(["..", ".", "", "...", "a", "main.py", " ", "\\..", "..\\", "\x00", "/", "~", "é" * 130,
-                         "x" * 256, "\U0001f600" * 70]) | st.text(max_size=6)
-NAMES = st.lists(PARTS, min_size=1, max_size=6).map("/".join) | st.text(st.characters(exclude_categories=()),
-                                                                         max_size=20)
+PARTS = st.sampled_from(
+    [
+        "..",
+        ".",
+        "",
+        "...",
+        "a",
+        "main.py",
+        " ",
+        "\\..",
+        "..\\",
+        "\x00",
+        "/",
+        "~",
+        "é" * 130,
+        "x" * 256,
+        "\U0001f600" * 70,
+    ]
+) | st.text(max_size=6)
+NAMES = st.lists(PARTS, min_size=1, max_size=6).map("/".join) | st.text(
+    st.characters(exclude_categories=()), max_size=20
+)
 
 
 @settings(max_examples=300)

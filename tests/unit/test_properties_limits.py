@@ -8,6 +8,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from padbox.core.limits import _INTEGER_LIMITS, LIMIT_NAMES, MINIMA, LimitPolicy, Limits
 from padbox.core.protocol import ErrorCode, ProtocolError
 
@@ -38,7 +39,8 @@ OVERRIDES = st.dictionaries(st.sampled_from(LIMIT_NAMES), st.integers(0, 10**7) 
 @settings(max_examples=200)
 @given(policies(), REQUESTS, OVERRIDES | st.none())
 def test_resolved_limits_stay_between_the_minima_and_the_servers_maxima(
-        policy: LimitPolicy, requested: dict[str, Any], overrides: dict[str, float] | None) -> None:
+    policy: LimitPolicy, requested: dict[str, Any], overrides: dict[str, float] | None
+) -> None:
     try:
         limits = policy.resolve(requested, overrides)
     except ProtocolError as exc:

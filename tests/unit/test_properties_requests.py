@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from padbox.config import SHIPPED_MANIFEST, Settings
 from padbox.core import protocol
 from padbox.core.languages import Catalogue
@@ -19,7 +20,8 @@ from padbox.core.session import plan_run
 from padbox.web import piston, rest
 
 CATALOGUE = Catalogue.load(SHIPPED_MANIFEST).with_versions(
-    {"javascript": "15.10.0", "python": "3.11.2", "c": "12.2.0", "bash": "5.2.15", "java": "17.0.8"})
+    {"javascript": "15.10.0", "python": "3.11.2", "c": "12.2.0", "bash": "5.2.15", "java": "17.0.8"}
+)
 POLICY = Settings.from_env({}).limits
 # Names a client would plausibly send, and the ones that break something: an alias in capitals,
 # surrounding blanks, empty, unknown.
@@ -28,8 +30,9 @@ LANGUAGES = st.sampled_from(["python", "PY", " c ", "java", "js", "bash", "", "c
 # Any text, lone surrogates included (they cannot be encoded, so they reach the decoders as errors).
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=20)
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | ANY_TEXT
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ANY_TEXT, inner, max_size=4),
-                    max_leaves=12)
+JSON = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ANY_TEXT, inner, max_size=4), max_leaves=12
+)
 # Numbers as JSON can write them but Python's json module never does.
 NUMBER_TEXT = st.sampled_from(["1e400", "-1e400", "1e-400", "123456789012345678901234567890", "-0", "0.0", "1E2"])
 
@@ -38,10 +41,14 @@ NAME_PARTS = st.sampled_from(["main.py", "a", "..", ".", "", "b c", "\x00", "\\"
 FILE_NAMES = st.lists(NAME_PARTS, min_size=1, max_size=4).map("/".join) | st.text(max_size=12)
 FILES = st.lists(st.fixed_dictionaries({"name": FILE_NAMES, "content": st.text(max_size=20)}), max_size=3)
 # Java names a single source's file after its public class: any identifier, long ones too.
-JAVA_SOURCE = st.builds(lambda head, more: f"public class {head}{'x' * more} {{}}\n",
-                        st.text(st.characters(categories=["L", "Nd"]), min_size=1, max_size=8), st.integers(0, 300))
-LIMIT_VALUES = st.integers(-10, 5000) | st.floats(allow_nan=False, allow_infinity=False) | st.booleans() | st.text(
-    max_size=3)
+JAVA_SOURCE = st.builds(
+    lambda head, more: f"public class {head}{'x' * more} {{}}\n",
+    st.text(st.characters(categories=["L", "Nd"]), min_size=1, max_size=8),
+    st.integers(0, 300),
+)
+LIMIT_VALUES = (
+    st.integers(-10, 5000) | st.floats(allow_nan=False, allow_infinity=False) | st.booleans() | st.text(max_size=3)
+)
 LIMITS = st.dictionaries(st.sampled_from(LIMIT_NAMES) | st.text(max_size=6), LIMIT_VALUES, max_size=3)
 
 RUN_FIELDS: dict[str, st.SearchStrategy[Any]] = {
@@ -59,8 +66,7 @@ RUN_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 
 def near_miss(tag: str, fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
     """A message of one type: each field present or not, mostly of the right shape, sometimes any JSON."""
-    return st.fixed_dictionaries({"type": st.just(tag) if tag else JSON}, optional={
-        **fields, "extra": JSON})
+    return st.fixed_dictionaries({"type": st.just(tag) if tag else JSON}, optional={**fields, "extra": JSON})
 
 
 CLIENT_MESSAGES = st.one_of(
@@ -69,8 +75,14 @@ CLIENT_MESSAGES = st.one_of(
     near_miss(ClientType.EOF, {}),
     near_miss(ClientType.SIGNAL, {"signal": st.sampled_from([*Signal, "SIGSTOP", "sigint"]) | JSON}),
     near_miss(ClientType.RESIZE, {"cols": st.integers(-5, 2000) | JSON, "rows": st.integers(-5, 2000) | JSON}),
-    near_miss(ClientType.JOIN, {"id": st.text(max_size=5) | JSON, "key": st.text(max_size=5) | JSON,
-                                "role": st.sampled_from([*Role, "admin"]) | JSON}),
+    near_miss(
+        ClientType.JOIN,
+        {
+            "id": st.text(max_size=5) | JSON,
+            "key": st.text(max_size=5) | JSON,
+            "role": st.sampled_from([*Role, "admin"]) | JSON,
+        },
+    ),
     near_miss("", RUN_FIELDS),
 )
 
@@ -167,13 +179,16 @@ def piston_content(encoding: str) -> st.SearchStrategy[str]:
 
 
 PISTON_FILE = st.sampled_from([*piston.ENCODINGS, "utf-8", ""]).flatmap(
-    lambda encoding: st.fixed_dictionaries({"content": piston_content(encoding)},
-                                           optional={"encoding": st.just(encoding), "name": FILE_NAMES | st.none()}))
+    lambda encoding: st.fixed_dictionaries(
+        {"content": piston_content(encoding)}, optional={"encoding": st.just(encoding), "name": FILE_NAMES | st.none()}
+    )
+)
 PISTON_NUMBERS = st.none() | st.integers(-2, 10**12) | st.floats(allow_nan=False, allow_infinity=False) | JSON
 PISTON_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "language": LANGUAGES | JSON,
-    "version": st.sampled_from(["*", "3.x", "15.10.0", ">=1 <2", "", "x.y", "^99", "3.11.2 || 5"]) | st.text(
-        max_size=12) | JSON,
+    "version": st.sampled_from(["*", "3.x", "15.10.0", ">=1 <2", "", "x.y", "^99", "3.11.2 || 5"])
+    | st.text(max_size=12)
+    | JSON,
     "files": st.lists(PISTON_FILE, max_size=3) | JSON,
     "stdin": st.none() | st.text(max_size=5) | JSON,
     "args": st.none() | st.lists(st.text(max_size=5), max_size=3) | JSON,
@@ -182,9 +197,13 @@ PISTON_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 
 
 @settings(max_examples=200)
-@given(st.fixed_dictionaries({"language": PISTON_FIELDS["language"], "files": PISTON_FIELDS["files"]},
-                             optional={k: v for k, v in PISTON_FIELDS.items() if k not in ("language", "files")})
-       .map(encoded) | RAW_BYTES)
+@given(
+    st.fixed_dictionaries(
+        {"language": PISTON_FIELDS["language"], "files": PISTON_FIELDS["files"]},
+        optional={k: v for k, v in PISTON_FIELDS.items() if k not in ("language", "files")},
+    ).map(encoded)
+    | RAW_BYTES
+)
 def test_any_piston_body_is_planned_or_refused_before_a_sandbox_exists(body: bytes) -> None:
     """/api/v2/execute: Piston's body translated, validated and planned, or refused."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from padbox.core import events, protocol
 from padbox.core.events import (
     Error,
@@ -41,9 +42,19 @@ def parse(obj: object) -> object:
 
 
 def test_run_with_files_keeps_order_and_fields() -> None:
-    msg = parse({"type": "run", "language": "c", "files": [{"name": "main.c", "content": "x"},
-                 {"name": "lib/util.h", "content": "y"}], "args": ["1"], "stdin": "in", "tty": True,
-                 "cols": 100, "rows": 30, "limits": {"memory_mb": 64}})
+    msg = parse(
+        {
+            "type": "run",
+            "language": "c",
+            "files": [{"name": "main.c", "content": "x"}, {"name": "lib/util.h", "content": "y"}],
+            "args": ["1"],
+            "stdin": "in",
+            "tty": True,
+            "cols": 100,
+            "rows": 30,
+            "limits": {"memory_mb": 64},
+        }
+    )
     assert isinstance(msg, RunRequest)
     assert [f.name for f in msg.files or ()] == ["main.c", "lib/util.h"]
     assert (msg.args, msg.stdin, msg.tty, msg.cols, msg.rows) == (("1",), "in", True, 100, 30)
@@ -93,12 +104,18 @@ def test_malformed_messages_are_bad_requests_that_say_why(obj: object, fragment:
     [
         ({"type": "run", "language": "c", "files": [{"name": "a"}]}, "field 'files[0].content' is required"),
         ({"type": "run", "language": "", "source": ""}, "field 'language' must not be empty"),
-        ({"type": "run", "language": "c", "source": "", "cols": 1001},
-         "field 'cols' must be an integer from 1 to 1000"),
-        ({"type": "run", "language": "c", "source": "", "args": ["x"] * 65},
-         "field 'args' must be a list of at most 64 items"),
-        ({"type": "run", "language": "c", "source": "", "args": ["a", "b\x00"]},
-         "field 'args[1]' must not contain a NUL byte"),
+        (
+            {"type": "run", "language": "c", "source": "", "cols": 1001},
+            "field 'cols' must be an integer from 1 to 1000",
+        ),
+        (
+            {"type": "run", "language": "c", "source": "", "args": ["x"] * 65},
+            "field 'args' must be a list of at most 64 items",
+        ),
+        (
+            {"type": "run", "language": "c", "source": "", "args": ["a", "b\x00"]},
+            "field 'args[1]' must not contain a NUL byte",
+        ),
         ({"type": "run", "language": "c", "source": 5}, "field 'source' must be a string"),
         ({"type": "signal", "signal": "SIGSTOP"}, "field 'signal' must be one of SIGINT, SIGTERM, SIGKILL"),
         ({"type": "join", "id": "r", "key": "k", "role": "boss"}, "field 'role' must be one of driver, viewer"),
@@ -113,8 +130,16 @@ def test_a_refusal_names_the_field_and_what_it_must_be(obj: object, message: str
     assert (caught.value.code, caught.value.message) == (ErrorCode.BAD_REQUEST, message)
 
 
-@pytest.mark.parametrize("text", ["{", "", "[" * 100000, '{"type": "run", "language": "c", "source": "", '
-                                  '"limits": {"memory_mb": NaN}}', '{"type": "stdin", "data": "\\ud800"}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{",
+        "",
+        "[" * 100000,
+        '{"type": "run", "language": "c", "source": "", "limits": {"memory_mb": NaN}}',
+        '{"type": "stdin", "data": "\\ud800"}',
+    ],
+)
 def test_text_that_is_not_json_is_a_bad_request(text: str) -> None:
     """NaN is not JSON, nor is a lone surrogate escape; deep nesting is refused before it is followed."""
     with pytest.raises(ProtocolError) as caught:
@@ -152,21 +177,50 @@ def test_input_messages() -> None:
 def test_server_messages_are_valid_json_with_the_documented_fields() -> None:
     result = Exited(Stage.RUN, 0, None, Verdict.OK, 12, 9, 7340032)
     exit_frame = json.loads(events.encode(result))
-    assert exit_frame == {"type": "exit", "stage": "run", "code": 0, "signal": None, "verdict": "ok",
-                          "wall_ms": 12, "cpu_ms": 9, "memory_bytes": 7340032}
+    assert exit_frame == {
+        "type": "exit",
+        "stage": "run",
+        "code": 0,
+        "signal": None,
+        "verdict": "ok",
+        "wall_ms": 12,
+        "cpu_ms": 9,
+        "memory_bytes": 7340032,
+    }
     out = json.loads(events.encode(Stderr(Stage.COMPILE, "\x00é\ufffd")))
     assert out == {"type": "stderr", "stage": "compile", "data": "\x00é\ufffd"}
-    assert json.loads(events.encode(Error(ErrorCode.BUSY, "later"))) == {"type": "error", "code": "busy",
-                                                                        "message": "later"}
+    assert json.loads(events.encode(Error(ErrorCode.BUSY, "later"))) == {
+        "type": "error",
+        "code": "busy",
+        "message": "later",
+    }
     assert json.loads(events.encode(Error(ErrorCode.BUSY, "later", 5)))["retry_after_s"] == 5
 
 
 def test_every_server_event_reads_back_as_itself() -> None:
-    for event in (Started("abc", "python", "3.11", share_key="k"), Started("abc", "python", "3.11"),
-                  StageBegan(Stage.COMPILE), Stdout(Stage.RUN, "hi"), Stderr(Stage.RUN, "oops"),
-                  Exited(Stage.RUN, None, "SIGKILL", Verdict.TIMEOUT, 1, None, None), Queued(3), Presence(1, 2),
-                  Typed("x"), Error(ErrorCode.INTERNAL, "gone"),
-                  Snapshot("abc", Role.VIEWER, "python", "3.11", (FileEntry("a.py", "1"),), {"memory_mb": 64}, False,
-                           Stage.RUN, (Stdout(Stage.RUN, "hi"), Typed("x")), 0)):
+    for event in (
+        Started("abc", "python", "3.11", share_key="k"),
+        Started("abc", "python", "3.11"),
+        StageBegan(Stage.COMPILE),
+        Stdout(Stage.RUN, "hi"),
+        Stderr(Stage.RUN, "oops"),
+        Exited(Stage.RUN, None, "SIGKILL", Verdict.TIMEOUT, 1, None, None),
+        Queued(3),
+        Presence(1, 2),
+        Typed("x"),
+        Error(ErrorCode.INTERNAL, "gone"),
+        Snapshot(
+            "abc",
+            Role.VIEWER,
+            "python",
+            "3.11",
+            (FileEntry("a.py", "1"),),
+            {"memory_mb": 64},
+            False,
+            Stage.RUN,
+            (Stdout(Stage.RUN, "hi"), Typed("x")),
+            0,
+        ),
+    ):
         assert events.decode(events.encode(event)) == event
     assert "share_key" not in json.loads(events.encode(Started("abc", "python", "3.11")))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from padbox.config import SHIPPED_MANIFEST, Settings
 from padbox.core import session as session_module
 from padbox.core.capacity import Capacity
@@ -18,7 +19,6 @@ from padbox.core.pool import SandboxSupply, WarmPool
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Signal, SourceFile, Stage, Verdict
 from padbox.core.sandbox import Origin, ProcessExit, SandboxError, SandboxLost, Stream
 from padbox.core.session import MAX_PENDING_INPUT, Plan, Session, plan_run
-
 from tests.unit.fake_sandbox import (
     AwaitEof,
     Echo,
@@ -151,7 +151,7 @@ async def test_started_carries_the_sandboxs_run_id() -> None:
 async def test_each_process_gets_the_languages_command_environment_terminal_and_cpu_limit() -> None:
     done = await run([], tty=True, cols=100, rows=30, args=("a b",), limits={"cpu_time_s": 2})
     (spec,) = done.sandbox.specs
-    assert spec.argv == ("/bin/sh", "-c", "exec python3 -u main.py \"$@\"", "padbox", "a b")
+    assert spec.argv == ("/bin/sh", "-c", 'exec python3 -u main.py "$@"', "padbox", "a b")
     assert spec.env["TERM"] == "xterm-256color" and spec.env["PYTHONUNBUFFERED"] == "1"
     assert (spec.tty, spec.cols, spec.rows, spec.cpu_time_s) == (True, 100, 30, 2)
     assert "TERM" not in (await run([])).sandbox.specs[0].env
@@ -218,23 +218,30 @@ async def test_a_cap_reached_while_compiling_ends_the_run_before_it_starts() -> 
 
 
 # --- verdicts and stop reasons -------------------------------------------------------------------------
-@pytest.mark.parametrize(("ending", "verdict"), [
-    (exited(0), Verdict.OK),
-    (exited(1), Verdict.RUNTIME_ERROR),
-    (exited(None, "SIGSEGV"), Verdict.RUNTIME_ERROR),
-    (exited(None, "SIGXCPU", cpu_ms=900), Verdict.TIMEOUT),
-    (exited(None, "SIGKILL", cpu_ms=1000), Verdict.TIMEOUT),
-    (exited(None, "SIGKILL", cpu_ms=999), Verdict.RUNTIME_ERROR),
-    (exited(None, "SIGKILL", oom=True), Verdict.MEMORY_LIMIT),
-    (exited(None, "SIGKILL", oom=None, memory_bytes=63 * 1024 * 1024), Verdict.MEMORY_LIMIT),
-    (exited(None, "SIGKILL", oom=False, memory_bytes=64 * 1024 * 1024), Verdict.RUNTIME_ERROR),
-])
+@pytest.mark.parametrize(
+    ("ending", "verdict"),
+    [
+        (exited(0), Verdict.OK),
+        (exited(1), Verdict.RUNTIME_ERROR),
+        (exited(None, "SIGSEGV"), Verdict.RUNTIME_ERROR),
+        (exited(None, "SIGXCPU", cpu_ms=900), Verdict.TIMEOUT),
+        (exited(None, "SIGKILL", cpu_ms=1000), Verdict.TIMEOUT),
+        (exited(None, "SIGKILL", cpu_ms=999), Verdict.RUNTIME_ERROR),
+        (exited(None, "SIGKILL", oom=True), Verdict.MEMORY_LIMIT),
+        (exited(None, "SIGKILL", oom=None, memory_bytes=63 * 1024 * 1024), Verdict.MEMORY_LIMIT),
+        (exited(None, "SIGKILL", oom=False, memory_bytes=64 * 1024 * 1024), Verdict.RUNTIME_ERROR),
+    ],
+)
 async def test_the_sandboxs_account_of_the_exit_decides_the_verdict(ending: ProcessExit, verdict: Verdict) -> None:
     done = await run([ending], limits={"cpu_time_s": 1, "memory_mb": 64})
     (result,) = done.exits
     assert result.verdict is verdict
     assert (result.code, result.signal, result.cpu_ms, result.memory_bytes) == (
-        ending.code, ending.signal, ending.cpu_ms, ending.memory_bytes)
+        ending.code,
+        ending.signal,
+        ending.cpu_ms,
+        ending.memory_bytes,
+    )
 
 
 async def test_the_sandboxs_usage_is_reported_with_its_own_wall_time_when_it_has_one() -> None:
@@ -246,8 +253,10 @@ async def test_the_sandboxs_usage_is_reported_with_its_own_wall_time_when_it_has
 
 async def test_a_failed_compile_is_a_compile_error_and_the_run_stage_never_starts() -> None:
     done = await run([Write(b"main.c:1: error\n", Stream.STDERR), exited(1)], [Write(b"never")], language="c")
-    assert story(done.events)[-2:] == [("stderr", Stage.COMPILE, "main.c:1: error\n"),
-                                       ("exit", Stage.COMPILE, Verdict.COMPILE_ERROR)]
+    assert story(done.events)[-2:] == [
+        ("stderr", Stage.COMPILE, "main.c:1: error\n"),
+        ("exit", Stage.COMPILE, Verdict.COMPILE_ERROR),
+    ]
     assert len(done.sandbox.specs) == 1
 
 

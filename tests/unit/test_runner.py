@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
+
 from padbox.assembly import assemble
 from padbox.config import Settings
 from padbox.core import sharing
@@ -21,8 +23,6 @@ from padbox.core.runner import Credentials, Participation, Runner, ShuttingDown
 from padbox.core.sandbox import Origin, Stream
 from padbox.core.session import Session
 from padbox.web.app import create_app
-from starlette.websockets import WebSocketDisconnect
-
 from tests.unit.fake_sandbox import Echo, Fail, FakeBackend, Hang, Write
 from tests.unit.test_run_engine import exited, story, until
 
@@ -95,8 +95,12 @@ async def next_event(participation: Participation) -> AnyEvent:
 
 def settled(runner: Runner) -> bool:
     """Nothing held: no slot, no queue, no per-client count, no run."""
-    return (runner.capacity.running, runner.capacity.queue_length, dict(runner.limiter.running),
-            runner.shares.active) == (0, 0, {}, set())
+    return (
+        runner.capacity.running,
+        runner.capacity.queue_length,
+        dict(runner.limiter.running),
+        runner.shares.active,
+    ) == (0, 0, {}, set())
 
 
 # --- one run, start to end -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+
 from padbox.config import Settings
 from padbox.core.access import AccessPolicy, ClientLimiter
 from padbox.core.agent_sandbox import AgentSandbox, Liveness
@@ -97,8 +98,13 @@ class FakeSandbox:
 class FakeBackend:
     """Makes FakeSandboxes; removal ends a sandbox's stream, as the Docker backend's does."""
 
-    def __init__(self, program: Program | None = None, obeys_stop: bool = True,
-                 create_fails: SandboxError | None = None, files_fail: SandboxError | None = None) -> None:
+    def __init__(
+        self,
+        program: Program | None = None,
+        obeys_stop: bool = True,
+        create_fails: SandboxError | None = None,
+        files_fail: SandboxError | None = None,
+    ) -> None:
         self.program = program
         self.obeys_stop = obeys_stop
         self.create_fails = create_fails
@@ -155,8 +161,11 @@ def request(**limits: float) -> RunRequest:
     return message
 
 
-async def events_of(runner: Runner, run: RunRequest, during: Callable[[Runner], Awaitable[None]] | None = None,
-                    ) -> list[AnyEvent]:
+async def events_of(
+    runner: Runner,
+    run: RunRequest,
+    during: Callable[[Runner], Awaitable[None]] | None = None,
+) -> list[AnyEvent]:
     participation = await runner.start(run, CREDENTIALS, stdin_closed=True)
     if during is not None:
         await during(runner)
@@ -195,8 +204,9 @@ async def test_the_http_fold_raises_sandbox_lost_with_its_close_code() -> None:
 
 
 async def test_a_whole_sandbox_oom_the_backend_reports_stays_memory_limit() -> None:
-    events = await events_of(make_runner(FakeBackend(
-        lambda s: prints_then(s, lambda box: box.exit(None, "SIGKILL", oom=True)))), request())
+    events = await events_of(
+        make_runner(FakeBackend(lambda s: prints_then(s, lambda box: box.exit(None, "SIGKILL", oom=True)))), request()
+    )
     assert isinstance(events[-1], Exited) and events[-1].verdict is Verdict.MEMORY_LIMIT
 
 

@@ -7,45 +7,101 @@ import logging
 
 import nodesemver  # type: ignore[import-untyped]
 import pytest
+
 from padbox.web.semver import MAX_SELECTOR_LENGTH, coerce, satisfies
 
 
-@pytest.mark.parametrize("selector", ["*", "", "x", "3.11.2", "3.11", "3.x", "3.11.x", "3", "=3.11.2", "v3.11.2",
-                                      "^3.10", "^3.11.1", "~3.11", "~3.11.0", ">=3.10 <4", ">= 3.10", ">3.11.1",
-                                      "<=3.11", "<3.12", "3.9 - 3.12", "2.x || 3.x", "~>3.11"])
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "*",
+        "",
+        "x",
+        "3.11.2",
+        "3.11",
+        "3.x",
+        "3.11.x",
+        "3",
+        "=3.11.2",
+        "v3.11.2",
+        "^3.10",
+        "^3.11.1",
+        "~3.11",
+        "~3.11.0",
+        ">=3.10 <4",
+        ">= 3.10",
+        ">3.11.1",
+        "<=3.11",
+        "<3.12",
+        "3.9 - 3.12",
+        "2.x || 3.x",
+        "~>3.11",
+    ],
+)
 def test_selectors_that_match_3_11_2(selector: str) -> None:
     assert satisfies("3.11.2", selector)
 
 
-@pytest.mark.parametrize("selector", ["2.x", "3.10", "3.11.3", "^3.12", "~3.10", ">3.11.2", "<3.11.2", ">=4",
-                                      "<3.11", "3.0 - 3.10", "2.x || 4.x", "not a version", ">=3 <=3.10", ">*",
-                                      "3.11.2-beta"])
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "2.x",
+        "3.10",
+        "3.11.3",
+        "^3.12",
+        "~3.10",
+        ">3.11.2",
+        "<3.11.2",
+        ">=4",
+        "<3.11",
+        "3.0 - 3.10",
+        "2.x || 4.x",
+        "not a version",
+        ">=3 <=3.10",
+        ">*",
+        "3.11.2-beta",
+    ],
+)
 def test_selectors_that_do_not_match_3_11_2(selector: str) -> None:
     assert not satisfies("3.11.2", selector)
 
 
-@pytest.mark.parametrize(("version", "selector", "expected"), [
-    ("0.2.5", "^0.2.3", True), ("0.3.0", "^0.2.3", False),
-    ("0.0.3", "^0.0.3", True), ("0.0.4", "^0.0.3", False),
-    ("0.9.0", "^0.x", True), ("1.0.0", "^0.x", False),
-    ("1.9.9", "~1", True), ("2.0.0", "~1", False),
-    ("12.2.0", "12", True), ("12.2.0", "> 11", True), ("12.2.0", "<= 12.1", False),
-    ("2.11.12", "2.11", True), ("17.0.19", "^17", True), ("1.63.0", ">=1.60 <1.70", True),
-])
+@pytest.mark.parametrize(
+    ("version", "selector", "expected"),
+    [
+        ("0.2.5", "^0.2.3", True),
+        ("0.3.0", "^0.2.3", False),
+        ("0.0.3", "^0.0.3", True),
+        ("0.0.4", "^0.0.3", False),
+        ("0.9.0", "^0.x", True),
+        ("1.0.0", "^0.x", False),
+        ("1.9.9", "~1", True),
+        ("2.0.0", "~1", False),
+        ("12.2.0", "12", True),
+        ("12.2.0", "> 11", True),
+        ("12.2.0", "<= 12.1", False),
+        ("2.11.12", "2.11", True),
+        ("17.0.19", "^17", True),
+        ("1.63.0", ">=1.60 <1.70", True),
+    ],
+)
 def test_caret_tilde_and_partial_versions_follow_npm(version: str, selector: str, expected: bool) -> None:
     assert satisfies(version, selector) is expected
 
 
-@pytest.mark.parametrize(("printed", "semver"), [
-    ("8.7", "8.7.0"),  # racket
-    ("3.1.2.0", "3.1.2"),  # cobc
-    ("6.8.0.105", "6.8.0"),  # mcs
-    ("4.5.1+dfsg", "4.5.1"),
-    ("v18.20.4", "18.20.4"),
-    ("gcc (Debian 12.2.0-14) 12.2.0", "12.2.0"),
-    ("5", "5.0.0"),
-    ("unknown", None),
-])
+@pytest.mark.parametrize(
+    ("printed", "semver"),
+    [
+        ("8.7", "8.7.0"),  # racket
+        ("3.1.2.0", "3.1.2"),  # cobc
+        ("6.8.0.105", "6.8.0"),  # mcs
+        ("4.5.1+dfsg", "4.5.1"),
+        ("v18.20.4", "18.20.4"),
+        ("gcc (Debian 12.2.0-14) 12.2.0", "12.2.0"),
+        ("5", "5.0.0"),
+        ("unknown", None),
+    ],
+)
 def test_printed_versions_are_coerced_as_npm_coerces_them(printed: str, semver: str | None) -> None:
     assert coerce(printed) == semver
 

@@ -53,8 +53,13 @@ async def execute_nothing(session: Any) -> None:
 
 
 def fake_session(emit: Any) -> Any:
-    plan = SimpleNamespace(language=SimpleNamespace(id="python"), version="3", files=(), tty=False,
-                           limits=SimpleNamespace(as_dict=lambda: {}))
+    plan = SimpleNamespace(
+        language=SimpleNamespace(id="python"),
+        version="3",
+        files=(),
+        tty=False,
+        limits=SimpleNamespace(as_dict=lambda: {}),
+    )
     return SimpleNamespace(id="run1", plan=plan, emit=emit)
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from padbox.client import Frame, Transcript
-
 from bench.soak_record import (
     BUSY,
     OK,
@@ -24,6 +22,7 @@ from bench.soak_record import (
     targets,
     windows,
 )
+from padbox.client import Frame, Transcript
 
 
 def transcript(*messages: dict[str, Any], close_code: int | None = 1000) -> Transcript:

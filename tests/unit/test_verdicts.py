@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from padbox.core.protocol import Stage, Verdict
 from padbox.core.verdicts import Ending, StopReason, decide
 

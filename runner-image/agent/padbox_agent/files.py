@@ -27,8 +27,10 @@ def parse_files(obj: Mapping[str, Any]) -> list[SourceFile]:
         raise ValueError("FILES field 'files' must be a list of {name, content} objects")
     files: list[SourceFile] = []
     for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(
-            item.get("content"), str
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not isinstance(item.get("content"), str)
         ):
             raise ValueError("each file must be an object with a string 'name' and a string 'content'")
         check_file_name(item["name"])

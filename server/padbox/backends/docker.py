@@ -188,7 +188,9 @@ def make_client() -> aiodocker.Docker:
     holds one attach connection, and hundreds of idle interactive sessions are expected."""
     host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     if host.startswith("unix://"):
-        return aiodocker.Docker(url="unix://localhost", connector=aiohttp.UnixConnector(host[len("unix://"):], limit=0))
+        return aiodocker.Docker(
+            url="unix://localhost", connector=aiohttp.UnixConnector(host[len("unix://") :], limit=0)
+        )
     return aiodocker.Docker()
 
 
@@ -329,8 +331,9 @@ class DockerBackend:
                 return
 
     def _remove_later(self, container: DockerContainer) -> None:
-        log.warning("could not remove container %s: the engine does not answer; removing it once it does",
-                    container.id[:12])
+        log.warning(
+            "could not remove container %s: the engine does not answer; removing it once it does", container.id[:12]
+        )
         self._unremoved[container.id] = container
 
     async def reap_leftovers(self) -> int:

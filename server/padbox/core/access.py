@@ -42,7 +42,7 @@ def token_from(query: Mapping[str, str], headers: Mapping[str, str]) -> str | No
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
     for proto in token_subprotocols(headers):
-        return proto[len(TOKEN_SUBPROTOCOL_PREFIX):]
+        return proto[len(TOKEN_SUBPROTOCOL_PREFIX) :]
     return None
 
 
@@ -80,8 +80,10 @@ class AccessPolicy:
         for token in self.tokens:
             matched |= hmac.compare_digest(candidate, token.encode())
         if not matched:
-            raise TokenRefused("a valid API token is required (query parameter 'token', a Bearer header, "
-                              f"or the WebSocket subprotocol '{TOKEN_SUBPROTOCOL_PREFIX}<token>')")
+            raise TokenRefused(
+                "a valid API token is required (query parameter 'token', a Bearer header, "
+                f"or the WebSocket subprotocol '{TOKEN_SUBPROTOCOL_PREFIX}<token>')"
+            )
 
     def check_origin(self, origin: str | None, host: str | None) -> None:
         """Refuse cross-site WebSockets unless allowed: a page elsewhere must not drive a visitor's runs."""

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from padbox_agent.wire import ExitVerifier, FrameDecoder, FrameError, Kind, decode_json, encode, json_payload
-
 from padbox.core.protocol import SourceFile
 from padbox.core.sandbox import (
     OutputChunk,
@@ -27,6 +25,7 @@ from padbox.core.sandbox import (
     SandboxLost,
     Stream,
 )
+from padbox_agent.wire import ExitVerifier, FrameDecoder, FrameError, Kind, decode_json, encode, json_payload
 
 log = logging.getLogger("padbox.agent")
 

@@ -107,8 +107,10 @@ def _main_rule(lang_id: str, raw: Any) -> MainRule:
         raise ManifestError(f"language {lang_id!r}: main_from must be a table")
     unknown = set(raw) - {"unit", "marker", "named", "package", "top_level"}
     if unknown or "unit" not in raw or "marker" not in raw:
-        raise ManifestError(f"language {lang_id!r}: main_from takes unit and marker, and optionally "
-                            f"named, package and top_level (got {sorted(raw)})")
+        raise ManifestError(
+            f"language {lang_id!r}: main_from takes unit and marker, and optionally "
+            f"named, package and top_level (got {sorted(raw)})"
+        )
     marker = raw["marker"]
     if not isinstance(marker, str):
         raise ManifestError(f"language {lang_id!r}: main_from.marker must be a regular expression")
@@ -179,8 +181,10 @@ def resolution_table(languages: Mapping[str, Language]) -> dict[str, str]:
     for extension, claimants in derived.items():
         primaries = [c for c in claimants if not any(_is_variant(c, other) for other in claimants)]
         if len(primaries) > 1:
-            raise ManifestError(f"extension {extension!r} is shared by {', '.join(primaries)}: "
-                                f"give the one it should mean the alias {extension!r}")
+            raise ManifestError(
+                f"extension {extension!r} is shared by {', '.join(primaries)}: "
+                f"give the one it should mean the alias {extension!r}"
+            )
         names[extension] = primaries[0]
     return names
 
@@ -337,8 +341,9 @@ def class_name(stem: str) -> str:
     return name if name[:1].isalpha() or name[:1] == "_" else "_" + name
 
 
-_LITERAL = re.compile(r'//[^\n]*|/\*.*?(?:\*/|\Z)|"""[\s\S]*?(?:"""|\Z)|"(?:\\.|[^"\\\n])*"?|\'(?:\\.|[^\'\\\n])\'',
-                      re.DOTALL)
+_LITERAL = re.compile(
+    r'//[^\n]*|/\*.*?(?:\*/|\Z)|"""[\s\S]*?(?:"""|\Z)|"(?:\\.|[^"\\\n])*"?|\'(?:\\.|[^\'\\\n])\'', re.DOTALL
+)
 
 
 def code_only(source: str) -> str:

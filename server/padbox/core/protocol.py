@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
 import msgspec
 from msgspec import Meta
+
 from padbox_agent import names
 
 T = TypeVar("T")
@@ -153,8 +154,9 @@ TerminalSide = Annotated[int, Meta(ge=1, le=MAX_TERMINAL_SIDE)]
 class SourceFile(msgspec.Struct, frozen=True):
     """One file of a run."""
 
-    name: Annotated[str, Meta(description="A relative path; the first file is the entry point.",
-                              examples=["main.py", "lib/util.h"])]
+    name: Annotated[
+        str, Meta(description="A relative path; the first file is the entry point.", examples=["main.py", "lib/util.h"])
+    ]
     content: str
 
 
@@ -162,8 +164,9 @@ class ExecuteRequest(msgspec.Struct, frozen=True, kw_only=True):
     """What to run: the body of POST /api/v1/execute, and the fields a `run` message shares with it.
     Send `files` or `source`, not both."""
 
-    language: Annotated[str, Meta(min_length=1, description="A language id, alias or file extension, any case.",
-                                  examples=["python"])]
+    language: Annotated[
+        str, Meta(min_length=1, description="A language id, alias or file extension, any case.", examples=["python"])
+    ]
     # None when the client sent the other one.
     files: Annotated[tuple[SourceFile, ...], Meta(min_length=1, max_length=MAX_FILES)] | None = None
     source: Annotated[str | None, Meta(description="One file under the language's usual name.")] = None
@@ -233,8 +236,14 @@ class InvalidField(ProtocolError):
 
 # msgspec's ValidationError text: "<what went wrong> - at `$.<path>`" (no path: the whole message).
 _FAILURE = re.compile(r"(?P<what>.*?)(?: - at `\$\.?(?P<path>.*)`)?", re.DOTALL)
-_KINDS = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean", "array": "a list",
-          "object": "an object"}
+_KINDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "array": "a list",
+    "object": "an object",
+}
 _BOUNDS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
 
 

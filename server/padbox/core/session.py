@@ -112,8 +112,9 @@ def sandbox_failure(exc: SandboxError, stage: Stage | None) -> ProtocolError:
     prepared, so no program ran): `internal`."""
     if isinstance(exc, SandboxLost) and stage is not None:
         return ProtocolError(
-            ErrorCode.SANDBOX_LOST, f"the sandbox was lost while the program ran ({exc}), so how the program "
-            "would have ended is not known and it has no verdict: run it again"
+            ErrorCode.SANDBOX_LOST,
+            f"the sandbox was lost while the program ran ({exc}), so how the program "
+            "would have ended is not known and it has no verdict: run it again",
         )
     return ProtocolError(ErrorCode.INTERNAL, f"the sandbox failed: {exc}")
 

@@ -39,29 +39,52 @@ class Metrics:
     def __init__(self, capacity: Capacity, pool: WarmPool | None) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.sessions_started = Counter("padbox_sessions_started", "Sessions that got a sandbox and began.",
-                               ["language"], registry=r)
-        self.sessions_finished = Counter("padbox_sessions_finished", "Sessions that ended, by outcome: a verdict, an "
-                                "error code (busy, internal, ...) or abandoned.", ["language", "verdict"], registry=r)
-        self.stage_seconds = Histogram("padbox_stage_duration_seconds", "Wall-clock time of a compile or run stage.",
-                                       ["language", "stage"], buckets=STAGE_BUCKETS_S, registry=r)
+        self.sessions_started = Counter(
+            "padbox_sessions_started", "Sessions that got a sandbox and began.", ["language"], registry=r
+        )
+        self.sessions_finished = Counter(
+            "padbox_sessions_finished",
+            "Sessions that ended, by outcome: a verdict, an error code (busy, internal, ...) or abandoned.",
+            ["language", "verdict"],
+            registry=r,
+        )
+        self.stage_seconds = Histogram(
+            "padbox_stage_duration_seconds",
+            "Wall-clock time of a compile or run stage.",
+            ["language", "stage"],
+            buckets=STAGE_BUCKETS_S,
+            registry=r,
+        )
         self.first_output_seconds = Histogram(
-            "padbox_time_to_first_output_seconds", "From a run's request (queueing included) to its first output.",
-            ["language"], buckets=FIRST_OUTPUT_BUCKETS_S, registry=r)
-        self.docker_errors = Counter("padbox_docker_errors", "Sessions ended because Docker or the sandbox failed.",
-                                     registry=r)
+            "padbox_time_to_first_output_seconds",
+            "From a run's request (queueing included) to its first output.",
+            ["language"],
+            buckets=FIRST_OUTPUT_BUCKETS_S,
+            registry=r,
+        )
+        self.docker_errors = Counter(
+            "padbox_docker_errors", "Sessions ended because Docker or the sandbox failed.", registry=r
+        )
         Gauge("padbox_sessions_running", "Sessions holding a slot now.", registry=r).set_function(
-            lambda: capacity.running)
+            lambda: capacity.running
+        )
         Gauge("padbox_sessions_limit", "Sessions that may run at once (PADBOX_MAX_SESSIONS).", registry=r).set_function(
-            lambda: capacity.limit)
+            lambda: capacity.limit
+        )
         Gauge("padbox_queue_length", "Sessions waiting for a slot.", registry=r).set_function(
-            lambda: capacity.queue_length)
+            lambda: capacity.queue_length
+        )
         Gauge("padbox_pool_ready", "Warm sandboxes ready to be handed out.", registry=r).set_function(
-            lambda: pool.ready if pool else 0)
+            lambda: pool.ready if pool else 0
+        )
         Gauge("padbox_pool_size", "Warm sandboxes the pool aims to keep (PADBOX_POOL_SIZE).", registry=r).set_function(
-            lambda: pool.size if pool else 0)
-        Gauge("padbox_asyncio_tasks", "Tasks alive in the server's event loop (a leak shows as steady growth).",
-              registry=r).set_function(_asyncio_tasks)
+            lambda: pool.size if pool else 0
+        )
+        Gauge(
+            "padbox_asyncio_tasks",
+            "Tasks alive in the server's event loop (a leak shows as steady growth).",
+            registry=r,
+        ).set_function(_asyncio_tasks)
         self._awaiting_output: set[Session] = set()
 
     # --- SessionObserver --------------------------------------------------------------------

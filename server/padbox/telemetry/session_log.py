@@ -61,9 +61,7 @@ def record(session: Session, tally: Tally, include_content: bool) -> dict[str, A
         "outcome": outcome(session),
         "duration_ms": elapsed_ms(session),
         "first_output_ms": tally.first_output_ms,
-        "stages": [
-            {k: v for k, v in as_dict(result).items() if k != "type"} for result in session.results
-        ],
+        "stages": [{k: v for k, v in as_dict(result).items() if k != "type"} for result in session.results],
         "files": len(plan.files),
         "source_bytes": sum(len(f.content.encode()) for f in plan.files),
         "stdin_bytes": len(plan.stdin.encode()),

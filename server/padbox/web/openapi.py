@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from padbox_agent.names import MAX_NAME_LENGTH, MAX_PART_BYTES
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -31,11 +30,19 @@ from padbox.web.answers import (
     ReadinessReport,
 )
 from padbox.web.piston import PistonExecuteRequest
+from padbox_agent.names import MAX_NAME_LENGTH, MAX_PART_BYTES
 
 REF = "#/components/schemas/{name}"
 HTTP_TYPES: tuple[type[msgspec.Struct], ...] = (
-    ExecuteRequest, ExecuteResponse, Error, LanguageInfo, ReadinessReport,
-    PistonExecuteRequest, PistonExecuteResponse, PistonErrorResponse, PistonRuntime,
+    ExecuteRequest,
+    ExecuteResponse,
+    Error,
+    LanguageInfo,
+    ReadinessReport,
+    PistonExecuteRequest,
+    PistonExecuteResponse,
+    PistonErrorResponse,
+    PistonRuntime,
 )
 
 LIMIT_MEANINGS = {
@@ -61,8 +68,9 @@ def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | No
 
 # Not a response of the POST operation, so said in words: routes.post answers any other method itself.
 ONLY_POST = "Any other method on this path is answered 405 with `Allow: POST`."
-RETRY_AFTER = {"Retry-After": {"description": "Seconds after which trying again makes sense.",
-                               "schema": {"type": "integer"}}}
+RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds after which trying again makes sense.", "schema": {"type": "integer"}}
+}
 
 
 def _limits(policy: LimitPolicy) -> dict[str, Any]:
@@ -77,9 +85,14 @@ def _limits(policy: LimitPolicy) -> dict[str, Any]:
         }
         for name in LIMIT_NAMES
     }
-    return {"title": "Limits", "type": "object", "additionalProperties": False, "properties": properties,
-            "description": "Any of these; the rest take this server's defaults (some languages have their own). "
-                           "Outside the range: `limit_exceeded`."}
+    return {
+        "title": "Limits",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+        "description": "Any of these; the rest take this server's defaults (some languages have their own). "
+        "Outside the range: `limit_exceeded`.",
+    }
 
 
 # A file-name part (names.check_file_name): no `/`, `\\` or NUL, and neither `.` nor `..`.
@@ -120,11 +133,15 @@ def _rules_beyond_the_types(schemas: dict[str, Any], policy: LimitPolicy) -> Non
     piston_name.update(pattern=f"^(?:{_PART}(?:/{_PART})*)?$", maxLength=MAX_NAME_LENGTH)
     request = schemas[PistonExecuteRequest.__name__]
     # At least one file is read as text: its encoding is neither base64 nor hex.
-    request["properties"]["files"].update(minItems=1, contains={"not": {
-        "required": ["encoding"], "properties": {"encoding": {"enum": ["base64", "hex"]}}}})
+    request["properties"]["files"].update(
+        minItems=1,
+        contains={"not": {"required": ["encoding"], "properties": {"encoding": {"enum": ["base64", "hex"]}}}},
+    )
     for limit in (*piston.MILLISECOND_LIMITS, *piston.BYTE_LIMITS):
-        request["properties"][limit] = {**_piston_limit(limit, policy),
-                                        "description": request["properties"][limit]["description"]}
+        request["properties"][limit] = {
+            **_piston_limit(limit, policy),
+            "description": request["properties"][limit]["description"],
+        }
 
 
 def _schemas(policy: LimitPolicy) -> dict[str, Any]:
@@ -150,92 +167,125 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
             "title": "padbox",
             "version": "1",
             "description": "Run a program in a fresh sandbox and get its output, exit status and verdict. "
-                           "For live output and input use the WebSocket at /ws (docs/protocol.md).",
+            "For live output and input use the WebSocket at /ws (docs/protocol.md).",
         },
         "components": {
             "schemas": _schemas(policy),
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "Needed only when the server sets PADBOX_TOKENS."},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Needed only when the server sets PADBOX_TOKENS.",
+                },
                 "token": {"type": "apiKey", "in": "query", "name": "token"},
             },
         },
         "paths": {
-            "/api/v1/execute": {"post": {
-                "summary": "Run a program to completion",
-                "description": ONLY_POST,
-                "operationId": "execute",
-                "security": token,
-                "requestBody": {"required": True,
-                                "description": "A WebSocket `run` message's fields (docs/protocol.md) without `tty`; "
-                                               "its `type` may be left out.",
-                                "content": {"application/json": {"schema": _ref(ExecuteRequest)}}},
-                "responses": {
-                    "200": _json(_ref(ExecuteResponse), "The run ended (whatever its verdict)."),
-                    "400": _json(error, "`bad_request` or `limit_exceeded`: nothing was run."),
-                    "401": _json(error, "A valid API token is required."),
-                    "403": _json(error, "A browser page of another origin may not start runs."),
-                    "404": _json(error, "`unknown_language`; the message lists the valid ones."),
-                    "413": _json(error, too_large),
-                    "429": _json(error, "`busy`: this client is over its own caps.", RETRY_AFTER),
-                    "500": _json(error, "`internal`: the sandbox or the server failed."),
-                    "502": _json(error, "`sandbox_lost`: the sandbox went away under the running program (its "
-                                        "engine stopped, it was removed, it stopped answering); no verdict. Retry."),
-                    "503": _json(error, "`busy`: the server is full; or it is shutting down.", RETRY_AFTER),
-                },
-            }},
-            "/api/v1/languages": {"get": {
-                "summary": "The languages this server runs",
-                "operationId": "languages",
-                "responses": {"200": _json({"type": "array", "items": _ref(LanguageInfo)}, "Every language.")},
-            }},
-            "/api/v2/runtimes": {"get": {
-                "summary": "Piston: the runtimes",
-                "operationId": "pistonRuntimes",
-                "responses": {"200": _json({"type": "array", "items": _ref(PistonRuntime)}, "Every language.")},
-            }},
-            "/api/v2/execute": {"post": {
-                "summary": "Piston: run a program to completion",
-                "description": ONLY_POST,
-                "operationId": "pistonExecute",
-                "security": token,
-                "requestBody": {"required": True,
-                                "content": {"application/json": {"schema": _ref(PistonExecuteRequest)}}},
-                "responses": {
-                    "200": _json(_ref(PistonExecuteResponse), "The run ended."),
-                    "400": _json(piston_error, "A mistake in the request, or an unknown runtime."),
-                    "401": _json(piston_error, "A valid API token is required."),
-                    "403": _json(piston_error, "A browser page of another origin may not start runs."),
-                    "413": _json(piston_error, too_large),
-                    "429": _json(piston_error, "This client is over its own caps.", RETRY_AFTER),
-                    "500": _json(piston_error, "The sandbox or the server failed."),
-                    "502": _json(piston_error, "The sandbox was lost under the running program; try again."),
-                    "503": _json(piston_error, "The server is full, or shutting down.", RETRY_AFTER),
-                },
-            }},
-            "/healthz": {"get": {
-                "summary": "Liveness: the process answers",
-                "operationId": "healthz",
-                "responses": {"200": {"description": "`ok`",
-                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
-            }},
-            "/readyz": {"get": {
-                "summary": "Readiness: Docker answers, the runner image is present, not shutting down",
-                "operationId": "readyz",
-                "responses": {"200": _json(_ref(ReadinessReport), "Ready."),
-                              "503": _json(_ref(ReadinessReport), "Not ready; `problems` says why.")},
-            }},
-            "/metrics": {"get": {
-                "summary": "Prometheus metrics",
-                "operationId": "metrics",
-                "responses": {"200": {"description": "Prometheus text format.",
-                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
-            }},
-            "/openapi.json": {"get": {
-                "summary": "This document",
-                "operationId": "openapi",
-                "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
-            }},
+            "/api/v1/execute": {
+                "post": {
+                    "summary": "Run a program to completion",
+                    "description": ONLY_POST,
+                    "operationId": "execute",
+                    "security": token,
+                    "requestBody": {
+                        "required": True,
+                        "description": "A WebSocket `run` message's fields (docs/protocol.md) without `tty`; "
+                        "its `type` may be left out.",
+                        "content": {"application/json": {"schema": _ref(ExecuteRequest)}},
+                    },
+                    "responses": {
+                        "200": _json(_ref(ExecuteResponse), "The run ended (whatever its verdict)."),
+                        "400": _json(error, "`bad_request` or `limit_exceeded`: nothing was run."),
+                        "401": _json(error, "A valid API token is required."),
+                        "403": _json(error, "A browser page of another origin may not start runs."),
+                        "404": _json(error, "`unknown_language`; the message lists the valid ones."),
+                        "413": _json(error, too_large),
+                        "429": _json(error, "`busy`: this client is over its own caps.", RETRY_AFTER),
+                        "500": _json(error, "`internal`: the sandbox or the server failed."),
+                        "502": _json(
+                            error,
+                            "`sandbox_lost`: the sandbox went away under the running program (its "
+                            "engine stopped, it was removed, it stopped answering); no verdict. Retry.",
+                        ),
+                        "503": _json(error, "`busy`: the server is full; or it is shutting down.", RETRY_AFTER),
+                    },
+                }
+            },
+            "/api/v1/languages": {
+                "get": {
+                    "summary": "The languages this server runs",
+                    "operationId": "languages",
+                    "responses": {"200": _json({"type": "array", "items": _ref(LanguageInfo)}, "Every language.")},
+                }
+            },
+            "/api/v2/runtimes": {
+                "get": {
+                    "summary": "Piston: the runtimes",
+                    "operationId": "pistonRuntimes",
+                    "responses": {"200": _json({"type": "array", "items": _ref(PistonRuntime)}, "Every language.")},
+                }
+            },
+            "/api/v2/execute": {
+                "post": {
+                    "summary": "Piston: run a program to completion",
+                    "description": ONLY_POST,
+                    "operationId": "pistonExecute",
+                    "security": token,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref(PistonExecuteRequest)}},
+                    },
+                    "responses": {
+                        "200": _json(_ref(PistonExecuteResponse), "The run ended."),
+                        "400": _json(piston_error, "A mistake in the request, or an unknown runtime."),
+                        "401": _json(piston_error, "A valid API token is required."),
+                        "403": _json(piston_error, "A browser page of another origin may not start runs."),
+                        "413": _json(piston_error, too_large),
+                        "429": _json(piston_error, "This client is over its own caps.", RETRY_AFTER),
+                        "500": _json(piston_error, "The sandbox or the server failed."),
+                        "502": _json(piston_error, "The sandbox was lost under the running program; try again."),
+                        "503": _json(piston_error, "The server is full, or shutting down.", RETRY_AFTER),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness: the process answers",
+                    "operationId": "healthz",
+                    "responses": {
+                        "200": {"description": "`ok`", "content": {"text/plain": {"schema": {"type": "string"}}}}
+                    },
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: Docker answers, the runner image is present, not shutting down",
+                    "operationId": "readyz",
+                    "responses": {
+                        "200": _json(_ref(ReadinessReport), "Ready."),
+                        "503": _json(_ref(ReadinessReport), "Not ready; `problems` says why."),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "operationId": "metrics",
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text format.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "operationId": "openapi",
+                    "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+                }
+            },
         },
     }
 

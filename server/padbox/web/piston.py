@@ -65,19 +65,31 @@ class PistonFile(msgspec.Struct, frozen=True):
 
     content: str
     name: Annotated[str | None, Meta(description="Unnamed files are named as Piston names them.")] = None
-    encoding: Annotated[str, Meta(description="utf8, base64 or hex; anything else is read as utf8, as Piston "
-                                              "does.", examples=list(ENCODINGS))] = "utf8"
+    encoding: Annotated[
+        str,
+        Meta(
+            description="utf8, base64 or hex; anything else is read as utf8, as Piston does.", examples=list(ENCODINGS)
+        ),
+    ] = "utf8"
 
 
 class PistonExecuteRequest(msgspec.Struct, frozen=True, kw_only=True):
     """The body of POST /api/v2/execute (Piston's docs/api-v2.md)."""
 
-    language: Annotated[str, Meta(min_length=1, description="A language id, alias or file extension.",
-                                  examples=["python"])]
-    version: Annotated[str, Meta(max_length=MAX_SELECTOR_LENGTH, description="An npm semver range the "
-                                 "runtime's version must satisfy; `*`: any.", examples=["3.x", "*"])] = "*"
-    files: Annotated[tuple[PistonFile, ...], Meta(max_length=MAX_FILES, description="The first utf8 file is "
-                                                  "the entry point.")]
+    language: Annotated[
+        str, Meta(min_length=1, description="A language id, alias or file extension.", examples=["python"])
+    ]
+    version: Annotated[
+        str,
+        Meta(
+            max_length=MAX_SELECTOR_LENGTH,
+            description="An npm semver range the runtime's version must satisfy; `*`: any.",
+            examples=["3.x", "*"],
+        ),
+    ] = "*"
+    files: Annotated[
+        tuple[PistonFile, ...], Meta(max_length=MAX_FILES, description="The first utf8 file is the entry point.")
+    ]
     stdin: Annotated[str | None, Meta(description="A final newline is added when missing, as Piston does.")] = None
     args: Annotated[tuple[str, ...], Meta(max_length=MAX_ARGS)] | None = None
     compile_timeout: Milliseconds = None
@@ -101,8 +113,9 @@ def runtimes(catalogue: Catalogue) -> list[dict[str, Any]]:
 
 def select(catalogue: Catalogue, language: str, version: str) -> Language:
     """The language named (id, alias or file extension) whose version matches the semver selector (`*`: any)."""
-    unknown = ProtocolError(ErrorCode.UNKNOWN_LANGUAGE,
-                            f"{language}-{version} runtime is unknown; GET /api/v2/runtimes lists them")
+    unknown = ProtocolError(
+        ErrorCode.UNKNOWN_LANGUAGE, f"{language}-{version} runtime is unknown; GET /api/v2/runtimes lists them"
+    )
     try:
         lang = catalogue.resolve(language)
     except ProtocolError:
@@ -193,8 +206,12 @@ def parse_execute(body: bytes, catalogue: Catalogue) -> RunRequest:
     stdin = request.stdin or ""
     if not stdin.endswith("\n"):
         stdin += "\n"  # Piston always ends stdin with a newline; programs ported from it expect one
-    run: dict[str, Any] = {"language": lang.id, "files": _files(request.files, lang), "stdin": stdin,
-                           "limits": _limits(request)}
+    run: dict[str, Any] = {
+        "language": lang.id,
+        "files": _files(request.files, lang),
+        "stdin": stdin,
+        "limits": _limits(request),
+    }
     if request.args is not None:
         run["args"] = request.args
     return protocol.parse_run(run)

@@ -1,4 +1,5 @@
 """Every byte value, NULs, and each kind of invalid UTF-8, on both streams, in pieces that split sequences."""
+
 import sys
 import time
 
@@ -16,6 +17,6 @@ PAYLOAD = (
 if __name__ == "__main__":
     for stream in (sys.stdout.buffer, sys.stderr.buffer):
         for start in range(0, len(PAYLOAD), 7):
-            stream.write(PAYLOAD[start:start + 7])
+            stream.write(PAYLOAD[start : start + 7])
             stream.flush()
             time.sleep(0.001)

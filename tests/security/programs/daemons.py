@@ -1,5 +1,6 @@
 """Everything a program can do to outlive its run, at once; then it exits 0 at once.
 argv[1] is a name the survivors carry in their command lines, so the host can look for them."""
+
 import os
 import signal
 import sys

@@ -1,5 +1,6 @@
 """Fill the work directory and wait (holding it full) until told to go on, so the host can look meanwhile;
 then open files until refused, then create 100,000 files. One JSON line per step."""
+
 import errno
 import json
 import os

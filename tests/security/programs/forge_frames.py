@@ -1,5 +1,6 @@
 """Write a fake `exit` (code 0, 1 ms) into the agent's own output stream, then go on running: if the server
 believed it, this run would be reported `ok` while the program still runs."""
+
 import json
 import os
 import struct

@@ -1,4 +1,5 @@
 """Fork until the pids limit refuses, say how many, then become a fork bomb."""
+
 import os
 import signal
 

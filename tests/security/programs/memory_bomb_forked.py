@@ -1,4 +1,5 @@
 """Eight processes that each take 32 MB, touching every page; the parent waits for them all."""
+
 import os
 import sys
 import time

@@ -64,8 +64,13 @@ def attempt(family: int, kind: int, address: tuple) -> dict:
     return {"to": str(address[0]), "result": outcome, "ms": round((time.monotonic() - started) * 1000)}
 
 
-report = {"interfaces": interfaces(), "routes": ipv4_routes(), "ipv6_routes": ipv6_routes_out(),
-          "nameservers": nameservers(), "attempts": []}
+report = {
+    "interfaces": interfaces(),
+    "routes": ipv4_routes(),
+    "ipv6_routes": ipv6_routes_out(),
+    "nameservers": nameservers(),
+    "attempts": [],
+}
 isolated = report["interfaces"] == ["lo"] and not report["routes"] and not report["ipv6_routes"]
 report["isolated"] = isolated
 # Loopback works (so a failure below is the missing route, not a broken network stack).

@@ -97,9 +97,12 @@ probes = {
     "bpf": lambda: syscall(SYS_BPF, 0, 0, 0),
 }
 report = {
-    "uid": os.getuid(), "euid": os.geteuid(), "groups": os.getgroups(),
+    "uid": os.getuid(),
+    "euid": os.geteuid(),
+    "groups": os.getgroups(),
     "no_new_privs": libc.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0),
-    "cap_eff": status("CapEff"), "cap_bnd": status("CapBnd"),
+    "cap_eff": status("CapEff"),
+    "cap_bnd": status("CapBnd"),
     **{name: isolated(probe) for name, probe in probes.items()},
 }
 print(json.dumps(report))

@@ -1,4 +1,5 @@
 """Try to write everywhere outside the sandbox's own tmpfs, and list every writable mount."""
+
 import errno
 import json
 
@@ -12,8 +13,19 @@ def attempt(path: str) -> str:
     return "written"
 
 
-targets = ["/new-file", "/etc/new-file", "/usr/bin/new-file", "/opt/padbox/new-file", "/var/tmp/new-file",
-           "/home/new-file", "/etc/passwd", "/opt/padbox/agent.py", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
+targets = [
+    "/new-file",
+    "/etc/new-file",
+    "/usr/bin/new-file",
+    "/opt/padbox/new-file",
+    "/var/tmp/new-file",
+    "/home/new-file",
+    "/etc/passwd",
+    "/opt/padbox/agent.py",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+]
 mounts = []
 with open("/proc/self/mountinfo") as f:
     for line in f:

@@ -1,5 +1,6 @@
 """Plant every symlink and hardlink trick a host-side copy or cleanup could trip over, then report what
 the sandbox itself sees through them. argv[1] is a path that exists only on the host."""
+
 import errno
 import json
 import os

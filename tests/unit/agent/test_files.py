@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from padbox_agent.files import SourceFile, parse_files, write_files
 from padbox_agent.names import BadFileName
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from padbox_agent.wire import HEADER, ExitVerifier, FrameDecoder, Kind, decode_json, encode, encode_json
 
 KEY = b"k" * 32

@@ -4,6 +4,7 @@ import itertools
 import os
 
 import pytest
+
 from padbox.core.protocol import ProtocolError
 from padbox.core.protocol import check_file_name as server_check_file_name
 from padbox_agent.names import BadFileName, check_file_name

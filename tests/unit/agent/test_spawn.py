@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from padbox_agent.spawn import BadSpec, Process, ProcessSpec, parse_spec, spawn
 from padbox_agent.wire import Kind
 
