@@ -83,7 +83,14 @@ const joinedView = createJoinedView({
   terminal,
 });
 const ownCode = createOwnCode({
-  elements: { picker: $("language"), fileName: $("file-name"), readOnly: $("read-only"), run: $("run"), tty: $("tty") },
+  elements: {
+    picker: $("language"),
+    search: $("language-search"),
+    fileName: $("file-name"),
+    readOnly: $("read-only"),
+    run: $("run"),
+    tty: $("tty"),
+  },
   editor,
   notices,
   showStatus: runView.showStatus,

@@ -3,6 +3,7 @@
 // picker and the controls are disabled, the code stays stored, and loading problems are told in the notice only.
 
 import { apiHeaders, describeRefusal, refusalCode } from "./access.js";
+import { bestMatch, groupLanguages, matchesSearch, optionLabel } from "./language-list.js";
 import { indentFor, loadSupport } from "./languages.js";
 import * as store from "./store.js";
 
@@ -21,14 +22,15 @@ async function bodyOf(response) {
 
 /**
  * @param {object} options
- * @param {object} options.elements  picker (the language <select>), fileName, readOnly, run (button), tty (checkbox)
+ * @param {object} options.elements  picker (the language <select>), search (its search box), fileName, readOnly,
+ *   run (button), tty (checkbox)
  * @param {object} options.editor  editor.js
  * @param {object} options.notices  notices.js
  * @param {(text: string, phase: string) => void} options.showStatus  the status line
  * @param {() => void} options.onListed  the language list arrived (a joined run may now name its language)
  */
 export function createOwnCode({ elements, editor, notices, showStatus, onListed }) {
-  const { picker, fileName, readOnly, run, tty } = elements;
+  const { picker, search, fileName, readOnly, run, tty } = elements;
   let languages = []; // as the server listed them
   let current = null; // the language of the person's own code
   let aside = false; // a joined run is shown instead
@@ -63,14 +65,23 @@ export function createOwnCode({ elements, editor, notices, showStatus, onListed 
     }
     languages = list.filter((l) => l && typeof l.id === "string" && l.id);
     picker.replaceChildren(
-      ...languages.map((l) => {
-        const option = document.createElement("option");
-        option.value = l.id;
-        option.textContent = l.version ? `${l.name || l.id} ${l.version}` : l.name || l.id;
-        return option;
+      ...groupLanguages(languages).map(({ group, languages: members }) => {
+        const optgroup = document.createElement("optgroup");
+        optgroup.label = group;
+        optgroup.append(
+          ...members.map((l) => {
+            const option = document.createElement("option");
+            option.value = l.id;
+            option.textContent = optionLabel(l);
+            return option;
+          }),
+        );
+        return optgroup;
       }),
     );
     picker.disabled = languages.length === 0 || aside;
+    search.disabled = picker.disabled;
+    filter();
     if (languages.length === 0) {
       notices.show({ text: "The server offers no languages." });
       return;
@@ -122,7 +133,37 @@ export function createOwnCode({ elements, editor, notices, showStatus, onListed 
     }
   }
 
+  /** Show only the languages the search box matches (the chosen one stays listed, so the picker shows it). */
+  function filter() {
+    const query = search.value;
+    for (const optgroup of picker.querySelectorAll("optgroup")) {
+      let shown = 0;
+      for (const option of optgroup.querySelectorAll("option")) {
+        const language = languages.find((l) => l.id === option.value);
+        option.hidden = !(option.value === picker.value || (language && matchesSearch(language, query)));
+        shown += option.hidden ? 0 : 1;
+      }
+      optgroup.hidden = shown === 0;
+    }
+  }
+
   picker.addEventListener("change", () => select(picker.value));
+  search.addEventListener("input", filter);
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      const found = bestMatch(languages, search.value);
+      if (found && !aside) {
+        select(found.id);
+        search.value = "";
+        filter();
+        editor.focus();
+      }
+    } else if (event.key === "Escape") {
+      search.value = "";
+      filter();
+    }
+  });
   addEventListener("pagehide", flushSave);
   tty.checked = store.loadTty();
   tty.addEventListener("change", () => store.saveTty(tty.checked));
@@ -143,6 +184,7 @@ export function createOwnCode({ elements, editor, notices, showStatus, onListed 
       aside = value;
       flushSave();
       picker.disabled = aside || languages.length === 0;
+      search.disabled = picker.disabled;
       run.disabled = aside;
       tty.disabled = aside;
       if (aside) return;

@@ -143,3 +143,21 @@ def test_tablet_width_puts_the_editor_above_the_terminal_in_dark(pad: Pad) -> No
     pad.run()
     pad.wait_for_output("green on dark")
     assert pad.wait_for_verdict() == "ok"
+
+
+def test_the_language_picker_groups_eighty_languages_and_finds_one_by_any_name(pad: Pad) -> None:
+    groups = pad.page.eval_on_selector_all("#language optgroup", "gs => gs.map(g => g.label)")
+    assert {"C family and systems", "JVM and .NET", "Scripting", "Shells"} <= set(groups)
+    assert pad.page.eval_on_selector_all("#language option", "os => os.length") >= 80
+
+    search = pad.page.locator("#language-search")
+    search.fill("scheme")
+    visible = pad.page.eval_on_selector_all("#language option", "os => os.filter(o => !o.hidden).map(o => o.value)")
+    assert {"scheme", "scheme-chez", "scheme-chicken", "scheme-mit"} <= set(visible)
+    assert "java" not in visible
+    search.fill("gccgo")  # an alias
+    search.press("Enter")
+    pad.page.wait_for_function("() => window.padbox.language() === 'go-gccgo'")
+    assert pad.page.input_value("#language") == "go-gccgo"
+    assert search.input_value() == "", "Enter picks and clears the search"
+    assert "package main" in pad.code()  # the picked language's template is open

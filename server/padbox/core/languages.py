@@ -65,6 +65,7 @@ class Language:
     error_example: str = ""
     file_from: re.Pattern[str] | None = None  # first group names the entry file (Java's public class)
     main_from: MainRule | None = None
+    group: str = "Other"  # the family the pad's picker lists it under
 
     @property
     def compiled(self) -> bool:
@@ -153,6 +154,7 @@ def _language(lang_id: str, raw: Mapping[str, Any]) -> Language:
         error_example=raw.get("error", "").lstrip("\n"),
         file_from=_pattern(lang_id, "file_from", raw["file_from"]) if "file_from" in raw else None,
         main_from=_main_rule(lang_id, raw["main_from"]) if "main_from" in raw else None,
+        group=str(raw.get("group", "Other")),
     )
 
 
@@ -241,6 +243,7 @@ class Catalogue:
                 "file": lang.file,
                 "compiled": lang.compiled,
                 "template": lang.template,
+                "group": lang.group,
             }
             for lang in sorted(self.languages.values(), key=lambda lang: lang.name.lower())
         ]

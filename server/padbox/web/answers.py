@@ -50,6 +50,7 @@ class LanguageInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     file: Annotated[str, Meta(description="The entry file's usual name.")]
     compiled: bool
     template: Annotated[str, Meta(description="A first program for the web pad.")]
+    group: Annotated[str, Meta(description="The family it belongs to (the web pad's picker groups by it).")]
 
 
 class ReadinessReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
