@@ -92,7 +92,9 @@ def test_the_program_inherits_no_descriptor_no_ignored_signal_and_leads_its_own_
     assert out[Kind.STDOUT].split() == [b"0", b"1", b"2", b"3"]  # 3 is ls's own
     # Python ignores SIGPIPE and SIGXFSZ; the program gets the default actions back.
     out, _ = run(spawn(spec("/bin/grep", "^SigIgn", "/proc/self/status"), str(tmp_path)))
-    assert int(out[Kind.STDOUT].split()[1], 16) == 0
+    # Signals 1 to 31 (bits 0 to 30). The real-time ones glibc keeps for itself (32, 33) cannot be reset from
+    # Python, and a test run's own parent may ignore them; inside a sandbox the agent, pid 1, starts clean.
+    assert int(out[Kind.STDOUT].split()[1], 16) & ((1 << 31) - 1) == 0
     leader = "import os; print(os.getsid(0) == os.getpid() == os.getpgrp())"
     out, _ = run(spawn(spec(PYTHON, "-c", leader), str(tmp_path)))
     assert out[Kind.STDOUT] == b"True\n"
