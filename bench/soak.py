@@ -225,7 +225,7 @@ class Load:
                 return
             started = starter.transcript.first(ServerType.STARTED)
             assert started is not None
-            run_id, key = started.message["id"], started.message["share_key"]
+            run_id, key = started.message["id"], started.message["driver_key"]
             for joiner, role in ((viewer, Role.VIEWER), (driver, Role.DRIVER)):
                 await joiner.join(run_id, key, role)
                 answer = await joiner.until(lambda f: f.type in (ServerType.SNAPSHOT, ServerType.ERROR))

@@ -33,8 +33,8 @@ def share_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 async def start_shared(client: Client, source: str = ASK, **run: object) -> tuple[str, str]:
     await client.run(language="python", source=source, **run)
     started = (await client.until(lambda f: f.type == "started")).message
-    assert len(started["share_key"]) >= 32, "at least 128 bits, URL-safe"
-    return started["id"], started["share_key"]
+    assert len(started["driver_key"]) >= 32 and len(started["viewer_key"]) >= 32, "at least 128 bits, URL-safe"
+    return started["id"], started["driver_key"]
 
 
 async def join(client: Client, run_id: str, key: str, role: str) -> dict[str, object]:
@@ -73,6 +73,24 @@ async def test_a_viewers_input_is_refused_and_never_reaches_the_program(share_se
         starter_t, viewer_t = await asyncio.gather(starter.collect(), viewer.collect())
     assert "hello owner" in starter_t.text() and "intruder" not in starter_t.text()
     assert "hello owner" in viewer_t.text() and viewer_t.close_code == 1000
+
+
+async def test_the_viewer_key_watches_and_cannot_be_used_to_drive(share_server: ServerProcess) -> None:
+    async with connect(share_server.ws_url) as a, connect(share_server.ws_url) as b, connect(share_server.ws_url) as c:
+        starter, would_drive, viewer = Client(a), Client(b), Client(c)
+        await starter.run(language="python", source=ASK)
+        started = (await starter.until(lambda f: f.type == "started")).message
+        assert started["viewer_key"] != started["driver_key"]
+        refused = await join(would_drive, started["id"], started["viewer_key"], "driver")
+        assert refused["code"] == "bad_request" and "not drive it" in refused["message"]
+        await would_drive.collect(timeout=5)
+        assert would_drive.transcript.close_code == 1008
+        snapshot = await join(viewer, started["id"], started["viewer_key"], "viewer")
+        assert snapshot["type"] == "snapshot" and snapshot["role"] == "viewer"
+        assert snapshot["viewer_key"] == started["viewer_key"] and "driver_key" not in snapshot
+        await starter.stdin("Ada\n")
+        starter_t, viewer_t = await asyncio.gather(starter.collect(), viewer.collect())
+    assert "hello Ada" in starter_t.text() and "hello Ada" in viewer_t.text()
 
 
 async def test_wrong_key_and_unknown_id_get_the_same_error(share_server: ServerProcess) -> None:
@@ -147,7 +165,7 @@ async def test_a_participant_that_never_reads_does_not_delay_the_others(share_se
         starter, sleeper = Client(a), Client(s)
         await starter.run(language="python", source="input()\n" + flood, limits={"output_kb": 32768})
         started = (await starter.until(lambda f: f.type == "started")).message
-        await join(sleeper, started["id"], started["share_key"], "viewer")
+        await join(sleeper, started["id"], started["viewer_key"], "viewer")
         # The sleeper reads nothing until the starter is done. Were frames held back for it, the starter
         # would wait forever (the sleeper's small kernel buffer fills after a few hundred KB): the test would hang.
         await starter.stdin("go\n")

@@ -86,9 +86,7 @@ export function createRunView({ elements, terminal, notices, sharePanel, current
     const { session } = current();
     const live = session ? session.share : null;
     if (!live) return null;
-    const links = shareLinks(location.origin + location.pathname, live.id, live.key);
-    // A viewer passes on what it was given.
-    return session.role === Role.VIEWER ? { [Role.VIEWER]: links[Role.VIEWER] } : links;
+    return shareLinks(location.origin + location.pathname, live.id, live.keys);
   }
 
   share.addEventListener("click", () => {

@@ -86,7 +86,10 @@ export class RunSession {
     this.joined = request.type === ClientType.JOIN; // someone else started the run
     this.role = this.joined ? request.role : Role.DRIVER;
     this.runId = this.joined ? request.id : null;
-    this.shareKey = this.joined ? request.key : null; // a starter learns it from `started`
+    // The key this page joins (and rejoins) with, and the keys it may pass on: a starter learns both from
+    // `started`, a joiner from its snapshot (a viewer is only ever given the viewer key).
+    this.joinKey = this.joined ? request.key : null;
+    this.shareKeys = {};
     this.socket = null;
     this.opened = false;
     this.started = false; // `started` (or, for a joiner, the snapshot) arrived
@@ -115,10 +118,17 @@ export class RunSession {
     return this.running && this.role === Role.DRIVER;
   }
 
-  /** The run's id and share key while others can join it, else null. */
+  /** The run's id and the keys this page may pass on ({driver?, viewer?}) while others can join it, else null. */
   get share() {
-    if (!this.running || !this.started || !this.runId || !this.shareKey) return null;
-    return { id: this.runId, key: this.shareKey };
+    if (!this.running || !this.started || !this.runId || Object.keys(this.shareKeys).length === 0) return null;
+    return { id: this.runId, keys: { ...this.shareKeys } };
+  }
+
+  /** Learn the keys a `started` or `snapshot` frame hands this page. */
+  learnKeys(message) {
+    for (const [role, field] of [[Role.DRIVER, "driver_key"], [Role.VIEWER, "viewer_key"]]) {
+      if (typeof message[field] === "string") this.shareKeys[role] = message[field];
+    }
   }
 
   start() {
@@ -166,7 +176,8 @@ export class RunSession {
       case ServerType.STARTED:
         this.started = true;
         if (typeof message.id === "string") this.runId = message.id;
-        if (typeof message.share_key === "string") this.shareKey = message.share_key;
+        this.learnKeys(message);
+        this.joinKey = this.shareKeys[Role.DRIVER] || null;
         this.handlers.phase(Phase.STARTING, { version: message.version, id: message.id });
         break;
       case ServerType.SNAPSHOT:
@@ -215,6 +226,7 @@ export class RunSession {
     this.started = true;
     this.rejoining = false;
     if (typeof snapshot.id === "string") this.runId = snapshot.id;
+    this.learnKeys(snapshot);
     this.handlers.snapshot(snapshot, { rejoin });
     if (!snapshot.stage) this.handlers.phase(Phase.STARTING, { version: snapshot.version, id: snapshot.id });
     for (const frame of Array.isArray(snapshot.frames) ? snapshot.frames : []) {
@@ -236,7 +248,7 @@ export class RunSession {
 
   /** The server drops a participant that fell too far behind (1013) and lets it come back with a fresh snapshot. */
   mayRejoin(code) {
-    return code === CloseCode.TRY_AGAIN_LATER && this.started && Boolean(this.shareKey) && this.rejoins < this.maxRejoins;
+    return code === CloseCode.TRY_AGAIN_LATER && this.started && Boolean(this.joinKey) && this.rejoins < this.maxRejoins;
   }
 
   rejoin() {
@@ -245,7 +257,7 @@ export class RunSession {
     this.handlers.phase(Phase.REJOINING, {});
     this.rejoinTimer = this.timers.setTimeout(() => {
       this.rejoinTimer = null;
-      if (!this.ended) this.connect(joinMessage(this.runId, this.shareKey, this.role));
+      if (!this.ended) this.connect(joinMessage(this.runId, this.joinKey, this.role));
     }, this.rejoinDelayMs);
   }
 

@@ -2,10 +2,10 @@
 //
 // A shared run is reached at the pad's own address with the run in the fragment, which browsers never send
 // to a server (so the key stays out of access logs):
-//   #join=<run id>.<share key>   drive: see the code and terminal, type into the program, stop it
-//   #watch=<run id>.<share key>  watch: see the code and terminal only
-// `#join=<id>.<key>&role=viewer` is read as a watch link too. Both links carry the run's one share key: the
-// watch link asks the server for the viewer role, it cannot forbid asking for the other.
+//   #join=<run id>.<driver key>   drive: see the code and terminal, type into the program, stop it
+//   #watch=<run id>.<viewer key>  watch: see the code and terminal only
+// `#join=<id>.<key>&role=viewer` is read as a watch link too. The two links carry different keys, and the
+// server refuses to let the viewer key drive, so a watch link cannot be edited into a driving one.
 
 import { Role } from "./protocol.js";
 
@@ -14,12 +14,16 @@ const WORD_BY_ROLE = Object.freeze({ [Role.DRIVER]: "join", [Role.VIEWER]: "watc
 // Run ids are hex, share keys URL-safe base64: neither holds a dot, so one dot splits them.
 const PART = /^[A-Za-z0-9_-]+$/;
 
-/** The driver and viewer links to run `id` with key `key`, on the pad at `base` (origin and path, no fragment). */
-export function shareLinks(base, id, key) {
-  return {
-    [Role.DRIVER]: `${base}#${WORD_BY_ROLE[Role.DRIVER]}=${id}.${key}`,
-    [Role.VIEWER]: `${base}#${WORD_BY_ROLE[Role.VIEWER]}=${id}.${key}`,
-  };
+/**
+ * The links to run `id` for each role whose key is in `keys` ({driver?, viewer?}), on the pad at `base`
+ * (origin and path, no fragment): a viewer holds only the viewer key, so it can pass on only a watch link.
+ */
+export function shareLinks(base, id, keys) {
+  const links = {};
+  for (const role of [Role.DRIVER, Role.VIEWER]) {
+    if (keys[role]) links[role] = `${base}#${WORD_BY_ROLE[role]}=${id}.${keys[role]}`;
+  }
+  return links;
 }
 
 /**

@@ -234,7 +234,10 @@ test("frames that are not JSON objects, or of unknown types, are ignored", () =>
 // --- shared runs
 
 const SHARE_KEY = "k".repeat(32);
-const started = { type: "started", id: "r1", language: "python", version: "3.11", share_key: SHARE_KEY };
+const VIEW_KEY = "v".repeat(32);
+const started = {
+  type: "started", id: "r1", language: "python", version: "3.11", driver_key: SHARE_KEY, viewer_key: VIEW_KEY,
+};
 
 function snapshot(role, frames, extra = {}) {
   return {
@@ -244,12 +247,12 @@ function snapshot(role, frames, extra = {}) {
   };
 }
 
-test("the starter learns the share key from started, and loses it when the run ends", () => {
+test("the starter learns both keys from started, and loses them when the run ends", () => {
   const { socket, session } = makeSession();
   socket().open();
   assert.equal(session.share, null);
   socket().message(started);
-  assert.deepEqual(session.share, { id: "r1", key: SHARE_KEY });
+  assert.deepEqual(session.share, { id: "r1", keys: { driver: SHARE_KEY, viewer: VIEW_KEY } });
   socket().message(exit("run", "ok"));
   assert.equal(session.share, null);
 });
@@ -259,11 +262,15 @@ test("a joiner sends join first, then replays the snapshot's frames before live 
   socket().open();
   assert.deepEqual(socket().sent, [{ type: "join", id: "r1", key: SHARE_KEY, role: "driver" }]);
   socket().message(
-    snapshot("driver", [
-      { type: "queued", position: 1 },
-      { type: "stage", stage: "run" },
-      { type: "stdout", stage: "run", data: "name? " },
-    ]),
+    snapshot(
+      "driver",
+      [
+        { type: "queued", position: 1 },
+        { type: "stage", stage: "run" },
+        { type: "stdout", stage: "run", data: "name? " },
+      ],
+      { driver_key: SHARE_KEY, viewer_key: VIEW_KEY },
+    ),
   );
   socket().message({ type: "presence", drivers: 2, viewers: 0 });
   socket().message({ type: "stdout", stage: "run", data: "Ada\r\n" });
@@ -275,7 +282,14 @@ test("a joiner sends join first, then replays the snapshot's frames before live 
     ["presence", { drivers: 2, viewers: 0 }],
     ["output", "stdout", "run", "Ada\r\n"],
   ]);
-  assert.deepEqual(session.share, { id: "r1", key: SHARE_KEY });
+  assert.deepEqual(session.share, { id: "r1", keys: { driver: SHARE_KEY, viewer: VIEW_KEY } });
+});
+
+test("a viewer who joined with the driver key passes on only the viewer key its snapshot hands it", () => {
+  const { socket, session } = makeSession(joinMessage("r1", SHARE_KEY, "viewer"));
+  socket().open();
+  socket().message(snapshot("viewer", [{ type: "stage", stage: "run" }], { viewer_key: VIEW_KEY }));
+  assert.deepEqual(session.share, { id: "r1", keys: { viewer: VIEW_KEY } });
 });
 
 test("a snapshot taken before any stage began shows the run starting", () => {

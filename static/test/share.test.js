@@ -5,18 +5,26 @@ import { driverless, parseShareHash, presenceLabel, shareLinks } from "../src/sh
 
 const ID = "5ea288b486136400";
 const KEY = "Zm9vYmFyLWJhei1xdXV4LTAxMjM0NTY3";
+const VIEW_KEY = "dmlld2VyLW9ubHktMDEyMzQ1Njc4OWFi";
+const KEYS = { driver: KEY, viewer: VIEW_KEY };
 
-test("a run has a driver link and a viewer link on the pad's own address", () => {
-  assert.deepEqual(shareLinks("https://pad.test/", ID, KEY), {
+test("a run has a driver link and a viewer link, each with its own key, on the pad's own address", () => {
+  assert.deepEqual(shareLinks("https://pad.test/", ID, KEYS), {
     driver: `https://pad.test/#join=${ID}.${KEY}`,
-    viewer: `https://pad.test/#watch=${ID}.${KEY}`,
+    viewer: `https://pad.test/#watch=${ID}.${VIEW_KEY}`,
+  });
+});
+
+test("a page that holds only the viewer key can pass on only a watch link", () => {
+  assert.deepEqual(shareLinks("https://pad.test/", ID, { viewer: VIEW_KEY }), {
+    viewer: `https://pad.test/#watch=${ID}.${VIEW_KEY}`,
   });
 });
 
 test("each link reads back as the run and the role it was made for", () => {
-  const links = shareLinks("http://127.0.0.1:8000/", ID, KEY);
+  const links = shareLinks("http://127.0.0.1:8000/", ID, KEYS);
   for (const role of ["driver", "viewer"]) {
-    assert.deepEqual(parseShareHash(new URL(links[role]).hash), { id: ID, key: KEY, role });
+    assert.deepEqual(parseShareHash(new URL(links[role]).hash), { id: ID, key: KEYS[role], role });
   }
 });
 

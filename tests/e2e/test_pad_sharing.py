@@ -75,7 +75,8 @@ def test_a_driver_opened_from_the_share_link_sees_the_same_run_and_answers_it(
     joined, watched = LINK.match(driver_link), LINK.match(viewer_link)
     assert joined and watched, links
     assert (joined[1], watched[1]) == ("join", "watch")
-    assert joined.groups()[1:] == watched.groups()[1:], "both links name the same run"
+    assert joined[2] == watched[2], "both links name the same run"
+    assert joined[3] != watched[3], "each link carries its own key, so a watch link cannot be edited into a driving one"
     starter.page.click("[data-testid=copy-driver]")
     starter.page.wait_for_function("document.querySelector('[data-testid=copy-driver]').textContent === 'Copied'")
     assert starter.page.evaluate("navigator.clipboard.readText()") == driver_link

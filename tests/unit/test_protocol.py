@@ -199,7 +199,7 @@ def test_server_messages_are_valid_json_with_the_documented_fields() -> None:
 
 def test_every_server_event_reads_back_as_itself() -> None:
     for event in (
-        Started("abc", "python", "3.11", share_key="k"),
+        Started("abc", "python", "3.11", driver_key="k", viewer_key="v"),
         Started("abc", "python", "3.11"),
         StageBegan(Stage.COMPILE),
         Stdout(Stage.RUN, "hi"),
@@ -223,4 +223,4 @@ def test_every_server_event_reads_back_as_itself() -> None:
         ),
     ):
         assert events.decode(events.encode(event)) == event
-    assert "share_key" not in json.loads(events.encode(Started("abc", "python", "3.11")))
+    assert not {"driver_key", "viewer_key"} & set(json.loads(events.encode(Started("abc", "python", "3.11"))))

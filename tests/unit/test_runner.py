@@ -120,7 +120,10 @@ async def test_a_run_ends_with_its_sandbox_discarded_nothing_held_and_every_obse
     assert backend.leaked() == [] and participation.close_code == CloseCode.NORMAL
     assert settled(runner)
     started = events[0]
-    assert isinstance(started, Started) and started.share_key == participation.run.key
+    assert isinstance(started, Started) and (started.driver_key, started.viewer_key) == (
+        participation.run.driver_key,
+        participation.run.viewer_key,
+    )
     assert [type(e) for e in recorder.events] == [type(e) for e in events] and recorder.ended == [session]
 
 

@@ -7,8 +7,10 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from padbox.core.events import StageBegan, Stdout, Typed
-from padbox.core.protocol import Role, Stage
+from padbox.core.protocol import ProtocolError, Role, Stage
 from padbox.core.sharing import Frame, Outbox, ReplayBuffer, SharedRun, ShareRegistry
 
 
@@ -91,10 +93,29 @@ async def test_wrong_key_and_unknown_id_are_the_same_refusal() -> None:
     run = SharedRun(fake_session, execute_nothing, registry)
     registry.register("run1", run)
     errors = []
-    for run_id, key in (("run1", "wrong"), ("nope", run.key)):
+    for run_id, key in (("run1", "wrong"), ("nope", run.driver_key), ("nope", run.viewer_key)):
         try:
-            registry.find(run_id, key)
+            registry.find(run_id, key, Role.VIEWER)
         except Exception as exc:  # noqa: BLE001
             errors.append(str(exc))
-    assert len(errors) == 2 and errors[0] == errors[1]
-    assert registry.find("run1", run.key) is run
+    assert len(errors) == 3 and errors[0] == errors[1] == errors[2]
+    assert registry.find("run1", run.driver_key, Role.DRIVER) is run
+
+
+async def test_the_viewer_key_watches_but_cannot_drive_and_the_driver_key_does_both() -> None:
+    registry = ShareRegistry(max_participants=4, grace_s=10, replay_limit=1024)
+    run = SharedRun(fake_session, execute_nothing, registry)
+    registry.register("run1", run)
+    assert run.viewer_key != run.driver_key
+    assert registry.find("run1", run.viewer_key, Role.VIEWER) is run
+    assert registry.find("run1", run.driver_key, Role.VIEWER) is run
+    with pytest.raises(ProtocolError, match="not drive it"):
+        registry.find("run1", run.viewer_key, Role.DRIVER)
+
+
+async def test_a_snapshot_hands_a_viewer_only_the_viewer_key() -> None:
+    registry = ShareRegistry(max_participants=4, grace_s=10, replay_limit=1024)
+    run = SharedRun(fake_session, execute_nothing, registry)
+    viewer, driver = run.snapshot(Role.VIEWER), run.snapshot(Role.DRIVER)
+    assert (viewer.viewer_key, viewer.driver_key) == (run.viewer_key, None)
+    assert (driver.viewer_key, driver.driver_key) == (run.viewer_key, run.driver_key)

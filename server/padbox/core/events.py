@@ -22,12 +22,14 @@ class Event(msgspec.Struct, frozen=True, tag_field="type"):
 
 
 class Started(Event, frozen=True, tag=ServerType.STARTED.value, omit_defaults=True):
-    """The run has its sandbox. `share_key` lets others join it (absent from HTTP answers)."""
+    """The run has its sandbox. `driver_key` lets others join it and type, `viewer_key` only watch (both
+    absent from HTTP answers)."""
 
     id: str
     language: str
     version: str
-    share_key: str | None = None
+    driver_key: str | None = None
+    viewer_key: str | None = None
 
 
 class StageBegan(Event, frozen=True, tag=ServerType.STAGE.value):
@@ -96,7 +98,7 @@ class FileEntry(msgspec.Struct, frozen=True):
     content: str
 
 
-class Snapshot(Event, frozen=True, tag=ServerType.SNAPSHOT.value):
+class Snapshot(Event, frozen=True, tag=ServerType.SNAPSHOT.value, omit_defaults=True):
     """A joiner's first frame: the run as it stands, then the frames it missed."""
 
     id: str
@@ -109,6 +111,9 @@ class Snapshot(Event, frozen=True, tag=ServerType.SNAPSHOT.value):
     stage: Stage | None
     frames: tuple[AnyEvent, ...]
     omitted_bytes: int
+    # The keys this role may pass on: a driver gets both, a viewer only the viewer key.
+    viewer_key: str | None = None
+    driver_key: str | None = None
 
 
 AnyEvent = Started | StageBegan | Stdout | Stderr | Exited | Error | Queued | Presence | Typed | Snapshot

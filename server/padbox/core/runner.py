@@ -165,7 +165,7 @@ class Runner:
     async def join(self, message: JoinMessage, credentials: Credentials) -> Participation:
         """Join a running run by its id and key."""
         self._admit(credentials)
-        run = self.shares.find(message.run_id, message.key)
+        run = self.shares.find(message.run_id, message.key, message.role)
         return Participation(run, run.join(message.role))
 
     async def execute(self, request: RunRequest, credentials: Credentials) -> RunRecord:

@@ -42,6 +42,7 @@ SHARE_KEY_BYTES = 24  # 192 bits from the OS's cryptographic source
 OUTBOX_LIMIT = 1 << 20  # frames waiting for one participant, in bytes; past it a shared participant is dropped
 STALLED_READER_S = 10.0  # a run's only participant may hold its program back this long, then it is dropped
 NO_SUCH_RUN = "no shared run has that id and key"
+WATCH_ONLY = "that key lets you watch this run, not drive it: join with role viewer"
 SHUTTING_DOWN = "the server is shutting down"
 
 SessionFactory = Callable[[Emit], Session]
@@ -165,7 +166,9 @@ class SharedRun:
 
     def __init__(self, session_factory: SessionFactory, execute: Execute, registry: ShareRegistry) -> None:
         self.registry = registry
-        self.key = secrets.token_urlsafe(SHARE_KEY_BYTES)
+        # Two keys, so a watch link cannot be edited into a driving one: the driver key grants both roles.
+        self.driver_key = secrets.token_urlsafe(SHARE_KEY_BYTES)
+        self.viewer_key = secrets.token_urlsafe(SHARE_KEY_BYTES)
         self.session = session_factory(self.publish)
         self._execute = execute
         self.participants: list[Participant] = []
@@ -268,7 +271,7 @@ class SharedRun:
         """Called by the session for every event: fan it out, remember it for joiners."""
         if isinstance(event, Started):
             self.registry.register(self.session.id, self)
-            event = msgspec.structs.replace(event, share_key=self.key)
+            event = msgspec.structs.replace(event, driver_key=self.driver_key, viewer_key=self.viewer_key)
         else:
             self.replay.add(event)
         if isinstance(event, StageBegan):
@@ -322,6 +325,8 @@ class SharedRun:
             stage=self.stage.stage if self.stage else None,
             frames=tuple(self.replay.frames),
             omitted_bytes=self.replay.omitted_bytes,
+            viewer_key=self.viewer_key,
+            driver_key=self.driver_key if role is Role.DRIVER else None,
         )
 
     # --- the run's life ---------------------------------------------------------------------------
@@ -378,11 +383,17 @@ class ShareRegistry:
             del self.runs[run_id]
         self.active.discard(run)
 
-    def find(self, run_id: str, key: str) -> SharedRun:
+    def find(self, run_id: str, key: str, role: Role) -> SharedRun:
+        """The run whose key grants `role`. An unknown id and a wrong key are refused alike, compared in
+        constant time, so neither ids nor keys can be probed."""
         run = self.runs.get(run_id)
-        expected = run.key if run is not None else secrets.token_urlsafe(SHARE_KEY_BYTES)
-        if not hmac.compare_digest(key.encode(), expected.encode()) or run is None:
+        unknown = secrets.token_urlsafe(SHARE_KEY_BYTES)
+        drives = hmac.compare_digest(key.encode(), (run.driver_key if run else unknown).encode())
+        watches = hmac.compare_digest(key.encode(), (run.viewer_key if run else unknown).encode())
+        if run is None or not (drives or watches):
             raise ProtocolError(ErrorCode.BAD_REQUEST, NO_SUCH_RUN)
+        if role is Role.DRIVER and not drives:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, WATCH_ONLY)
         return run
 
     async def shut_down(self) -> None:
