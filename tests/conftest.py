@@ -122,7 +122,16 @@ def start_server(tmp_dir: Path, instance: str, *, engine_required: bool = True, 
         require_docker()
     port = free_port()
     log_path = tmp_dir / f"server-{instance}-{port}.log"
-    full_env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PADBOX_INSTANCE": instance, **env}
+    # The pads' database goes in the test's own directory unless the test names one (a restart reuses it).
+    data_dir = str(tmp_dir / f"data-{instance}-{port}")
+    full_env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "PADBOX_INSTANCE": instance,
+        "PADBOX_DATA_DIR": data_dir,
+        **env,
+    }
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "padbox"], cwd=REPO, env=full_env, stdout=log_file, stderr=subprocess.STDOUT

@@ -17,17 +17,21 @@ from padbox.core.pool import WarmPool
 from padbox.core.runner import DoorSettings, Runner
 from padbox.core.sandbox import SandboxBackend
 from padbox.core.sharing import ShareRegistry
+from padbox.pads.model import PadLimits
+from padbox.pads.service import Pads, PadSettings
+from padbox.pads.store import PadStore
 from padbox.telemetry.metrics import Metrics
 from padbox.telemetry.session_log import SessionLog
 
 
 @dataclass(frozen=True)
 class Assembly:
-    """What the web app mounts: the runner for every transport, and the metrics for /metrics."""
+    """What the web app mounts: the runner for every transport, the pads, and the metrics for /metrics."""
 
     settings: Settings
     runner: Runner
     metrics: Metrics
+    pads: Pads
 
 
 def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assembly:
@@ -48,4 +52,14 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
         door=DoorSettings(settings.first_message_timeout_s, settings.max_message_bytes),
         observers=(metrics, SessionLog(settings.log_content)),
     )
-    return Assembly(settings, runner, metrics)
+    limits = PadLimits(
+        max_bytes=settings.pad_max_bytes,
+        max_participants=settings.pad_max_participants,
+        messages_per_s=settings.pad_messages_per_s,
+    )
+    pads = Pads(
+        PadStore(settings.pads_database_url),
+        runner,
+        PadSettings(limits, settings.pad_retention_days, settings.pad_run_output_bytes),
+    )
+    return Assembly(settings, runner, metrics, pads)

@@ -89,6 +89,14 @@ def origins(name: str, raw: str) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
+def data_directory(name: str, raw: str) -> Path:
+    """Where pads are kept (empty: $XDG_DATA_HOME/padbox, else ~/.local/share/padbox); made when missing."""
+    if raw:
+        return Path(raw).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "padbox"
+
+
 def manifest_file(name: str, raw: str) -> Path:
     path = Path(raw) if raw else SHIPPED_MANIFEST
     if not path.is_file():
@@ -331,6 +339,62 @@ class Settings:
             combine=_limit_policy,
         )
     )
+
+    data_dir: Path = field(
+        metadata=variable(
+            "PADBOX_DATA_DIR",
+            "",
+            "Directory of the pads' SQLite database (empty: $XDG_DATA_HOME/padbox or ~/.local/share/padbox).",
+            data_directory,
+        )
+    )
+    database_url: str = field(
+        metadata=variable(
+            "PADBOX_DATABASE_URL",
+            "",
+            "SQLAlchemy URL of the pads' database (empty: SQLite in PADBOX_DATA_DIR; "
+            "`postgresql+asyncpg://user:pass@host/db` for PostgreSQL).",
+        )
+    )
+    pad_max_bytes: int = field(
+        metadata=variable(
+            "PADBOX_PAD_MAX_KB",
+            "512",
+            "Largest pad document (its encoded Yjs state); larger edits are refused.",
+            kilobytes,
+        )
+    )
+    pad_max_participants: int = field(
+        metadata=variable(
+            "PADBOX_PAD_MAX_PARTICIPANTS", "32", "Editor sockets (all roles) one pad may have open at once.", whole
+        )
+    )
+    pad_messages_per_s: float = field(
+        metadata=variable(
+            "PADBOX_PAD_MESSAGES_PER_S",
+            "60",
+            "Yjs messages (edits and cursor moves) one pad socket may send per second, with bursts of 4 s' worth.",
+            number,
+        )
+    )
+    pad_retention_days: float = field(
+        metadata=variable(
+            "PADBOX_PAD_RETENTION_DAYS",
+            "30",
+            "Days after its last activity a pad is purged with its history (checked at start-up and hourly).",
+            number,
+        )
+    )
+    pad_run_output_bytes: int = field(
+        metadata=variable(
+            "PADBOX_PAD_RUN_OUTPUT_KB", "64", "Output of each pad run kept in the pad's history.", kilobytes
+        )
+    )
+
+    @property
+    def pads_database_url(self) -> str:
+        """PADBOX_DATABASE_URL, else the SQLite file in PADBOX_DATA_DIR."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'pads.db'}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

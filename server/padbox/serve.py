@@ -14,6 +14,7 @@ from padbox.assembly import assemble
 from padbox.config import ConfigError, Settings
 from padbox.core.access import RedactTokens
 from padbox.core.runner import Runner
+from padbox.pads.service import Pads
 from padbox.web.app import create_app
 
 
@@ -21,9 +22,10 @@ class PadboxServer(uvicorn.Server):
     """uvicorn, but on the first signal every running session is told and its container removed
     before uvicorn begins its own shutdown (which would otherwise just drop the sockets)."""
 
-    def __init__(self, config: uvicorn.Config, runner: Runner, grace_s: float) -> None:
+    def __init__(self, config: uvicorn.Config, runner: Runner, pads: Pads, grace_s: float) -> None:
         super().__init__(config)
         self.runner = runner
+        self.pads = pads
         self.grace_s = grace_s
         self.draining = False
 
@@ -38,7 +40,9 @@ class PadboxServer(uvicorn.Server):
     async def _drain_then_exit(self, sig: int, frame: FrameType | None) -> None:
         grace = self.grace_s
         try:
-            await asyncio.wait_for(self.runner.shut_down(), grace)
+            # Pad sockets first (their edits are stored already; open sockets would hold uvicorn's own
+            # shutdown), then the runs, whose records the pads finish as the runs end.
+            await asyncio.wait_for(asyncio.gather(self.pads.shut_down(), self.runner.shut_down()), grace)
         except TimeoutError:
             logging.getLogger("padbox").warning("sessions did not finish within %.0f s of shutdown", grace)
         except Exception:  # the process still exits; the log says why the clean-up failed
@@ -53,7 +57,7 @@ def serve() -> None:
     try:
         settings = Settings.from_env()
         assembly = assemble(settings)
-        app = create_app(assembly.runner, assembly.metrics, settings.image)
+        app = create_app(assembly.runner, assembly.metrics, settings.image, assembly.pads)
     except (ConfigError, ValueError, OSError) as exc:
         sys.exit(f"padbox: {exc}")
     config = uvicorn.Config(
@@ -70,4 +74,4 @@ def serve() -> None:
     )
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(RedactTokens())
-    PadboxServer(config, assembly.runner, settings.shutdown_grace_s).run()
+    PadboxServer(config, assembly.runner, assembly.pads, settings.shutdown_grace_s).run()

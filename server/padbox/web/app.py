@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from padbox.core.runner import Runner
+from padbox.pads.service import Pads
 from padbox.telemetry.metrics import Metrics
 from padbox.web.routes import http_routes
 from padbox.web.websocket import websocket_endpoint
@@ -28,31 +29,40 @@ PLACEHOLDER_PAGE = Path(str(resources.files("padbox.web").joinpath("placeholder.
 
 
 def static_routes() -> list[BaseRoute]:
+    """The page at / and, for a pad, at /p/<id> (the same bundle: it switches into pad mode on that path)."""
+    page = STATIC_DIR / "index.html" if STATIC_DIR.is_dir() else PLACEHOLDER_PAGE
+
+    async def pad_page(request: Request) -> Response:
+        return Response(page.read_bytes(), media_type="text/html", headers={"Referrer-Policy": "no-referrer"})
+
+    routes: list[BaseRoute] = [Route("/p/{pad_id}", pad_page, methods=["GET", "HEAD"])]
     if STATIC_DIR.is_dir():
-        return [Mount("/", app=StaticFiles(directory=STATIC_DIR, html=True), name="static")]
-
-    async def placeholder(request: Request) -> Response:
-        return Response(PLACEHOLDER_PAGE.read_bytes(), media_type="text/html")
-
-    return [Route("/", placeholder)]
+        return [*routes, Mount("/", app=StaticFiles(directory=STATIC_DIR, html=True), name="static")]
+    return [*routes, Route("/", pad_page)]
 
 
-def create_app(runner: Runner, metrics: Metrics, image: str) -> Starlette:
+def create_app(runner: Runner, metrics: Metrics, image: str, pads: Pads | None = None) -> Starlette:
     """The web app over a runner (padbox.assembly makes one from settings); `image` names the sandbox
-    image in readiness reports."""
+    image in readiness reports; `pads`, when given, adds the pads' API and sockets."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runner.start_up()
+        if pads is not None:
+            await pads.start_up()
         try:
             yield
         finally:
+            if pads is not None:
+                await pads.shut_down()
             await runner.shut_down()
+            if pads is not None:
+                await pads.close()
             await runner.close()
 
     routes: list[BaseRoute] = [
         WebSocketRoute("/ws", websocket_endpoint(runner)),
-        *http_routes(runner, metrics, image),
+        *http_routes(runner, metrics, image, pads),
         *static_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -6,13 +6,15 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from padbox.core.events import Error, as_dict
 from padbox.core.protocol import ErrorCode
 from padbox.core.runner import Runner
+from padbox.pads.service import Pads
 from padbox.telemetry.metrics import Metrics
 from padbox.web import health, openapi, piston, rest
+from padbox.web.pads import pad_routes
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -31,8 +33,9 @@ def post(path: str, endpoint: Endpoint) -> Route:
     return Route(path, only_post, methods=METHODS)  # without methods, Starlette assumes GET only
 
 
-def http_routes(runner: Runner, metrics: Metrics, image: str) -> list[Route]:
-    """Every HTTP route but the pad's static files, each given only what it uses."""
+def http_routes(runner: Runner, metrics: Metrics, image: str, pads: Pads | None = None) -> list[BaseRoute]:
+    """Every HTTP route but the pad's static files, each given only what it uses (the pads' API and sockets
+    when `pads` is given)."""
 
     async def languages(request: Request) -> Response:
         return JSONResponse(runner.catalogue.describe())
@@ -49,4 +52,5 @@ def http_routes(runner: Runner, metrics: Metrics, image: str) -> list[Route]:
         Route("/readyz", health.readyz_endpoint(runner, image), methods=["GET"]),
         Route("/metrics", metrics_page, methods=["GET"]),
         Route("/openapi.json", openapi.openapi_endpoint(runner), methods=["GET"]),
+        *(pad_routes(runner, pads) if pads is not None else []),
     ]

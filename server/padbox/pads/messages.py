@@ -1,0 +1,207 @@
+"""Every pad message as a type, defined once: the events socket's JSON messages, and the HTTP API's
+request and answer bodies (web/openapi.py documents the API from these, docs/pads.md describes them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from padbox.core.protocol import MAX_FILES, SourceFile
+from padbox.pads.model import MAX_NAME, MAX_TITLE, PadRole
+
+
+# --- the events socket (/ws/pads/<id>/events), server -> client ------------------------------------------
+class PadEvent(msgspec.Struct, frozen=True, tag_field="type"):
+    """A message on a pad's events socket; its class's tag is its `type`."""
+
+
+class RunInfo(msgspec.Struct, frozen=True):
+    """A pad run going on: join it on /ws with `run_id` and `key` (a driver's key for edit and owner)."""
+
+    run_id: str
+    key: str
+    by: str
+    at: float
+
+
+class PadState(PadEvent, frozen=True, tag="pad"):
+    """The first message: the pad as it stands, and its run if one is going."""
+
+    id: str
+    role: PadRole
+    title: str
+    language: str
+    ended: bool
+    run: RunInfo | None
+
+
+class PadRunStarted(PadEvent, frozen=True, tag="pad_run"):
+    run_id: str
+    key: str
+    by: str
+    at: float
+
+
+class PadRunFinished(PadEvent, frozen=True, tag="pad_run_finished"):
+    run_id: str
+    verdict: str | None
+    at: float
+
+
+class PadEnded(PadEvent, frozen=True, tag="pad_ended"):
+    at: float
+
+
+class PadClosed(PadEvent, frozen=True, tag="pad_closed"):
+    """Sent before the server closes the socket itself (shutdown, a replaced key)."""
+
+    reason: str
+
+
+AnyPadEvent = PadState | PadRunStarted | PadRunFinished | PadEnded | PadClosed
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(AnyPadEvent)
+
+
+def encode(event: PadEvent) -> str:
+    return _encoder.encode(event).decode()
+
+
+def decode(text: str | bytes) -> AnyPadEvent:
+    """An events-socket message read back (tests, clients)."""
+    return _decoder.decode(text)
+
+
+# --- HTTP request bodies ----------------------------------------------------------------------------------
+class NewPad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """POST /api/v1/pads: all optional; the defaults are a Python pad with its first program."""
+
+    language: Annotated[str, Meta(min_length=1, max_length=64, examples=["python"])] | None = None
+    title: Annotated[str, Meta(max_length=MAX_TITLE)] | None = None
+    files: Annotated[tuple[SourceFile, ...], Meta(min_length=1, max_length=MAX_FILES)] | None = None
+    entry: Annotated[str, Meta(min_length=1, description="The file that runs (default: the first).")] | None = None
+
+
+class RunPad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """POST /api/v1/pads/<id>/runs: who presses Run (as the history records it)."""
+
+    name: Annotated[str, Meta(max_length=MAX_NAME)] | None = None
+    cols: Annotated[int, Meta(ge=1, le=1000)] = 80
+    rows: Annotated[int, Meta(ge=1, le=1000)] = 24
+
+
+class NewLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """POST /api/v1/pads/<id>/links: the role whose key is replaced."""
+
+    role: PadRole
+
+
+class Notes(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The owner's private notes (GET and PUT /api/v1/pads/<id>/notes)."""
+
+    notes: Annotated[str, Meta(max_length=65536)]
+
+
+# --- HTTP answers -----------------------------------------------------------------------------------------
+class RoleStrings(msgspec.Struct, frozen=True):
+    owner: str
+    edit: str
+    view: str
+
+
+class PadCreated(msgspec.Struct, frozen=True):
+    """201: the pad's id, its three links (the key in the fragment) and the bare keys."""
+
+    id: str
+    links: RoleStrings
+    keys: RoleStrings
+
+
+class PadInfo(msgspec.Struct, frozen=True):
+    """GET /api/v1/pads/<id>: the pad as the key's holder may see it."""
+
+    id: str
+    role: PadRole
+    title: str
+    language: str
+    entry: str
+    ended: bool
+    created_at: float
+    ended_at: float | None
+
+
+class RunAccepted(msgspec.Struct, frozen=True):
+    """202: the pad's run has started; every events socket is told its id and key."""
+
+    run_id: str
+
+
+class Link(msgspec.Struct, frozen=True):
+    """200: the new key and link of a role; the old key no longer opens the pad."""
+
+    role: PadRole
+    key: str
+    link: str
+
+
+class Ended(msgspec.Struct, frozen=True):
+    ended: bool
+    ended_at: float
+
+
+class AuthorInfo(msgspec.Struct, frozen=True):
+    name: str
+    role: PadRole
+
+
+class UpdateEntry(msgspec.Struct, frozen=True):
+    """One accepted edit: applied in `seq` order to an empty Y.Doc, the updates replay the pad."""
+
+    seq: int
+    at: Annotated[float, Meta(description="Seconds since the epoch.")]
+    author: AuthorInfo
+    update: Annotated[str, Meta(description="A Yjs v1 update, base64.")]
+
+
+class RunError(msgspec.Struct, frozen=True):
+    code: str
+    message: str
+
+
+class RunEntry(msgspec.Struct, frozen=True):
+    """One run of the pad: who, when, the files as run, the output (capped), the verdict and usage."""
+
+    run_id: str
+    at: float
+    finished_at: float | None
+    author: AuthorInfo
+    language: str
+    files: tuple[SourceFile, ...]
+    output: str
+    truncated: bool
+    verdict: str | None
+    exit_code: int | None
+    signal: str | None
+    usage: dict[str, Any] | None
+    error: RunError | None
+
+
+class History(msgspec.Struct, frozen=True):
+    """GET /api/v1/pads/<id>/history (owner): the pad, every edit, every run."""
+
+    pad: PadInfo
+    updates: tuple[UpdateEntry, ...]
+    runs: tuple[RunEntry, ...]
+
+
+class Export(msgspec.Struct, frozen=True):
+    """GET /api/v1/pads/<id>/export (owner): the history, and the whole document as one Yjs update."""
+
+    pad: PadInfo
+    updates: tuple[UpdateEntry, ...]
+    runs: tuple[RunEntry, ...]
+    state: Annotated[str, Meta(description="The document's whole state, a Yjs v1 update, base64.")]

@@ -1,0 +1,273 @@
+"""Pads over HTTP and WebSocket: a thin translation onto padbox.pads.service.Pads.
+
+Every endpoint and socket asks the runner's AccessPolicy first (tokens, the Origin allowlist), exactly as
+/ws and the execute endpoints do, then the pad's key. Refusals are the API's usual `error` body; a pad
+socket is accepted and then closed with the refusal's code (4404 for an unknown pad or a wrong key alike),
+so a browser sees the code and the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from padbox.core import protocol
+from padbox.core.access import token_subprotocols
+from padbox.core.events import Error, as_dict
+from padbox.core.protocol import ErrorCode, ProtocolError
+from padbox.core.runner import Runner, ShuttingDown
+from padbox.pads.messages import Ended, Link, NewLink, NewPad, Notes, PadCreated, RoleStrings, RunAccepted, RunPad
+from padbox.pads.model import PadError, PadRole, malformed
+from padbox.pads.rooms import Outgoing
+from padbox.pads.service import Pads
+from padbox.web.http_runs import ClientGone, credentials, read_body, refusal_headers, status_for
+
+log = logging.getLogger("padbox.pads.web")
+
+T = TypeVar("T")
+Endpoint = Callable[[Request], Awaitable[Response]]
+MAX_CLOSE_REASON = 120  # a close frame's reason is at most 123 bytes
+_encoder = msgspec.json.Encoder()
+
+
+def refusal(problem: ProtocolError) -> tuple[dict[str, Any], int]:
+    """A refusal's body (the `error` object of the rest of the API, with a pad's own codes) and status."""
+    if isinstance(problem, PadError):
+        return {"type": "error", "code": problem.wire_code, "message": problem.message}, problem.status
+    return as_dict(Error.of(problem)), status_for(problem)
+
+
+def answer(value: msgspec.Struct, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(_encoder.encode(value), status, headers, media_type="application/json")
+
+
+def base_url(connection: HTTPConnection) -> str:
+    return str(connection.base_url).rstrip("/")
+
+
+def link(connection: HTTPConnection, pad_id: str, key: str) -> str:
+    """A pad's link: the key in the fragment, so it never reaches a server's log or a Referer."""
+    return f"{base_url(connection)}/p/{pad_id}#key={key}"
+
+
+async def body_of(request: Request, runner: Runner, into: type[T], required: bool = False) -> T:
+    raw = await read_body(request, runner.door.max_message_bytes)
+    if not raw.strip() and not required:
+        raw = b"{}"
+    return protocol.decode(msgspec.json.Decoder(into), raw, "the request body")
+
+
+def only(methods: dict[str, Endpoint]) -> Endpoint:
+    """Answer the listed methods; any other is 405 with `Allow` (else the web page's mount at / answers 404)."""
+
+    async def endpoint(request: Request) -> Response:
+        handler = methods.get(request.method)
+        if handler is None:
+            message = f"{request.method} is not allowed here"
+            allow = ", ".join(methods)
+            return JSONResponse(as_dict(Error(ErrorCode.BAD_REQUEST, message)), 405, {"Allow": allow})
+        return await handler(request)
+
+    return endpoint
+
+
+def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
+    """The pad API's routes and its two sockets."""
+
+    def guarded(handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
+        """The door (access policy), then the handler with the pad id and key; refusals as answers."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                if runner.draining:
+                    raise ShuttingDown()
+                runner.access.authorize(request.query_params, request.headers, _address(request))
+                return await handler(
+                    request, request.path_params.get("pad_id", ""), request.query_params.get("key", "")
+                )
+            except ProtocolError as problem:
+                body, status = refusal(problem)
+                return JSONResponse(body, status, refusal_headers(problem))
+            except ClientGone:
+                return Response(status_code=499)
+
+        return endpoint
+
+    async def create(request: Request, _: str, __: str) -> Response:
+        new = await pads.create(await body_of(request, runner, NewPad))
+        keys = new.keys
+        created = PadCreated(
+            id=new.id,
+            links=RoleStrings(*(link(request, new.id, keys[role]) for role in PadRole)),
+            keys=RoleStrings(*(keys[role] for role in PadRole)),
+        )
+        return answer(created, 201)
+
+    async def info(request: Request, pad_id: str, key: str) -> Response:
+        return answer(await pads.info(pad_id, key))
+
+    async def run(request: Request, pad_id: str, key: str) -> Response:
+        body = await body_of(request, runner, RunPad)
+        run_id = await pads.run(pad_id, key, body, credentials(request))
+        return answer(RunAccepted(run_id), 202)
+
+    async def end(request: Request, pad_id: str, key: str) -> Response:
+        return answer(Ended(True, await pads.end(pad_id, key)))
+
+    async def links(request: Request, pad_id: str, key: str) -> Response:
+        role = (await body_of(request, runner, NewLink, required=True)).role
+        fresh = await pads.new_key(pad_id, key, role)
+        return answer(Link(role, fresh, link(request, pad_id, fresh)))
+
+    async def notes(request: Request, pad_id: str, key: str) -> Response:
+        return answer(Notes(await pads.notes(pad_id, key)))
+
+    async def set_notes(request: Request, pad_id: str, key: str) -> Response:
+        text = (await body_of(request, runner, Notes, required=True)).notes
+        await pads.set_notes(pad_id, key, text)
+        return answer(Notes(text))
+
+    async def history(request: Request, pad_id: str, key: str) -> Response:
+        return answer(await pads.history(pad_id, key))
+
+    async def export(request: Request, pad_id: str, key: str) -> Response:
+        disposition = f'attachment; filename="pad-{pad_id}.json"'
+        return answer(await pads.export(pad_id, key), headers={"Content-Disposition": disposition})
+
+    every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    base = "/api/v1/pads"
+    return [
+        Route(base, only({"POST": guarded(create)}), methods=every),
+        Route(base + "/{pad_id}", only({"GET": guarded(info)}), methods=every),
+        Route(base + "/{pad_id}/runs", only({"POST": guarded(run)}), methods=every),
+        Route(base + "/{pad_id}/end", only({"POST": guarded(end)}), methods=every),
+        Route(base + "/{pad_id}/links", only({"POST": guarded(links)}), methods=every),
+        Route(base + "/{pad_id}/notes", only({"GET": guarded(notes), "PUT": guarded(set_notes)}), methods=every),
+        Route(base + "/{pad_id}/history", only({"GET": guarded(history)}), methods=every),
+        Route(base + "/{pad_id}/export", only({"GET": guarded(export)}), methods=every),
+        WebSocketRoute("/ws/pads/{pad_id}/events", _events_socket(runner, pads)),
+        WebSocketRoute("/ws/pads/{pad_id}", _yjs_socket(runner, pads)),
+    ]
+
+
+def _address(connection: HTTPConnection) -> str | None:
+    return connection.client.host if connection.client else None
+
+
+# --- sockets ------------------------------------------------------------------------------------------------
+async def _accept(websocket: WebSocket, runner: Runner) -> bool:
+    """Accept (echoing a token subprotocol, as /ws does), then the door; False when refused and closed."""
+    offered = token_subprotocols(websocket.headers)
+    await websocket.accept(subprotocol=offered[0] if offered else None)
+    try:
+        if runner.draining:
+            raise ShuttingDown()
+        runner.access.authorize(websocket.query_params, websocket.headers, _address(websocket))
+    except ProtocolError as problem:
+        await _close(websocket, problem.close_code, problem.message)
+        return False
+    return True
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.application_state != WebSocketState.DISCONNECTED:
+        try:
+            await websocket.close(code, reason.encode()[:MAX_CLOSE_REASON].decode(errors="ignore"))
+        except (RuntimeError, OSError):
+            pass
+
+
+async def _drain(websocket: WebSocket, outgoing: Outgoing) -> None:
+    """Send a socket's queued messages until it is closed, then close it with its code."""
+    try:
+        while (message := await outgoing.take()) is not None:
+            if isinstance(message, bytes):
+                await websocket.send_bytes(message)
+            else:
+                await websocket.send_text(message)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return
+    await _close(websocket, outgoing.close_code or 1000, outgoing.close_reason)
+
+
+async def _until_one_ends(*tasks: asyncio.Task[None]) -> None:
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
+    """/ws/pads/<id>?key=K[&name=N]: the y-websocket protocol, binary frames."""
+
+    async def endpoint(websocket: WebSocket) -> None:
+        if not await _accept(websocket, runner):
+            return
+        pad_id = websocket.path_params["pad_id"]
+        try:
+            room, peer = await pads.join(
+                pad_id, websocket.query_params.get("key", ""), websocket.query_params.get("name")
+            )
+        except PadError as problem:
+            await _close(websocket, problem.close, problem.message)
+            return
+
+        async def read() -> None:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                data = message.get("bytes")
+                try:
+                    if data is None:
+                        raise malformed("text frames are not y-websocket messages: send binary frames")
+                    await room.receive(peer, data)
+                except PadError as problem:
+                    peer.outgoing.close(problem.close, problem.message)
+                    await asyncio.Event().wait()  # the sender closes the socket; this side waits to be cancelled
+
+        try:
+            await _until_one_ends(asyncio.create_task(_drain(websocket, peer.outgoing)), asyncio.create_task(read()))
+        finally:
+            pads.leave(room, peer)
+
+    return endpoint
+
+
+def _events_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
+    """/ws/pads/<id>/events?key=K: JSON, server to client (runs starting and finishing, the pad ending)."""
+
+    async def endpoint(websocket: WebSocket) -> None:
+        if not await _accept(websocket, runner):
+            return
+        pad_id = websocket.path_params["pad_id"]
+        try:
+            room, listener = await pads.listen(
+                pad_id, websocket.query_params.get("key", ""), websocket.query_params.get("name")
+            )
+        except PadError as problem:
+            await _close(websocket, problem.close, problem.message)
+            return
+
+        async def read() -> None:  # nothing is required from the client; a ping or anything else is ignored
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+
+        try:
+            await _until_one_ends(
+                asyncio.create_task(_drain(websocket, listener.outgoing)), asyncio.create_task(read())
+            )
+        finally:
+            pads.unlisten(room, listener)
+
+    return endpoint
