@@ -37,6 +37,24 @@ export function openSocket(url) {
 }
 
 /**
+ * How a socket opened by a library (y-websocket) carries the token: {protocols, params} to hand it, both empty
+ * without a token. `withToken(url)` does the same for a URL that already has a query.
+ */
+export function socketCredentials() {
+  const token = store.loadToken();
+  if (!token) return { protocols: [], params: {} };
+  if (SUBPROTOCOL_SAFE.test(token)) return { protocols: [TOKEN_SUBPROTOCOL_PREFIX + token], params: {} };
+  return { protocols: [], params: { token } };
+}
+
+/** Open a socket at `url` (which may have a query already), carrying the token if there is one. */
+export function openSocketWithQuery(url) {
+  const { protocols, params } = socketCredentials();
+  const extra = params.token ? `${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(params.token)}` : "";
+  return new WebSocket(url + extra, protocols);
+}
+
+/**
  * Which access refusal an HTTP answer is: the code in its body when it names one, else what its status means
  * (401 unauthorized, 403 forbidden_origin, as the server maps them); null for any other answer.
  */

@@ -1,6 +1,7 @@
 // The code editor: CodeMirror 6 with line numbers, bracket matching, Tab indenting and per-language highlighting.
 // Each language keeps its own editor state while the page lives, so switching back keeps undo history too.
-// A shared run's code is shown read-only beside those states, never in place of them.
+// A shared run's code is shown read-only beside those states, never in place of them. On a pad, the editor shows
+// one of the pad's Y.Texts instead (`openShared`): y-codemirror.next keeps it and everyone's cursors in step.
 
 import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
@@ -27,6 +28,8 @@ import {
   lineNumbers,
   rectangularSelection,
 } from "@codemirror/view";
+import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
+import * as Y from "yjs";
 
 const layout = EditorView.theme({
   "&": { height: "100%", fontSize: "14px" },
@@ -60,11 +63,14 @@ export function createEditor(parent, { dark: startDark, onChange }) {
   let isDark = startDark;
   let currentId = null;
 
-  const extensions = (indentText, { readOnly = false } = {}) => [
+  const undoManagers = new WeakMap(); // Y.Text -> its Y.UndoManager, so undo survives switching tabs
+
+  // `collab`: {ytext, awareness} of a pad; its undo is Yjs's (only one's own edits), not CodeMirror's history.
+  const extensions = (indentText, { readOnly = false, collab = null } = {}) => [
     lineNumbers(),
     highlightActiveLineGutter(),
     highlightSpecialChars(),
-    history(),
+    collab ? [] : history(),
     foldGutter(),
     drawSelection(),
     dropCursor(),
@@ -75,7 +81,15 @@ export function createEditor(parent, { dark: startDark, onChange }) {
     rectangularSelection(),
     highlightActiveLine(),
     highlightSelectionMatches(),
-    keymap.of([indentWithTab, ...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap, ...foldKeymap]),
+    keymap.of([
+      indentWithTab,
+      ...closeBracketsKeymap,
+      ...defaultKeymap,
+      ...searchKeymap,
+      ...(collab ? yUndoManagerKeymap : historyKeymap),
+      ...foldKeymap,
+    ]),
+    collab ? yCollab(collab.ytext, collab.awareness, { undoManager: readOnly ? false : undoFor(collab.ytext) }) : [],
     indent.of([indentUnit.of(indentText), EditorState.tabSize.of(indentText === "\t" ? 4 : indentText.length)]),
     language.of([]),
     theme.of(isDark ? dark : light),
@@ -88,10 +102,21 @@ export function createEditor(parent, { dark: startDark, onChange }) {
           EditorView.contentAttributes.of({ "aria-readonly": "true" }),
           EditorView.editorAttributes.of({ class: "cm-read-only" }),
         ]
-      : EditorView.updateListener.of((update) => {
-          if (update.docChanged) onChange(update.state.doc.toString());
-        }),
+      : collab
+        ? []
+        : EditorView.updateListener.of((update) => {
+            if (update.docChanged) onChange(update.state.doc.toString());
+          }),
   ];
+
+  function undoFor(ytext) {
+    let manager = undoManagers.get(ytext);
+    if (!manager) {
+      manager = new Y.UndoManager(ytext);
+      undoManagers.set(ytext, manager);
+    }
+    return manager;
+  }
 
   const view = new EditorView({ parent, state: EditorState.create({ doc: "", extensions: extensions("    ") }) });
 
@@ -114,6 +139,17 @@ export function createEditor(parent, { dark: startDark, onChange }) {
       if (currentId !== null) states.set(currentId, view.state);
       currentId = null;
       view.setState(EditorState.create({ doc: code, extensions: extensions(indentText, { readOnly: true }) }));
+    },
+
+    /**
+     * Show a pad's file: `ytext` edited together with everyone on the pad, their cursors labelled from
+     * `awareness`. Read-only for a viewer and on an ended pad (edits made anyway would be refused by the server).
+     */
+    openShared(ytext, awareness, { indentText = "    ", readOnly = false } = {}) {
+      if (currentId !== null) states.set(currentId, view.state);
+      currentId = null;
+      const collab = { ytext, awareness };
+      view.setState(EditorState.create({ doc: ytext.toString(), extensions: extensions(indentText, { readOnly, collab }) }));
     },
 
     /** The id of the language whose own document is shown; null while a read-only document is. */

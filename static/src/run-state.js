@@ -120,7 +120,7 @@ export function addressAction(link, { ownShare, joined }) {
  * What the events of one run mean, own or joined alike; the two machines below differ where they must.
  * `error` and `end` also get what the session knows: {started, rejoining}.
  */
-class RunState {
+export class RunState {
   /** @param {{origin: string, host: string}} page  where the pad is, for the words of a notice */
   constructor(page) {
     this.page = page;

@@ -1,5 +1,5 @@
 // What the pad remembers between visits, in localStorage: code per language, the last language, the tty toggle,
-// the API token.
+// the API token; on pads, the name and colour a person goes by and the keys of the pads they own.
 // Storage can be missing or full (private windows, quotas); the pad then simply forgets.
 
 const PREFIX = "padbox.";
@@ -55,4 +55,28 @@ export function loadToken() {
 
 export function saveToken(token) {
   write("token", token || null);
+}
+
+/** The name and colour a person goes by on pads ({name, colour}; either may be null). */
+export function loadPadPerson() {
+  return { name: read("pad.name"), colour: read("pad.colour") };
+}
+
+export function savePadPerson({ name, colour }) {
+  write("pad.name", name || null);
+  write("pad.colour", colour || null);
+}
+
+/** The keys of a pad this browser created or renewed ({owner, edit, view}), so its owner can copy its links. */
+export function loadPadKeys(padId) {
+  try {
+    const keys = JSON.parse(read(`pad.keys.${padId}`) || "{}");
+    return keys && typeof keys === "object" ? keys : {};
+  } catch {
+    return {};
+  }
+}
+
+export function savePadKey(padId, role, key) {
+  write(`pad.keys.${padId}`, JSON.stringify({ ...loadPadKeys(padId), [role]: key }));
 }
