@@ -101,6 +101,8 @@ export function createEditor(parent, { dark: startDark, onChange }) {
           EditorState.readOnly.of(true),
           EditorView.contentAttributes.of({ "aria-readonly": "true" }),
           EditorView.editorAttributes.of({ class: "cm-read-only" }),
+          // On a pad, not even a caret: a viewer's page is for watching, and offers no place to type.
+          collab ? EditorView.editable.of(false) : [],
         ]
       : collab
         ? []

@@ -141,3 +141,14 @@ export function switchLanguage(doc, from, to) {
     metaOf(doc).set("entry", to.file);
   });
 }
+
+/**
+ * Where a page showing file `shown` goes after a change of the `files` map (a Y.YMapEvent's `changes.keys`):
+ * a rename (one file gone, one come, in one transaction) takes it to the new name; otherwise it stays.
+ */
+export function followRename(shown, changedKeys) {
+  const change = changedKeys.get(shown);
+  if (!change || change.action !== "delete") return shown;
+  const added = [...changedKeys].filter(([, c]) => c.action === "add").map(([name]) => name);
+  return added.length === 1 ? added[0] : shown;
+}

@@ -162,7 +162,10 @@ function metaChanged() {
   showFile(currentFile);
 }
 
-function filesChanged() {
+function filesChanged(events) {
+  // The map's own event (not a file's text) says which names came and went: a rename is followed.
+  const own = events.find((event) => event.target === padDoc.filesOf(doc));
+  if (own) currentFile = padDoc.followRename(currentFile, own.changes.keys);
   showFile(currentFile);
 }
 

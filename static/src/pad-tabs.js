@@ -37,10 +37,11 @@ export function createPadTabs({ container, actions, refuse }) {
       done = true;
       editing = null;
       const name = input.value.trim();
+      const wasShown = from === null || shown.current === from;
       if (commit && name && name !== from) {
         const problem = from === null ? actions.add(name) : actions.rename(from, name);
         if (problem) refuse(problem);
-        else if (from === null || shown.current === from) actions.select(name);
+        else if (wasShown) actions.select(name);
       }
       draw();
     };

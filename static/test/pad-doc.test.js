@@ -9,6 +9,7 @@ import {
   entryOf,
   fileNameProblem,
   filesOf,
+  followRename,
   MAX_FILES,
   metaOf,
   readPad,
@@ -158,4 +159,19 @@ test("switching the language of a pad of several files changes the language only
     readPad(doc).files.map((f) => f.name),
     ["main.py", "b.py"],
   );
+});
+
+test("a page on a file renamed by someone else follows it to its new name", () => {
+  const doc = newPad({ "main.py": "", "util.py": "x" });
+  const other = pair(doc);
+  let followed = "util.py";
+  filesOf(other).observe((event) => {
+    followed = followRename(followed, event.changes.keys);
+  });
+  renameFile(doc, "util.py", "helpers.py");
+  assert.equal(followed, "helpers.py");
+  addFile(doc, "new.py");
+  assert.equal(followed, "helpers.py");
+  deleteFile(doc, "helpers.py");
+  assert.equal(followed, "helpers.py"); // gone: the page falls back to the file that runs
 });
