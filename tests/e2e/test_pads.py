@@ -223,9 +223,7 @@ def test_files_added_and_renamed_reach_everyone(people: dict[str, Person], serve
     owner.page.click("[data-testid=rename-file]")
     owner.page.fill("[data-testid=file-name-input]", "helpers.py")
     owner.page.keyboard.press("Enter")
-    editor.page.wait_for_function(
-        "window.padbox.pad().files.join() === 'main.py,helpers.py'", timeout=SYNC_MS
-    )
+    editor.page.wait_for_function("window.padbox.pad().files.join() === 'main.py,helpers.py'", timeout=SYNC_MS)
     # Both were on the renamed file: each follows it under its new name, text intact.
     for person in (owner, editor):
         assert person.state()["file"] == "helpers.py"
