@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from padbox.core.protocol import MAX_FILES, SourceFile
-from padbox.pads.model import MAX_NAME, MAX_TITLE, PadRole
+from padbox.core.protocol import MAX_FILES, ErrorCode, SourceFile
+from padbox.pads.model import MAX_NAME, MAX_TITLE, PadErrorCode, PadRole
 
 
 # --- the events socket (/ws/pads/<id>/events), server -> client ------------------------------------------
@@ -104,6 +104,22 @@ class Notes(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The owner's private notes (GET and PUT /api/v1/pads/<id>/notes)."""
 
     notes: Annotated[str, Meta(max_length=65536)]
+
+
+class PadRefusal(msgspec.Struct, frozen=True, tag_field="type", tag="error"):
+    """A refusal on the pad API: the `error` object of the rest of the API, with the pads' own codes."""
+
+    code: Annotated[
+        str,
+        Meta(
+            description="A pad's own code ("
+            + ", ".join(c.value for c in PadErrorCode)
+            + ") or one of the API's ("
+            + ", ".join(c.value for c in ErrorCode)
+            + ")."
+        ),
+    ]
+    message: str
 
 
 # --- HTTP answers -----------------------------------------------------------------------------------------
