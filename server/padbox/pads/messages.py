@@ -87,11 +87,10 @@ class NewPad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class RunPad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """POST /api/v1/pads/<id>/runs: who presses Run (as the history records it)."""
+    """POST /api/v1/pads/<id>/runs: who presses Run (as the history records it). The run has a terminal; its
+    size is the last `resize` a driver sends after joining (docs/protocol.md)."""
 
     name: Annotated[str, Meta(max_length=MAX_NAME)] | None = None
-    cols: Annotated[int, Meta(ge=1, le=1000)] = 80
-    rows: Annotated[int, Meta(ge=1, le=1000)] = 24
 
 
 class NewLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

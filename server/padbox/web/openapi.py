@@ -325,7 +325,9 @@ def _pad_paths(token: list[dict[str, list[str]]]) -> dict[str, Any]:
         "503": _json(refusal, "The server is shutting down.", RETRY_AFTER),
     }
 
-    def operation(op_id: str, summary: str, ok: dict[str, Any], body: type[Any] | None = None) -> dict[str, Any]:
+    def operation(
+        op_id: str, summary: str, ok: dict[str, Any], body: type[Any] | None = None, required: bool = False
+    ) -> dict[str, Any]:
         spec: dict[str, Any] = {
             "summary": summary,
             "operationId": op_id,
@@ -334,7 +336,7 @@ def _pad_paths(token: list[dict[str, list[str]]]) -> dict[str, Any]:
             "responses": {**door, **ok},
         }
         if body is not None:
-            spec["requestBody"] = {"required": False, "content": {"application/json": {"schema": _ref(body)}}}
+            spec["requestBody"] = {"required": required, "content": {"application/json": {"schema": _ref(body)}}}
         return spec
 
     create = operation("createPad", "Create a pad", {"201": _json(_ref(pad.PadCreated), "The pad and its links.")})
@@ -372,7 +374,7 @@ def _pad_paths(token: list[dict[str, list[str]]]) -> dict[str, Any]:
         },
         "/api/v1/pads/{pad_id}/notes": {
             "get": operation("padNotes", "The owner's notes", notes_ok),
-            "put": operation("setPadNotes", "Replace the owner's notes", notes_ok, pad.Notes),
+            "put": operation("setPadNotes", "Replace the owner's notes", notes_ok, pad.Notes, True),
         },
         "/api/v1/pads/{pad_id}/history": {
             "get": operation("padHistory", "Every edit and run (owner)", {"200": _json(_ref(pad.History), "History.")})
