@@ -87,6 +87,14 @@ class YClient:
         await self.connection.send(create_update_message(update))
         return update
 
+    async def roundtrip(self, timeout: float = 5) -> None:
+        """Ask the server for what this client lacks (sync step 1) and wait for its answer: the server reads a
+        socket's messages in order, so every message sent before has been handled by then."""
+        self.synced.clear()
+        await self.connection.send(create_sync_message(self.doc))
+        async with asyncio.timeout(timeout):
+            await self.synced.wait()
+
     async def send_raw(self, message: bytes) -> None:
         await self.connection.send(message)
 

@@ -71,6 +71,7 @@ UNSTATABLE = (
     "is not valid base64",
     "is not valid hex",
     "once decoded",  # Piston: encoded content that is not UTF-8 text
+    "is not one of the files",  # a new pad's `entry` must name one of its `files`
 )
 # Answers a valid request may get that say nothing about its validity (schemathesis's own list).
 NOT_ABOUT_THE_REQUEST = {401, 403, 404, 409, 429, 500, 502, 503}

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from padbox.core.protocol import MAX_FILES, SourceFile
-from padbox.pads.model import MAX_NAME, MAX_TITLE, PadRole
+from padbox.core.protocol import MAX_FILES, ErrorCode, SourceFile
+from padbox.pads.model import MAX_NAME, MAX_TITLE, PadErrorCode, PadRole
 
 
 # --- the events socket (/ws/pads/<id>/events), server -> client ------------------------------------------
@@ -87,11 +87,10 @@ class NewPad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class RunPad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """POST /api/v1/pads/<id>/runs: who presses Run (as the history records it)."""
+    """POST /api/v1/pads/<id>/runs: who presses Run (as the history records it). The run has a terminal; its
+    size is the last `resize` a driver sends after joining (docs/protocol.md)."""
 
     name: Annotated[str, Meta(max_length=MAX_NAME)] | None = None
-    cols: Annotated[int, Meta(ge=1, le=1000)] = 80
-    rows: Annotated[int, Meta(ge=1, le=1000)] = 24
 
 
 class NewLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -104,6 +103,22 @@ class Notes(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The owner's private notes (GET and PUT /api/v1/pads/<id>/notes)."""
 
     notes: Annotated[str, Meta(max_length=65536)]
+
+
+class PadRefusal(msgspec.Struct, frozen=True, tag_field="type", tag="error"):
+    """A refusal on the pad API: the `error` object of the rest of the API, with the pads' own codes."""
+
+    code: Annotated[
+        str,
+        Meta(
+            description="A pad's own code ("
+            + ", ".join(c.value for c in PadErrorCode)
+            + ") or one of the API's ("
+            + ", ".join(c.value for c in ErrorCode)
+            + ")."
+        ),
+    ]
+    message: str
 
 
 # --- HTTP answers -----------------------------------------------------------------------------------------

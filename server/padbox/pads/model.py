@@ -179,7 +179,7 @@ class RateBudget:
 # --- the document layout ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PadContent:
-    """What a pad's document holds, as plain values: its files (in the map's order), language, entry, title."""
+    """What a pad's document holds, as plain values: its files (by name), language, entry, title."""
 
     files: tuple[SourceFile, ...]
     language: str
@@ -204,7 +204,8 @@ def read_content(doc: Doc[Any]) -> PadContent:
     so a client's odd edit can never make the pad unreadable."""
     files = doc.get(FILES, type=Map)
     meta = doc.get(META, type=Map)
-    entries = tuple(SourceFile(str(name), str(value)) for name, value in files.items())
+    # A Y.Map has no order of its own: files are read by name, so every reader sees the same order.
+    entries = tuple(SourceFile(str(name), str(value)) for name, value in sorted(files.items()))
     return PadContent(
         files=entries,
         language=_text(meta.get("language")),

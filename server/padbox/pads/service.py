@@ -212,7 +212,7 @@ class Pads:
             async with room.run_lock:
                 if room.run is not None:
                     await room.run.stop()
-                run_request = model.run_request(model.read_content(room.doc), cols=request.cols, rows=request.rows)
+                run_request = model.run_request(model.read_content(room.doc))
                 author = Author(model.display_name(request.name, role), role)
                 run = await pad_runs.start(
                     self.runner, run_request, credentials, author, self.settings.run_output_bytes

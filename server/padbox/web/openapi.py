@@ -20,6 +20,7 @@ from padbox.core.events import Error
 from padbox.core.limits import LIMIT_NAMES, MINIMA, LimitPolicy
 from padbox.core.protocol import ExecuteRequest
 from padbox.core.runner import Runner
+from padbox.pads import messages as pad
 from padbox.web import piston
 from padbox.web.answers import (
     ExecuteResponse,
@@ -43,6 +44,18 @@ HTTP_TYPES: tuple[type[msgspec.Struct], ...] = (
     PistonExecuteResponse,
     PistonErrorResponse,
     PistonRuntime,
+    pad.NewPad,
+    pad.PadCreated,
+    pad.PadInfo,
+    pad.RunPad,
+    pad.RunAccepted,
+    pad.NewLink,
+    pad.Link,
+    pad.Ended,
+    pad.Notes,
+    pad.History,
+    pad.Export,
+    pad.PadRefusal,
 )
 
 LIMIT_MEANINGS = {
@@ -211,6 +224,7 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
                     },
                 }
             },
+            **_pad_paths(token),
             "/api/v1/languages": {
                 "get": {
                     "summary": "The languages this server runs",
@@ -287,6 +301,85 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
                 }
             },
         },
+    }
+
+
+def _pad_paths(token: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """The pads' API (docs/pads.md). Every operation but creation takes the pad's id and a key; an unknown pad
+    and a wrong key are the same 404."""
+    refusal = _ref(pad.PadRefusal)
+    pad_id = {"name": "pad_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    key = {
+        "name": "key",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "The link's key; its role decides what is allowed.",
+    }
+    door = {
+        "400": _json(refusal, "`bad_request`: the body is not valid."),
+        "401": _json(refusal, "A valid API token is required."),
+        "403": _json(refusal, "`forbidden`: the key's role may not do this; or `forbidden_origin`."),
+        "404": _json(refusal, "`not_found`: no pad has that id and key (or `unknown_language`)."),
+        "413": _json(refusal, "`too_large`: the body or the document is too large."),
+        "503": _json(refusal, "The server is shutting down.", RETRY_AFTER),
+    }
+
+    def operation(
+        op_id: str, summary: str, ok: dict[str, Any], body: type[Any] | None = None, required: bool = False
+    ) -> dict[str, Any]:
+        spec: dict[str, Any] = {
+            "summary": summary,
+            "operationId": op_id,
+            "security": token,
+            "parameters": [pad_id, key],
+            "responses": {**door, **ok},
+        }
+        if body is not None:
+            spec["requestBody"] = {"required": required, "content": {"application/json": {"schema": _ref(body)}}}
+        return spec
+
+    create = operation("createPad", "Create a pad", {"201": _json(_ref(pad.PadCreated), "The pad and its links.")})
+    create["parameters"] = []
+    create["requestBody"] = {"required": False, "content": {"application/json": {"schema": _ref(pad.NewPad)}}}
+    runs = operation(
+        "runPad",
+        "Run the pad's document as it stands",
+        {
+            "202": _json(_ref(pad.RunAccepted), "The run started; every events socket is told."),
+            "409": _json(refusal, "`pad_ended`."),
+            "429": _json(refusal, "`busy`: this client is over its own caps.", RETRY_AFTER),
+            "500": _json(refusal, "`internal`: the sandbox or the server failed."),
+            "502": _json(refusal, "`sandbox_lost`."),
+        },
+        pad.RunPad,
+    )
+    runs["responses"]["503"] = _json(refusal, "`busy`: the server is full; or it is shutting down.", RETRY_AFTER)
+    notes_ok = {"200": _json(_ref(pad.Notes), "The owner's notes.")}
+    export_ok = {"200": _json(_ref(pad.Export), "The pad and its whole history, as an attachment.")}
+    return {
+        "/api/v1/pads": {"post": create},
+        "/api/v1/pads/{pad_id}": {"get": operation("getPad", "The pad", {"200": _json(_ref(pad.PadInfo), "The pad.")})},
+        "/api/v1/pads/{pad_id}/runs": {"post": runs},
+        "/api/v1/pads/{pad_id}/end": {
+            "post": operation("endPad", "End the pad (owner)", {"200": _json(_ref(pad.Ended), "Ended.")})
+        },
+        "/api/v1/pads/{pad_id}/links": {
+            "post": operation(
+                "newPadLink",
+                "Replace a role's link (owner)",
+                {"200": _json(_ref(pad.Link), "The new link.")},
+                pad.NewLink,
+            )
+        },
+        "/api/v1/pads/{pad_id}/notes": {
+            "get": operation("padNotes", "The owner's notes", notes_ok),
+            "put": operation("setPadNotes", "Replace the owner's notes", notes_ok, pad.Notes, True),
+        },
+        "/api/v1/pads/{pad_id}/history": {
+            "get": operation("padHistory", "Every edit and run (owner)", {"200": _json(_ref(pad.History), "History.")})
+        },
+        "/api/v1/pads/{pad_id}/export": {"get": operation("exportPad", "The pad as a file (owner)", export_ok)},
     }
 
 

@@ -115,6 +115,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
         return answer(await pads.info(pad_id, key))
 
     async def run(request: Request, pad_id: str, key: str) -> Response:
+        await pads.enter(pad_id, key)  # an unknown pad or a wrong key is 404 whatever the body
         body = await body_of(request, runner, RunPad)
         run_id = await pads.run(pad_id, key, body, credentials(request))
         return answer(RunAccepted(run_id), 202)
@@ -123,6 +124,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
         return answer(Ended(True, await pads.end(pad_id, key)))
 
     async def links(request: Request, pad_id: str, key: str) -> Response:
+        await pads.enter(pad_id, key)
         role = (await body_of(request, runner, NewLink, required=True)).role
         fresh = await pads.new_key(pad_id, key, role)
         return answer(Link(role, fresh, link(request, pad_id, fresh)))
@@ -131,6 +133,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
         return answer(Notes(await pads.notes(pad_id, key)))
 
     async def set_notes(request: Request, pad_id: str, key: str) -> Response:
+        await pads.enter(pad_id, key)
         text = (await body_of(request, runner, Notes, required=True)).notes
         await pads.set_notes(pad_id, key, text)
         return answer(Notes(text))
