@@ -60,12 +60,13 @@ let runState = null;
 let owner = null;
 let playbackView = null;
 let titleTimer = 0;
+const pressed = new Set(); // the runs this page's person started: their terminal takes this page's size
 
 const editor = createEditor($("editor"), { dark: darkScheme.matches, onChange: () => {} });
 const terminal = createTerminal($("terminal"), {
   dark: darkScheme.matches,
   onData: (data) => runView.type(data),
-  onResize: () => {},
+  onResize: ({ cols, rows }) => session?.resize(cols, rows),
 });
 const notices = createNotices(
   {
@@ -281,6 +282,7 @@ function handlersFor(run) {
     snapshot(message, options) {
       runView.show(run.snapshot(message, options));
       runView.setBusy(true);
+      sendSize();
     },
     presence(counts) {
       runView.show({ presence: counts });
@@ -322,18 +324,27 @@ function joinRun(run) {
   if (can.drive && document.activeElement === document.body) terminal.focus();
 }
 
-async function runPad() {
-  if (!can.run) return;
+/** The run's terminal takes the size of the page that pressed Run (once it has joined), not everyone's. */
+function sendSize() {
+  if (!session || !pressed.has(session.runId)) return;
+  session.sendsSize = true;
   terminal.fit();
   const { cols, rows } = terminal.size();
+  session.resize(cols, rows);
+}
+
+async function runPad() {
+  if (!can.run) return;
   runView.showStatus("starting…", "starting");
-  const answer = await calls.run({ name: person.name, cols, rows });
+  const answer = await calls.run({ name: person.name });
   if (!answer.ok) {
     runView.showStatus("not started", "error");
     notices.show({ text: `The pad did not run: ${describeFailure(answer)}` });
     return;
   }
   // The events socket announces the run to every page, this one included: it joins from there.
+  pressed.add(answer.body.run_id);
+  if (session && session.started) sendSize();
   terminal.focus();
 }
 

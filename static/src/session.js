@@ -64,6 +64,8 @@ export class RunSession {
    * @param {number} [options.killAfterMs]  how long Stop waits after SIGINT before SIGKILL
    * @param {number} [options.rejoinDelayMs]  the pause before rejoining a run the server dropped us from
    * @param {number} [options.maxRejoins]  how many times in one session; past it the connection counts as dropped
+   * @param {boolean} [options.sendsSize]  whether `resize` reaches the server: the starter's by default; on a pad,
+   *   the page whose person pressed Run (a joined driver there)
    */
   constructor({
     url,
@@ -74,6 +76,7 @@ export class RunSession {
     killAfterMs = 1000,
     rejoinDelayMs = 500,
     maxRejoins = 3,
+    sendsSize = undefined,
   }) {
     this.url = url;
     this.request = request;
@@ -84,6 +87,7 @@ export class RunSession {
     this.rejoinDelayMs = rejoinDelayMs;
     this.maxRejoins = maxRejoins;
     this.joined = request.type === ClientType.JOIN; // someone else started the run
+    this.sendsSize = sendsSize ?? !this.joined;
     this.role = this.joined ? request.role : Role.DRIVER;
     this.runId = this.joined ? request.id : null;
     // The key this page joins (and rejoins) with, and the keys it may pass on: a starter learns both from
@@ -286,7 +290,7 @@ export class RunSession {
 
   /** The pseudo-terminal takes the starter's size; a joiner's window would fight the starter's over it. */
   resize(cols, rows) {
-    if (this.canType && !this.joined) this.send(resizeMessage(cols, rows));
+    if (this.canType && this.sendsSize) this.send(resizeMessage(cols, rows));
   }
 
   /**

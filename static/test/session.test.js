@@ -309,6 +309,15 @@ test("a driver who joined types and stops, but never resizes the starter's termi
   assert.deepEqual(socket().sent.slice(1), [{ type: "stdin", data: "Ada\r" }, { type: "signal", signal: "SIGINT" }]);
 });
 
+test("on a pad, the driver who pressed Run sizes the run's terminal after joining it", () => {
+  const { socket, session } = makeSession(joinMessage("r1", SHARE_KEY, "driver"));
+  socket().open();
+  socket().message(snapshot("driver", []));
+  session.sendsSize = true; // the pad page sets it for the run its person started
+  session.resize(100, 30);
+  assert.deepEqual(socket().sent.at(-1), { type: "resize", cols: 100, rows: 30 });
+});
+
 test("a viewer sends nothing after its join, whatever is typed or pressed", () => {
   const { socket, session } = makeSession(joinMessage("r1", SHARE_KEY, "viewer"));
   socket().open();
