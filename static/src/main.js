@@ -1,10 +1,11 @@
 // The web pad's entry: the same bundle serves the home page (/, your own code and shared runs) and a pad
-// (/p/<id>#key=...). Each mode is its own module, loaded here by the address; the chunks they share load once.
+// (/p/<id>#key=...). The home page is built at once, as before; a pad's page, with Yjs, is loaded only on a pad.
 
 import "@xterm/xterm/css/xterm.css";
 import "./style.css";
 
+import { startHome } from "./home.js";
 import { parsePadAddress } from "./pad-link.js";
 
 if (parsePadAddress(location.pathname, location.hash) !== null) import("./pad-page.js");
-else import("./home.js");
+else startHome();
