@@ -87,6 +87,8 @@ class WarmPool:
         """A pooled sandbox for a run with these limits (still with the pool's limits: the caller adapts it),
         or None when none can take them (the caller makes a cold one). With none ready, waits for the next
         one the pool makes; SandboxError when that start fails."""
+        if self._filler is None:  # not started (no image yet) or drained: nothing would come
+            return None
         self.sizing.arrival()
         self.poke()
         if not self.fits(limits):
