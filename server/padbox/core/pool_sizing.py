@@ -10,7 +10,7 @@ a steady stream holds it, and once no run has come for a whole window the target
 Refill concurrency follows what the engine sustains (additive increase, multiplicative decrease): while a
 sandbox started with others in flight takes little longer than the fastest start seen, the engine has room
 and one more may start at once; when starts take several times longer, the engine is saturated and the
-concurrency halves. Saturating it only slows every start, the runs' included.
+concurrency halves (judged on the smoothed start time: one slow start is noise). Saturating it only slows every start, the runs' included.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ Clock = Callable[[], float]
 
 # A first guess at a sandbox's start time, replaced by the first measurement.
 INITIAL_START_S = 0.5
+INITIAL_CONCURRENCY = 2  # two starts at once suit even a 2-core engine; measurements move it from there
 START_TIME_WEIGHT = 0.3  # each new start time's weight in the moving average
 HEADROOM = 2.0  # arrivals come in clumps: Little's law gives the mean, a burst needs about twice that
 WINDOW_FRACTIONS = (1 / 30, 1 / 6, 1.0)
@@ -57,7 +58,7 @@ class PoolSizing:
         self.bounds = bounds
         self.clock = clock
         self.start_s = INITIAL_START_S
-        self.concurrency = 1 if bounds.max_concurrency > 0 else 0
+        self.concurrency = min(INITIAL_CONCURRENCY, bounds.max_concurrency)
         self._fastest_s: float | None = None
         self._arrivals: deque[float] = deque()
 
@@ -90,7 +91,7 @@ class PoolSizing:
         else:
             self.start_s += (seconds - self.start_s) * START_TIME_WEIGHT
             self._fastest_s = min(seconds, self._fastest_s + (seconds - self._fastest_s) * BASELINE_DRIFT)
-        if seconds > self._fastest_s * SATURATED_RATIO:
+        if self.start_s > self._fastest_s * SATURATED_RATIO:  # smoothed: one slow start on a busy machine is noise
             self.concurrency = max(1, self.concurrency // 2)
         elif seconds <= self._fastest_s * ROOM_RATIO and in_flight >= self.concurrency:
             # only a start that used the whole allowance shows the engine can take one more
