@@ -10,7 +10,8 @@ a steady stream holds it, and once no run has come for a whole window the target
 Refill concurrency follows what the engine sustains (additive increase, multiplicative decrease): while a
 sandbox started with others in flight takes little longer than the fastest start seen, the engine has room
 and one more may start at once; when starts take several times longer, the engine is saturated and the
-concurrency halves (judged on the smoothed start time: one slow start is noise). Saturating it only slows every start, the runs' included.
+concurrency halves (judged on the smoothed start time: one slow start is noise). Saturating it only
+slows every start, the runs' included.
 """
 
 from __future__ import annotations
