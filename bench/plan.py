@@ -17,6 +17,9 @@ class Plan:
     output_bytes: int = 50_000_000
     output_repeats: int = 3
     idle_levels: tuple[int, ...] = (50, 100, 200)
+    burst_runs: int = 30  # the "one client back to back, 30 runs"; each of four clients does as many
+    burst_pause_s: float = 5.0  # between the burst parts
+    acquire_runs: int = 10  # per language
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -31,4 +34,7 @@ QUICK = Plan(
     output_bytes=5_000_000,
     output_repeats=1,
     idle_levels=(5, 10),
+    burst_runs=8,
+    burst_pause_s=1.0,
+    acquire_runs=2,
 )

@@ -209,6 +209,26 @@ def markdown(results: dict[str, Any]) -> str:
         else:
             lines.append(gvisor["note"] + ".")
         lines.append("")
+    burst = results.get("bursts")
+    if burst:
+        lines += ["### Bursts (default pool: floor 2, grows with demand)", ""]
+        rows = [
+            ["bare `/usr/bin/python3` (reference)", burst["reference"]],
+            ["one client, back to back", burst["one_client"]],
+            ["four clients, back to back", burst["four_clients"]],
+        ]
+        rows += [[f"acquisition (run → started), {lang}", f] for lang, f in burst["acquisition"].items()]
+        lines += _table(
+            ["", "runs", "p50 ms", "p90 ms", "max ms"],
+            [[name, f["runs"], f["p50_ms"], f["p90_ms"], f["max_ms"]] for name, f in rows],
+        )
+        lines += [
+            "",
+            "Load average (1 min) around each part: "
+            + ", ".join(f"{name} {a} → {b}" for name, (a, b) in burst["load_average"].items())
+            + ".",
+            "",
+        ]
     for name, error in results.get("errors", {}).items():
         lines += [f"**{name} failed**: {error}", ""]
     found = results.get("targets", [])

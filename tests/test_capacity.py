@@ -128,8 +128,9 @@ async def test_pooled_containers_carry_exactly_the_cold_settings(pooled_server: 
     pooled = inspect(pooled_idle(pooled_server)[0])
     async with connect(pooled_server.ws_url) as ws:
         client = Client(ws)
-        # A limit the pool does not have forces a cold container; give it the pool's memory back to compare.
-        await client.run(language="bash", source="echo up; sleep 30", limits={"pids": 127})
+        # A smaller memory limit means smaller work directories, fixed when a container is made: no pooled
+        # container can take it, so this run's is made cold. Everything else must be the pool's.
+        await client.run(language="bash", source="echo up; sleep 30", limits={"memory_mb": 128})
         started = await client.until(lambda f: f.type == "started")
         await client.until_output("up")
         (cold_id,) = docker_containers(instance_name("pytest-pool"), started.message["id"])
@@ -138,9 +139,10 @@ async def test_pooled_containers_carry_exactly_the_cold_settings(pooled_server: 
         await client.collect()
     pooled_host, cold_host = pooled["HostConfig"], cold["HostConfig"]
     assert isinstance(pooled_host, dict) and isinstance(cold_host, dict)
-    assert cold_host["PidsLimit"] == 127 and pooled_host["PidsLimit"] == 128
+    assert cold["Config"]["Labels"]["padbox.origin"] == "cold"  # type: ignore[index]
+    assert cold_host["Memory"] == 128 << 20 and pooled_host["Memory"] == 256 << 20
     for key in COMPARED_HOST_CONFIG:
-        if key != "PidsLimit":
+        if key not in ("Memory", "MemorySwap", "Tmpfs"):
             assert pooled_host.get(key) == cold_host.get(key), key
     for key in ("User", "Cmd", "Env", "WorkingDir", "Image"):
         assert pooled["Config"][key] == cold["Config"][key], key  # type: ignore[index]

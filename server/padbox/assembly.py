@@ -6,6 +6,7 @@ so the core and the transports depend on interfaces, and a test can assemble a R
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from padbox.backends.docker import DockerBackend
@@ -14,6 +15,7 @@ from padbox.core.access import AccessPolicy, ClientLimiter
 from padbox.core.capacity import Capacity
 from padbox.core.languages import Catalogue
 from padbox.core.pool import WarmPool
+from padbox.core.pool_sizing import PoolBounds, PoolSizing
 from padbox.core.runner import DoorSettings, Runner
 from padbox.core.sandbox import SandboxBackend
 from padbox.core.sharing import ShareRegistry
@@ -34,11 +36,23 @@ class Assembly:
     pads: Pads
 
 
+def pool_sizing(settings: Settings) -> PoolSizing:
+    bounds = PoolBounds(
+        floor=settings.pool_size,
+        ceiling=max(settings.pool_size, settings.pool_max),
+        window_s=settings.pool_window_s,
+        memory_budget_mb=settings.pool_memory_mb,
+        sandbox_memory_mb=settings.limits.defaults.memory_mb,
+        max_concurrency=settings.pool_fill_concurrency,
+    )
+    return PoolSizing(bounds, time.monotonic)
+
+
 def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assembly:
     """Every part from the settings; `backend` replaces Docker (the unit tests pass an in-memory one)."""
     backend = DockerBackend(settings) if backend is None else backend
     capacity = Capacity(settings.max_sessions, settings.queue_limit)
-    pool = WarmPool(backend, capacity, settings.limits.defaults, settings.pool_size)
+    pool = WarmPool(backend, capacity, settings.limits.defaults, pool_sizing(settings)) if settings.pool_size else None
     metrics = Metrics(capacity, pool)
     runner = Runner(
         catalogue=Catalogue.load(settings.manifest),

@@ -196,8 +196,44 @@ class Settings:
         metadata=variable(
             "PADBOX_POOL_SIZE",
             "2",
-            "Sandboxes started ahead of time (0: none); counted in PADBOX_MAX_SESSIONS.",
+            "Warm sandboxes kept while the server is idle: the pool's floor (0: no pool, every run starts its own "
+            "sandbox); counted in PADBOX_MAX_SESSIONS.",
             count,
+        )
+    )
+    pool_max: int = field(
+        metadata=variable(
+            "PADBOX_POOL_MAX",
+            "8",
+            "The most warm sandboxes the pool grows to under bursts (arrival rate x start time); at least "
+            "PADBOX_POOL_SIZE, and never more than the free slots under PADBOX_MAX_SESSIONS.",
+            count,
+        )
+    )
+    pool_memory_mb: int = field(
+        metadata=variable(
+            "PADBOX_POOL_MEMORY_MB",
+            "2048",
+            "Memory budget of the warm pool: its sandboxes' memory limits (PADBOX_DEFAULT_MEMORY_MB each) never "
+            "add up to more.",
+            whole,
+        )
+    )
+    pool_window_s: float = field(
+        metadata=variable(
+            "PADBOX_POOL_WINDOW_S",
+            "30",
+            "Seconds of arrivals the pool sizes itself from; after this long without a run it is back at "
+            "PADBOX_POOL_SIZE.",
+            number,
+        )
+    )
+    pool_fill_concurrency: int = field(
+        metadata=variable(
+            "PADBOX_POOL_FILL_CONCURRENCY",
+            "4",
+            "The most sandboxes the pool starts at once; below this it starts as many as the engine sustains.",
+            whole,
         )
     )
     tokens: tuple[str, ...] = field(

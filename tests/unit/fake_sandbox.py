@@ -212,6 +212,8 @@ class FakeBackend:
         self.create_error: str | None = None  # create raises SandboxError with this
         self.files_error: str | None = None  # sandboxes made from now on fail write_files with this
         self.files_delay_s = 0.0  # and take this long to write them
+        self.adapt_error: str | None = None  # adapt raises SandboxError with this
+        self.create_delay_s = 0.0  # create takes this long
         self.versions: dict[str, str] = {}
         self.sandboxes: list[FakeSandbox] = []  # every sandbox made, in order
         self.discarded: list[FakeSandbox] = []
@@ -219,13 +221,26 @@ class FakeBackend:
         self.closed = False
 
     async def create(self, limits: Limits, run_id: str, origin: Origin) -> FakeSandbox:
-        await asyncio.sleep(0)  # a real engine is awaited here, and a cancellation can land
+        await asyncio.sleep(self.create_delay_s)  # a real engine is awaited here, and a cancellation can land
         if self.create_error is not None:
             raise SandboxError(self.create_error)
         sandbox = FakeSandbox(run_id, limits, origin, self.programs, self.ignores_stop)
         sandbox.files_error, sandbox.files_delay_s = self.files_error, self.files_delay_s
         self.sandboxes.append(sandbox)
         return sandbox
+
+    def can_adapt(self, made_with: Limits, wanted: Limits) -> bool:
+        """Like Docker's: memory and pids change, anything made at creation must match (here: memory
+        below the defaults' stands for a smaller work directory)."""
+        return (made_with.memory_mb < 256) == (wanted.memory_mb < 256)
+
+    async def adapt(self, sandbox: Sandbox, made_with: Limits, wanted: Limits) -> None:
+        assert isinstance(sandbox, FakeSandbox), "a sandbox this backend did not make"
+        assert self.can_adapt(made_with, wanted)
+        await asyncio.sleep(0)
+        if self.adapt_error is not None:
+            raise SandboxError(self.adapt_error)
+        sandbox.limits = wanted
 
     def discard(self, sandbox: Sandbox) -> None:
         assert isinstance(sandbox, FakeSandbox), "a sandbox this backend did not make"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from padbox.backends.docker import container_config
+from padbox.backends.docker import can_update, container_config, resource_limits
 from padbox.config import SETTINGS, SHIPPED_MANIFEST, ConfigError, Setting, Settings, flag, markdown_table
 from padbox.core.limits import Limits
 
@@ -145,3 +145,17 @@ def test_limit_variables_parse_to_the_types_of_limits() -> None:
         integral = f.type in ("int", int)
         for value in (getattr(limits.defaults, f.name), getattr(limits.maxima, f.name)):
             assert isinstance(value, int) if integral else isinstance(value, float), f.name
+
+
+def test_a_pooled_container_takes_a_runs_memory_and_pids_by_update_but_not_a_smaller_work_directory() -> None:
+    settings = Settings.from_env({})
+    defaults = settings.limits.defaults
+    java = settings.limits.resolve({"memory_mb": 512, "pids": 256})
+    assert can_update(settings, defaults, java)
+    assert resource_limits(settings, java) == {"Memory": 512 << 20, "MemorySwap": 512 << 20, "PidsLimit": 256}
+    made = container_config(settings, java, "s", ["agent"])["HostConfig"]
+    assert {k: made[k] for k in ("Memory", "MemorySwap", "PidsLimit")} == resource_limits(settings, java)
+    # 128 MB means 32 MB work directories (a quarter of it), fixed when a container is made
+    assert not can_update(settings, defaults, settings.limits.resolve({"memory_mb": 128}))
+    gvisor = Settings.from_env({"PADBOX_RUNTIME": "runsc"})
+    assert not can_update(gvisor, defaults, java) and can_update(gvisor, defaults, defaults)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from padbox.core.capacity import Capacity
 from padbox.core.events import AnyEvent, Exited, StageBegan, Started, Stderr, Stdout
 from padbox.core.languages import Catalogue
 from padbox.core.pool import SandboxSupply, WarmPool
+from padbox.core.pool_sizing import PoolBounds, PoolSizing
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Signal, SourceFile, Stage, Verdict
 from padbox.core.sandbox import Origin, ProcessExit, SandboxError, SandboxLost, Stream
 from padbox.core.session import MAX_PENDING_INPUT, Plan, Session, plan_run
@@ -415,8 +417,20 @@ async def test_a_resize_is_not_forwarded_without_a_terminal() -> None:
 FILES = (SourceFile("main.py", "print(1)"),)
 
 
-async def warm_pool(backend: FakeBackend, size: int = 1) -> WarmPool:
-    pool = WarmPool(backend, Capacity(4, 4), POLICY.defaults, size)
+def sizing(floor: int, ceiling: int | None = None, clock: Callable[[], float] = time.monotonic) -> PoolSizing:
+    bounds = PoolBounds(
+        floor=floor,
+        ceiling=floor if ceiling is None else ceiling,
+        window_s=30,
+        memory_budget_mb=1 << 20,
+        sandbox_memory_mb=POLICY.defaults.memory_mb,
+        max_concurrency=2,
+    )
+    return PoolSizing(bounds, clock)
+
+
+async def warm_pool(backend: FakeBackend, size: int = 1, capacity: Capacity | None = None) -> WarmPool:
+    pool = WarmPool(backend, capacity or Capacity(4, 4), POLICY.defaults, sizing(size))
     pool.start()
     await until(lambda: pool.ready == size)
     return pool
@@ -428,7 +442,7 @@ async def test_a_pooled_sandbox_is_used_when_the_runs_limits_fit() -> None:
     (pooled,) = backend.sandboxes
     sandbox = await SandboxSupply(backend, pool).acquire(POLICY.defaults, "the-run", FILES)
     assert sandbox is pooled and pooled.origin is Origin.POOL and pooled.files == list(FILES)
-    assert pool.handed_out == 1
+    assert (pool.handed_out, pool.hits, pool.misses) == (1, 1, 0)
     await pool.drain()
     assert backend.leaked() == [pooled]  # handed out: the run discards it, not the pool
 
@@ -445,31 +459,113 @@ async def test_a_pooled_sandbox_that_fails_write_files_is_discarded_for_a_cold_o
     await pool.drain()
 
 
-async def test_a_run_with_other_memory_or_pids_gets_a_cold_sandbox() -> None:
+async def test_a_run_with_its_own_memory_and_pids_gets_a_pooled_sandbox_given_its_limits() -> None:
     backend = FakeBackend()
     pool = await warm_pool(backend)
+    (pooled,) = backend.sandboxes
+    bigger = POLICY.resolve({"memory_mb": POLICY.defaults.memory_mb * 4, "pids": POLICY.defaults.pids * 2})
+    sandbox = await SandboxSupply(backend, pool).acquire(bigger, "the-run", FILES)
+    assert sandbox is pooled and pooled.limits == bigger and pooled.files == list(FILES)
+    assert pool.hits == 1
+    await pool.drain()
+
+
+async def test_a_pooled_sandbox_whose_limits_cannot_be_changed_is_discarded_for_a_cold_one_with_them() -> None:
+    backend = FakeBackend()
+    pool = await warm_pool(backend)
+    (pooled,) = backend.sandboxes
+    backend.adapt_error = "the engine refused the update"
     bigger = POLICY.resolve({"memory_mb": POLICY.defaults.memory_mb * 2})
     sandbox = await SandboxSupply(backend, pool).acquire(bigger, "the-run", FILES)
+    assert backend.discarded == [pooled]  # never handed to the run with the pool's (weaker) limits
     assert isinstance(sandbox, FakeSandbox) and (sandbox.origin, sandbox.limits) == (Origin.COLD, bigger)
-    assert pool.ready == 1
+    await pool.drain()
+
+
+async def test_a_run_whose_limits_no_pooled_sandbox_can_take_gets_a_cold_sandbox() -> None:
+    backend = FakeBackend()
+    pool = await warm_pool(backend)
+    smaller = POLICY.resolve({"memory_mb": 64})  # a smaller work directory, fixed when a sandbox is made
+    sandbox = await SandboxSupply(backend, pool).acquire(smaller, "the-run", FILES)
+    assert isinstance(sandbox, FakeSandbox) and (sandbox.origin, sandbox.limits) == (Origin.COLD, smaller)
+    assert pool.ready == 1 and pool.misses == 1
     await pool.drain()
     assert backend.leaked() == [sandbox]
 
 
-async def test_the_pool_fits_runs_by_memory_and_pids_alone_and_take_hands_out_each_sandbox_once() -> None:
+async def test_a_run_that_finds_the_pool_empty_waits_for_the_next_pooled_sandbox_and_each_goes_once() -> None:
     backend = FakeBackend()
     pool = await warm_pool(backend, size=1)
     defaults = POLICY.defaults
-    assert pool.fits(POLICY.resolve({"run_timeout_s": 5, "output_kb": 2, "cpu_time_s": 1}))
-    assert not pool.fits(POLICY.resolve({"pids": defaults.pids + 1}))
-    assert pool.take(POLICY.resolve({"memory_mb": 64})) is None
-    first = pool.take(defaults)
+    assert pool.fits(POLICY.resolve({"run_timeout_s": 5, "output_kb": 2, "cpu_time_s": 1, "pids": 200}))
+    first = await pool.take(defaults)
     assert first is backend.sandboxes[0]
-    assert pool.take(defaults) is None  # until the pool refills in the background
-    await until(lambda: pool.ready == 1)
-    second = pool.take(defaults)
-    assert second is backend.sandboxes[1] and second is not first
+    second = await pool.take(defaults)  # none ready: the pool makes one, and this run gets it
+    assert second is backend.sandboxes[1] and second is not first and second.origin is Origin.POOL
+    assert (pool.hits, pool.misses) == (1, 1)
     await pool.drain()
+
+
+async def test_a_run_cancelled_while_it_waits_for_a_pooled_sandbox_leaves_it_to_the_pool() -> None:
+    backend = FakeBackend()
+    backend.create_delay_s = 0.05
+    pool = await warm_pool(backend, size=1)
+    await pool.take(POLICY.defaults)
+    waiting = asyncio.create_task(pool.take(POLICY.defaults))
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await until(lambda: pool.ready == 1)  # made all the same, and kept for the next run
+    await pool.drain()
+    assert backend.leaked() == [backend.sandboxes[0]]
+
+
+async def test_a_failed_start_fails_the_run_waiting_for_it() -> None:
+    backend = FakeBackend()
+    pool = await warm_pool(backend, size=1)
+    await pool.take(POLICY.defaults)
+    backend.create_error = "no engine"
+    with pytest.raises(SandboxError, match="no engine"):
+        await pool.take(POLICY.defaults)
+    await pool.drain()
+
+
+async def test_the_pool_never_fills_past_the_slots_running_sessions_leave() -> None:
+    backend = FakeBackend()
+    capacity = Capacity(3, 4)
+    capacity.running = 2
+    pool = WarmPool(backend, capacity, POLICY.defaults, sizing(floor=2, ceiling=8))
+    pool.start()
+    await until(lambda: pool.ready == 1)
+    await asyncio.sleep(0.02)
+    assert pool.size == 1 and pool.target == 1
+    capacity.running = 3  # a session took the last slot: the pool gives its sandbox back
+    pool.poke()
+    await until(lambda: pool.size == 0)
+    assert backend.leaked() == []
+    await pool.drain()
+
+
+async def test_a_burst_grows_the_pool_and_silence_shrinks_it_back_to_its_floor() -> None:
+    now = [0.0]
+    backend = FakeBackend()
+    backend.create_delay_s = 0.1  # rate x start time: 24 runs a second x 0.1 s x headroom 2 is past the ceiling
+    pool = WarmPool(backend, Capacity(32, 4), POLICY.defaults, sizing(floor=1, ceiling=4, clock=lambda: now[0]))
+    pool.start()
+    await until(lambda: pool.ready == 1)
+    taken = await asyncio.gather(*(pool.take(POLICY.defaults) for _ in range(24)))  # within one second
+    assert len({id(t) for t in taken}) == 24
+    for sandbox in taken:
+        assert sandbox is not None
+        backend.discard(sandbox)
+    await until(lambda: pool.ready == 4, timeout_s=5)
+    assert pool.target == 4 and pool.hits == 1 and pool.misses == 23
+    now[0] += 31  # a whole window without a run
+    pool.poke()
+    await until(lambda: pool.ready == 1)
+    await pool.drain()
+    assert backend.leaked() == []
 
 
 @pytest.mark.parametrize("pool_size", [1, 0], ids=["pooled", "cold"])

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from padbox.assembly import pool_sizing
 from padbox.config import Settings
 from padbox.core.access import AccessPolicy, ClientLimiter
 from padbox.core.agent_sandbox import AgentSandbox, Liveness
@@ -117,6 +118,12 @@ class FakeBackend:
         sandbox = FakeSandbox(run_id, self.program, self.obeys_stop, self.files_fail if origin is Origin.POOL else None)
         self.made.append(sandbox)
         return sandbox
+
+    def can_adapt(self, made_with: Limits, wanted: Limits) -> bool:
+        return made_with == wanted
+
+    async def adapt(self, sandbox: Any, made_with: Limits, wanted: Limits) -> None:
+        pass
 
     def discard(self, sandbox: Any) -> None:
         if not sandbox.discarded:
@@ -246,7 +253,7 @@ def test_only_a_sandbox_lost_during_a_stage_is_sandbox_lost() -> None:
 async def test_a_lost_pooled_sandbox_gives_way_to_a_cold_one_and_the_pool_is_renewed() -> None:
     backend = FakeBackend(files_fail=SandboxLost("it ended before it answered"))
     limits = SETTINGS.limits.defaults
-    pool = WarmPool(backend, Capacity(4, 4), limits, size=2)
+    pool = WarmPool(backend, Capacity(4, 4), limits, pool_sizing(Settings.from_env({"PADBOX_POOL_SIZE": "2"})))
     pool.start()
     for _ in range(100):
         if pool.ready == 2:

@@ -8,16 +8,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from padbox_agent.names import check_file_name
 
+TYPE_CHECKING = False  # typing (like dataclasses) costs every sandbox's start; only the type checker needs it
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass(frozen=True)
+
 class SourceFile:
-    name: str  # relative to the work directory
-    content: str
+    __slots__ = ("name", "content")
+
+    def __init__(self, name: str, content: str) -> None:
+        self.name = name  # relative to the work directory
+        self.content = content
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SourceFile) and (self.name, self.content) == (other.name, other.content)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.content))
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.name!r}, {self.content!r})"
 
 
 def parse_files(obj: Mapping[str, Any]) -> list[SourceFile]:

@@ -14,8 +14,6 @@ import selectors
 import signal
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from padbox_agent.files import parse_files, write_files
 from padbox_agent.outbox import Outbox
@@ -29,9 +27,13 @@ DRAIN_AFTER_EXIT_S = 0.2
 # After the kill, how long to wait for the output the pipes still hold.
 FINAL_DRAIN_S = 1.0
 
-Kill = Callable[[int | None], None]
-"""Ends every process a stage may have left behind, given the stage's process group (None before any
-stage). Inside the sandbox that is kill(-1, SIGKILL); outside it, it must be something narrower."""
+TYPE_CHECKING = False  # typing and dataclasses cost every sandbox's start; only the type checker needs typing
+if TYPE_CHECKING:
+    from typing import Any
+
+    # Ends every process a stage may have left behind, given the stage's process group (None before any
+    # stage). Inside the sandbox that is kill(-1, SIGKILL); outside it, it must be something narrower.
+    Kill = Callable[[int | None], None]
 
 
 def kill_group(group: int | None) -> None:
@@ -49,17 +51,19 @@ def serve(control_fd: int, output_fd: int, workdir: str, kill: Kill) -> None:
     Agent(control_fd, output_fd, workdir, kill).run()
 
 
-@dataclass
 class Stage:
     """The running stage: its process, and what the loop knows of it so far."""
 
-    process: Process
-    oom_before: int | None
-    status: int | None = None  # the wait status, once reaped
-    usage: resource.struct_rusage | None = None
-    exited_at: float = 0.0
-    stdin_queue: bytearray = field(default_factory=bytearray)
-    eof_requested: bool = False
+    __slots__ = ("process", "oom_before", "status", "usage", "exited_at", "stdin_queue", "eof_requested")
+
+    def __init__(self, process: Process, oom_before: int | None) -> None:
+        self.process = process
+        self.oom_before = oom_before
+        self.status: int | None = None  # the wait status, once reaped
+        self.usage: resource.struct_rusage | None = None
+        self.exited_at = 0.0
+        self.stdin_queue = bytearray()
+        self.eof_requested = False
 
 
 class Agent:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import resource
 import signal
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs every sandbox's start; only the type checker needs it
+if TYPE_CHECKING:
+    from typing import Any
 
 # Where the kernel counts the OOM kills in this container's memory cgroup: v1, then v2.
 OOM_COUNTERS = (

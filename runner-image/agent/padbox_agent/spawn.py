@@ -16,11 +16,13 @@ import struct
 import termios
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NoReturn
 
 from padbox_agent.wire import Kind
+
+TYPE_CHECKING = False  # typing and dataclasses cost every sandbox's start; only the type checker needs typing
+if TYPE_CHECKING:
+    from typing import Any, Final, NoReturn
 
 WORKDIR = "/work"
 PR_SET_DUMPABLE = 4
@@ -36,16 +38,44 @@ class BadSpec(ValueError):
     """An EXEC the agent cannot carry out as sent; the message names the field."""
 
 
-@dataclass(frozen=True)
 class ProcessSpec:
     """What the server asks to run: the EXEC frame's JSON object, checked."""
 
-    argv: tuple[str, ...]
-    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    tty: bool = False
-    cols: int = 80
-    rows: int = 24
-    cpu_time_s: float = 0.0  # 0: no CPU-time limit
+    __slots__ = SPEC_FIELDS
+
+    def __init__(
+        self,
+        argv: tuple[str, ...],
+        env: Mapping[str, str] = MappingProxyType({}),
+        tty: bool = False,
+        cols: int = 80,
+        rows: int = 24,
+        cpu_time_s: float = 0.0,  # 0: no CPU-time limit
+    ) -> None:
+        self.argv: Final = argv
+        self.env: Final = env
+        self.tty: Final = tty
+        self.cols: Final = cols
+        self.rows: Final = rows
+        self.cpu_time_s: Final = cpu_time_s
+
+    def __setattr__(self, name: str, value: object) -> None:
+        """Each field is set once, by __init__: a spec cannot be changed after parsing."""
+        if hasattr(self, name):
+            raise AttributeError(f"a ProcessSpec cannot be changed ({name})")
+        object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in SPEC_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ProcessSpec) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values()[:1])
+
+    def __repr__(self) -> str:
+        return "ProcessSpec(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in SPEC_FIELDS) + ")"
 
 
 def parse_spec(obj: Mapping[str, Any]) -> ProcessSpec:
@@ -87,15 +117,17 @@ def _terminal_side(obj: Mapping[str, Any], name: str, default: int) -> int:
     return value
 
 
-@dataclass
 class Process:
     """A started stage's process and the descriptors the agent holds for it (non-blocking)."""
 
-    pid: int  # also its process group and session: the child calls setsid
-    tty: bool
-    stdin_fd: int | None  # the pty master in tty mode, which is also the only output
-    outputs: dict[int, Kind]
-    started: float  # time.monotonic() just before the fork
+    __slots__ = ("pid", "tty", "stdin_fd", "outputs", "started")
+
+    def __init__(self, pid: int, tty: bool, stdin_fd: int | None, outputs: dict[int, Kind], started: float) -> None:
+        self.pid = pid  # also its process group and session: the child calls setsid
+        self.tty = tty
+        self.stdin_fd = stdin_fd  # the pty master in tty mode, which is also the only output
+        self.outputs = outputs
+        self.started = started  # time.monotonic() just before the fork
 
 
 def spawn(spec: ProcessSpec, workdir: str = WORKDIR) -> Process:

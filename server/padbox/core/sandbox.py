@@ -116,6 +116,15 @@ class SandboxBackend(Protocol):
         """A started sandbox, ready for files; SandboxError when the backend refuses or times out."""
         ...
 
+    def can_adapt(self, made_with: Limits, wanted: Limits) -> bool:
+        """A sandbox made with `made_with` can be given `wanted` (by `adapt`), so a warm one can serve the run."""
+        ...
+
+    async def adapt(self, sandbox: Sandbox, made_with: Limits, wanted: Limits) -> None:
+        """Give a started sandbox, made with `made_with`, the limits `wanted` (nothing to do when they match);
+        SandboxError when the backend refuses. Only for limits `can_adapt` accepts."""
+        ...
+
     def discard(self, sandbox: Sandbox) -> None:
         """Remove a sandbox (never reused), in the background; also the watchdog's last resort."""
         ...

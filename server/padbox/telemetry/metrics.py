@@ -8,6 +8,7 @@ pool when scraped. Each server has its own registry, so nothing leaks between ap
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -18,6 +19,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from padbox.core.capacity import Capacity
 from padbox.core.events import AnyEvent, Error, Exited, Output, Started
@@ -77,9 +80,22 @@ class Metrics:
         Gauge("padbox_pool_ready", "Warm sandboxes ready to be handed out.", registry=r).set_function(
             lambda: pool.ready if pool else 0
         )
-        Gauge("padbox_pool_size", "Warm sandboxes the pool aims to keep (PADBOX_POOL_SIZE).", registry=r).set_function(
+        Gauge("padbox_pool_size", "Sandboxes the warm pool holds: ready and starting.", registry=r).set_function(
             lambda: pool.size if pool else 0
         )
+        Gauge(
+            "padbox_pool_target",
+            "Warm sandboxes the pool aims to hold now: arrival rate x start time, within its floor, ceiling, "
+            "free slots and memory budget.",
+            registry=r,
+        ).set_function(lambda: pool.target if pool else 0)
+        Gauge(
+            "padbox_pool_fill_concurrency",
+            "Sandboxes the pool may start at once (what the engine sustains).",
+            registry=r,
+        ).set_function(lambda: pool.sizing.concurrency if pool else 0)
+        if pool is not None:
+            r.register(PoolCounters(pool))
         Gauge(
             "padbox_asyncio_tasks",
             "Tasks alive in the server's event loop (a leak shows as steady growth).",
@@ -111,6 +127,21 @@ class Metrics:
     @property
     def content_type(self) -> str:
         return str(CONTENT_TYPE_LATEST)
+
+
+class PoolCounters(Collector):
+    """The pool's hits and misses, read from the pool when scraped (the pool counts; telemetry only reads)."""
+
+    def __init__(self, pool: WarmPool) -> None:
+        self.pool = pool
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily("padbox_pool_hits", "Runs that found a warm sandbox ready.", value=self.pool.hits)
+        yield CounterMetricFamily(
+            "padbox_pool_misses",
+            "Runs that found none ready (they waited for the next one) or whose limits no warm sandbox can take.",
+            value=self.pool.misses,
+        )
 
 
 def _asyncio_tasks() -> int:

@@ -1,0 +1,127 @@
+"""The warm pool against a real server and Docker: a run with its own limits gets a warm sandbox with exactly
+those limits, and a burst grows the pool, which then shrinks back to its floor with nothing left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from padbox.client import Client, connect, run_program
+from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
+
+pytestmark = pytest.mark.docker
+
+FLOOR = 2
+WINDOW_S = 4
+
+# cgroup v2's files, else v1's (as the kernel shows them inside the container)
+JAVA_READS_ITS_LIMITS = """
+import java.nio.file.*;
+public class Main {
+    static String first(String... paths) throws Exception {
+        for (String p : paths) if (Files.exists(Path.of(p))) return Files.readString(Path.of(p)).trim();
+        return "none";
+    }
+    public static void main(String[] args) throws Exception {
+        String memory = first("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes");
+        String pids = first("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max");
+        System.out.println("limits " + memory + " " + pids);
+        System.out.println("heap " + Runtime.getRuntime().maxMemory());
+        System.in.read();
+    }
+}
+"""
+
+
+def metric(server: ServerProcess, name: str) -> float:
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    (line,) = [line for line in text.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
+def inspect(container: str) -> dict[str, object]:
+    out = subprocess.run(["docker", "inspect", container], capture_output=True, check=True, text=True).stdout
+    return dict(json.loads(out)[0])
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def pool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    instance = instance_name("pytest-demand")
+    srv = start_server(
+        tmp_path_factory.mktemp("demand"),
+        instance,
+        PADBOX_POOL_SIZE=str(FLOOR),
+        PADBOX_POOL_MAX="6",
+        PADBOX_POOL_WINDOW_S=str(WINDOW_S),
+        PADBOX_SESSIONS_PER_MINUTE="100000",
+    )
+    yield srv
+    srv.stop()
+    assert docker_containers(instance) == [], "shutdown removes the pool"
+
+
+async def test_a_language_with_its_own_limits_gets_a_warm_sandbox_with_exactly_those_limits(
+    pool_server: ServerProcess,
+) -> None:
+    await wait_for(lambda: metric(pool_server, "padbox_pool_ready") == FLOOR)
+    hits_before = metric(pool_server, "padbox_pool_hits_total")
+    async with connect(pool_server.ws_url) as ws:
+        client = Client(ws)
+        await client.run(language="java", source=JAVA_READS_ITS_LIMITS)
+        started = await client.until(lambda f: f.type == "started")
+        line = await client.until_output("heap", timeout=60)
+        (container,) = docker_containers(pool_server.instance, started.message["id"])
+        details = inspect(container)
+        await client.eof()
+        transcript = await client.collect()
+    # Java's manifest entry asks for 512 MB and 256 processes; the server's defaults are 256 MB and 128.
+    host = details["HostConfig"]
+    labels = details["Config"]["Labels"]  # type: ignore[index]
+    assert labels["padbox.origin"] == "pool", "the run got a sandbox made before it"
+    assert isinstance(host, dict)
+    assert (host["Memory"], host["MemorySwap"], host["PidsLimit"]) == (512 << 20, 512 << 20, 256)
+    # and the kernel applied them before the program started (the JVM sized its heap from them)
+    assert f"limits {512 << 20} 256" in transcript.text(), transcript.text()
+    heap = int(transcript.text().split("heap ")[1].split()[0])
+    assert 256 << 20 < heap <= 512 << 20, line.message
+    assert transcript.verdict == "ok"
+    assert metric(pool_server, "padbox_pool_hits_total") == hits_before + 1
+
+
+async def test_a_burst_from_one_client_grows_the_pool_then_it_shrinks_to_its_floor(pool_server: ServerProcess) -> None:
+    await wait_for(lambda: metric(pool_server, "padbox_pool_ready") == FLOOR)
+    run_ids: list[str] = []
+    highest_target = 0.0
+    for _ in range(12):  # back to back, as fast as one client goes
+        transcript = await run_program(pool_server.ws_url, language="python", source="print('hi')")
+        assert transcript.text() == "hi\n" and transcript.run_id is not None
+        run_ids.append(transcript.run_id)
+        highest_target = max(highest_target, metric(pool_server, "padbox_pool_target"))
+    assert highest_target > FLOOR, "the pool followed the burst"
+    await wait_for(lambda: metric(pool_server, "padbox_pool_size") > FLOOR, timeout=10)  # refilling past the floor
+    # A whole window without a run: back at the floor, and nothing of the burst is left.
+    await wait_for(
+        lambda: (
+            metric(pool_server, "padbox_pool_size") == FLOOR
+            and metric(pool_server, "padbox_pool_target") == FLOOR
+            and len(docker_containers(pool_server.instance)) == FLOOR
+        ),
+        timeout=WINDOW_S * 5,
+    )
+    for run_id in run_ids:
+        assert docker_containers(pool_server.instance, run_id) == [], "a run's container outlived it"
+    assert metric(pool_server, "padbox_pool_hits_total") + metric(pool_server, "padbox_pool_misses_total") >= 12
