@@ -21,10 +21,11 @@ class PadboxServer(uvicorn.Server):
     """uvicorn, but on the first signal every running session is told and its container removed
     before uvicorn begins its own shutdown (which would otherwise just drop the sockets)."""
 
-    def __init__(self, config: uvicorn.Config, runner: Runner, grace_s: float) -> None:
+    def __init__(self, config: uvicorn.Config, runner: Runner, grace_s: float, drain_s: float = 0) -> None:
         super().__init__(config)
         self.runner = runner
         self.grace_s = grace_s
+        self.drain_s = drain_s
         self.draining = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -37,6 +38,10 @@ class PadboxServer(uvicorn.Server):
 
     async def _drain_then_exit(self, sig: int, frame: FrameType | None) -> None:
         grace = self.grace_s
+        log = logging.getLogger("padbox")
+        if self.drain_s > 0:  # no new runs (the agent check says `drain`), while running ones go on to their end
+            left = await self.runner.drain(self.drain_s)
+            log.info("drained: %d session(s) still running after %.0f s", left, self.drain_s)
         try:
             await asyncio.wait_for(self.runner.shut_down(), grace)
         except TimeoutError:
@@ -53,7 +58,8 @@ def serve() -> None:
     try:
         settings = Settings.from_env()
         assembly = assemble(settings)
-        app = create_app(assembly.runner, assembly.metrics, settings.image)
+        services = [assembly.cluster] if assembly.cluster else []
+        app = create_app(assembly.runner, assembly.metrics, settings.image, services)
     except (ConfigError, ValueError, OSError) as exc:
         sys.exit(f"padbox: {exc}")
     config = uvicorn.Config(
@@ -70,4 +76,4 @@ def serve() -> None:
     )
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(RedactTokens())
-    PadboxServer(config, assembly.runner, settings.shutdown_grace_s).run()
+    PadboxServer(config, assembly.runner, settings.shutdown_grace_s, settings.drain_s).run()

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from padbox.core.capacity import Capacity
+from padbox.core.cluster import run_id_for
 from padbox.core.limits import Limits
 from padbox.core.protocol import SourceFile
 from padbox.core.sandbox import Origin, Sandbox, SandboxBackend, SandboxError, SandboxLost
@@ -26,13 +27,15 @@ RETRY_AFTER_FAILURE_S = 2.0
 FILL_CONCURRENCY = 2
 
 
-def new_session_id() -> str:
-    return secrets.token_hex(8)
+def new_session_id(node: str = "") -> str:
+    """A run's id; in a cluster it starts with the node that makes it (padbox.core.cluster)."""
+    return run_id_for(node, secrets.token_hex(8))
 
 
 class WarmPool:
-    def __init__(self, backend: SandboxBackend, capacity: Capacity, limits: Limits, size: int) -> None:
+    def __init__(self, backend: SandboxBackend, capacity: Capacity, limits: Limits, size: int, node: str = "") -> None:
         self.backend = backend
+        self.node = node
         self.capacity = capacity
         self.limits = limits
         self.size = size
@@ -80,7 +83,7 @@ class WarmPool:
                 # A few at a time: a burst of runs empties the pool faster than one-by-one refills it.
                 batch = min(missing, FILL_CONCURRENCY)
                 made = await asyncio.gather(
-                    *(self.backend.create(self.limits, new_session_id(), Origin.POOL) for _ in range(batch)),
+                    *(self.backend.create(self.limits, new_session_id(self.node), Origin.POOL) for _ in range(batch)),
                     return_exceptions=True,
                 )
                 failures = [m for m in made if isinstance(m, BaseException)]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -37,21 +38,35 @@ def static_routes() -> list[BaseRoute]:
     return [Route("/", placeholder)]
 
 
-def create_app(runner: Runner, metrics: Metrics, image: str) -> Starlette:
+class Service(Protocol):
+    """A part that lives as long as the app (cluster membership, the agent check)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def create_app(runner: Runner, metrics: Metrics, image: str, services: Sequence[Service] = ()) -> Starlette:
     """The web app over a runner (padbox.assembly makes one from settings); `image` names the sandbox
-    image in readiness reports."""
+    image in readiness reports. `services` start after the runner and stop after its sessions ended."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runner.start_up()
+        for service in services:
+            await service.start()
         try:
             yield
         finally:
             await runner.shut_down()
+            for service in reversed(services):
+                await service.stop()
             await runner.close()
 
+    endpoint = websocket_endpoint(runner)
     routes: list[BaseRoute] = [
-        WebSocketRoute("/ws", websocket_endpoint(runner)),
+        WebSocketRoute("/ws", endpoint),
+        WebSocketRoute("/ws/runs/{run_id}", endpoint),
         *http_routes(runner, metrics, image),
         *static_routes(),
     ]
