@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test check lint format-check types imports pad-tests bench soak docker image static browser dist clean
+.PHONY: setup run test check lint format-check types imports pad-tests bench soak docker image static browser dist clean cluster cluster-down cluster-test
 
 setup: $(VENV)/.installed docker image static
 
@@ -81,3 +81,18 @@ browser:
 
 clean:
 	rm -rf $(VENV) static/node_modules server/padbox/web/pad build dist
+
+# The local cluster (docs/cluster.md): Redis, PostgreSQL, HAProxy and three nodes on this machine, from Debian's
+# packages (installed when missing) and this checkout; prints the front URL. `make cluster-down` stops it all.
+CLUSTER_DIR ?= .cluster
+cluster: setup
+	bash deploy/cluster/ensure-packages.sh
+	PADBOX_CLUSTER_DIR=$(CLUSTER_DIR) $(PY) -m padbox.cluster.local up
+
+cluster-down: $(VENV)/.installed
+	PADBOX_CLUSTER_DIR=$(CLUSTER_DIR) $(PY) -m padbox.cluster.local down
+
+# The cluster's tests (tests/cluster): they start a cluster of their own on other ports, and stop it.
+cluster-test: setup
+	bash deploy/cluster/ensure-packages.sh
+	$(PY) -m pytest tests/cluster $(PYTEST_ARGS)
