@@ -95,13 +95,15 @@ class LocalCluster:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.root = Path(layout.root)
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}  # the ones this process started, to reap them
 
     # --- the parts -----------------------------------------------------------------------------------------
     def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> int:
-        log = (self.root / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
-        )
+        with (self.root / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            )
+        self.processes[process.pid] = process
         self.layout.pids[name] = process.pid
         self.layout.save()
         return process.pid
@@ -216,12 +218,8 @@ class LocalCluster:
         pid = self.layout.pids.get(name)
         if pid is None:
             return False
-        try:
-            waited, _ = os.waitpid(pid, os.WNOHANG)
-            if waited == pid:
-                return False
-        except ChildProcessError:  # not our child (another process started it): ask the kernel
-            pass
+        if pid in self.processes:
+            return self.processes[pid].poll() is None
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

@@ -30,7 +30,7 @@ def node_state(runner: Runner) -> NodeState:
     capacity, pool = runner.capacity, runner.pool
     return NodeState(
         prepared=runner.prepared,
-        draining=runner.draining,
+        draining=runner.leaving or runner.draining,
         sessions=capacity.running,
         queue=capacity.queue_length,
         limit=capacity.limit,

@@ -141,6 +141,7 @@ class Runner:
         self.membership = membership  # None: a single server, whose run ids name no node
         self.prepared = False  # the engine answered, the image is there, versions read, pool started
         self.reaped = False  # an earlier server's leftovers were removed (once the engine first answered)
+        self.leaving = False  # shutdown is coming: the load balancer is told to send no new runs
         self.draining = False  # no new runs
         self.stopping = False  # shutdown began: running sessions are being ended, nothing may join them
 
@@ -279,9 +280,13 @@ class Runner:
                 log.error("could not finish start-up: %s", exc)
         return Readiness(engine, image, self.prepared, self.draining)
 
-    async def drain(self, within_s: float) -> int:
+    async def drain(self, within_s: float, settle_s: float = 0) -> int:
         """Refuse new runs and wait up to `within_s` for the running ones to end by themselves (a rolling
-        restart drops no run that fits in the drain time); how many were still running then."""
+        restart drops no run that fits in the drain time); how many were still running then. For `settle_s`
+        first, new runs are still taken while the load balancer learns (`leaving`) to send them elsewhere: a
+        run that arrives in between is served, not refused."""
+        self.leaving = True
+        await asyncio.sleep(settle_s)
         self.draining = True
         if self.pool:
             await self.pool.drain()
@@ -293,7 +298,7 @@ class Runner:
 
     async def shut_down(self) -> None:
         """Refuse new runs, tell every client, and remove every sandbox."""
-        self.draining = self.stopping = True
+        self.leaving = self.draining = self.stopping = True
         if self.pool:
             await self.pool.drain()
         await self.shares.shut_down()
