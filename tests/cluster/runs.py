@@ -50,8 +50,6 @@ async def finish(run: OpenRun, line: str = "x") -> None:
     assert f"got {line}" in transcript.text() and transcript.verdict == "ok", transcript.frames
 
 
-
-
 async def wait_for(predicate: Any, timeout: float, what: str) -> float:
     """Poll `predicate` (sync or async) until true; the seconds it took."""
     loop = asyncio.get_running_loop()
