@@ -44,7 +44,7 @@ def require_parts() -> None:
         pytest.fail(f"the cluster tests need {', '.join(missing)} (run `make cluster-test`, which installs them)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped after the last cluster test, before the engine-restart tests
 def cluster() -> Iterator[LocalCluster]:
     require_docker()
     require_parts()
