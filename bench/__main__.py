@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import idle, latency, rate, throughput
+from . import cluster, idle, latency, rate, throughput
 from .docker_engine import Engine
 from .machine import describe, revision
 from .padbox_process import ServerConfig
@@ -33,6 +33,7 @@ SECTIONS: dict[str, Section] = {
     "output_throughput": throughput.measure,
     "idle_sessions": idle.measure,
     "gvisor": latency.measure_gvisor,
+    "cluster": cluster.measure,
 }
 
 
