@@ -5,14 +5,14 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test check lint format-check types imports pad-tests bench soak docker image static browser dist clean
+.PHONY: setup run test check lint format-check types imports pad-tests bench soak docker image static browser dist clean cluster cluster-down cluster-test cluster-packages
 
 setup: $(VENV)/.installed docker image static
 
 run: setup
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m padbox
 
-test: setup browser
+test: setup browser cluster-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The static checks; none needs Docker. `make -k check` runs them all even when one fails (CI does).
@@ -81,3 +81,20 @@ browser:
 
 clean:
 	rm -rf $(VENV) static/node_modules server/padbox/web/pad build dist
+
+# The local cluster (docs/cluster.md): Redis, PostgreSQL, HAProxy and three nodes on this machine, from Debian's
+# packages (installed when missing) and this checkout; prints the front URL. `make cluster-down` stops it all.
+CLUSTER_DIR ?= .cluster
+cluster: setup cluster-packages
+	PADBOX_CLUSTER_DIR=$(CLUSTER_DIR) $(PY) -m padbox.cluster.local up
+
+cluster-down: $(VENV)/.installed
+	PADBOX_CLUSTER_DIR=$(CLUSTER_DIR) $(PY) -m padbox.cluster.local down
+
+# Debian's redis-server, postgresql and haproxy, installed when missing (root on Debian), else a clear stop.
+cluster-packages:
+	bash deploy/cluster/ensure-packages.sh
+
+# The cluster's tests (tests/cluster): they start a cluster of their own on other ports, and stop it.
+cluster-test: setup cluster-packages
+	$(PY) -m pytest tests/cluster $(PYTEST_ARGS)

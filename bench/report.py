@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .cluster import markdown as cluster_markdown
 from .machine import one_line
 
 # The targets for a 2-core machine.
@@ -229,6 +230,8 @@ def markdown(results: dict[str, Any]) -> str:
             + ".",
             "",
         ]
+    if results.get("cluster"):
+        lines += cluster_markdown(results["cluster"])
     for name, error in results.get("errors", {}).items():
         lines += [f"**{name} failed**: {error}", ""]
     found = results.get("targets", [])

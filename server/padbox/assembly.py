@@ -10,14 +10,16 @@ import time
 from dataclasses import dataclass
 
 from padbox.backends.docker import DockerBackend
+from padbox.cluster.service import ClusterService, RunnerRef, cluster_service, member_for
 from padbox.config import Settings
-from padbox.core.access import AccessPolicy, ClientLimiter
+from padbox.core.access import AccessPolicy, ClientCaps, ClientLimiter
 from padbox.core.capacity import Capacity
 from padbox.core.languages import Catalogue
 from padbox.core.pool import WarmPool
 from padbox.core.pool_sizing import PoolBounds, PoolSizing
 from padbox.core.runner import DoorSettings, Runner
 from padbox.core.sandbox import SandboxBackend
+from padbox.core.session import SessionObserver
 from padbox.core.sharing import ShareRegistry
 from padbox.pads.model import PadLimits
 from padbox.pads.service import Pads, PadSettings
@@ -34,6 +36,7 @@ class Assembly:
     runner: Runner
     metrics: Metrics
     pads: Pads
+    cluster: ClusterService | None = None  # cluster mode (PADBOX_REDIS_URL): started and stopped with the app
 
 
 def pool_sizing(settings: Settings) -> PoolSizing:
@@ -52,8 +55,20 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
     """Every part from the settings; `backend` replaces Docker (the unit tests pass an in-memory one)."""
     backend = DockerBackend(settings) if backend is None else backend
     capacity = Capacity(settings.max_sessions, settings.queue_limit)
-    pool = WarmPool(backend, capacity, settings.limits.defaults, pool_sizing(settings)) if settings.pool_size else None
+    node = settings.node_id if settings.clustered else ""
+    pool = (
+        WarmPool(backend, capacity, settings.limits.defaults, pool_sizing(settings), node)
+        if settings.pool_size
+        else None
+    )
     metrics = Metrics(capacity, pool)
+    observers: tuple[SessionObserver, ...] = (metrics, SessionLog(settings.log_content))
+    limiter: ClientCaps = ClientLimiter(settings.max_sessions_per_client, settings.sessions_per_minute)
+    ref, member = RunnerRef(), None
+    if settings.clustered:
+        # One member plays three parts: caps held cluster-wide, the run directory (an observer), and membership.
+        member = member_for(settings, ref)
+        limiter, observers = member, (*observers, member)
     runner = Runner(
         catalogue=Catalogue.load(settings.manifest),
         policy=settings.limits,
@@ -61,10 +76,11 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
         capacity=capacity,
         pool=pool,
         access=AccessPolicy(settings.tokens, settings.allowed_origins),
-        limiter=ClientLimiter(settings.max_sessions_per_client, settings.sessions_per_minute),
+        limiter=limiter,
         shares=ShareRegistry(settings.share_max_participants, settings.share_grace_s, settings.share_replay_bytes),
         door=DoorSettings(settings.first_message_timeout_s, settings.max_message_bytes),
-        observers=(metrics, SessionLog(settings.log_content)),
+        observers=observers,
+        membership=member,
     )
     limits = PadLimits(
         max_bytes=settings.pad_max_bytes,
@@ -76,4 +92,6 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
         runner,
         PadSettings(limits, settings.pad_retention_days, settings.pad_run_output_bytes),
     )
-    return Assembly(settings, runner, metrics, pads)
+    ref.runner = runner
+    service = cluster_service(settings, member, ref) if member is not None else None
+    return Assembly(settings, runner, metrics, pads, service)

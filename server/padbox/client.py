@@ -105,6 +105,13 @@ class Transcript:
         return refusal.message
 
     @property
+    def lost(self) -> bool:
+        """The socket dropped with no close frame, no `error` and no final `exit`: the server running the
+        program died under it (in a cluster, its node), which is never how a program ends. Joining the run
+        again through the front then answers `run_lost`."""
+        return self.closed and self.close_code is None and not self.of(ServerType.ERROR)
+
+    @property
     def closed_cleanly(self) -> bool:
         """Closed with 1000 (the run is over) or 1001 (the server is going away), not dropped or refused."""
         return self.closed and self.close_code in CLEAN_CLOSES

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from padbox.core.access import load_tokens
+from padbox.core.cluster import check_node_id
 from padbox.core.limits import LimitPolicy, Limits
 
 # The language manifest ships inside the package (pyproject's package-data), so an installed wheel finds it
@@ -97,6 +100,26 @@ def data_directory(name: str, raw: str) -> Path:
     return Path(base) / "padbox"
 
 
+def seconds(name: str, raw: str) -> float:
+    """A number of seconds that may be zero."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name}={raw!r} must be 0 or more")
+    return value
+
+
+def node_id(name: str, raw: str) -> str:
+    """A cluster node's id; by default the host name, made to fit."""
+    value = raw or re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower()).strip("-")[:32] or "node"
+    try:
+        return check_node_id(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
 def manifest_file(name: str, raw: str) -> Path:
     path = Path(raw) if raw else SHIPPED_MANIFEST
     if not path.is_file():
@@ -174,6 +197,65 @@ class Settings:
     instance: str = field(
         metadata=variable(
             "PADBOX_INSTANCE", "default", "Name of this server; at start-up it reaps only its own leftovers."
+        )
+    )
+    redis_url: str = field(
+        metadata=variable(
+            "PADBOX_REDIS_URL",
+            "",
+            "Cluster mode: the Redis all nodes share (redis://host:6379/0). Empty: a single server, needing no Redis.",
+        )
+    )
+    node_id: str = field(
+        metadata=variable(
+            "PADBOX_NODE_ID",
+            "",
+            "Cluster mode: this node's stable id (lower-case letters, digits, dashes), the front of its run ids "
+            "(empty: the host name).",
+            node_id,
+        )
+    )
+    advertise: str = field(
+        metadata=variable(
+            "PADBOX_ADVERTISE",
+            "",
+            "Cluster mode: host:port at which the other nodes reach this one (empty: HOST:PORT).",
+        )
+    )
+    agent_port: int = field(
+        metadata=variable(
+            "PADBOX_AGENT_PORT",
+            "0",
+            "Port of HAProxy's agent check (`ready up N%`, or `drain` at capacity or shutting down); 0: none.",
+            count,
+        )
+    )
+    drain_s: float = field(
+        metadata=variable(
+            "PADBOX_DRAIN_S",
+            "0",
+            "On SIGTERM, seconds running sessions may go on to their end (no new runs) before they are stopped; "
+            "a rolling restart drops no run that fits in it.",
+            seconds,
+        )
+    )
+    heartbeat_s: float = field(
+        metadata=variable("PADBOX_HEARTBEAT_S", "1", "Cluster mode: seconds between a node's heartbeats.", number)
+    )
+    node_ttl_s: float = field(
+        metadata=variable(
+            "PADBOX_NODE_TTL_S",
+            "3",
+            "Cluster mode: a node missing its heartbeats this long is gone; joins of its runs get `run_lost`.",
+            number,
+        )
+    )
+    lease_ttl_s: float = field(
+        metadata=variable(
+            "PADBOX_LEASE_TTL_S",
+            "15",
+            "Cluster mode: a dead node's sessions stop counting against their clients' caps after this long.",
+            number,
         )
     )
     manifest: Path = field(
@@ -432,6 +514,14 @@ class Settings:
         """PADBOX_DATABASE_URL, else the SQLite file in PADBOX_DATA_DIR."""
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'pads.db'}"
 
+    @property
+    def clustered(self) -> bool:
+        return bool(self.redis_url)
+
+    @property
+    def advertised(self) -> str:
+        return self.advertise or f"{self.host}:{self.port}"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from environment variables (the process's by default); a bad value is a ConfigError."""
@@ -442,6 +532,11 @@ class Settings:
             parsed = {s.env: s.read(env) for s in source.settings}
             values[f.name] = source.combine(parsed) if source.combine else parsed[source.settings[0].env]
         settings = cls(**values)
+        if settings.node_ttl_s <= settings.heartbeat_s:
+            raise ConfigError(
+                f"PADBOX_NODE_TTL_S={settings.node_ttl_s:g} must be more than PADBOX_HEARTBEAT_S="
+                f"{settings.heartbeat_s:g}: a live node renews its record before it expires"
+            )
         if settings.ping_timeout_s <= settings.ping_interval_s:
             raise ConfigError(
                 f"PADBOX_PING_TIMEOUT_S={settings.ping_timeout_s:g} must be more than "

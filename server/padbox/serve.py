@@ -17,16 +17,28 @@ from padbox.core.runner import Runner
 from padbox.pads.service import Pads
 from padbox.web.app import create_app
 
+AGENT_SETTLE_S = 2.5
+
 
 class PadboxServer(uvicorn.Server):
     """uvicorn, but on the first signal every running session is told and its container removed
     before uvicorn begins its own shutdown (which would otherwise just drop the sockets)."""
 
-    def __init__(self, config: uvicorn.Config, runner: Runner, pads: Pads, grace_s: float) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        runner: Runner,
+        pads: Pads,
+        grace_s: float,
+        drain_s: float = 0,
+        settle_s: float = 0,
+    ) -> None:
         super().__init__(config)
         self.runner = runner
         self.pads = pads
         self.grace_s = grace_s
+        self.drain_s = drain_s
+        self.settle_s = settle_s
         self.draining = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -39,6 +51,10 @@ class PadboxServer(uvicorn.Server):
 
     async def _drain_then_exit(self, sig: int, frame: FrameType | None) -> None:
         grace = self.grace_s
+        log = logging.getLogger("padbox")
+        if self.drain_s > 0:  # no new runs (the agent check says `drain`), while running ones go on to their end
+            left = await self.runner.drain(self.drain_s, self.settle_s)
+            log.info("drained: %d session(s) still running after %.0f s", left, self.drain_s)
         try:
             # Pad sockets first (their edits are stored already; open sockets would hold uvicorn's own
             # shutdown), then the runs, whose records the pads finish as the runs end.
@@ -57,7 +73,8 @@ def serve() -> None:
     try:
         settings = Settings.from_env()
         assembly = assemble(settings)
-        app = create_app(assembly.runner, assembly.metrics, settings.image, assembly.pads)
+        services = [assembly.cluster] if assembly.cluster else []
+        app = create_app(assembly.runner, assembly.metrics, settings.image, assembly.pads, services)
     except (ConfigError, ValueError, OSError) as exc:
         sys.exit(f"padbox: {exc}")
     config = uvicorn.Config(
@@ -74,4 +91,7 @@ def serve() -> None:
     )
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(RedactTokens())
-    PadboxServer(config, assembly.runner, assembly.pads, settings.shutdown_grace_s).run()
+    # With an agent check, HAProxy needs a few of its checks (1 s apart in deploy/) to hear `drain` before new
+    # runs stop coming; until then they are still served here.
+    settle = AGENT_SETTLE_S if settings.agent_port else 0
+    PadboxServer(config, assembly.runner, assembly.pads, settings.shutdown_grace_s, settings.drain_s, settle).run()

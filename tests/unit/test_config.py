@@ -60,7 +60,7 @@ def another_value(setting: Setting, tmp_path: Path) -> str:
     if setting.parse is flag:
         return "0" if setting.default == "1" else "1"
     if setting.default.isdigit():
-        return str(int(setting.default) * 2)
+        return str(int(setting.default) * 2 or 1)
     return "something-else"
 
 

@@ -28,6 +28,7 @@ log = logging.getLogger("padbox.sandbox")
 
 SESSION_LABEL = "padbox.session"
 INSTANCE_LABEL = "padbox.instance"
+NODE_LABEL = "padbox.node"  # cluster mode: the node that owns the sandbox, whose restart removes it
 ORIGIN_LABEL = "padbox.origin"  # "pool" (made ahead of time) or "cold" (made for a waiting run)
 SANDBOX_USER = "1000:1000"
 AGENT_COMMAND = ["python3", "-E", "-S", "/opt/padbox/agent.py"]
@@ -81,7 +82,7 @@ def container_config(
         "User": SANDBOX_USER,
         "WorkingDir": "/work",
         "Env": ["LANG=C.UTF-8", "HOME=/tmp", "PATH=/usr/local/bin:/usr/bin:/bin"],
-        "Labels": {SESSION_LABEL: session_id, INSTANCE_LABEL: settings.instance, ORIGIN_LABEL: origin.value},
+        "Labels": labels(settings, session_id, origin),
         "AttachStdin": True,
         "AttachStdout": True,
         "AttachStderr": True,
@@ -117,6 +118,22 @@ def can_update(settings: Settings, made_with: Limits, wanted: Limits) -> bool:
     if resource_limits(settings, made_with) == resource_limits(settings, wanted):
         return True
     return settings.runtime != "runsc" and tmpfs_mb(settings, made_with) == tmpfs_mb(settings, wanted)
+
+
+def labels(settings: Settings, session_id: str, origin: Origin = Origin.COLD) -> dict[str, str]:
+    """What marks a sandbox as padbox's: its session, its server instance and, in a cluster, its node."""
+    marks = {SESSION_LABEL: session_id, INSTANCE_LABEL: settings.instance, ORIGIN_LABEL: origin.value}
+    if settings.clustered:
+        marks[NODE_LABEL] = settings.node_id
+    return marks
+
+
+def leftover_filter(settings: Settings) -> list[str]:
+    """The labels of sandboxes an earlier server of this instance (and node) may have left."""
+    selected = [f"{INSTANCE_LABEL}={settings.instance}"]
+    if settings.clustered:
+        selected.append(f"{NODE_LABEL}={settings.node_id}")
+    return selected
 
 
 def tmpfs_mb(settings: Settings, limits: Limits) -> int:
@@ -372,7 +389,7 @@ class DockerBackend:
 
     async def reap_leftovers(self) -> int:
         """Remove containers a crashed server of this instance left behind."""
-        filters = json.dumps({"label": [f"{INSTANCE_LABEL}={self.settings.instance}"]})
+        filters = json.dumps({"label": leftover_filter(self.settings)})
         try:
             leftovers = await self.client.containers.list(all=True, filters=filters)
         except (aiodocker.DockerError, aiohttp.ClientError, OSError) as exc:

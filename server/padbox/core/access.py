@@ -12,10 +12,11 @@ import math
 import re
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from padbox.core.capacity import Busy
@@ -108,9 +109,18 @@ class ClientBusy(Busy):
     """Refused by this client's own caps, not the server's capacity (over HTTP: 429 rather than 503)."""
 
 
+class ClientCaps(Protocol):
+    """Per-client caps as the runner asks for them: held for a session's whole life. ClientLimiter keeps them in
+    this process; the cluster's keeps them in Redis, so they hold across every node."""
+
+    def admitted(self, client: str, lease: str) -> AbstractAsyncContextManager[None]:
+        """Count one session of `client` (its `lease`, unique) while inside; ClientBusy when over a cap."""
+        ...
+
+
 @dataclass
 class ClientLimiter:
-    """Per-client caps: sessions at once, and new sessions per minute (a sliding window)."""
+    """Per-client caps in this process: sessions at once, and new sessions per minute (a sliding window)."""
 
     max_concurrent: int
     per_minute: int
@@ -131,8 +141,8 @@ class ClientLimiter:
         window.append(now)
         self.running[client] += 1
 
-    @contextmanager
-    def admitted(self, client: str) -> Iterator[None]:
+    @asynccontextmanager
+    async def admitted(self, client: str, lease: str = "") -> AsyncIterator[None]:
         self.admit(client)
         try:
             yield

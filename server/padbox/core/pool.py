@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Awaitable, Sequence
 
 from padbox.core.capacity import Capacity
+from padbox.core.cluster import run_id_for
 from padbox.core.limits import Limits
 from padbox.core.pool_sizing import PoolSizing
 from padbox.core.protocol import SourceFile
@@ -40,13 +41,17 @@ RETRY_AFTER_FAILURE_S = 2.0
 TICK_S = 1.0  # with no event, the pool re-checks its target this often (an idle pool shrinks)
 
 
-def new_session_id() -> str:
-    return secrets.token_hex(8)
+def new_session_id(node: str = "") -> str:
+    """A run's id; in a cluster it starts with the node that makes it (padbox.core.cluster)."""
+    return run_id_for(node, secrets.token_hex(8))
 
 
 class WarmPool:
-    def __init__(self, backend: SandboxBackend, capacity: Capacity, limits: Limits, sizing: PoolSizing) -> None:
+    def __init__(
+        self, backend: SandboxBackend, capacity: Capacity, limits: Limits, sizing: PoolSizing, node: str = ""
+    ) -> None:
         self.backend = backend
+        self.node = node
         self.capacity = capacity
         self.limits = limits
         self.sizing = sizing
@@ -162,7 +167,7 @@ class WarmPool:
     async def _make(self, in_flight: int) -> None:
         began = time.monotonic()
         try:
-            sandbox = await self.backend.create(self.limits, new_session_id(), Origin.POOL)
+            sandbox = await self.backend.create(self.limits, new_session_id(self.node), Origin.POOL)
         except SandboxError as exc:
             log.warning("could not warm a sandbox: %s", exc)
             self._pause_until = time.monotonic() + RETRY_AFTER_FAILURE_S

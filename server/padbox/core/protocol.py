@@ -88,6 +88,8 @@ class ErrorCode(StrEnum):
     BUSY = "busy"
     INTERNAL = "internal"
     SANDBOX_LOST = "sandbox_lost"  # the run's sandbox went away under a running program: no verdict to give
+    RUN_LOST = "run_lost"  # the node that ran it is gone (cluster mode): the run ended without a verdict
+    UNAVAILABLE = "unavailable"  # the cluster's shared state (Redis) cannot be reached: try again shortly
 
 
 class CloseCode(IntEnum):
@@ -110,6 +112,8 @@ CLOSE_FOR_ERROR: dict[ErrorCode, CloseCode] = {
     ErrorCode.BUSY: CloseCode.TRY_AGAIN_LATER,
     ErrorCode.INTERNAL: CloseCode.INTERNAL_ERROR,
     ErrorCode.SANDBOX_LOST: CloseCode.INTERNAL_ERROR,
+    ErrorCode.RUN_LOST: CloseCode.INTERNAL_ERROR,
+    ErrorCode.UNAVAILABLE: CloseCode.TRY_AGAIN_LATER,
 }
 
 

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-from padbox.core.access import AccessPolicy, ClientLimiter
+from padbox.core.access import AccessPolicy, ClientCaps
 from padbox.core.capacity import Capacity
+from padbox.core.cluster import Membership, owner_of
 from padbox.core.events import Error
 from padbox.core.languages import Catalogue
 from padbox.core.limits import LimitPolicy
@@ -120,10 +121,11 @@ class Runner:
         capacity: Capacity,
         pool: WarmPool | None,
         access: AccessPolicy,
-        limiter: ClientLimiter,
+        limiter: ClientCaps,
         shares: ShareRegistry,
         door: DoorSettings,
         observers: tuple[SessionObserver, ...] = (),
+        membership: Membership | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.policy = policy
@@ -136,11 +138,19 @@ class Runner:
         self.shares = shares
         self.door = door
         self.observers = observers
+        self.membership = membership  # None: a single server, whose run ids name no node
         self.prepared = False  # the engine answered, the image is there, versions read, pool started
         self.reaped = False  # an earlier server's leftovers were removed (once the engine first answered)
-        self.draining = False
+        self.leaving = False  # shutdown is coming: the load balancer is told to send no new runs
+        self.draining = False  # no new runs
+        self.stopping = False  # shutdown began: running sessions are being ended, nothing may join them
 
     # --- runs -----------------------------------------------------------------------------------
+    @property
+    def node_id(self) -> str:
+        """This node's id in a cluster, the front of every run id it makes; empty on a single server."""
+        return self.membership.node_id if self.membership else ""
+
     def _admit(self, credentials: Credentials) -> str:
         """Draining first, then origin and token: the client's identity for per-client caps."""
         if self.draining:
@@ -150,7 +160,7 @@ class Runner:
     async def start(self, request: RunRequest, credentials: Credentials, stdin_closed: bool = False) -> Participation:
         """Start a run; its starter is its first driver. `stdin_closed`: the request held all the input."""
         client = self._admit(credentials)
-        plan = plan_run(request, self.catalogue, self.policy)
+        plan = plan_run(request, self.catalogue, self.policy, self.node_id)
 
         def session(emit: Emit) -> Session:
             return Session(plan, emit, client, self.observers, self.backend.discard)
@@ -162,9 +172,23 @@ class Runner:
         run.start()
         return Participation(run, participant)
 
+    async def owner_address(self, message: JoinMessage, credentials: Credentials) -> str | None:
+        """Where a join must go: None when the run is this node's (then `join`), else the owner's address, for
+        the transport to relay the client's socket to (a proxy in front did not route it there itself). The
+        door's checks happen here, as for any join; RunLost when the owner is gone, Unavailable when the
+        cluster's state cannot be read."""
+        owner = owner_of(message.run_id)
+        if self.membership is None or owner is None or owner == self.membership.node_id:
+            return None
+        self.access.authorize(credentials.query, credentials.headers, credentials.address)
+        return await self.membership.locate(owner)
+
     async def join(self, message: JoinMessage, credentials: Credentials) -> Participation:
-        """Join a running run by its id and key."""
-        self._admit(credentials)
+        """Join a running run by its id and key. A draining server still takes joins: its runs go on until
+        they end or the drain time is up, and their people may come back to them."""
+        if self.stopping:
+            raise ShuttingDown()
+        self.access.authorize(credentials.query, credentials.headers, credentials.address)
         run = self.shares.find(message.run_id, message.key, message.role)
         return Participation(run, run.join(message.role))
 
@@ -194,7 +218,7 @@ class Runner:
         plan = session.plan
         try:
             async with AsyncExitStack() as admitted:
-                admitted.enter_context(self.limiter.admitted(session.client))
+                await admitted.enter_async_context(self.limiter.admitted(session.client, session.id))
                 await admitted.enter_async_context(self.capacity.slot(session.queued))
                 sandbox = await self.supply.acquire(plan.limits, plan.run_id, plan.files)
                 try:
@@ -256,9 +280,25 @@ class Runner:
                 log.error("could not finish start-up: %s", exc)
         return Readiness(engine, image, self.prepared, self.draining)
 
+    async def drain(self, within_s: float, settle_s: float = 0) -> int:
+        """Refuse new runs and wait up to `within_s` for the running ones to end by themselves (a rolling
+        restart drops no run that fits in the drain time); how many were still running then. For `settle_s`
+        first, new runs are still taken while the load balancer learns (`leaving`) to send them elsewhere: a
+        run that arrives in between is served, not refused."""
+        self.leaving = True
+        await asyncio.sleep(settle_s)
+        self.draining = True
+        if self.pool:
+            await self.pool.drain()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while self.shares.active and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+        return len(self.shares.active)
+
     async def shut_down(self) -> None:
         """Refuse new runs, tell every client, and remove every sandbox."""
-        self.draining = True
+        self.leaving = self.draining = self.stopping = True
         if self.pool:
             await self.pool.drain()
         await self.shares.shut_down()

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from padbox.core.cluster import run_id_for
 from padbox.core.events import AnyEvent, Error, Exited, Queued, StageBegan, Started, Stderr, Stdout
 from padbox.core.languages import Catalogue, Language, source_files
 from padbox.core.limits import LimitPolicy, Limits
@@ -79,8 +80,9 @@ class Plan:
     limits: Limits
 
 
-def plan_run(request: RunRequest, catalogue: Catalogue, policy: LimitPolicy) -> Plan:
-    """Validate a request completely, before any sandbox exists. Raises ProtocolError."""
+def plan_run(request: RunRequest, catalogue: Catalogue, policy: LimitPolicy, node: str = "") -> Plan:
+    """Validate a request completely, before any sandbox exists. Raises ProtocolError. `node`: the cluster node
+    that will own the run, the front of its id."""
     language = catalogue.resolve(request.language)
     limits = policy.resolve(request.limits, language.limits)
     files = source_files(language, request.files, request.source)
@@ -92,7 +94,7 @@ def plan_run(request: RunRequest, catalogue: Catalogue, policy: LimitPolicy) -> 
         except ProtocolError as exc:
             raise bad_request(f"the source's file is named after its text: {exc.message}") from None
     return Plan(
-        run_id=secrets.token_hex(8),
+        run_id=run_id_for(node, secrets.token_hex(8)),
         language=language,
         version=catalogue.version(language),
         files=files,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -41,15 +42,28 @@ def static_routes() -> list[BaseRoute]:
     return [*routes, Route("/", pad_page)]
 
 
-def create_app(runner: Runner, metrics: Metrics, image: str, pads: Pads | None = None) -> Starlette:
+class Service(Protocol):
+    """A part that lives as long as the app (cluster membership, the agent check)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def create_app(
+    runner: Runner, metrics: Metrics, image: str, pads: Pads | None = None, services: Sequence[Service] = ()
+) -> Starlette:
     """The web app over a runner (padbox.assembly makes one from settings); `image` names the sandbox
-    image in readiness reports; `pads`, when given, adds the pads' API and sockets."""
+    image in readiness reports; `pads`, when given, adds the pads' API and sockets. `services` start after the
+    runner and stop after its sessions ended."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runner.start_up()
         if pads is not None:
             await pads.start_up()
+        for service in services:
+            await service.start()
         try:
             yield
         finally:
@@ -58,10 +72,14 @@ def create_app(runner: Runner, metrics: Metrics, image: str, pads: Pads | None =
             await runner.shut_down()
             if pads is not None:
                 await pads.close()
+            for service in reversed(services):
+                await service.stop()
             await runner.close()
 
+    endpoint = websocket_endpoint(runner)
     routes: list[BaseRoute] = [
-        WebSocketRoute("/ws", websocket_endpoint(runner)),
+        WebSocketRoute("/ws", endpoint),
+        WebSocketRoute("/ws/runs/{run_id}", endpoint),
         *http_routes(runner, metrics, image, pads),
         *static_routes(),
     ]

@@ -33,6 +33,8 @@ STATUS_FOR_ERROR: dict[ErrorCode, int] = {
     # The run's sandbox (its upstream) went away under the program: a gateway's failure, which clients and
     # proxies already know to retry, and never a program outcome (those are 200).
     ErrorCode.SANDBOX_LOST: 502,
+    ErrorCode.RUN_LOST: 502,  # the node that ran it died (cluster mode)
+    ErrorCode.UNAVAILABLE: 503,  # the cluster's shared state cannot be reached for now
 }
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that left before the answer: only ever logged
 

@@ -232,6 +232,30 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
                     "responses": {"200": _json({"type": "array", "items": _ref(LanguageInfo)}, "Every language.")},
                 }
             },
+            "/api/v1/cluster": {
+                "get": {
+                    "summary": "Cluster mode: the live nodes",
+                    "description": "Each node that renewed its heartbeat within PADBOX_NODE_TTL_S: id, address, "
+                    "sessions, queue, pool, capacity, draining, ready and last heartbeat (docs/cluster.md).",
+                    "operationId": "cluster",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["node", "nodes"],
+                                "properties": {
+                                    "node": {"type": "string"},
+                                    "nodes": {"type": "array", "items": {"type": "object"}},
+                                    "events": {"type": "array", "items": {"type": "object"}},
+                                },
+                            },
+                            "The node that answered and every live node.",
+                        ),
+                        "404": _json(error, "A single server, not part of a cluster."),
+                        "503": _json(error, "The cluster's shared state (Redis) cannot be reached: `unavailable`."),
+                    },
+                }
+            },
             "/api/v2/runtimes": {
                 "get": {
                     "summary": "Piston: the runtimes",

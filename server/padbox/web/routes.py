@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from padbox.core.events import Error, as_dict
-from padbox.core.protocol import ErrorCode
+from padbox.core.protocol import ErrorCode, ProtocolError
 from padbox.core.runner import Runner
 from padbox.pads.service import Pads
 from padbox.telemetry.metrics import Metrics
@@ -43,9 +43,20 @@ def http_routes(runner: Runner, metrics: Metrics, image: str, pads: Pads | None 
     async def metrics_page(request: Request) -> Response:
         return Response(metrics.render(), media_type=metrics.content_type)
 
+    async def cluster(request: Request) -> Response:
+        """GET /api/v1/cluster: the live nodes (cluster mode); 404 on a single server."""
+        if runner.membership is None:
+            message = "this server is not part of a cluster (PADBOX_REDIS_URL is not set)"
+            return JSONResponse(as_dict(Error(ErrorCode.BAD_REQUEST, message)), 404)
+        try:
+            return JSONResponse(await runner.membership.describe())
+        except ProtocolError as problem:
+            return JSONResponse(as_dict(Error.of(problem)), 503, {"Retry-After": str(problem.retry_after_s or 2)})
+
     return [
         post("/api/v1/execute", rest.execute_endpoint(runner)),
         Route("/api/v1/languages", languages, methods=["GET"]),
+        Route("/api/v1/cluster", cluster, methods=["GET"]),
         Route("/api/v2/runtimes", piston.runtimes_endpoint(runner), methods=["GET"]),
         post("/api/v2/execute", piston.execute_endpoint(runner)),
         Route("/healthz", health.healthz, methods=["GET"]),

@@ -13,13 +13,16 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from websockets.asyncio.client import ClientConnection
 
 from padbox.core import events
 from padbox.core.access import token_subprotocols
+from padbox.core.cluster import RunLost, owner_of
 from padbox.core.events import Error
 from padbox.core.protocol import JoinMessage, ProtocolError, RunRequest, bad_request, parse_client_message
 from padbox.core.runner import Participation, Runner
 from padbox.web.http_runs import credentials
+from padbox.web.relay import HOP_HEADER, open_owner, relay
 
 log = logging.getLogger("padbox.ws")
 
@@ -28,12 +31,21 @@ class Disconnected(Exception):
     """The client went away."""
 
 
-class Connection:
-    """One client socket: a starter or a joiner of one run."""
+class Relayed:
+    """A join this node hands on to the run's owner: the socket to it, and the join to send first."""
 
-    def __init__(self, websocket: WebSocket, runner: Runner) -> None:
+    def __init__(self, upstream: ClientConnection, first: str, owner: str) -> None:
+        self.upstream, self.first, self.owner = upstream, first, owner
+
+
+class Connection:
+    """One client socket: a starter or a joiner of one run. `run_id`: the run its path names (/ws/runs/<id>),
+    which only a join of that run may use."""
+
+    def __init__(self, websocket: WebSocket, runner: Runner, run_id: str | None = None) -> None:
         self.websocket = websocket
         self.runner = runner
+        self.run_id = run_id
 
     async def send_text(self, text: str) -> None:
         try:
@@ -70,15 +82,18 @@ class Connection:
         # A browser that offered a token subprotocol only completes the handshake if it is echoed.
         await self.websocket.accept(subprotocol=offered[0] if offered else None)
         try:
-            participation = await self._enter()
+            entry = await self._enter()
         except ProtocolError as exc:
             await self.fail(exc)
             return
         except Disconnected:
             return
-        await self._take_part(participation)
+        if isinstance(entry, Relayed):
+            await relay(self.websocket, entry.upstream, entry.first, entry.owner)
+        else:
+            await self._take_part(entry)
 
-    async def _enter(self) -> Participation:
+    async def _enter(self) -> Participation | Relayed:
         """Read the first message: start a run, or join one. Access is checked once the client has
         spoken, so its first message never races the refusal."""
         timeout = self.runner.door.first_message_timeout_s
@@ -90,8 +105,18 @@ class Connection:
         except TimeoutError:
             raise bad_request(f"no 'run' message within {timeout:g} s of connecting") from None
         message = parse_client_message(text)
+        if self.run_id is not None and not (isinstance(message, JoinMessage) and message.run_id == self.run_id):
+            raise bad_request(f"this socket joins run {self.run_id}: its first message must be a 'join' of it")
         if isinstance(message, JoinMessage):
-            return await self.runner.join(message, credentials(self.websocket))
+            door = credentials(self.websocket)
+            address = await self.runner.owner_address(message, door)
+            if address is None:
+                return await self.runner.join(message, door)
+            owner = owner_of(message.run_id) or "?"
+            if HOP_HEADER in self.websocket.headers:
+                raise RunLost(owner, "is not where the cluster's registry says")
+            upstream = await open_owner(address, message.run_id, owner, self.websocket, self.runner.node_id)
+            return Relayed(upstream, text, owner)
         if not isinstance(message, RunRequest):
             raise bad_request("the first message must be a 'run' (or 'join') message")
         return await self.runner.start(message, credentials(self.websocket))
@@ -135,9 +160,10 @@ class Connection:
 
 
 def websocket_endpoint(runner: Runner) -> Callable[[WebSocket], Awaitable[None]]:
-    """/ws"""
+    """/ws, and /ws/runs/<run id> (a join of that run: the path lets a proxy route it to the run's owner)."""
 
     async def endpoint(websocket: WebSocket) -> None:
-        await Connection(websocket, runner).serve()
+        run_id = websocket.path_params.get("run_id")
+        await Connection(websocket, runner, run_id if isinstance(run_id, str) else None).serve()
 
     return endpoint

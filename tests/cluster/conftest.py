@@ -1,0 +1,82 @@
+"""The local cluster the cluster tests run against: Redis, PostgreSQL, HAProxy and three padbox nodes, started
+once for the module run (padbox.cluster.local, as `make cluster` starts them) on ports of their own, and stopped
+after. Missing parts fail the tests loudly (`make cluster-test` installs them), never skip them."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from padbox.cluster.local import Layout, LocalCluster
+from tests.conftest import require_docker
+
+TOKENS = ("spread", "joins", "caps", "redis", "loss", "rolling", "bench")
+PER_CLIENT = 3
+LEASE_TTL_S = 6
+
+
+def free_base() -> int:
+    """A port whose next 22 are free: the front, nodes, agents, Redis and PostgreSQL."""
+    for _ in range(50):
+        base = random.randrange(20000, 40000, 100)
+        try:
+            for port in range(base, base + 22):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free port range for the cluster")
+
+
+def require_parts() -> None:
+    missing = [name for name in ("redis-server", "haproxy") if shutil.which(name) is None]
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        missing.append("postgresql")
+    if missing:
+        pytest.fail(f"the cluster tests need {', '.join(missing)} (run `make cluster-test`, which installs them)")
+
+
+@pytest.fixture(scope="package")  # stopped after the last cluster test, before the engine-restart tests
+def cluster() -> Iterator[LocalCluster]:
+    require_docker()
+    require_parts()
+    # Not under pytest's own temporary folder: PostgreSQL runs as its own user, which must reach its data.
+    root = Path(tempfile.mkdtemp(prefix="padbox-cluster-"))
+    os.chmod(root, 0o755)
+    layout = Layout(
+        str(root),
+        port=free_base(),
+        instance_prefix=f"pytest-{os.getpid()}",
+        env={
+            "PADBOX_TOKENS": ",".join(TOKENS),
+            "PADBOX_MAX_SESSIONS_PER_CLIENT": str(PER_CLIENT),
+            "PADBOX_SESSIONS_PER_MINUTE": "1000",
+            "PADBOX_LEASE_TTL_S": str(LEASE_TTL_S),
+            "PADBOX_POOL_SIZE": "1",
+            "PADBOX_MAX_SESSIONS": "8",
+            "PADBOX_DRAIN_S": "20",
+        },
+    )
+    local = LocalCluster(layout)
+    local.up()
+    try:
+        yield local
+    finally:
+        local.down()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def ws_front(cluster: LocalCluster, path: str = "/ws") -> str:
+    return f"ws://127.0.0.1:{cluster.layout.port}{path}"
+
+
+def ws_node(cluster: LocalCluster, node: str, path: str = "/ws") -> str:
+    return f"ws://127.0.0.1:{cluster.layout.node_port(node)}{path}"
