@@ -55,6 +55,8 @@ export const ErrorCode = Object.freeze({
   BUSY: "busy",
   INTERNAL: "internal",
   SANDBOX_LOST: "sandbox_lost", // the sandbox went away under the running program: no verdict, run it again
+  RUN_LOST: "run_lost", // the cluster node that ran it is gone: no verdict, run it again
+  UNAVAILABLE: "unavailable", // the cluster's shared state cannot be reached: try again shortly
 });
 
 export const CloseCode = Object.freeze({

@@ -54,11 +54,14 @@ const ERROR_PREFIX = {
   [ErrorCode.BUSY]: "The server is busy",
   [ErrorCode.INTERNAL]: "The server failed",
   [ErrorCode.SANDBOX_LOST]: "The run was interrupted",
+  [ErrorCode.RUN_LOST]: "The server that ran this program is gone",
+  [ErrorCode.UNAVAILABLE]: "The server cannot start runs for a moment",
 };
 
 // The status line's word for an error, when "error" would blame the program or the request.
 const ERROR_STATUS = {
   [ErrorCode.SANDBOX_LOST]: "interrupted",
+  [ErrorCode.RUN_LOST]: "interrupted",
 };
 
 export const NO_DRIVER = "No driver is left on this run: the server stops it in a few seconds unless a driver rejoins.";

@@ -70,6 +70,7 @@ runs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),  # JSON: {"code", "message"}
 )
 
+SCHEMA_LOCK_KEY = 0x7061646278  # "padbx": the advisory lock the nodes take while creating the schema
 KEY_COLUMNS = {PadRole.OWNER: "owner_key", PadRole.EDIT: "edit_key", PadRole.VIEW: "view_key"}
 
 
@@ -149,8 +150,14 @@ class PadStore:
             event.listen(sync_engine, "connect", _sqlite_pragmas)
 
     async def open(self) -> None:
-        """Create the tables that are missing."""
+        """Create the tables that are missing.
+
+        Nodes of a cluster start together on one PostgreSQL, and two concurrent CREATE TABLEs of the same
+        table collide in PostgreSQL's catalogue (a unique violation on pg_type) even with IF NOT EXISTS: a
+        transaction-scoped advisory lock makes the nodes create the schema one after the other."""
         async with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
             await connection.run_sync(metadata.create_all)
 
     async def close(self) -> None:
