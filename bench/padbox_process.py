@@ -128,7 +128,8 @@ async def padbox_server(config: ServerConfig) -> AsyncIterator[PadboxProcess]:
             "-m",
             "padbox",
             cwd=REPO,
-            env={**os.environ, **config.env(port)},
+            # The pads' database goes with the log: a bench server never touches the operator's pads.
+            env={**os.environ, "PADBOX_DATA_DIR": str(log_dir), **config.env(port)},
             stdout=log_file,
             stderr=asyncio.subprocess.STDOUT,
         )

@@ -20,6 +20,10 @@ class Plan:
     burst_runs: int = 30  # the issue's "one client back to back, 30 runs"; each of four clients does as many
     burst_pause_s: float = 5.0  # between the burst parts
     acquire_runs: int = 10  # per language
+    pad_participants: tuple[int, ...] = (2, 8, 32)  # the issue's sizes; 32 is PADBOX_PAD_MAX_PARTICIPANTS' default
+    pad_edit_rounds: int = 200  # edits per size; each gives a sample from every other participant
+    pad_memory_pads: int = 40
+    pad_memory_participants: int = 5  # per pad at the second memory level
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,4 +41,7 @@ QUICK = Plan(
     burst_runs=8,
     burst_pause_s=1.0,
     acquire_runs=2,
+    pad_edit_rounds=10,
+    pad_memory_pads=4,
+    pad_memory_participants=2,
 )

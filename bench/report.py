@@ -16,6 +16,7 @@ MIN_SHARE_OF_CEILING = 0.9
 MIN_OUTPUT_MB_PER_S = 50.0
 IDLE_SESSIONS = 200
 MAX_IDLE_SERVER_MB = 250.0
+MAX_PAD_EDIT_P50_MS = 30.0  # the pads issue: edit propagation on loopback
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,38 @@ def targets(results: dict[str, Any]) -> list[Target]:
                 f"< {MAX_IDLE_SERVER_MB:g} MB",
             )
         )
+    for row in results.get("pads", {}).get("propagation", []):
+        found.append(
+            _at_most(
+                f"pad edit propagation p50, {row['participants']} participants",
+                row["p50_ms"],
+                MAX_PAD_EDIT_P50_MS,
+                " ms",
+                f"< {MAX_PAD_EDIT_P50_MS:g} ms",
+            )
+        )
     return found
+
+
+def _pads_markdown(pads: dict[str, Any]) -> list[str]:
+    lines = ["### Pads: edit propagation between raw Yjs peers (one edit in flight at a time)", ""]
+    lines += _table(
+        ["participants", "edits", "samples", "p50 ms", "p99 ms", "max ms", "until all had it, p50 ms"],
+        [
+            [r["participants"], r["edits"], r["samples"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["everyone_p50_ms"]]
+            for r in pads["propagation"]
+        ],
+    )
+    used = pads["memory"]
+    lines += [
+        "",
+        f"Server memory: {used['baseline_rss_mb']} MB with no pad open, {used['one_participant_each_rss_mb']} MB "
+        f"with {used['pads']} pads of one participant, {used['all_participants_rss_mb']} MB with "
+        f"{used['participants_per_pad']} on each: **{used['per_pad_kb']} KB per open pad** and "
+        f"**{used['per_participant_kb']} KB per participant** (a Yjs socket and an events socket, as the page opens).",
+        "",
+    ]
+    return lines
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> Iterator[str]:
@@ -230,6 +262,8 @@ def markdown(results: dict[str, Any]) -> str:
             + ".",
             "",
         ]
+    if results.get("pads"):
+        lines += _pads_markdown(results["pads"])
     if results.get("cluster"):
         lines += cluster_markdown(results["cluster"])
     for name, error in results.get("errors", {}).items():
