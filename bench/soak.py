@@ -5,8 +5,9 @@ The load, all to 127.0.0.1 and bounded in count and time:
 - steady runs at a fixed rate, rotating over languages, half over /ws and half over POST /api/v1/execute;
 - interactive sessions typing with pauses into a terminal (tty) program and a pipe program that echo lines;
 - shared runs: start one, join it as viewer and as driver with the `started` frame's key, type, leave;
-- bursts of more runs at once than PADBOX_MAX_SESSIONS plus its queue, so `queued` and `busy` appear.
-Pads do not exist yet, so pad edits are not part of the load (the report says so).
+- bursts of more runs at once than PADBOX_MAX_SESSIONS plus its queue, so `queued` and `busy` appear;
+- pad edits: a new pad, an editor typing into it and a viewer who must see every keystroke, then a fresh peer
+  who must find the whole text again once the room has closed (read back from the pads' database).
 
 The server's RSS and descriptors come from /proc/<pid>, its asyncio tasks from /metrics
 (`padbox_asyncio_tasks`), live containers from `docker ps`. A trial (`--minutes N` other than 30)
@@ -34,12 +35,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from padbox.client import Client, connect, run_program
 from padbox.core.protocol import Role, ServerType
+from padbox.pad_client import YClient, append
 
 from .docker_engine import Engine
 from .machine import describe, one_line, revision
 from .padbox_process import PadboxProcess, ServerConfig, padbox_server
 from .soak_plot import plot
-from .soak_record import OK, SKIPPED, Ending, Sample, Tally, judge, judge_http, markdown, targets
+from .soak_record import OK, PAD_OK, SKIPPED, Ending, Sample, Tally, judge, judge_http, markdown, targets
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MINUTES = 30.0
@@ -75,6 +77,7 @@ SHARED_ECHO = (
     "        break\n    print('echo:', line, flush=True)\n"
 )
 BURST_PROGRAM = f"import time\ntime.sleep(2)\nprint('{EXPECTED}')\n"
+PAD_FILE = "notes.txt"  # a file of its own, so a new pad's starter code is not part of what is compared
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,9 @@ class SoakPlan:
     share_every_s: float = 15.0
     burst_every_s: float = 180.0
     burst_size: int = 24  # > max_sessions + queue_limit (8 + 8), so some are refused with busy
+    pad_editors: int = 2  # pads being edited at a time, each by one editor with one viewer watching
+    pad_keystrokes: int = 40  # per pad, each its own Yjs update
+    keystroke_pause_s: tuple[float, float] = (0.05, 0.4)
 
     @property
     def duration_s(self) -> float:
@@ -107,13 +113,15 @@ class SoakPlan:
                 "from `started`; the driver types a line all three must see, the joiners leave, the starter ends it",
                 f"bursts: every {self.burst_every_s / 60:g} min (the first at half that), {self.burst_size} two-second "
                 f"runs at once against {SERVER.max_sessions} sessions and a queue of {SERVER.queue_limit}",
-                "pad edits: not exercised, padbox has no pads yet",
+                f"pad edits: {self.pad_editors} pads at a time, each new: an editor types {self.pad_keystrokes} "
+                f"keystrokes (one Yjs update each, {self.keystroke_pause_s[0]:g}-{self.keystroke_pause_s[1]:g} s "
+                "apart) that a viewer must all see; once both leave, a fresh peer must read the whole text back",
             ]
         )
 
 
 class Load:
-    """The four kinds of client, each a loop that stops starting work at the deadline."""
+    """The five kinds of client, each a loop that stops starting work at the deadline."""
 
     def __init__(self, plan: SoakPlan, server: PadboxProcess, http: httpx.AsyncClient, deadline: float) -> None:
         self.plan = plan
@@ -244,6 +252,38 @@ class Load:
             t = await starter.collect(timeout=CLIENT_TIMEOUT_S)
         self.tally.add(*judge(t, "echo: from-driver"))
 
+    # --- pad edits ------------------------------------------------------------------------------------
+    async def pad_editor(self) -> None:
+        while self.running():
+            await self.guarded(self.pad_session())
+
+    async def pad_session(self) -> None:
+        response = await self.http.post(f"http://127.0.0.1:{self.server.port}/api/v1/pads", json={"title": "soak"})
+        if response.status_code != 201:
+            self.tally.add(f"pad create {response.status_code}")
+            return
+        pad = response.json()
+        base = f"ws://127.0.0.1:{self.server.port}"
+        typed = ""
+        editor = await YClient.connect(base, pad["id"], pad["keys"]["edit"], "soak-editor")
+        viewer = await YClient.connect(base, pad["id"], pad["keys"]["view"], "soak-viewer")
+        try:
+            for i in range(self.plan.pad_keystrokes):
+                await asyncio.sleep(self.random.uniform(*self.plan.keystroke_pause_s))
+                typed += f"{i} "
+                await editor.edit(append(PAD_FILE, f"{i} "))
+            if not await holds(viewer, PAD_FILE, typed):
+                self.tally.add("pad edits not seen by the viewer")
+                return
+        finally:
+            await editor.close()
+            await viewer.close()
+        reader = await YClient.connect(base, pad["id"], pad["keys"]["view"], "soak-reader")
+        try:
+            self.tally.add(PAD_OK if await holds(reader, PAD_FILE, typed) else "pad edits lost after the room closed")
+        finally:
+            await reader.close()
+
     # --- bursts ----------------------------------------------------------------------------------
     async def burst(self) -> None:
         async def one() -> None:
@@ -256,6 +296,7 @@ class Load:
         loops = [
             self.steady(),
             *(self.typist(i) for i in range(self.plan.typists)),
+            *(self.pad_editor() for _ in range(self.plan.pad_editors)),
             self.every(self.plan.share_every_s, self.plan.share_every_s / 2, lambda: self.spawn(self.shared())),
             self.every(
                 self.plan.burst_every_s,
@@ -274,6 +315,15 @@ class Load:
             task.cancel()
         await asyncio.gather(*unfinished, return_exceptions=True)
         return len(unfinished)
+
+
+async def holds(peer: YClient, file: str, text: str) -> bool:
+    """Whether the peer's copy of `file` comes to be exactly `text` (within 30 s, and before its socket closes)."""
+    try:
+        await peer.wait_for(lambda: peer.files().get(file) == text, timeout=30)
+    except (TimeoutError, AssertionError):
+        return False
+    return True
 
 
 async def began(client: Client) -> bool:
@@ -355,7 +405,6 @@ async def soak(plan: SoakPlan) -> tuple[list[Sample], Ending, dict[str, str]]:
         "load": plan.describe(),
         "settings": ", ".join(f"{k}={v}" for k, v in SERVER.recorded().items()),
     }
-    print("soak: pad edits are not exercised: padbox has no pads yet", file=sys.stderr)
     samples: list[Sample] = []
     async with padbox_server(SERVER) as server, httpx.AsyncClient(timeout=CLIENT_TIMEOUT_S) as http:
         began = time.monotonic()

@@ -9,6 +9,7 @@ from typing import Any
 from bench.soak_record import (
     BUSY,
     OK,
+    PAD_OK,
     QUEUED,
     SKIPPED,
     Ending,
@@ -61,6 +62,11 @@ def test_busy_is_expected_and_any_other_error_is_a_failure() -> None:
     assert judge(internal, "soak-ok") == ["error internal"] and is_failure("error internal")
 
 
+def test_a_pad_session_that_kept_every_keystroke_is_a_success_and_one_that_lost_any_is_not() -> None:
+    assert not is_failure(PAD_OK)
+    assert is_failure("pad edits lost after the room closed") and is_failure("pad edits not seen by the viewer")
+
+
 def test_a_dropped_socket_a_wrong_verdict_or_missing_output_are_failures() -> None:
     assert judge(transcript(OUT, close_code=None), "soak-ok") == ["close None"]
     assert judge(transcript(OUT, exited("timeout")), "soak-ok") == ["verdict timeout"]
@@ -88,8 +94,17 @@ def test_flatness_compares_minutes_5_to_10_with_the_last_5_minutes() -> None:
     assert windows(1800) == ((300, 600), (1500, 1800))
     samples = [sample(t, rss_mb=70.0 if t <= 600 else 80.0) for t in range(10, 1801, 10)]
     flat = flatness("rss", samples, [s.rss_mb for s in samples], 1800)
-    assert (flat.warm_mean, flat.end_mean) == (70.0, 80.0)
+    assert (flat.warm, flat.end) == (70.0, 80.0)
     assert round(flat.change, 3) == 0.143 and not flat.met
+
+
+def test_descriptors_are_judged_by_their_floor_so_busy_moments_do_not_count_as_a_leak() -> None:
+    busy_early = [sample(t, fds=40 if t in (350, 400, 450, 500) else 20) for t in range(10, 1801, 10)]
+    fds = [float(s.fds) for s in busy_early]
+    assert flatness("fds", busy_early, fds, 1800, "floor").met
+    assert not flatness("fds", busy_early, fds, 1800).met, "by its mean the busy minutes look like a 10% drop"
+    leaking = [sample(t, fds=20 + t // 300) for t in range(10, 1801, 10)]
+    assert not flatness("fds", leaking, [float(s.fds) for s in leaking], 1800, "floor").met
 
 
 def test_targets_name_every_failure_and_leftover_container() -> None:
