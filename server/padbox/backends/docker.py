@@ -219,7 +219,14 @@ class DockerSandbox(AgentSandbox):
         self.docker_link = link
 
 
-AGENT_ATTACH_QUERY = {"stream": 1, "stdin": 1, "stdout": 1, "stderr": 1, "logs": 0, "detachKeys": ""}
+AGENT_ATTACH_QUERY: dict[str, int | str] = {
+    "stream": 1,
+    "stdin": 1,
+    "stdout": 1,
+    "stderr": 1,
+    "logs": 0,
+    "detachKeys": "",
+}
 
 
 def attach_agent(client: aiodocker.Docker, container_id: str) -> Stream:
