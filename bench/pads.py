@@ -55,8 +55,7 @@ def ws_base(server: PadboxProcess) -> str:
 
 async def join(stack: AsyncExitStack, server: PadboxProcess, pad: dict[str, Any], name: str) -> YClient:
     """A synced editor whose socket stays open until `stack` closes."""
-    peer = await YClient.connect(ws_base(server), pad["id"], pad["keys"]["edit"], name)
-    stack.push_async_callback(peer.close)
+    peer = await stack.enter_async_context(await YClient.connect(ws_base(server), pad["id"], pad["keys"]["edit"], name))
     async with asyncio.timeout(30):
         await peer.synced.wait()
     return peer

@@ -265,9 +265,10 @@ class Load:
         pad = response.json()
         base = f"ws://127.0.0.1:{self.server.port}"
         typed = ""
-        editor = await YClient.connect(base, pad["id"], pad["keys"]["edit"], "soak-editor")
-        viewer = await YClient.connect(base, pad["id"], pad["keys"]["view"], "soak-viewer")
-        try:
+        async with (
+            await YClient.connect(base, pad["id"], pad["keys"]["edit"], "soak-editor") as editor,
+            await YClient.connect(base, pad["id"], pad["keys"]["view"], "soak-viewer") as viewer,
+        ):
             for i in range(self.plan.pad_keystrokes):
                 await asyncio.sleep(self.random.uniform(*self.plan.keystroke_pause_s))
                 typed += f"{i} "
@@ -275,14 +276,8 @@ class Load:
             if not await holds(viewer, PAD_FILE, typed):
                 self.tally.add("pad edits not seen by the viewer")
                 return
-        finally:
-            await editor.close()
-            await viewer.close()
-        reader = await YClient.connect(base, pad["id"], pad["keys"]["view"], "soak-reader")
-        try:
+        async with await YClient.connect(base, pad["id"], pad["keys"]["view"], "soak-reader") as reader:
             self.tally.add(PAD_OK if await holds(reader, PAD_FILE, typed) else "pad edits lost after the room closed")
-        finally:
-            await reader.close()
 
     # --- bursts ----------------------------------------------------------------------------------
     async def burst(self) -> None:

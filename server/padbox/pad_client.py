@@ -124,6 +124,12 @@ class YClient:
         with contextlib.suppress(Exception):
             await self._reader
 
+    async def __aenter__(self) -> YClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
 
 def append(file: str, text: str) -> Callable[[Doc[Any]], None]:
     """An edit: `text` added at the end of `file` (made if missing)."""
