@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from padbox.backends.docker import DockerBackend
-from padbox.cluster.service import ClusterService, RunnerRef, cluster_service, member_for
+from padbox.cluster.service import ClusterService, RunnerRef, cluster_service, member_for, pad_homes_for
 from padbox.config import Settings
 from padbox.core.access import AccessPolicy, ClientCaps, ClientLimiter
 from padbox.core.capacity import Capacity
@@ -87,11 +87,13 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
         max_participants=settings.pad_max_participants,
         messages_per_s=settings.pad_messages_per_s,
     )
+    homes = pad_homes_for(settings, member) if member is not None else None
     pads = Pads(
         PadStore(settings.pads_database_url),
         runner,
         PadSettings(limits, settings.pad_retention_days, settings.pad_run_output_bytes),
+        homes,
     )
     ref.runner = runner
-    service = cluster_service(settings, member, ref) if member is not None else None
+    service = cluster_service(settings, member, homes, ref) if member is not None and homes is not None else None
     return Assembly(settings, runner, metrics, pads, service)

@@ -27,9 +27,9 @@ from websockets.asyncio.client import ClientConnection
 class YClient:
     """One participant: its own document, kept in sync with the pad's through the server."""
 
-    def __init__(self, connection: ClientConnection) -> None:
+    def __init__(self, connection: ClientConnection, doc: Doc[Any] | None = None) -> None:
         self.connection = connection
-        self.doc: Doc[Any] = Doc()
+        self.doc: Doc[Any] = doc if doc is not None else Doc()
         self.synced = asyncio.Event()
         self.changed = asyncio.Event()
         self.awareness: list[bytes] = []
@@ -38,10 +38,14 @@ class YClient:
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
-    async def connect(cls, ws_base: str, pad_id: str, key: str, name: str = "", **headers: str) -> YClient:
+    async def connect(
+        cls, ws_base: str, pad_id: str, key: str, name: str = "", doc: Doc[Any] | None = None, **headers: str
+    ) -> YClient:
+        """A new socket; with `doc`, a reconnection of that document: the sync then sends the server whatever
+        of it the server lacks (edits made while disconnected, or never acknowledged), as a Yjs provider does."""
         url = f"{ws_base}/ws/pads/{pad_id}?key={key}" + (f"&name={name}" if name else "")
         connection = await websockets.connect(url, additional_headers=headers or None, max_size=None)
-        client = cls(connection)
+        client = cls(connection, doc)
         await connection.send(create_sync_message(client.doc))
         return client
 
@@ -154,9 +158,9 @@ class Events:
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
-    async def connect(cls, ws_base: str, pad_id: str, key: str, name: str = "") -> Events:
+    async def connect(cls, ws_base: str, pad_id: str, key: str, name: str = "", **headers: str) -> Events:
         url = f"{ws_base}/ws/pads/{pad_id}/events?key={key}" + (f"&name={name}" if name else "")
-        return cls(await websockets.connect(url))
+        return cls(await websockets.connect(url, additional_headers=headers or None))
 
     async def _read(self) -> None:
         try:

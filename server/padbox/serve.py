@@ -52,6 +52,9 @@ class PadboxServer(uvicorn.Server):
     async def _drain_then_exit(self, sig: int, frame: FrameType | None) -> None:
         grace = self.grace_s
         log = logging.getLogger("padbox")
+        # A cluster node's pads go first, to the nodes that stay: their participants reconnect there at once
+        # instead of waiting for this node's runs (a single server keeps its pads open until it stops).
+        await self.pads.hand_off()
         if self.drain_s > 0:  # no new runs (the agent check says `drain`), while running ones go on to their end
             left = await self.runner.drain(self.drain_s, self.settle_s)
             log.info("drained: %d session(s) still running after %.0f s", left, self.drain_s)

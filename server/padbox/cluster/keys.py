@@ -26,3 +26,8 @@ def leases(client: str) -> str:
 def starts(client: str) -> str:
     """A sorted set of one client's session starts in the rate window, scored by when each started."""
     return f"{PREFIX}:caps:{{{client}}}:starts"
+
+
+def pad(pad_id: str) -> str:
+    """A pad's claim: the node holding its room, expiring unless that node renews it."""
+    return f"{PREFIX}:pad:{pad_id}"

@@ -5,24 +5,30 @@ from __future__ import annotations
 
 from padbox.cluster.agent import AgentCheck, NodeState
 from padbox.cluster.member import RedisMember, connect
+from padbox.cluster.pad_claims import RedisPadHomes
 from padbox.config import Settings
 from padbox.core.runner import Runner
 
 
 class ClusterService:
-    def __init__(self, settings: Settings, member: RedisMember, agent: AgentCheck | None) -> None:
+    def __init__(
+        self, settings: Settings, member: RedisMember, pad_homes: RedisPadHomes, agent: AgentCheck | None
+    ) -> None:
         self.settings = settings
         self.member = member
+        self.pad_homes = pad_homes
         self.agent = agent
 
     async def start(self) -> None:
         self.member.start()
+        self.pad_homes.start()
         if self.agent is not None:
             await self.agent.start()
 
     async def stop(self) -> None:
         if self.agent is not None:
             await self.agent.stop()
+        await self.pad_homes.stop()
         await self.member.leave()
 
 
@@ -63,6 +69,11 @@ class RunnerRef:
         return node_state(self.runner)
 
 
-def cluster_service(settings: Settings, member: RedisMember, ref: RunnerRef) -> ClusterService:
+def pad_homes_for(settings: Settings, member: RedisMember) -> RedisPadHomes:
+    """Pads' claims expire as a node's record does: a dead home's pads move once it has left the registry."""
+    return RedisPadHomes(member, claim_ttl_s=settings.node_ttl_s, renew_every_s=settings.heartbeat_s)
+
+
+def cluster_service(settings: Settings, member: RedisMember, homes: RedisPadHomes, ref: RunnerRef) -> ClusterService:
     agent = AgentCheck(settings.host, settings.agent_port, ref.node_state) if settings.agent_port else None
-    return ClusterService(settings, member, agent)
+    return ClusterService(settings, member, homes, agent)

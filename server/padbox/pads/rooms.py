@@ -35,10 +35,11 @@ from pycrdt import (
 )
 
 from padbox.pads import model
+from padbox.pads.homes import MOVED, SERVICE_RESTART
 from padbox.pads.messages import PadClosed, PadEvent, encode
 from padbox.pads.model import PadCloseCode, PadError, PadLimits, PadRole, RateBudget
 from padbox.pads.pad_runs import PadRun
-from padbox.pads.store import Author, PadRecord, PadStore, UpdateRecord
+from padbox.pads.store import Author, PadRecord, PadStore, SeqTaken, UpdateRecord
 
 log = logging.getLogger("padbox.pads")
 
@@ -131,6 +132,7 @@ class Room:
         self.store = store
         self.limits = limits
         self.ended = pad.ended_at is not None
+        self.stale = False  # another room (on another node) stored this pad's next update: this one is closed
         self.peers: list[Peer] = []
         self.listeners: list[Listener] = []
         self.busy = 0  # work holding the room open besides sockets (a run being recorded, an HTTP call)
@@ -217,6 +219,8 @@ class Room:
             log.debug("pad %s: refused an edit from a %s (ended: %s)", self.id, peer.role.value, self.ended)
             return
         async with self._edits:
+            if self.stale:
+                return  # its sockets are closing; the edit reaches the pad's new room when its client reconnects
             current = self.doc.get_update()
             try:
                 trial = model.with_update(current, update)
@@ -227,7 +231,16 @@ class Room:
                 return  # nothing new (a reconnecting client's sync step 2): nothing to store or relay
             record = UpdateRecord(self.next_seq, time.time(), peer.author, update)
             # Stored before anyone sees it: an update relayed is one the server has committed.
-            await self.store.append_update(self.id, record)
+            try:
+                await self.store.append_update(self.id, record)
+            except SeqTaken:
+                # Another node's room wrote the pad meanwhile: this room is behind and must not write again.
+                # Everyone here reconnects (1012) and resyncs with the pad's current room; this edit, never
+                # acknowledged, is sent again by its client's sync then.
+                log.warning("pad %s: another room stored update %d first; closing this room", self.id, record.seq)
+                self.stale = True
+                self.close_all(SERVICE_RESTART, MOVED)
+                return
             self.next_seq += 1
             self.doc.apply_update(update)
             self._relay(create_update_message(update), skip=peer)

@@ -19,6 +19,7 @@ from pycrdt import Doc
 from padbox.core.protocol import SourceFile
 from padbox.core.runner import Credentials, Runner
 from padbox.pads import model, pad_runs, rooms
+from padbox.pads.homes import MOVED, SERVICE_RESTART, OneServer, PadHomes
 from padbox.pads.messages import (
     AuthorInfo,
     Export,
@@ -62,13 +63,17 @@ class NewPadKeys:
 
 
 class Pads:
-    """The pads of this server: the store, the open rooms, the runner for their runs."""
+    """The pads of this server: the store, the open rooms, the runner for their runs, and where each pad's room
+    lives (`homes`: always here on a single server; in a cluster, here or on the node that holds its claim)."""
 
-    def __init__(self, store: PadStore, runner: Runner, settings: PadSettings) -> None:
+    def __init__(self, store: PadStore, runner: Runner, settings: PadSettings, homes: PadHomes | None = None) -> None:
         self.store = store
         self.runner = runner
         self.settings = settings
+        self.homes: PadHomes = homes if homes is not None else OneServer()
+        self.homes.on_lost(self._lost)
         self.rooms: dict[str, Room] = {}
+        self.leaving = False  # handed off (a cluster node draining): pads go to the nodes that stay
         self._opening = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._purger: asyncio.Task[None] | None = None
@@ -79,6 +84,33 @@ class Pads:
         await self.store.open()
         await self.purge()
         self._purger = asyncio.get_running_loop().create_task(self._purge_periodically(), name="pad-purge")
+
+    @property
+    def closed_to_new(self) -> bool:
+        """No pad can be opened: a single server that is draining. A cluster node sends pads elsewhere instead."""
+        return self.runner.draining and not self.homes.shared
+
+    async def hand_off(self) -> None:
+        """A cluster node starting to drain: every room here is closed with 1012, so the pads' providers reconnect
+        and reach a node that stays, and every claim is released so that node can take the pad at once. Edits are
+        stored already; a pad's run going on here finishes within the drain time and is recorded as usual."""
+        if not self.homes.shared:
+            return
+        async with self._opening:
+            self.leaving = True
+            handed = list(self.rooms.values())
+            self.rooms.clear()
+            for room in handed:
+                room.close_all(SERVICE_RESTART, "this server is restarting: reconnecting")
+            await self.homes.release(room.id for room in handed)
+        if handed:
+            log.info("handed %d pad(s) off to the nodes that stay", len(handed))
+
+    def _lost(self, pad_id: str) -> None:
+        """Another node holds this pad now (this node was cut off from the claims): its room here closes."""
+        room = self.rooms.pop(pad_id, None)
+        if room is not None:
+            room.close_all(SERVICE_RESTART, MOVED)
 
     async def shut_down(self) -> None:
         """Every pad socket is told and closed (their edits are already stored); runs' records are finished."""
@@ -147,9 +179,12 @@ class Pads:
         return pad, role
 
     async def _room(self, pad: PadRecord) -> Room:
+        """The pad's room here, loaded if need be once this node holds the pad; Elsewhere when another node
+        does (the transport relays to it). A stale room (another node wrote the pad meanwhile) is reloaded."""
         async with self._opening:
             room = self.rooms.get(pad.id)
-            if room is None:
+            if room is None or room.stale:
+                await self.homes.claim(pad.id, may_take=not self.leaving)
                 room = await rooms.load(self.store, pad, self.settings.limits)
                 self.rooms[pad.id] = room
             return room
@@ -168,6 +203,23 @@ class Pads:
     def _unload_if_idle(self, room: Room) -> None:
         if room.idle and self.rooms.get(room.id) is room:
             del self.rooms[room.id]
+            if self.homes.shared:  # the claim goes with the room: the next participant's node may take the pad
+                task = asyncio.get_running_loop().create_task(self._release(room.id), name=f"pad-release-{room.id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _release(self, pad_id: str) -> None:
+        async with self._opening:  # after any opening under way: a room opened again here keeps its claim
+            if pad_id not in self.rooms:
+                await self.homes.release([pad_id])
+
+    @asynccontextmanager
+    async def holding(self, pad_id: str, key: str) -> AsyncIterator[None]:
+        """The pad's room held here for a whole HTTP call (a cluster node that is not the pad's home raises
+        Elsewhere first, and the call is forwarded to the home); not_found for an unknown pad or a wrong key."""
+        pad, _ = await self.enter(pad_id, key)
+        async with self.using(pad):
+            yield
 
     # --- sockets ------------------------------------------------------------------------------------
     async def join(self, pad_id: str, key: str, name: str | None) -> tuple[Room, Peer]:

@@ -74,6 +74,11 @@ SCHEMA_LOCK_KEY = 0x7061646278  # "padbx": the advisory lock the nodes take whil
 KEY_COLUMNS = {PadRole.OWNER: "owner_key", PadRole.EDIT: "edit_key", PadRole.VIEW: "view_key"}
 
 
+class SeqTaken(Exception):
+    """Another room stored this sequence number of the pad first: two nodes held the pad for a moment (a
+    takeover racing the old home). The primary key refuses the second writer, so stored history never forks."""
+
+
 @dataclass(frozen=True)
 class Author:
     name: str
@@ -220,10 +225,14 @@ class PadStore:
 
     # --- updates ------------------------------------------------------------------------------------
     async def append_update(self, pad_id: str, update: UpdateRecord) -> None:
-        """Store one accepted update; returns once it is committed. The pad's activity time moves with it."""
-        async with self.engine.begin() as connection:
-            await connection.execute(updates.insert().values(**_update_row(pad_id, update)))
-            await connection.execute(pads.update().where(pads.c.id == pad_id).values(active_at=update.at))
+        """Store one accepted update; returns once it is committed. The pad's activity time moves with it.
+        SeqTaken when another room wrote that sequence number first."""
+        try:
+            async with self.engine.begin() as connection:
+                await connection.execute(updates.insert().values(**_update_row(pad_id, update)))
+                await connection.execute(pads.update().where(pads.c.id == pad_id).values(active_at=update.at))
+        except sa.exc.IntegrityError as exc:
+            raise SeqTaken(f"pad {pad_id}: update {update.seq} was stored by another room") from exc
 
     async def updates(self, pad_id: str) -> list[UpdateRecord]:
         """Every update of a pad in order: applied to an empty document, they rebuild it at any point."""

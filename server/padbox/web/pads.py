@@ -4,6 +4,10 @@ Every endpoint and socket asks the runner's AccessPolicy first (tokens, the Orig
 /ws and the execute endpoints do, then the pad's key. Refusals are the API's usual `error` body; a pad
 socket is accepted and then closed with the refusal's code (4404 for an unknown pad or a wrong key alike),
 so a browser sees the code and the reason.
+
+In a cluster, a pad whose room is on another node (padbox.pads.homes) is served there: its sockets are relayed
+(padbox.web.relay) and its calls forwarded (padbox.web.forward), once; a relayed request that finds the pad
+elsewhere again is told to retry (1013, or 503), never sent on a loop.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import msgspec
+import websockets
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -21,14 +26,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from padbox.core import protocol
 from padbox.core.access import token_subprotocols
+from padbox.core.cluster import Unavailable
 from padbox.core.events import Error, as_dict
 from padbox.core.protocol import ErrorCode, ProtocolError
 from padbox.core.runner import Runner, ShuttingDown
+from padbox.pads.homes import SERVICE_RESTART, Elsewhere
 from padbox.pads.messages import Ended, Link, NewLink, NewPad, Notes, PadCreated, RoleStrings, RunAccepted, RunPad
 from padbox.pads.model import PadError, PadRole, malformed
-from padbox.pads.rooms import Outgoing
+from padbox.pads.rooms import TRY_AGAIN_LATER, Outgoing
 from padbox.pads.service import Pads
+from padbox.web.forward import forward
 from padbox.web.http_runs import ClientGone, credentials, read_body, refusal_headers, status_for
+from padbox.web.relay import HOP_HEADER, open_upstream, pump
 
 log = logging.getLogger("padbox.pads.web")
 
@@ -83,16 +92,24 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
     """The pad API's routes and its two sockets."""
 
     def guarded(handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
-        """The door (access policy), then the handler with the pad id and key; refusals as answers."""
+        """The door (access policy), then the handler with the pad id and key; refusals as answers. In a
+        cluster, a call on a pad is made where the pad's room is: held here for the call, or forwarded."""
 
         async def endpoint(request: Request) -> Response:
             try:
-                if runner.draining:
+                if pads.closed_to_new:
                     raise ShuttingDown()
                 runner.access.authorize(request.query_params, request.headers, _address(request))
-                return await handler(
-                    request, request.path_params.get("pad_id", ""), request.query_params.get("key", "")
-                )
+                pad_id, key = request.path_params.get("pad_id", ""), request.query_params.get("key", "")
+                if not pad_id or not pads.homes.shared:
+                    return await handler(request, pad_id, key)
+                try:
+                    async with pads.holding(pad_id, key):
+                        return await handler(request, pad_id, key)
+                except Elsewhere as home:
+                    if HOP_HEADER in request.headers:
+                        raise Unavailable("the pad is moving between servers", 1) from None
+                    return await forward(request, home.address, runner.node_id, runner.door.max_message_bytes)
             except ProtocolError as problem:
                 body, status = refusal(problem)
                 return JSONResponse(body, status, refusal_headers(problem))
@@ -166,18 +183,43 @@ def _address(connection: HTTPConnection) -> str | None:
 
 
 # --- sockets ------------------------------------------------------------------------------------------------
-async def _accept(websocket: WebSocket, runner: Runner) -> bool:
+async def _accept(websocket: WebSocket, runner: Runner, pads: Pads) -> bool:
     """Accept (echoing a token subprotocol, as /ws does), then the door; False when refused and closed."""
     offered = token_subprotocols(websocket.headers)
     await websocket.accept(subprotocol=offered[0] if offered else None)
     try:
-        if runner.draining:
+        if pads.closed_to_new:
             raise ShuttingDown()
         runner.access.authorize(websocket.query_params, websocket.headers, _address(websocket))
     except ProtocolError as problem:
-        await _close(websocket, problem.close_code, problem.message)
+        await _refuse(websocket, problem)
         return False
     return True
+
+
+async def _refuse(websocket: WebSocket, problem: ProtocolError) -> None:
+    """A pad's own refusals close with their code (4404...), the rest (unavailable, shutting down) with theirs."""
+    await _close(websocket, problem.close if isinstance(problem, PadError) else problem.close_code, problem.message)
+
+
+async def _relay(websocket: WebSocket, home: Elsewhere, relayer: str) -> None:
+    """The socket relayed to the pad's home. A home that does not answer, or a second hop, closes it with 1013
+    (try again later) and its provider tries again: by then a dead home's claim has expired, and the pad has moved."""
+    if HOP_HEADER in websocket.headers:
+        await _close(websocket, TRY_AGAIN_LATER, "the pad is moving between servers: try again")
+        return
+    path = websocket.url.path + (f"?{websocket.url.query}" if websocket.url.query else "")
+    try:
+        upstream = await open_upstream(f"ws://{home.address}{path}", websocket, relayer)
+    except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
+        log.info("pad socket relay to %s (%s) failed: %s", home.node, home.address, exc)
+        await _close(websocket, TRY_AGAIN_LATER, "the pad's server does not answer: try again")
+        return
+
+    async def home_died() -> None:
+        await _close(websocket, SERVICE_RESTART, "the pad's server went away: reconnecting")
+
+    await pump(websocket, upstream, home_died)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
@@ -214,15 +256,18 @@ def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[N
     """/ws/pads/<id>?key=K[&name=N]: the y-websocket protocol, binary frames."""
 
     async def endpoint(websocket: WebSocket) -> None:
-        if not await _accept(websocket, runner):
+        if not await _accept(websocket, runner, pads):
             return
         pad_id = websocket.path_params["pad_id"]
         try:
             room, peer = await pads.join(
                 pad_id, websocket.query_params.get("key", ""), websocket.query_params.get("name")
             )
-        except PadError as problem:
-            await _close(websocket, problem.close, problem.message)
+        except Elsewhere as home:
+            await _relay(websocket, home, runner.node_id)
+            return
+        except ProtocolError as problem:
+            await _refuse(websocket, problem)
             return
 
         async def read() -> None:
@@ -251,15 +296,18 @@ def _events_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitabl
     """/ws/pads/<id>/events?key=K: JSON, server to client (runs starting and finishing, the pad ending)."""
 
     async def endpoint(websocket: WebSocket) -> None:
-        if not await _accept(websocket, runner):
+        if not await _accept(websocket, runner, pads):
             return
         pad_id = websocket.path_params["pad_id"]
         try:
             room, listener = await pads.listen(
                 pad_id, websocket.query_params.get("key", ""), websocket.query_params.get("name")
             )
-        except PadError as problem:
-            await _close(websocket, problem.close, problem.message)
+        except Elsewhere as home:
+            await _relay(websocket, home, runner.node_id)
+            return
+        except ProtocolError as problem:
+            await _refuse(websocket, problem)
             return
 
         async def read() -> None:  # nothing is required from the client; a ping or anything else is ignored

@@ -1,16 +1,21 @@
-"""A join for another node's run, relayed: when the proxy in front did not send the socket to the run's owner
-(another proxy, a stale route, a client that used /ws), this node opens a socket to the owner and copies
-frames both ways until either side closes. HAProxy normally routes /ws/runs/<run id> straight to the owner, so
-this is the fallback, not the path.
+"""A socket relayed to the node that holds what it asks for, when the proxy in front did not send it there (another
+proxy, a stale route, a client that reached a node directly):
 
-A dead owner is a clear `run_lost`, never a hang: the connection attempt is bounded, and an owner that goes away
-mid-run without a close frame is reported as lost, not as the program's end.
+- a join for another node's run goes to the run's owner (`/ws/runs/<run id>`);
+- a pad's Yjs and events sockets go to the pad's home (padbox.pads.homes).
+
+This node opens a socket to the other node and copies frames both ways, text and binary, until either side
+closes, then closes the other alike. HAProxy normally routes both straight to the right node, so this is the
+fallback, not the path. A dead node is never a hang: the connection attempt is bounded, and a node that goes
+away without a close frame is reported (a run as `run_lost`, not as the program's end; a pad socket with 1012,
+so its provider reconnects and finds the pad's new home).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import websockets
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -28,44 +33,69 @@ CONNECT_TIMEOUT_S = 3.0
 HOP_HEADER = "x-padbox-relayed-by"  # a relayed join is never relayed again: a stale address cannot loop
 
 
-async def open_owner(address: str, run_id: str, owner: str, websocket: WebSocket, relayer: str) -> ClientConnection:
-    """A socket to the owner's /ws/runs/<run id>, carrying the client's token; RunLost when it does not answer."""
+def relay_headers(websocket: WebSocket, relayer: str) -> dict[str, str]:
+    """What the other node needs to check the client as this one did: its token and address, and the hop mark."""
     headers = {HOP_HEADER: relayer}
     token = token_from(websocket.query_params, websocket.headers)
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if websocket.client:
         headers["X-Forwarded-For"] = websocket.client.host
+    if "origin" in websocket.headers:
+        headers["Origin"] = websocket.headers["origin"]
+    return headers
+
+
+async def open_upstream(url: str, websocket: WebSocket, relayer: str) -> ClientConnection:
+    """A socket to another node for this client; OSError, TimeoutError or InvalidHandshake when it does not answer."""
+    return await connect(
+        url,
+        additional_headers=relay_headers(websocket, relayer),
+        open_timeout=CONNECT_TIMEOUT_S,
+        max_size=None,
+        compression=None,
+        ping_interval=5,
+        ping_timeout=5,
+    )
+
+
+async def open_owner(address: str, run_id: str, owner: str, websocket: WebSocket, relayer: str) -> ClientConnection:
+    """A socket to the owner's /ws/runs/<run id>, carrying the client's token; RunLost when it does not answer."""
     try:
-        return await connect(
-            f"ws://{address}/ws/runs/{run_id}",
-            additional_headers=headers,
-            open_timeout=CONNECT_TIMEOUT_S,
-            max_size=None,
-            compression=None,
-            ping_interval=5,
-            ping_timeout=5,
-        )
+        return await open_upstream(f"ws://{address}/ws/runs/{run_id}", websocket, relayer)
     except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
         log.info("relay to %s (%s) failed: %s", owner, address, exc)
         raise RunLost(owner, "does not answer") from None
 
 
 async def relay(websocket: WebSocket, upstream: ClientConnection, first: str, owner: str) -> None:
-    """Copy frames between the client and the owner until one side closes, then close the other alike."""
+    """A run's join: its first message, then frames both ways; an owner gone silent is `run_lost`."""
+
+    async def lost() -> None:
+        problem = RunLost(owner, "stopped answering while the run was going on")
+        await websocket.send_text(events.encode(Error.of(problem)))
+        await websocket.close(problem.close_code)
+
     await upstream.send(first)
+    await pump(websocket, upstream, lost)
+
+
+async def pump(websocket: WebSocket, upstream: ClientConnection, silent_end: Callable[[], Awaitable[None]]) -> None:
+    """Copy frames, text and binary, between the client and the other node until one side closes, then close the
+    other alike; `silent_end` tells the client when the other node went without a close frame (it died)."""
 
     async def down() -> None:
         try:
             async for message in upstream:
-                await websocket.send_text(message if isinstance(message, str) else message.decode())
+                if isinstance(message, str):
+                    await websocket.send_text(message)
+                else:
+                    await websocket.send_bytes(message)
         except websockets.ConnectionClosed:
             pass
         closed = upstream.protocol.close_rcvd
-        if closed is None:  # the owner went without a word: its node died or was cut off
-            lost = RunLost(owner, "stopped answering while the run was going on")
-            await websocket.send_text(events.encode(Error.of(lost)))
-            await websocket.close(lost.close_code)
+        if closed is None:  # the other node went without a word: it died or was cut off
+            await silent_end()
         else:
             await websocket.close(closed.code, closed.reason)
 
@@ -77,7 +107,9 @@ async def relay(websocket: WebSocket, upstream: ClientConnection, first: str, ow
                     break
                 if message.get("text") is not None:
                     await upstream.send(message["text"])
-        except WebSocketDisconnect:
+                elif message.get("bytes") is not None:
+                    await upstream.send(message["bytes"])
+        except (WebSocketDisconnect, websockets.ConnectionClosed):
             pass
         await upstream.close(CloseCode.NORMAL)
 

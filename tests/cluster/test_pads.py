@@ -1,0 +1,209 @@
+"""Pads across the cluster: one room per pad wherever its participants connect, a dead home's pads reappearing on
+another node with every acknowledged edit, and a rolling restart of every node while a pad is typed into.
+
+"Acknowledged" is what the server has answered for: a peer's `roundtrip()` returns once the server handled every
+message sent before it (stored first, then relayed), and a peer that saw an edit saw a stored one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as redis
+import websockets
+
+from padbox.cluster import keys
+from padbox.cluster.local import LocalCluster
+from tests.cluster.conftest import ws_front, ws_node
+from tests.cluster.runs import wait_for
+from tests.pads_client import Events, YClient, append, http
+
+TOKEN = "pads"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+FILE = "main.py"
+
+
+def new_pad(cluster: LocalCluster, base: str | None = None) -> dict[str, Any]:
+    status, pad = http("POST", f"{base or cluster.layout.front_url}/api/v1/pads", {"language": "python"}, AUTH)
+    assert status == 201, pad
+    return dict(pad)
+
+
+def text_of(client: YClient) -> str:
+    return client.files().get(FILE, "")
+
+
+async def home_of(cluster: LocalCluster, pad_id: str) -> str:
+    """The node holding the pad's claim in Redis (its room's node)."""
+    client = redis.Redis.from_url(cluster.layout.redis_url, decode_responses=True)
+    try:
+        return str(await client.get(keys.pad(pad_id)) or "")
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def peer(base: str, pad: dict[str, Any], name: str, role: str = "edit") -> AsyncIterator[YClient]:
+    async with await YClient.connect(base, pad["id"], pad["keys"][role], name, **AUTH) as client:
+        await client.wait_for(client.synced.is_set, 10)  # fails at once if the server closes the socket instead
+        yield client
+
+
+async def read_back(cluster: LocalCluster, pad: dict[str, Any], expected: str, within_s: float) -> tuple[float, str]:
+    """Seconds until a fresh peer through the front reads exactly `expected`, and the node holding the pad then;
+    fresh connections are retried while the pad moves (refused, closed, or not synced yet)."""
+    started = time.monotonic()
+    seen = "(never synced)"
+    while time.monotonic() - started < within_s:
+        try:
+            async with peer(ws_front(cluster, ""), pad, "reader") as reader:
+                seen = text_of(reader)
+                if seen == expected:
+                    return time.monotonic() - started, await home_of(cluster, pad["id"])
+        except (OSError, TimeoutError, AssertionError, websockets.WebSocketException):
+            pass
+        await asyncio.sleep(0.2)
+    at = next(
+        (i for i, (a, b) in enumerate(zip(seen, expected, strict=False)) if a != b), min(len(seen), len(expected))
+    )
+    raise AssertionError(
+        f"the pad did not read back within {within_s} s ({len(seen)} characters, {len(expected)} expected); from "
+        f"character {at}: {seen[max(0, at - 20) : at + 60]!r} != {expected[max(0, at - 20) : at + 60]!r}"
+    )
+
+
+async def test_two_editors_through_different_routes_share_one_room(cluster: LocalCluster) -> None:
+    """One editor through the front (HAProxy sends it home), one straight to another node, which relays it: both
+    see each other's edits, and a run started through that other node reaches the front's events socket."""
+    pad = new_pad(cluster)
+    async with peer(ws_front(cluster, ""), pad, "front") as front:
+        home = await home_of(cluster, pad["id"])
+        assert home in cluster.layout.node_ids(), f"no claim for the pad after a socket opened: {home!r}"
+        other = next(n for n in cluster.layout.node_ids() if n != home)
+        async with peer(ws_node(cluster, other, ""), pad, "direct") as direct:
+            await front.edit(append(FILE, "from the front;"))
+            await direct.wait_for(lambda: "from the front;" in text_of(direct))
+            await direct.edit(append(FILE, "from a node;"))
+            await front.wait_for(lambda: "from a node;" in text_of(front))
+            assert text_of(front) == text_of(direct)
+            assert await home_of(cluster, pad["id"]) == home, "the direct socket moved the pad"
+
+            events = await Events.connect(ws_front(cluster, ""), pad["id"], pad["keys"]["edit"], **AUTH)
+            try:
+                await events.next_of("pad")
+                url = f"{cluster.layout.node_url(other)}/api/v1/pads/{pad['id']}/runs?key={pad['keys']['edit']}"
+                status, accepted = http("POST", url, {"name": "Ada"}, AUTH)
+                assert status == 202, accepted
+                started = await events.next_of("pad_run", timeout=10)
+                assert started["run_id"] == accepted["run_id"] and started["by"] == "Ada"
+                assert accepted["run_id"].startswith(f"{home}."), "the run was not started by the pad's home"
+            finally:
+                await events.close()
+
+
+async def test_a_killed_home_s_pad_reappears_on_another_node_with_every_acknowledged_edit(
+    cluster: LocalCluster,
+) -> None:
+    pad = new_pad(cluster)
+    async with (
+        peer(ws_front(cluster, ""), pad, "typist") as typist,
+        peer(ws_front(cluster, ""), pad, "viewer") as viewer,
+    ):
+        for i in range(30):
+            await typist.edit(append(FILE, f"k{i};"))
+        await typist.roundtrip()  # every edit handled: stored, then relayed
+        expected = text_of(typist)
+        await viewer.wait_for(lambda: text_of(viewer) == expected)
+        home = await home_of(cluster, pad["id"])
+        killed_at = time.monotonic()
+        cluster.stop_node(home, signal.SIGKILL)
+        for client in (typist, viewer):
+            await client.closed(5)  # the sockets end (HAProxy's tunnel or the node itself)
+    _, new_home = await read_back(cluster, pad, expected, within_s=20)
+    print(f"the pad read back through the front {time.monotonic() - killed_at:.1f} s after kill -9 of its home")
+    assert new_home in cluster.layout.node_ids() and new_home != home, f"the pad is claimed by {new_home!r}"
+    cluster.start_node(home)
+    cluster.wait_for_node(home)
+    cluster.wait_until_registered(cluster.layout.node_ids())
+    await wait_for(lambda: cluster.haproxy_states().get(home, "").startswith("UP"), 15, "HAProxy: up again")
+
+
+class Typist:
+    """An editor that keeps typing through restarts, as a Yjs provider does: when its socket closes it connects
+    again through the front with the same document, and the sync sends the server what it lacks."""
+
+    def __init__(self, cluster: LocalCluster, pad: dict[str, Any]) -> None:
+        self.cluster = cluster
+        self.pad = pad
+        self.client: YClient | None = None
+        self.typed = 0
+        self.initial = ""  # the language's template, there before the first keystroke
+        self.closes: list[int | None] = []
+
+    async def connect(self) -> YClient:
+        doc = self.client.doc if self.client is not None else None
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client = await YClient.connect(
+                    ws_front(self.cluster, ""), self.pad["id"], self.pad["keys"]["edit"], "typist", doc, **AUTH
+                )
+                async with asyncio.timeout(5):
+                    await client.synced.wait()
+                self.client = client
+                return client
+            except (OSError, TimeoutError, websockets.WebSocketException):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def type_until(self, stop: asyncio.Event) -> None:
+        client = await self.connect()
+        self.initial = text_of(client)
+        while not stop.is_set():
+            if client.close_code is not None or client.connection.close_code is not None:
+                self.closes.append(client.close_code)
+                client = await self.connect()
+            try:
+                await client.edit(append(FILE, f"k{self.typed};"))
+            except websockets.ConnectionClosed:
+                pass  # the change is in the document: the next connection's sync delivers it
+            self.typed += 1
+            await asyncio.sleep(0.05)
+
+    def expected(self) -> str:
+        return self.initial + "".join(f"k{i};" for i in range(self.typed))
+
+
+async def test_a_rolling_restart_of_every_node_while_a_pad_is_typed_into_loses_no_edit(cluster: LocalCluster) -> None:
+    pad = new_pad(cluster)
+    typist = Typist(cluster, pad)
+    stop = asyncio.Event()
+    typing = asyncio.create_task(typist.type_until(stop))
+    try:
+        await asyncio.sleep(1)
+        for node in cluster.layout.node_ids():
+            await asyncio.to_thread(cluster.stop_node, node, signal.SIGTERM)
+            cluster.start_node(node)
+            await asyncio.to_thread(cluster.wait_for_node, node)
+            await asyncio.to_thread(cluster.wait_until_registered, cluster.layout.node_ids())
+            await wait_for(lambda n=node: cluster.haproxy_states().get(n, "").startswith("UP"), 15, f"{node} up")
+            assert not typing.done(), typing
+        await asyncio.sleep(1)
+    finally:
+        stop.set()
+        await typing
+    client = typist.client
+    assert client is not None
+    if client.close_code is not None:
+        client = await typist.connect()  # what it typed last reaches the pad through this sync
+    await client.roundtrip(10)
+    await client.close()
+    assert typist.closes, "no node restart closed the typist's socket: the test restarted nothing it used"
+    assert all(code in (1012, 1013, 1001) for code in typist.closes), typist.closes
+    took, _ = await read_back(cluster, pad, typist.expected(), within_s=15)
+    print(f"{typist.typed} edits typed through {len(typist.closes)} reconnections, all read back in {took:.1f} s")
