@@ -39,12 +39,18 @@ class YClient:
 
     @classmethod
     async def connect(
-        cls, ws_base: str, pad_id: str, key: str, name: str = "", doc: Doc[Any] | None = None, **headers: str
+        cls,
+        ws_base: str,
+        pad_id: str,
+        key: str,
+        name: str = "",
+        doc: Doc[Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> YClient:
         """A new socket; with `doc`, a reconnection of that document: the sync then sends the server whatever
         of it the server lacks (edits made while disconnected, or never acknowledged), as a Yjs provider does."""
         url = f"{ws_base}/ws/pads/{pad_id}?key={key}" + (f"&name={name}" if name else "")
-        connection = await websockets.connect(url, additional_headers=headers or None, max_size=None)
+        connection = await websockets.connect(url, additional_headers=headers, max_size=None)
         client = cls(connection, doc)
         await connection.send(create_sync_message(client.doc))
         return client
@@ -158,9 +164,11 @@ class Events:
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
-    async def connect(cls, ws_base: str, pad_id: str, key: str, name: str = "", **headers: str) -> Events:
+    async def connect(
+        cls, ws_base: str, pad_id: str, key: str, name: str = "", headers: dict[str, str] | None = None
+    ) -> Events:
         url = f"{ws_base}/ws/pads/{pad_id}/events?key={key}" + (f"&name={name}" if name else "")
-        return cls(await websockets.connect(url, additional_headers=headers or None))
+        return cls(await websockets.connect(url, additional_headers=headers))
 
     async def _read(self) -> None:
         try:

@@ -13,11 +13,16 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import redis.asyncio as redis
 import websockets
 
-from padbox.cluster import keys
+from padbox.cluster import keys, member
+from padbox.cluster.agent import NodeState
 from padbox.cluster.local import LocalCluster
+from padbox.cluster.member import RedisMember
+from padbox.cluster.pad_claims import RedisPadHomes
+from padbox.pads.homes import Elsewhere
 from tests.cluster.conftest import ws_front, ws_node
 from tests.cluster.runs import wait_for
 from tests.pads_client import Events, YClient, append, http
@@ -48,31 +53,32 @@ async def home_of(cluster: LocalCluster, pad_id: str) -> str:
 
 @contextlib.asynccontextmanager
 async def peer(base: str, pad: dict[str, Any], name: str, role: str = "edit") -> AsyncIterator[YClient]:
-    async with await YClient.connect(base, pad["id"], pad["keys"][role], name, **AUTH) as client:
+    async with await YClient.connect(base, pad["id"], pad["keys"][role], name, headers=AUTH) as client:
         await client.wait_for(client.synced.is_set, 10)  # fails at once if the server closes the socket instead
         yield client
 
 
-async def read_back(cluster: LocalCluster, pad: dict[str, Any], expected: str, within_s: float) -> tuple[float, str]:
-    """Seconds until a fresh peer through the front reads exactly `expected`, and the node holding the pad then;
-    fresh connections are retried while the pad moves (refused, closed, or not synced yet)."""
+async def read_back(
+    cluster: LocalCluster, pad: dict[str, Any], expected: str | None, within_s: float
+) -> tuple[float, str]:
+    """Seconds until a fresh peer through the front reads exactly `expected` (None: whatever the pad holds), and the
+    node holding the pad then; fresh connections are retried while the pad moves (refused, closed, not synced)."""
     started = time.monotonic()
     seen = "(never synced)"
     while time.monotonic() - started < within_s:
         try:
             async with peer(ws_front(cluster, ""), pad, "reader") as reader:
                 seen = text_of(reader)
-                if seen == expected:
+                if expected is None or seen == expected:
                     return time.monotonic() - started, await home_of(cluster, pad["id"])
         except (OSError, TimeoutError, AssertionError, websockets.WebSocketException):
             pass
         await asyncio.sleep(0.2)
-    at = next(
-        (i for i, (a, b) in enumerate(zip(seen, expected, strict=False)) if a != b), min(len(seen), len(expected))
-    )
+    want = expected or ""
+    at = next((i for i, (a, b) in enumerate(zip(seen, want, strict=False)) if a != b), min(len(seen), len(want)))
     raise AssertionError(
-        f"the pad did not read back within {within_s} s ({len(seen)} characters, {len(expected)} expected); from "
-        f"character {at}: {seen[max(0, at - 20) : at + 60]!r} != {expected[max(0, at - 20) : at + 60]!r}"
+        f"the pad did not read back within {within_s} s ({len(seen)} characters, {len(want)} expected); from "
+        f"character {at}: {seen[max(0, at - 20) : at + 60]!r} != {want[max(0, at - 20) : at + 60]!r}"
     )
 
 
@@ -92,7 +98,7 @@ async def test_two_editors_through_different_routes_share_one_room(cluster: Loca
             assert text_of(front) == text_of(direct)
             assert await home_of(cluster, pad["id"]) == home, "the direct socket moved the pad"
 
-            events = await Events.connect(ws_front(cluster, ""), pad["id"], pad["keys"]["edit"], **AUTH)
+            events = await Events.connect(ws_front(cluster, ""), pad["id"], pad["keys"]["edit"], headers=AUTH)
             try:
                 await events.next_of("pad")
                 url = f"{cluster.layout.node_url(other)}/api/v1/pads/{pad['id']}/runs?key={pad['keys']['edit']}"
@@ -150,7 +156,7 @@ class Typist:
         while True:
             try:
                 client = await YClient.connect(
-                    ws_front(self.cluster, ""), self.pad["id"], self.pad["keys"]["edit"], "typist", doc, **AUTH
+                    ws_front(self.cluster, ""), self.pad["id"], self.pad["keys"]["edit"], "typist", doc, AUTH
                 )
                 async with asyncio.timeout(5):
                     await client.synced.wait()
@@ -207,3 +213,75 @@ async def test_a_rolling_restart_of_every_node_while_a_pad_is_typed_into_loses_n
     assert all(code in (1012, 1013, 1001) for code in typist.closes), typist.closes
     took, _ = await read_back(cluster, pad, typist.expected(), within_s=15)
     print(f"{typist.typed} edits typed through {len(typist.closes)} reconnections, all read back in {took:.1f} s")
+
+
+def claims_member(cluster: LocalCluster, node: str) -> RedisMember:
+    return RedisMember(
+        member.connect(cluster.layout.redis_url),
+        node_id=node,
+        address=f"10.9.9.{node[-1]}:8000",
+        state=lambda: NodeState(prepared=True, draining=False, sessions=0, queue=0, limit=8, pool=0),
+        max_concurrent=3,
+        per_minute=100,
+        heartbeat_s=1,
+        node_ttl_s=30,
+        lease_ttl_s=30,
+    )
+
+
+async def test_pad_claims_in_redis_one_holder_takeover_of_the_dead_and_release_of_ones_own(
+    cluster: LocalCluster,
+) -> None:
+    """The claim scripts against the real Redis, with two registered test members: one holder at a time, a
+    holder whose record is gone is taken over (and finds out on renewing), a release frees only one's own
+    claim, and a leaving node sends a free pad to a node that stays."""
+    one, two = claims_member(cluster, "claims-t1"), claims_member(cluster, "claims-t2")
+    await one.beat()
+    await two.beat()
+    homes_one, homes_two = RedisPadHomes(one, 30, 1), RedisPadHomes(two, 30, 1)
+    pad_id, free_id = f"claim-{time.monotonic_ns()}", f"free-{time.monotonic_ns()}"
+    try:
+        await homes_one.claim(pad_id, may_take=True)
+        with pytest.raises(Elsewhere) as there:
+            await homes_two.claim(pad_id, may_take=True)
+        assert (there.value.node, there.value.address) == ("claims-t1", one.address)
+        homes_two.held.add(pad_id)  # as if it believed it held the pad: its release leaves one's claim alone
+        await homes_two.release([pad_id])
+        assert await home_of(cluster, pad_id) == "claims-t1"
+        assert await homes_one.renew() == []
+
+        await one.redis.delete(keys.node("claims-t1"))  # its record expired: it is dead to the cluster
+        await homes_two.claim(pad_id, may_take=True)
+        assert await home_of(cluster, pad_id) == "claims-t2"
+        await one.beat()  # back (it was only cut off): it learns that its pad is gone
+        assert await homes_one.renew() == [pad_id] and pad_id not in homes_one.held
+
+        with pytest.raises(Elsewhere) as handed:
+            await homes_two.claim(free_id, may_take=False)  # leaving: a free pad goes to a node that stays
+        assert handed.value.node != "claims-t2" and await home_of(cluster, free_id) == ""
+        await homes_two.release([pad_id])
+        assert await home_of(cluster, pad_id) == ""
+    finally:
+        await one.redis.delete(keys.pad(pad_id))
+        await one.leave()
+        await two.leave()
+
+
+async def test_while_redis_is_down_open_pads_go_on_and_others_are_told_to_come_back(cluster: LocalCluster) -> None:
+    """An open pad needs no Redis (its edits go to PostgreSQL); opening another needs its claim, so its socket is
+    closed with 1013 (try again later) and the provider's retry finds it once Redis is back."""
+    open_pad, closed_pad = new_pad(cluster), new_pad(cluster)
+    async with peer(ws_front(cluster, ""), open_pad, "a") as a, peer(ws_front(cluster, ""), open_pad, "b") as b:
+        cluster.stop_redis()
+        try:
+            await a.edit(append(FILE, "while Redis is down;"))
+            await b.wait_for(lambda: "while Redis is down;" in text_of(b))
+            refused = await YClient.connect(
+                ws_front(cluster, ""), closed_pad["id"], closed_pad["keys"]["edit"], headers=AUTH
+            )
+            async with refused:
+                assert await refused.closed(5) == 1013 and "try again" in refused.close_reason
+        finally:
+            cluster.start_redis()
+        took, _ = await read_back(cluster, closed_pad, None, within_s=15)
+        print(f"the other pad opened {took:.1f} s after Redis came back")
