@@ -7,28 +7,39 @@
   HAProxy's use-server), and relayed by another node.
 - From `kill -9` of a node to its clients' sockets dropping, to a rejoin answering `run_lost`, and to HAProxy
   marking the node DOWN.
-- Edit propagation through the front needs pads, which this branch does not have yet: recorded as not measured.
+- Edit propagation between two Yjs peers of one pad: both through the front (HAProxy sends both to the pad's
+  home), and one straight to another node, which relays its socket to the home.
+- From `kill -9` of a pad's home to a fresh peer through the front reading back every acknowledged edit (the pad
+  taken over by another node, loaded from PostgreSQL).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
 import tempfile
 import time
+import urllib.request
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+import redis.asyncio as redis
+import websockets
+
 from padbox.client import Client, connect
+from padbox.cluster import keys
 from padbox.cluster.local import Layout, LocalCluster
 from padbox.core.cluster import owner_of
+from padbox.pad_client import YClient, append
 
 from .cpu import MACHINE, CpuMeter
 from .docker_engine import Engine
 from .padbox_process import ServerConfig
+from .pads import FILE, ROUND_PAUSE_S, arrival
 from .plan import Plan
 from .stats import Latency
 
@@ -139,6 +150,86 @@ async def join_latency(cluster: LocalCluster, samples: int) -> dict[str, Any]:
     return {kind: Latency.of(values).as_dict() for kind, values in results.items()}
 
 
+def new_pad(cluster: LocalCluster) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{cluster.layout.front_url}/api/v1/pads",
+        data=json.dumps({"language": "python", "title": "bench"}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        pad: dict[str, Any] = json.loads(response.read())
+    return pad
+
+
+async def pad_peer(stack: AsyncExitStack, base: str, pad: dict[str, Any], name: str) -> YClient:
+    peer = await stack.enter_async_context(await YClient.connect(base, pad["id"], pad["keys"]["edit"], name))
+    await peer.wait_for(peer.synced.is_set, 30)
+    return peer
+
+
+async def pad_home(cluster: LocalCluster, pad_id: str) -> str:
+    """The node holding the pad's claim (its room)."""
+    client = redis.Redis.from_url(cluster.layout.redis_url, decode_responses=True)
+    try:
+        return str(await client.get(keys.pad(pad_id)) or "")
+    finally:
+        await client.aclose()
+
+
+async def edit_propagation(cluster: LocalCluster, rounds: int) -> dict[str, Any]:
+    """One peer edits; the time until a peer through the front, and one relayed by another node, have it."""
+    front = f"ws://127.0.0.1:{cluster.layout.port}"
+    pad = await asyncio.to_thread(new_pad, cluster)
+    samples: dict[str, list[float]] = {"front": [], "relayed": []}
+    async with AsyncExitStack() as stack:
+        editor = await pad_peer(stack, front, pad, "editor")
+        home = await pad_home(cluster, pad["id"])
+        other = next(n for n in cluster.layout.node_ids() if n != home)
+        peers = {
+            "front": await pad_peer(stack, front, pad, "front"),
+            "relayed": await pad_peer(stack, f"ws://127.0.0.1:{cluster.layout.node_port(other)}", pad, "relayed"),
+        }
+        for round_no in range(rounds):
+            marker = f"<{round_no}>"
+            sent_at = time.perf_counter()
+            waits = {kind: asyncio.create_task(arrival(peer, marker, sent_at)) for kind, peer in peers.items()}
+            await editor.edit(append(FILE, marker))
+            for kind, wait in waits.items():
+                samples[kind].append(await wait)
+            await asyncio.sleep(ROUND_PAUSE_S)
+    return {kind: Latency.of(values).as_dict() for kind, values in samples.items()}
+
+
+async def pad_homed_on(cluster: LocalCluster, stack: AsyncExitStack, node: str) -> tuple[dict[str, Any], str]:
+    """A pad whose home is `node`, with acknowledged edits, its peer held open by `stack`; and its text."""
+    front = f"ws://127.0.0.1:{cluster.layout.port}"
+    for _ in range(30):
+        pad = await asyncio.to_thread(new_pad, cluster)
+        peer = await pad_peer(stack, front, pad, "typist")
+        if await pad_home(cluster, pad["id"]) == node:
+            for i in range(20):
+                await peer.edit(append(FILE, f"k{i};"))
+            await peer.roundtrip(10)
+            return pad, peer.files()[FILE]
+        await peer.close()
+    raise RuntimeError(f"no pad landed on {node} in 30 tries")
+
+
+async def read_back(cluster: LocalCluster, pad: dict[str, Any], expected: str, since: float) -> float:
+    """Seconds from `since` until a fresh peer through the front reads `expected`."""
+    front = f"ws://127.0.0.1:{cluster.layout.port}"
+    while time.perf_counter() - since < 60:
+        try:
+            async with AsyncExitStack() as stack:
+                if (await pad_peer(stack, front, pad, "reader")).files().get(FILE) == expected:
+                    return time.perf_counter() - since
+        except (OSError, TimeoutError, AssertionError, websockets.WebSocketException):
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the killed home's pad did not come back within 60 s")
+
+
 async def kill_to_told(cluster: LocalCluster) -> dict[str, Any]:
     in_rotation(cluster, cluster.layout.nodes)
     await asyncio.sleep(2.5)
@@ -151,8 +242,10 @@ async def kill_to_told(cluster: LocalCluster) -> dict[str, Any]:
             runs.append((client, (await client.until(lambda f: f.type == "started")).message))
         victim = owner_of(runs[0][1]["id"]) or ""
         client, started = runs[0]
+        pad, text = await pad_homed_on(cluster, stack, victim)
         killed = time.perf_counter()
         cluster.stop_node(victim, signal.SIGKILL)
+        pad_back = asyncio.create_task(read_back(cluster, pad, text, killed))
         await client.collect(10)
         dropped = time.perf_counter() - killed
         async with connect(f"ws://127.0.0.1:{cluster.layout.port}/ws/runs/{started['id']}") as ws:
@@ -166,6 +259,7 @@ async def kill_to_told(cluster: LocalCluster) -> dict[str, Any]:
         for other, _ in runs[1:]:
             await other.stdin("bye\n")
             await other.collect(30)
+        pad_back_s = await pad_back
     cluster.start_node(victim)
     cluster.wait_for_node(victim)
     return {
@@ -173,6 +267,7 @@ async def kill_to_told(cluster: LocalCluster) -> dict[str, Any]:
         "run_lost_answered_s": round(run_lost, 3),
         "run_lost_code": told.error["code"] if told.of("error") else None,
         "haproxy_down_s": round(down, 3),
+        "pad_back_s": round(pad_back_s, 3),
     }
 
 
@@ -185,6 +280,7 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
     try:
         rates = [await rate(cluster, n, plan) for n in (1, 2, 3)]
         joins = await join_latency(cluster, 5 if plan.latency_runs < 20 else 30)
+        edits = await edit_propagation(cluster, 20 if plan.latency_runs < 20 else 200)
         in_rotation(cluster, cluster.layout.nodes)
         loss = await kill_to_told(cluster)
     finally:
@@ -194,7 +290,7 @@ async def measure(plan: Plan, engine: Engine, config: ServerConfig) -> dict[str,
         "runs_per_second": rates,
         "join_latency": joins,
         "node_loss": loss,
-        "edit_propagation": "not measured: pads are not on this branch yet",
+        "edit_propagation": edits,
     }
 
 
@@ -219,9 +315,14 @@ def markdown(section: dict[str, Any]) -> list[str]:
         "",
         f"`kill -9` of a node: its clients' sockets dropped after {loss['socket_dropped_s']} s, a rejoin through the "
         f"front answered `{loss['run_lost_code']}` after {loss['run_lost_answered_s']} s, HAProxy marked it DOWN "
-        f"after {loss['haproxy_down_s']} s.",
+        f"after {loss['haproxy_down_s']} s; a pad it was home to read back whole through the front after "
+        f"{loss['pad_back_s']} s.",
         "",
-        f"Edit propagation: {section['edit_propagation']}.",
-        "",
+        "| edit propagation (editor through the front) | p50 ms | p95 ms |",
+        "| --- | --- | --- |",
     ]
+    for kind, latency in section["edit_propagation"].items():
+        to = "a peer through the front" if kind == "front" else "a peer on another node (relayed)"
+        lines.append(f"| to {to} | {latency['p50_ms']} | {latency['p95_ms']} |")
+    return [*lines, ""]
     return lines

@@ -285,3 +285,4 @@ async def test_while_redis_is_down_open_pads_go_on_and_others_are_told_to_come_b
             cluster.start_redis()
         took, _ = await read_back(cluster, closed_pad, None, within_s=15)
         print(f"the other pad opened {took:.1f} s after Redis came back")
+    await asyncio.to_thread(cluster.wait_until_registered, cluster.layout.node_ids())  # whole for the next test
