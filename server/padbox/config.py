@@ -246,7 +246,8 @@ class Settings:
         metadata=variable(
             "PADBOX_NODE_TTL_S",
             "3",
-            "Cluster mode: a node missing its heartbeats this long is gone: joins of its runs get `run_lost`, its pads move.",
+            "Cluster mode: a node missing its heartbeats this long is gone: joins of its runs get `run_lost`, "
+            "its pads move.",
             number,
         )
     )
