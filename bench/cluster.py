@@ -16,22 +16,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
 import tempfile
 import time
-import urllib.request
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as redis
 import websockets
 
 from padbox.client import Client, connect
-from padbox.cluster import keys
 from padbox.cluster.local import Layout, LocalCluster
 from padbox.core.cluster import owner_of
 from padbox.pad_client import YClient, append
@@ -39,7 +35,7 @@ from padbox.pad_client import YClient, append
 from .cpu import MACHINE, CpuMeter
 from .docker_engine import Engine
 from .padbox_process import ServerConfig
-from .pads import FILE, ROUND_PAUSE_S, arrival
+from .pads import FILE, ROUND_PAUSE_S, arrival, create_pad_at
 from .plan import Plan
 from .stats import Latency
 
@@ -150,41 +146,20 @@ async def join_latency(cluster: LocalCluster, samples: int) -> dict[str, Any]:
     return {kind: Latency.of(values).as_dict() for kind, values in results.items()}
 
 
-def new_pad(cluster: LocalCluster) -> dict[str, Any]:
-    request = urllib.request.Request(
-        f"{cluster.layout.front_url}/api/v1/pads",
-        data=json.dumps({"language": "python", "title": "bench"}).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        pad: dict[str, Any] = json.loads(response.read())
-    return pad
-
-
 async def pad_peer(stack: AsyncExitStack, base: str, pad: dict[str, Any], name: str) -> YClient:
     peer = await stack.enter_async_context(await YClient.connect(base, pad["id"], pad["keys"]["edit"], name))
     await peer.wait_for(peer.synced.is_set, 30)
     return peer
 
 
-async def pad_home(cluster: LocalCluster, pad_id: str) -> str:
-    """The node holding the pad's claim (its room)."""
-    client = redis.Redis.from_url(cluster.layout.redis_url, decode_responses=True)
-    try:
-        return str(await client.get(keys.pad(pad_id)) or "")
-    finally:
-        await client.aclose()
-
-
 async def edit_propagation(cluster: LocalCluster, rounds: int) -> dict[str, Any]:
     """One peer edits; the time until a peer through the front, and one relayed by another node, have it."""
     front = f"ws://127.0.0.1:{cluster.layout.port}"
-    pad = await asyncio.to_thread(new_pad, cluster)
+    pad = await asyncio.to_thread(create_pad_at, cluster.layout.front_url)
     samples: dict[str, list[float]] = {"front": [], "relayed": []}
     async with AsyncExitStack() as stack:
         editor = await pad_peer(stack, front, pad, "editor")
-        home = await pad_home(cluster, pad["id"])
+        home = await asyncio.to_thread(cluster.pad_home, pad["id"])
         other = next(n for n in cluster.layout.node_ids() if n != home)
         peers = {
             "front": await pad_peer(stack, front, pad, "front"),
@@ -205,9 +180,9 @@ async def pad_homed_on(cluster: LocalCluster, stack: AsyncExitStack, node: str) 
     """A pad whose home is `node`, with acknowledged edits, its peer held open by `stack`; and its text."""
     front = f"ws://127.0.0.1:{cluster.layout.port}"
     for _ in range(30):
-        pad = await asyncio.to_thread(new_pad, cluster)
+        pad = await asyncio.to_thread(create_pad_at, cluster.layout.front_url)
         peer = await pad_peer(stack, front, pad, "typist")
-        if await pad_home(cluster, pad["id"]) == node:
+        if await asyncio.to_thread(cluster.pad_home, pad["id"]) == node:
             for i in range(20):
                 await peer.edit(append(FILE, f"k{i};"))
             await peer.roundtrip(10)

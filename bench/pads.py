@@ -38,8 +38,13 @@ KB = 1000
 
 def create_pad(server: PadboxProcess) -> dict[str, Any]:
     """A new pad through the API; its id and keys."""
+    return create_pad_at(f"http://127.0.0.1:{server.port}")
+
+
+def create_pad_at(base_url: str) -> dict[str, Any]:
+    """A new pad through the API at `base_url` (a server, or a cluster's front)."""
     request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}/api/v1/pads",
+        f"{base_url}/api/v1/pads",
         data=json.dumps({"language": "python", "title": "bench"}).encode(),
         method="POST",
         headers={"Content-Type": "application/json"},

@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-import redis
 from playwright.sync_api import Browser, sync_playwright
 
-from padbox.cluster import keys
 from padbox.cluster.local import LocalCluster
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LAPTOP, screenshot_path
 from tests.e2e.test_pads import Person, open_as
@@ -54,9 +52,7 @@ def test_two_browsers_keep_every_edit_while_the_pads_home_is_killed(
             ada.type_at_end("\n# before")
             bob.wait_for_code("# before")
 
-            store = redis.Redis.from_url(cluster.layout.redis_url, decode_responses=True)
-            home = str(store.get(keys.pad(pad["id"])))
-            store.close()
+            home = cluster.pad_home(pad["id"])
             assert home in cluster.layout.node_ids(), home
             killed = time.monotonic()
             cluster.stop_node(home, signal.SIGKILL)

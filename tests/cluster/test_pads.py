@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import redis.asyncio as redis
 import websockets
 
 from padbox.cluster import keys, member
@@ -44,11 +43,7 @@ def text_of(client: YClient) -> str:
 
 async def home_of(cluster: LocalCluster, pad_id: str) -> str:
     """The node holding the pad's claim in Redis (its room's node)."""
-    client = redis.Redis.from_url(cluster.layout.redis_url, decode_responses=True)
-    try:
-        return str(await client.get(keys.pad(pad_id)) or "")
-    finally:
-        await client.aclose()
+    return await asyncio.to_thread(cluster.pad_home, pad_id)
 
 
 @contextlib.asynccontextmanager

@@ -26,6 +26,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
+
+from padbox.cluster import keys
 from padbox.cluster.haproxy import Front, Node, render
 
 STATE = "state.json"
@@ -287,6 +290,14 @@ class LocalCluster:
         self._stop("haproxy")
         self.stop_redis()
         self.stop_postgres()
+
+    def pad_home(self, pad_id: str) -> str:
+        """The node holding a pad's room (its claim in Redis); empty when no node has it open."""
+        client = redis.Redis.from_url(self.layout.redis_url, decode_responses=True)
+        try:
+            return str(client.get(keys.pad(pad_id)) or "")
+        finally:
+            client.close()
 
     def haproxy_states(self) -> dict[str, str]:
         """Each node's status in the `nodes` backend as HAProxy sees it (UP, DOWN, DRAIN...)."""
