@@ -281,3 +281,30 @@ async def test_while_redis_is_down_open_pads_go_on_and_others_are_told_to_come_b
         took, _ = await read_back(cluster, closed_pad, None, within_s=15)
         print(f"the other pad opened {took:.1f} s after Redis came back")
     await asyncio.to_thread(cluster.wait_until_registered, cluster.layout.node_ids())  # whole for the next test
+
+
+async def test_while_postgresql_is_down_an_edit_is_not_acknowledged_and_arrives_once_it_is_back(
+    cluster: LocalCluster,
+) -> None:
+    """An edit that cannot be stored is relayed to nobody, and its socket is closed with 1013; the editor's
+    provider reconnects with its document once PostgreSQL is back, and the edit reaches everyone then."""
+    pad = new_pad(cluster)
+    async with peer(ws_front(cluster, ""), pad, "writer") as writer, peer(ws_front(cluster, ""), pad, "other") as other:
+        cluster.stop_postgres()
+        try:
+            await writer.edit(append(FILE, "while PostgreSQL is down;"))
+            assert await writer.closed(10) == 1013, writer.close_reason
+            await other.roundtrip()
+            assert "while PostgreSQL is down;" not in text_of(other), "an edit nobody stored was relayed"
+        finally:
+            cluster.start_postgres()
+        deadline = time.monotonic() + 20
+        while "while PostgreSQL is down;" not in text_of(other):
+            assert time.monotonic() < deadline, "the unsaved edit never arrived after PostgreSQL came back"
+            async with await YClient.connect(
+                ws_front(cluster, ""), pad["id"], pad["keys"]["edit"], "writer", writer.doc, AUTH
+            ) as again:
+                with contextlib.suppress(AssertionError, TimeoutError):
+                    await again.wait_for(again.synced.is_set, 5)
+                    await again.roundtrip(5)
+            await asyncio.sleep(0.2)

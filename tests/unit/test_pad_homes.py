@@ -187,3 +187,16 @@ def test_a_leaving_node_hands_each_pad_to_the_same_node_and_spreads_them() -> No
     # Only the pads of a node that goes away move: the others keep their successor.
     without = [successor(f"pad{i}", ["n1", "n2", "n3"]) for i in range(400)]
     assert all(a == b for a, b in zip(picks, without, strict=True) if a != "n4")
+
+
+async def test_a_room_that_cannot_load_keeps_no_claim(store: PadStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    homes = FakeHomes()
+    pads = pads_over(store, homes)
+
+    async def database_gone(pad_id: str) -> None:
+        raise ConnectionRefusedError("the database does not answer")
+
+    monkeypatch.setattr(store, "updates", database_gone)  # the pad is found, its history cannot be read
+    with pytest.raises(ConnectionRefusedError):
+        await pads.join(PAD, KEYS[PadRole.EDIT], "ada")
+    assert homes.claims == [(PAD, True)] and homes.held == set() and pads.rooms == {}

@@ -184,8 +184,13 @@ class Pads:
         async with self._opening:
             room = self.rooms.get(pad.id)
             if room is None or room.stale:
+                self.rooms.pop(pad.id, None)  # a stale room's sockets are closing already
                 await self.homes.claim(pad.id, may_take=not self.leaving)
-                room = await rooms.load(self.store, pad, self.settings.limits)
+                try:
+                    room = await rooms.load(self.store, pad, self.settings.limits)
+                except BaseException:  # the database failed or the caller left: no room, so no claim held
+                    await self.homes.release([pad.id])
+                    raise
                 self.rooms[pad.id] = room
             return room
 

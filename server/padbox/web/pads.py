@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import msgspec
 import websockets
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -283,6 +284,10 @@ def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[N
                 except PadError as problem:
                     peer.outgoing.close(problem.close, problem.message)
                     await asyncio.Event().wait()  # the sender closes the socket; this side waits to be cancelled
+                except (OSError, SQLAlchemyError) as exc:  # the edit could not be stored, so nobody saw it
+                    log.error("pad %s: an edit could not be stored: %s", pad_id, exc)
+                    peer.outgoing.close(TRY_AGAIN_LATER, "the pad could not be saved: reconnecting")
+                    await asyncio.Event().wait()
 
         try:
             await _until_one_ends(asyncio.create_task(_drain(websocket, peer.outgoing)), asyncio.create_task(read()))
