@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from padbox.cluster.local import LocalCluster
+from tests.cluster.test_pads import restart
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LAPTOP, screenshot_path
 from tests.e2e.test_pads import Person, open_as
 from tests.pads_client import http
@@ -56,6 +57,7 @@ def test_two_browsers_keep_every_edit_while_the_pads_home_is_killed(
             assert home in cluster.layout.node_ids(), home
             killed = time.monotonic()
             cluster.stop_node(home, signal.SIGKILL)
+            request.addfinalizer(lambda: restart(cluster, home))  # the cluster whole again, whatever happens
             ada.type_at_end("\n# during")  # typed while her provider reconnects: kept in her document meanwhile
             bob.wait_for_code("# during", RECONNECT_MS)
             took = time.monotonic() - killed
@@ -70,6 +72,3 @@ def test_two_browsers_keep_every_edit_while_the_pads_home_is_killed(
                 person.page.screenshot(path=screenshot_path(request, name))
             for context in contexts:
                 context.close()
-    cluster.start_node(home)
-    cluster.wait_for_node(home)
-    cluster.wait_until_registered(cluster.layout.node_ids())

@@ -122,15 +122,22 @@ async def test_a_killed_home_s_pad_reappears_on_another_node_with_every_acknowle
         home = await home_of(cluster, pad["id"])
         killed_at = time.monotonic()
         cluster.stop_node(home, signal.SIGKILL)
-        for client in (typist, viewer):
-            await client.closed(5)  # the sockets end (HAProxy's tunnel or the node itself)
-    _, new_home = await read_back(cluster, pad, expected, within_s=20)
-    print(f"the pad read back through the front {time.monotonic() - killed_at:.1f} s after kill -9 of its home")
-    assert new_home in cluster.layout.node_ids() and new_home != home, f"the pad is claimed by {new_home!r}"
-    cluster.start_node(home)
-    cluster.wait_for_node(home)
-    cluster.wait_until_registered(cluster.layout.node_ids())
+        try:
+            for client in (typist, viewer):
+                await client.closed(5)  # the sockets end (HAProxy's tunnel or the node itself)
+            _, new_home = await read_back(cluster, pad, expected, within_s=20)
+            print(f"the pad read back through the front {time.monotonic() - killed_at:.1f} s after kill -9 of its home")
+            assert new_home in cluster.layout.node_ids() and new_home != home, f"the pad is claimed by {new_home!r}"
+        finally:  # the cluster whole again for the next test, whatever happened (and the node's leftovers removed)
+            await asyncio.to_thread(restart, cluster, home)
     await wait_for(lambda: cluster.haproxy_states().get(home, "").startswith("UP"), 15, "HAProxy: up again")
+
+
+def restart(cluster: LocalCluster, node: str) -> None:
+    """A killed node started again; on its way up it removes the containers it left."""
+    cluster.start_node(node)
+    cluster.wait_for_node(node)
+    cluster.wait_until_registered(cluster.layout.node_ids())
 
 
 class Typist:

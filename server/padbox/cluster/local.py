@@ -287,9 +287,20 @@ class LocalCluster:
     def down(self) -> None:
         for node in self.layout.node_ids():
             self.stop_node(node)
+        self.remove_leftovers()
         self._stop("haproxy")
         self.stop_redis()
         self.stop_postgres()
+
+    def remove_leftovers(self) -> None:
+        """Remove the containers of nodes that could not remove their own: a node killed with -9 and not started
+        again (a node that starts removes its leftovers itself, by its instance and node labels)."""
+        for node in self.layout.node_ids():
+            label = f"label=padbox.instance={self.layout.instance(node)}"
+            found = subprocess.run(["docker", "ps", "-aq", "--filter", label], capture_output=True, text=True)
+            leftovers = found.stdout.split()
+            if leftovers:
+                subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
 
     def pad_home(self, pad_id: str) -> str:
         """The node holding a pad's room (its claim in Redis); empty when no node has it open."""
