@@ -9,7 +9,7 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -209,9 +209,13 @@ class Pads:
         if room.idle and self.rooms.get(room.id) is room:
             del self.rooms[room.id]
             if self.homes.shared:  # the claim goes with the room: the next participant's node may take the pad
-                task = asyncio.get_running_loop().create_task(self._release(room.id), name=f"pad-release-{room.id}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(self._release(room.id), f"pad-release-{room.id}")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Background work the shutdown waits for (a run's record, a claim's release)."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _release(self, pad_id: str) -> None:
         async with self._opening:  # after any opening under way: a room opened again here keeps its claim
@@ -276,9 +280,7 @@ class Pads:
                 )
                 room.run = run
                 room.busy += 1  # until the run is recorded
-                task = asyncio.get_running_loop().create_task(self._record(room, run), name=f"pad-run-{run.run_id}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(self._record(room, run), f"pad-run-{run.run_id}")
                 start = run.start
                 room.announce(lambda role: PadRunStarted(start.run_id, run.key_for(role), start.author.name, start.at))
                 return run.run_id
