@@ -59,6 +59,30 @@ async def test_kernel_modules_and_bpf_are_denied(probe: dict[str, object], name:
     assert probe[name] in DENIED_OR_ABSENT
 
 
+@pytest.mark.parametrize("name", ["io_uring_setup", "io_uring_enter", "io_uring_register"])
+async def test_a_program_cannot_set_up_an_io_uring(probe: dict[str, object], name: str) -> None:
+    """Docker 20.10's own profile allows io_uring; padbox's profile (backends/seccomp.py) refuses it."""
+    assert probe[name] in DENIED_OR_ABSENT, probe[name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "keyctl",
+        "add_key",
+        "userfaultfd",
+        "perf_event_open",
+        "setns_user",
+        "clone_new_user",
+        "fsopen",
+        "open_tree",
+        "process_vm_readv",
+    ],
+)
+async def test_kernel_surfaces_a_program_never_needs_are_refused(probe: dict[str, object], name: str) -> None:
+    assert probe[name] in DENIED_OR_ABSENT, probe[name]
+
+
 @pytest.mark.parametrize("name", ["mknod_char", "mknod_block"])
 async def test_device_nodes_give_no_device(probe: dict[str, object], name: str) -> None:
     result = probe[name]

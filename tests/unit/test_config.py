@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from padbox.backends.docker import can_update, container_config, resource_limits
+from padbox.backends.seccomp import security_option
 from padbox.config import SETTINGS, SHIPPED_MANIFEST, ConfigError, Setting, Settings, flag, markdown_table
 from padbox.core.limits import Limits
 
@@ -120,7 +121,7 @@ def test_container_config_is_locked_down() -> None:
     assert config["Labels"]["padbox.session"] == "abc"
     assert config["User"] == "1000:1000" and config["NetworkDisabled"]
     assert host["NetworkMode"] == "none" and host["CapDrop"] == ["ALL"] and host["ReadonlyRootfs"]
-    assert host["SecurityOpt"] == ["no-new-privileges"] and host["Runtime"] == "runsc"
+    assert host["SecurityOpt"] == ["no-new-privileges", security_option()] and host["Runtime"] == "runsc"
     assert not host["Init"] and config["StdinOnce"], "the agent is pid 1 and ends with the server's attach"
     assert host["Memory"] == host["MemorySwap"] == limits.memory_bytes
     assert host["PidsLimit"] > limits.pids, "under gVisor the sandbox's own host threads count too"

@@ -20,6 +20,7 @@ from aiodocker.containers import DockerContainer
 from aiodocker.stream import Stream
 from yarl import URL
 
+from padbox.backends.seccomp import security_option
 from padbox.config import Settings
 from padbox.core.agent_sandbox import AgentSandbox, Liveness
 from padbox.core.limits import Limits
@@ -52,7 +53,8 @@ def container_config(
     host_config: dict[str, Any] = {
         "NetworkMode": "none",
         "CapDrop": ["ALL"],
-        "SecurityOpt": ["no-new-privileges"],
+        # padbox's own seccomp profile (backends/seccomp.py): Docker's default shape, without io_uring.
+        "SecurityOpt": ["no-new-privileges", security_option()],
         "ReadonlyRootfs": True,
         "Tmpfs": {"/work": tmpfs_options + ",mode=0755", "/tmp": tmpfs_options + ",mode=1777"},
         "ShmSize": files_mb << 20,

@@ -17,6 +17,21 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWNS = 0x00020000
 PTRACE_ATTACH = 16
 PR_GET_NO_NEW_PRIVS = 39
+SYS_IO_URING_SETUP = 425
+SYS_IO_URING_ENTER = 426
+SYS_IO_URING_REGISTER = 427
+SYS_KEYCTL = 250
+SYS_ADD_KEY = 248
+SYS_USERFAULTFD = 323
+SYS_PERF_EVENT_OPEN = 298
+SYS_SETNS = 308
+SYS_CLONE = 56
+SYS_FSOPEN = 430
+SYS_OPEN_TREE = 428
+SYS_PROCESS_VM_READV = 310
+KEYCTL_GET_KEYRING_ID = 0
+KEY_SPEC_SESSION_KEYRING = -3
+SIGCHLD = 17
 
 
 def outcome(action) -> str:
@@ -35,6 +50,34 @@ def libc_call(name: str, *args: object) -> str:
 
 def syscall(number: int, *args: int) -> str:
     return libc_call("syscall", number, *args)
+
+
+def io_uring_setup() -> str:
+    params = ctypes.create_string_buffer(120)  # struct io_uring_params, zeroed
+    fd = libc.syscall(SYS_IO_URING_SETUP, 8, params)
+    if fd == -1:
+        return errno.errorcode.get(ctypes.get_errno(), "?")
+    os.close(fd)
+    return "allowed"
+
+
+def clone_new_user() -> str:
+    """A raw clone(2) asking for a user namespace; a child it makes leaves at once."""
+    pid = libc.syscall(SYS_CLONE, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0)
+    if pid == 0:
+        os._exit(0)
+    if pid == -1:
+        return errno.errorcode.get(ctypes.get_errno(), "?")
+    os.waitpid(pid, 0)
+    return "allowed"
+
+
+def setns_user() -> str:
+    fd = os.open("/proc/self/ns/user", os.O_RDONLY)
+    try:
+        return syscall(SYS_SETNS, fd, CLONE_NEWUSER)
+    finally:
+        os.close(fd)
 
 
 def command(*argv: str) -> dict:
@@ -95,6 +138,18 @@ probes = {
     "setuid_root": lambda: outcome(lambda: os.setuid(0)),
     "chroot": lambda: outcome(lambda: os.chroot("/tmp")),
     "bpf": lambda: syscall(SYS_BPF, 0, 0, 0),
+    "io_uring_setup": io_uring_setup,
+    "io_uring_enter": lambda: syscall(SYS_IO_URING_ENTER, 0, 0, 0, 0, 0, 0),
+    "io_uring_register": lambda: syscall(SYS_IO_URING_REGISTER, 0, 0, 0, 0),
+    "keyctl": lambda: syscall(SYS_KEYCTL, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0),
+    "add_key": lambda: libc_call("syscall", SYS_ADD_KEY, b"user", b"padbox", b"x", 1, KEY_SPEC_SESSION_KEYRING),
+    "userfaultfd": lambda: syscall(SYS_USERFAULTFD, 0),
+    "perf_event_open": lambda: syscall(SYS_PERF_EVENT_OPEN, 0, 0, -1, -1, 0),
+    "setns_user": setns_user,
+    "clone_new_user": clone_new_user,
+    "fsopen": lambda: libc_call("syscall", SYS_FSOPEN, b"tmpfs", 0),
+    "open_tree": lambda: libc_call("syscall", SYS_OPEN_TREE, -100, b"/", 0),
+    "process_vm_readv": lambda: syscall(SYS_PROCESS_VM_READV, 1, 0, 0, 0, 0, 0),
 }
 report = {
     "uid": os.getuid(),
