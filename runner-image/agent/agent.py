@@ -26,6 +26,12 @@ import sys
 from padbox_agent.loop import serve
 from padbox_agent.spawn import WORKDIR, set_dumpable
 
+TYPE_CHECKING = False  # typing costs every sandbox's start; only the type checker needs it
+if TYPE_CHECKING:
+    from padbox_agent.loop import MakeBox
+
+BOXES_FLAG = "--boxes="  # --boxes=TMPFS_MB,TMPFS_INODES: every run in a box of its own, with tmpfs of that size
+
 
 def kill_everything(_group: int | None) -> None:
     """SIGKILL every process this user may signal except the agent itself (kill(-1) spares the caller and
@@ -37,6 +43,23 @@ def kill_everything(_group: int | None) -> None:
             raise
 
 
+def box_maker(args: list[str]) -> MakeBox | None:
+    """What makes each run's box, when the server asked for boxes; None for one run per container."""
+    sizes = [a.removeprefix(BOXES_FLAG) for a in args if a.startswith(BOXES_FLAG)]
+    if not sizes:
+        return None
+    from padbox_agent.box import Box, prepare
+    from padbox_agent.confine import load_library
+
+    tmpfs_mb, inodes = (int(n) for n in sizes[-1].split(","))
+
+    def make() -> Box:
+        load_library()  # in the agent, before any fork: no program's start pays for the import
+        return prepare(tmpfs_mb, inodes)
+
+    return make
+
+
 def main() -> None:
     if os.getuid() == 0:
         # Its clean-up is kill(-1, SIGKILL): harmless as the sandbox user, fatal to a host as root.
@@ -44,7 +67,7 @@ def main() -> None:
     set_dumpable(False)
     os.umask(0o022)
     try:
-        serve(control_fd=0, output_fd=1, workdir=WORKDIR, kill=kill_everything)
+        serve(control_fd=0, output_fd=1, workdir=WORKDIR, kill=kill_everything, make_box=box_maker(sys.argv[1:]))
     except Exception as exc:  # report, so the server can say what broke
         sys.stderr.write(f"padbox agent failed: {exc!r}\n")
         raise

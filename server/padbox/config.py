@@ -111,6 +111,15 @@ def seconds(name: str, raw: str) -> float:
     return value
 
 
+ISOLATION_MODES = ("auto", "namespace", "container")
+
+
+def isolation_mode(name: str, raw: str) -> str:
+    if raw not in ISOLATION_MODES:
+        raise ConfigError(f"{name}={raw!r} must be one of {', '.join(ISOLATION_MODES)}")
+    return raw
+
+
 def node_id(name: str, raw: str) -> str:
     """A cluster node's id; by default the host name, made to fit."""
     value = raw or re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower()).strip("-")[:32] or "node"
@@ -192,6 +201,32 @@ class Settings:
     runtime: str = field(
         metadata=variable(
             "PADBOX_RUNTIME", "", "Docker runtime for sandboxes (empty: the engine's default; `runsc` for gVisor)."
+        )
+    )
+    isolation: str = field(
+        metadata=variable(
+            "PADBOX_ISOLATION",
+            "auto",
+            "How runs are kept apart: `namespace` (warm containers host one run after another, each in a fresh "
+            "sandbox of namespaces), `container` (a container per run), `auto` (namespace where the host allows "
+            "it and the runtime is runc, else container).",
+            isolation_mode,
+        )
+    )
+    runs_per_container: int = field(
+        metadata=variable(
+            "PADBOX_RUNS_PER_CONTAINER",
+            "100",
+            "Namespace mode: runs one container hosts before it is replaced.",
+            whole,
+        )
+    )
+    container_max_age_s: float = field(
+        metadata=variable(
+            "PADBOX_CONTAINER_MAX_AGE_S",
+            "600",
+            "Namespace mode: seconds after which a container hosts no further run.",
+            number,
         )
     )
     instance: str = field(

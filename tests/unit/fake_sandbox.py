@@ -84,7 +84,9 @@ class FakeSandbox:
         self._run_id = run_id
         self.limits = limits
         self.origin = origin
+        self.scripted = tuple(programs)
         self.programs = deque(programs)
+        self.runs = 1
         self.ignores_stop = ignores_stop  # a sandbox whose stop() does nothing: only removal ends it
         self.files_error: str | None = None  # write_files raises SandboxError with this
         self.files_delay_s = 0.0  # how long write_files takes
@@ -206,9 +208,10 @@ class FakeSandbox:
 class FakeBackend:
     """Makes FakeSandboxes that all run `programs`; records what it made and removed."""
 
-    def __init__(self, *programs: Program, ignores_stop: bool = False) -> None:
+    def __init__(self, *programs: Program, ignores_stop: bool = False, renewable: bool = False) -> None:
         self.programs = list(programs)
         self.ignores_stop = ignores_stop
+        self.renewable = renewable  # like a namespace-mode container: it may host run after run
         self.create_error: str | None = None  # create raises SandboxError with this
         self.files_error: str | None = None  # sandboxes made from now on fail write_files with this
         self.files_delay_s = 0.0  # and take this long to write them
@@ -241,6 +244,19 @@ class FakeBackend:
         if self.adapt_error is not None:
             raise SandboxError(self.adapt_error)
         sandbox.limits = wanted
+
+    def can_renew(self, sandbox: Sandbox) -> bool:
+        return self.renewable
+
+    async def renew(self, sandbox: Sandbox, run_id: str) -> bool:
+        """A fresh start for the same sandbox: its programs from the first again, under a new run id."""
+        assert isinstance(sandbox, FakeSandbox), "a sandbox this backend did not make"
+        await asyncio.sleep(0)
+        if sandbox.gone:
+            raise SandboxError("the sandbox is gone")
+        sandbox._run_id, sandbox.programs = run_id, deque(sandbox.scripted)
+        sandbox.runs += 1
+        return True
 
     def discard(self, sandbox: Sandbox) -> None:
         assert isinstance(sandbox, FakeSandbox), "a sandbox this backend did not make"

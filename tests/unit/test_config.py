@@ -7,7 +7,16 @@ import pytest
 
 from padbox.backends.docker import can_update, container_config, resource_limits
 from padbox.backends.seccomp import security_option
-from padbox.config import SETTINGS, SHIPPED_MANIFEST, ConfigError, Setting, Settings, flag, markdown_table
+from padbox.config import (
+    SETTINGS,
+    SHIPPED_MANIFEST,
+    ConfigError,
+    Setting,
+    Settings,
+    flag,
+    isolation_mode,
+    markdown_table,
+)
 from padbox.core.limits import Limits
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -60,6 +69,8 @@ def another_value(setting: Setting, tmp_path: Path) -> str:
         return str(tmp_path / "tokens")
     if setting.parse is flag:
         return "0" if setting.default == "1" else "1"
+    if setting.parse is isolation_mode:
+        return "container"
     if setting.default.isdigit():
         return str(int(setting.default) * 2 or 1)
     return "something-else"

@@ -138,6 +138,26 @@ async def test_a_pooled_sandbox_brings_its_own_run_id(assembled: Assemble) -> No
     assert pooled.discards == 1 and pooled.files
 
 
+async def test_a_renewable_sandbox_hosts_the_next_run_under_a_new_id(assembled: Assemble) -> None:
+    runner, backend, _ = assembled(FakeBackend([Write(b"hi\n"), exited(0)], renewable=True), PADBOX_POOL_SIZE="1")
+    await runner.start_up()
+    await until(lambda: runner.pool is not None and runner.pool.ready == 1)
+    first = await frames(await runner.start(REQUEST, CLIENT))
+    await until(lambda: runner.pool is not None and runner.pool.renewed == 1 and runner.pool.ready == 1)
+    second = await frames(await runner.start(REQUEST, CLIENT))
+    (host,) = backend.sandboxes  # the pool made no other: the one out with a run stood in for its target
+    ids = [e.id for e in (first[0], second[0]) if isinstance(e, Started)]
+    assert len(set(ids)) == 2 and ids[1] == host.run_id and host.runs == 2
+    assert story(second)[-1] == ("exit", Stage.RUN, Verdict.OK) and host.discards == 0
+
+
+async def test_a_sandbox_that_failed_mid_run_is_never_renewed(assembled: Assemble) -> None:
+    runner, backend, _ = assembled(FakeBackend([Write(b"partial"), Fail("the agent crashed")], renewable=True))
+    await frames(await runner.start(REQUEST, CLIENT))
+    (sandbox,) = backend.sandboxes
+    assert sandbox.discards == 1 and sandbox.runs == 1
+
+
 # --- admission -----------------------------------------------------------------------------------------
 async def test_a_client_over_its_own_cap_gets_busy_and_holds_no_capacity(assembled: Assemble) -> None:
     runner, backend, recorder = assembled(FakeBackend([Hang()]), PADBOX_MAX_SESSIONS_PER_CLIENT="1")

@@ -125,6 +125,12 @@ class FakeBackend:
     async def adapt(self, sandbox: Any, made_with: Limits, wanted: Limits) -> None:
         pass
 
+    def can_renew(self, sandbox: Any) -> bool:
+        return False  # one run per sandbox, as in container mode
+
+    async def renew(self, sandbox: Any, run_id: str) -> bool:
+        raise AssertionError("never renewed: can_renew is False")
+
     def discard(self, sandbox: Any) -> None:
         if not sandbox.discarded:
             sandbox.discarded = True

@@ -54,7 +54,9 @@ def parse_files(obj: Mapping[str, Any]) -> list[SourceFile]:
 def write_files(files: list[SourceFile], workdir: str) -> None:
     """Create each file (and its folders) under workdir, replacing what is there. A symbolic link in the
     file's own place is refused rather than followed (O_NOFOLLOW). OSError when the disk says no."""
-    root = os.path.realpath(workdir)
+    # Not realpath: a box's work directory is reached through /proc/<keeper>/root, a link that realpath would
+    # resolve to the agent's own /work.
+    root = os.path.abspath(workdir)
     for file in files:
         path = os.path.join(root, file.name)
         if os.path.commonpath([root, os.path.normpath(path)]) != root:  # check_file_name makes this impossible

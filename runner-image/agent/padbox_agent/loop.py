@@ -15,9 +15,10 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 
+from padbox_agent.box import Box, BoxError
 from padbox_agent.files import parse_files, write_files
 from padbox_agent.outbox import Outbox
-from padbox_agent.report import exit_report, read_oom_kills
+from padbox_agent.report import exit_report, read_oom_kills, read_pids_refusals
 from padbox_agent.spawn import MAX_TERMINAL_SIDE, Process, parse_spec, set_nonblocking, set_window, spawn
 from padbox_agent.wire import ExitSigner, FrameDecoder, FrameError, Kind, decode_json, encode, encode_json, json_payload
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     # Ends every process a stage may have left behind, given the stage's process group (None before any
     # stage). Inside the sandbox that is kill(-1, SIGKILL); outside it, it must be something narrower.
     Kill = Callable[[int | None], None]
+    # Makes the next run's box (box.prepare with the container's sizes); BoxError when it cannot.
+    MakeBox = Callable[[], Box]
 
 
 def kill_group(group: int | None) -> None:
@@ -46,9 +49,10 @@ def kill_group(group: int | None) -> None:
         pass
 
 
-def serve(control_fd: int, output_fd: int, workdir: str, kill: Kill) -> None:
-    """Run the agent until the server detaches. control_fd and output_fd must be different descriptors."""
-    Agent(control_fd, output_fd, workdir, kill).run()
+def serve(control_fd: int, output_fd: int, workdir: str, kill: Kill, make_box: MakeBox | None = None) -> None:
+    """Run the agent until the server detaches. control_fd and output_fd must be different descriptors.
+    With make_box, every run gets a box of its own (box.py) and the container hosts one run after another."""
+    Agent(control_fd, output_fd, workdir, kill, make_box).run()
 
 
 class Stage:
@@ -69,7 +73,9 @@ class Stage:
 class Agent:
     """The loop's state. Nothing happens until run()."""
 
-    def __init__(self, control_fd: int, output_fd: int, workdir: str, kill: Kill) -> None:
+    def __init__(
+        self, control_fd: int, output_fd: int, workdir: str, kill: Kill, make_box: MakeBox | None = None
+    ) -> None:
         if control_fd == output_fd:
             raise ValueError("the control and output streams must be different descriptors")
         self._control_fd = control_fd
@@ -83,6 +89,10 @@ class Agent:
         self._last_group: int | None = None
         self._signer: ExitSigner | None = None  # authenticates EXIT frames; set once, before any program runs
         self._running = True
+        self._make_box = make_box
+        self._box: Box | None = None
+        self._box_marks: tuple[int | None, int | None] = (None, None)  # OOM kills and pids refusals at its start
+        self._unclean = ""  # what went wrong in the current box, if anything (the container is then retired)
         self._handlers: Mapping[Kind, Callable[[bytes], None]] = {
             Kind.FILES: self._on_files,
             Kind.EXEC: self._on_exec,
@@ -93,6 +103,7 @@ class Agent:
             Kind.KILL: self._on_kill,
             Kind.KEY: self._on_key,
             Kind.PING: self._on_ping,
+            Kind.RESET: self._on_reset,
         }
 
     def run(self) -> None:
@@ -105,13 +116,15 @@ class Agent:
         self._selector.register(self._control_fd, selectors.EVENT_READ, "control")
         self._selector.register(wake_r, selectors.EVENT_READ, "wake")
         try:
-            self._send(encode_json(Kind.READY, {}))
+            self._send(encode_json(Kind.READY, self._first_box()))
             while self._running:
                 for key, _ in self._selector.select(self._timeout()):
                     self._dispatch(key.data, key.fd, wake_r)
                 self._after_events()
         finally:
-            self._kill(self._stage.process.pid if self._stage else self._last_group)
+            if self._box is not None:
+                self._box.destroy()
+            self._kill(self._stage.process.group if self._stage else self._last_group)
             signal.set_wakeup_fd(previous_wakeup)
             if previous_handler is not None:  # None: set outside Python, cannot be put back
                 signal.signal(signal.SIGCHLD, previous_handler)
@@ -230,7 +243,7 @@ class Agent:
 
     def _on_files(self, payload: bytes) -> None:
         try:
-            write_files(parse_files(decode_json(payload)), self._workdir)
+            write_files(parse_files(decode_json(payload)), self._box.files_dir if self._box else self._workdir)
         except (OSError, ValueError) as exc:
             self._fail(f"could not write the source files: {exc}")
             return
@@ -248,12 +261,12 @@ class Agent:
         spec = parse_spec(decode_json(payload))
         oom_before = read_oom_kills()
         try:
-            process = spawn(spec, self._workdir)
+            process = spawn(spec, self._workdir, box=self._box)
         except OSError as exc:  # no descriptors or no process left: the stage cannot start
             self._fail(f"could not start {spec.argv[0]}: {exc}")
             return
         self._stage = Stage(process, oom_before)
-        self._last_group = process.pid
+        self._last_group = process.group
         self._update_registrations()
 
     def _on_stdin(self, payload: bytes) -> None:
@@ -276,10 +289,10 @@ class Agent:
         if stage is None:
             return
         if number == signal.SIGKILL:
-            self._kill(stage.process.pid)  # whatever the program started goes too
+            self._end_processes(stage.process.group)  # whatever the program started goes too
             return
         try:
-            os.killpg(stage.process.pid, number)
+            os.killpg(stage.process.group, number)
         except ProcessLookupError:
             pass
 
@@ -290,7 +303,70 @@ class Agent:
             set_window(stage.process.stdin_fd, cols, rows)
 
     def _on_kill(self, payload: bytes) -> None:
-        self._kill(self._stage.process.pid if self._stage else self._last_group)
+        self._end_processes(self._stage.process.group if self._stage else self._last_group)
+
+    # --- boxes ------------------------------------------------------------------------------------
+    def _first_box(self) -> dict[str, Any]:
+        """READY's payload: the mode this container can serve, with the first box made when it is boxes."""
+        if self._make_box is None:
+            return {"isolation": "container"}
+        try:
+            self._new_box()
+        except OSError as exc:  # the kernel or the host refuses: one run per container, as before
+            self._make_box = None
+            return {"isolation": "container", "why": str(exc)}
+        return {"isolation": "namespace"}
+
+    def _new_box(self) -> None:
+        self._box = self._make_box() if self._make_box is not None else None
+        self._box_marks = (read_oom_kills(), read_pids_refusals())
+        self._unclean = ""
+
+    def _on_reset(self, payload: bytes) -> None:
+        """The run is over: destroy its box whole, say whether it left the container clean, make the next."""
+        box = self._box
+        if box is None:
+            self._fail("RESET without a box: this container serves one run")
+            return
+        if self._stage is not None:
+            self._fail("RESET while a process runs")
+            return
+        why = self._unclean or self._box_anomaly()
+        if not box.destroy():
+            why = why or "a process of the run outlived its sandbox's kill"
+        self._box = None
+        self._reap()
+        why = why or _leftover_processes()
+        try:
+            self._new_box()
+        except OSError as exc:
+            self._fail(f"could not prepare the next sandbox: {exc}")
+            return
+        self._send(
+            encode_json(Kind.READY, {"isolation": "namespace", "clean": not why, **({"why": why} if why else {})})
+        )
+
+    def _box_anomaly(self) -> str:
+        """A run that met the container's memory or pids limit leaves it suspect (a kernel under pressure)."""
+        oom_before, pids_before = self._box_marks
+        oom_now, pids_now = read_oom_kills(), read_pids_refusals()
+        if oom_before is not None and oom_now is not None and oom_now > oom_before:
+            return "the run reached the memory limit"
+        if pids_before is not None and pids_now is not None and pids_now > pids_before:
+            return "the run reached the pids limit"
+        return ""
+
+    def _end_processes(self, group: int | None) -> None:
+        """Every process of the stage (and of the run's box so far) ends now."""
+        box = self._box
+        if box is None:
+            self._kill(group)
+            return
+        try:
+            box.kill_all()
+        except BoxError as exc:  # the keeper is gone or stuck: end it all; the container will be retired
+            self._unclean = str(exc)
+            self._kill(group)
 
     # --- the stage's input ------------------------------------------------------------------------
     def _feed_stdin(self, stage: Stage) -> None:
@@ -369,7 +445,7 @@ class Agent:
             return
         if stage.process.outputs and time.monotonic() - stage.exited_at <= DRAIN_AFTER_EXIT_S:
             return
-        self._kill(stage.process.pid)  # nothing a stage started may outlive it
+        self._end_processes(stage.process.group)  # nothing a stage started may outlive it
         self._drain_outputs(stage)
         for fd in list(stage.process.outputs):
             self._close_output(stage, fd)
@@ -397,6 +473,15 @@ class Agent:
                     self._read_output(stage, fd)
                     if fd not in stage.process.outputs:
                         poller.unregister(fd)
+
+
+def _leftover_processes() -> str:
+    """After a box is destroyed only the agent (pid 1) may be left in the container. Outside one (the loop run
+    on a host) there is nothing to say."""
+    if os.getpid() != 1:
+        return ""
+    left = [name for name in os.listdir("/proc") if name.isdigit() and int(name) != os.getpid()]
+    return f"{len(left)} process(es) left in the container after the run" if left else ""
 
 
 def _window(obj: Mapping[str, Any]) -> tuple[int, int]:

@@ -21,9 +21,22 @@ OOM_COUNTERS = (
 )
 
 
+# Where the kernel counts the forks refused at the container's pids limit: v1, then v2.
+PIDS_COUNTERS = (("/sys/fs/cgroup/pids/pids.events", "max"), ("/sys/fs/cgroup/pids.events", "max"))
+
+
 def read_oom_kills() -> int | None:
     """The kernel's count of OOM kills in this container's memory cgroup, if visible."""
-    for path, key in OOM_COUNTERS:
+    return _read_counter(OOM_COUNTERS)
+
+
+def read_pids_refusals() -> int | None:
+    """The kernel's count of forks refused at this container's pids limit, if visible."""
+    return _read_counter(PIDS_COUNTERS)
+
+
+def _read_counter(places: tuple[tuple[str, str], ...]) -> int | None:
+    for path, key in places:
         try:
             with open(path) as f:
                 for line in f:

@@ -18,11 +18,15 @@ import time
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from padbox_agent.confine import confine
 from padbox_agent.wire import Kind
 
 TYPE_CHECKING = False  # typing and dataclasses cost every sandbox's start; only the type checker needs typing
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, Final, NoReturn
+
+    from padbox_agent.box import Box
 
 WORKDIR = "/work"
 PR_SET_DUMPABLE = 4
@@ -120,20 +124,29 @@ def _terminal_side(obj: Mapping[str, Any], name: str, default: int) -> int:
 class Process:
     """A started stage's process and the descriptors the agent holds for it (non-blocking)."""
 
-    __slots__ = ("pid", "tty", "stdin_fd", "outputs", "started")
+    __slots__ = ("pid", "group", "tty", "stdin_fd", "outputs", "started")
 
-    def __init__(self, pid: int, tty: bool, stdin_fd: int | None, outputs: dict[int, Kind], started: float) -> None:
-        self.pid = pid  # also its process group and session: the child calls setsid
+    def __init__(
+        self, pid: int, tty: bool, stdin_fd: int | None, outputs: dict[int, Kind], started: float, group: int = 0
+    ) -> None:
+        self.pid = pid  # the agent's child, whose exit is the stage's
+        # The program's process group and session (the program calls setsid): the agent's child itself, or in a
+        # box the program that child started inside, by its pid as the agent sees it.
+        self.group = group or pid
         self.tty = tty
         self.stdin_fd = stdin_fd  # the pty master in tty mode, which is also the only output
         self.outputs = outputs
         self.started = started  # time.monotonic() just before the fork
 
 
-def spawn(spec: ProcessSpec, workdir: str = WORKDIR) -> Process:
+def spawn(spec: ProcessSpec, workdir: str = WORKDIR, box: Box | None = None) -> Process:
     """Fork and exec the program with pipes (stdout and stderr apart) or a pseudo-terminal (one stream).
     A program that cannot be started still forks: its child reports why on its stderr and exits 127,
-    as a shell would. OSError when even the descriptors or the fork fail (the pids limit, say)."""
+    as a shell would. OSError when even the descriptors or the fork fail (the pids limit, say).
+
+    With a box, the agent's child joins the box and starts the program as its own child inside (a pid namespace
+    applies to the children of whoever joins it), waits for it, and ends the same way it did: the agent sees
+    the stage's exit, and its usage, as the child's."""
     opened: list[int] = []  # closed again if anything before the fork fails
     try:
         if spec.tty:
@@ -160,20 +173,62 @@ def spawn(spec: ProcessSpec, workdir: str = WORKDIR) -> Process:
             os.close(fd)
         raise
     if pid == 0:
-        _become_program(spec, workdir, stdio, parent_fds + [settled_r], settled_w)
+        if box is None:
+            _become_program(spec, workdir, stdio, parent_fds + [settled_r], settled_w)
+        _run_in_box(spec, box, stdio, parent_fds + [settled_r], settled_w)
     for fd in {*stdio, settled_w}:
         os.close(fd)
-    # Wait until the child leads its own process group, so a signal sent right after EXEC reaches it
-    # (killpg would find no group before the child's setsid). EOF instead means the child died first.
-    os.read(settled_r, 1)
+    # Wait until the program leads its own process group, so a signal sent right after EXEC reaches it
+    # (killpg would find no group before the program's setsid). EOF instead means it died first. In a box the
+    # child says which pid the program has.
+    settled = os.read(settled_r, 4)
     os.close(settled_r)
+    group = struct.unpack("i", settled)[0] if box is not None and len(settled) == 4 else pid
     for fd in parent_fds:
         set_nonblocking(fd)
-    return Process(pid=pid, tty=spec.tty, stdin_fd=stdin_fd, outputs=outputs, started=started)
+    return Process(pid=pid, tty=spec.tty, stdin_fd=stdin_fd, outputs=outputs, started=started, group=group)
+
+
+def _run_in_box(
+    spec: ProcessSpec, box: Box, stdio: tuple[int, int, int], parent_fds: list[int], settled_fd: int
+) -> NoReturn:
+    """In the agent's child: join the box, start the program inside, then end as it ended."""
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        box.enter()
+        inner_r, inner_w = os.pipe()
+        program = os.fork()
+        if program == 0:
+            os.close(inner_r)
+            _become_program(spec, WORKDIR, stdio, parent_fds + [settled_fd], inner_w, confine=confine)
+        # Hold nothing of the stage's: its pipes must close when the program's side closes them.
+        _close_all_but(inner_r, settled_fd)
+        os.read(inner_r, 1)
+        os.write(settled_fd, struct.pack("i", program))
+        os.close(settled_fd)
+        _, status = os.waitpid(program, 0)
+    except BaseException as exc:
+        os.write(stdio[2], f"padbox: cannot start {spec.argv[0]} in its sandbox: {exc}\n".encode())
+        os._exit(127)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+        except (OSError, ValueError):
+            pass
+        os._exit(128 + number)
+    os._exit(os.waitstatus_to_exitcode(status))
 
 
 def _become_program(
-    spec: ProcessSpec, workdir: str, stdio: tuple[int, int, int], parent_fds: list[int], settled_fd: int
+    spec: ProcessSpec,
+    workdir: str,
+    stdio: tuple[int, int, int],
+    parent_fds: list[int],
+    settled_fd: int,
+    confine: Callable[[], None] | None = None,
 ) -> NoReturn:
     """In the child: set up, then exec. Never returns, whatever fails."""
     try:
@@ -205,10 +260,20 @@ def _become_program(
         except OSError:
             pass
         os.chdir(workdir)
+        if confine is not None:
+            confine()
         os.execve(spec.argv[0], list(spec.argv), dict(spec.env))
     except BaseException as exc:  # report anything, then leave the child
         os.write(2, f"padbox: cannot start {spec.argv[0]}: {exc}\n".encode())
     os._exit(127)
+
+
+def _close_all_but(*kept: int) -> None:
+    low = 0
+    for fd in sorted(kept):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
 
 
 def set_dumpable(dumpable: bool) -> None:

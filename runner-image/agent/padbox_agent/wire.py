@@ -34,8 +34,12 @@ class Kind(IntEnum):
     KILL = 7  # end every process in the sandbox but the agent
     KEY = 8  # bytes: the sandbox's secret, sent once before any program runs (see ExitSigner)
     PING = 9  # empty: are you there? Sent while a process runs and the agent has said nothing for a while
+    RESET = 10  # empty: the run is over; destroy its box and prepare the next (answered by READY)
     # agent -> server
-    READY = 64  # JSON {}: the agent is listening
+    # JSON {"isolation": "namespace" | "container", "why"?, "clean"?}: the agent is listening. "namespace": every
+    # run gets a box of its own; "container": boxes are not possible here ("why"), one run per container. After
+    # RESET, "clean" says whether the run left the container as it found it ("why" if not).
+    READY = 64
     DONE = 65  # JSON {}: FILES were written
     STDOUT = 66
     STDERR = 67

@@ -45,16 +45,28 @@ T = TypeVar("T")
 
 
 def container_config(
-    settings: Settings, limits: Limits, session_id: str, command: list[str], origin: Origin = Origin.COLD
+    settings: Settings,
+    limits: Limits,
+    session_id: str,
+    command: list[str],
+    origin: Origin = Origin.COLD,
+    boxes: bool = False,
 ) -> dict[str, Any]:
-    """The hardened container definition. Pure, so the settings are checked by unit tests."""
+    """The hardened container definition. Pure, so the settings are checked by unit tests.
+
+    `boxes`: the container hosts one run after another, each in a box of fresh namespaces the agent makes
+    (runner-image/agent/padbox_agent/box.py). The agent then needs the namespace profile (unshare, setns, mount;
+    the program never gets them: the agent's inner filter refuses them again), and under runc a /proc without
+    Docker's masks, which is what lets it mount each box's own /proc; it masks the same paths again there."""
     files_mb = tmpfs_mb(settings, limits)
     tmpfs_options = f"rw,exec,nosuid,nodev,size={files_mb}m,nr_inodes={TMPFS_INODES},uid=1000,gid=1000"
+    if boxes:
+        command = [*command, f"--boxes={files_mb},{TMPFS_INODES}"]
     host_config: dict[str, Any] = {
         "NetworkMode": "none",
         "CapDrop": ["ALL"],
         # padbox's own seccomp profile (backends/seccomp.py): Docker's default shape, without io_uring.
-        "SecurityOpt": ["no-new-privileges", security_option()],
+        "SecurityOpt": ["no-new-privileges", security_option(namespaces=boxes)],
         "ReadonlyRootfs": True,
         "Tmpfs": {"/work": tmpfs_options + ",mode=0755", "/tmp": tmpfs_options + ",mode=1777"},
         "ShmSize": files_mb << 20,
@@ -79,6 +91,9 @@ def container_config(
     }
     if settings.runtime:
         host_config["Runtime"] = settings.runtime
+    if boxes and settings.runtime != "runsc":
+        host_config["MaskedPaths"] = []
+        host_config["ReadonlyPaths"] = []
     return {
         "Image": settings.image,
         "Cmd": command,
@@ -121,6 +136,15 @@ def can_update(settings: Settings, made_with: Limits, wanted: Limits) -> bool:
     if resource_limits(settings, made_with) == resource_limits(settings, wanted):
         return True
     return settings.runtime != "runsc" and tmpfs_mb(settings, made_with) == tmpfs_mb(settings, wanted)
+
+
+def initial_isolation(settings: Settings) -> str:
+    """The mode to try first. `auto` tries boxes under runc; under gVisor it keeps a container per run: gVisor's
+    own kernel already stands between every container and the host, and bookworm's runsc (2022) cannot give a
+    box its own mounts (see docs/security.md)."""
+    if settings.isolation == "auto":
+        return "container" if settings.runtime == "runsc" else "namespace"
+    return settings.isolation
 
 
 def labels(settings: Settings, session_id: str, origin: Origin = Origin.COLD) -> dict[str, str]:
@@ -268,6 +292,27 @@ class DockerBackend:
         # Containers whose removal failed because the engine did not answer: removed once it answers again.
         self._unremoved: dict[str, DockerContainer] = {}
         self.liveness = Liveness(settings.ping_interval_s, settings.ping_timeout_s)
+        self.isolation = initial_isolation(settings)
+
+    def can_renew(self, sandbox: Sandbox) -> bool:
+        """Whether a sandbox that served a run may host another: a box's container, young and used little."""
+        assert isinstance(sandbox, DockerSandbox), "a sandbox this backend did not make"
+        age = asyncio.get_running_loop().time() - sandbox.born
+        return (
+            sandbox.isolation == "namespace"
+            and sandbox.runs < self.settings.runs_per_container
+            and age < self.settings.container_max_age_s
+        )
+
+    async def renew(self, sandbox: Sandbox, run_id: str) -> bool:
+        """A fresh box in the same container for the next run; False when the container must go instead (the
+        run left it unclean: the memory or pids limit met, a process that survived the kill)."""
+        assert isinstance(sandbox, DockerSandbox), "a sandbox this backend did not make"
+        why = await sandbox.renew(run_id)
+        if why:
+            log.info("sandbox %s retired: %s", sandbox.name, why)
+            return False
+        return True
 
     @property
     def client(self) -> aiodocker.Docker:
@@ -328,10 +373,29 @@ class DockerBackend:
             self.discard(task.result())
 
     async def _create(self, limits: Limits, run_id: str, origin: Origin) -> DockerSandbox:
+        boxes = self.isolation == "namespace"
+        sandbox = await self._start(limits, run_id, origin, boxes)
+        if not boxes or sandbox.isolation == "namespace":
+            return sandbox
+        # The agent could not make a box here. That container was made for boxes (a wider seccomp profile, an
+        # unmasked /proc): it never runs a program. One container per run from now on, unless forced.
+        self.discard(sandbox)
+        if self.settings.isolation == "namespace":
+            raise SandboxError(
+                f"PADBOX_ISOLATION=namespace, but no per-run sandbox can be made: {sandbox.why_not_namespace}"
+            )
+        if self.isolation == "namespace":
+            self.isolation = "container"
+            log.warning(
+                "per-run sandboxes are not possible here (%s): one container per run", sandbox.why_not_namespace
+            )
+        return await self._start(limits, run_id, origin, boxes=False)
+
+    async def _start(self, limits: Limits, run_id: str, origin: Origin, boxes: bool) -> DockerSandbox:
         container: DockerContainer | None = None
         stream: Stream | None = None
         try:
-            config = container_config(self.settings, limits, run_id, AGENT_COMMAND, origin)
+            config = container_config(self.settings, limits, run_id, AGENT_COMMAND, origin, boxes)
             container = await self.client.containers.create(config=config)
             stream = attach_agent(self.client, container.id)
             await stream.__aenter__()

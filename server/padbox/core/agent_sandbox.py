@@ -30,6 +30,7 @@ from padbox_agent.wire import ExitVerifier, FrameDecoder, FrameError, Kind, deco
 log = logging.getLogger("padbox.agent")
 
 FILES_TIMEOUT_S = 30.0
+RENEW_TIMEOUT_S = 10.0
 STREAM_OF = {Kind.STDOUT: Stream.STDOUT, Kind.STDERR: Stream.STDERR}
 
 
@@ -98,6 +99,12 @@ class AgentSandbox:
         self._final: ProcessExit | None = None  # the backend's account of an ending without EXIT
         self._key = secrets.token_bytes(32)  # given to the agent before any program runs
         self._exits = ExitVerifier(self._key)
+        # "namespace": the agent gives every run a fresh box and the container may host another run after this
+        # one (renew); "container": one run, then removal. The agent says which in READY.
+        self.isolation = "container"
+        self.why_not_namespace = ""
+        self.runs = 1  # runs this container has hosted, the current one included
+        self.born = asyncio.get_running_loop().time()
 
     @property
     def run_id(self) -> str:
@@ -107,10 +114,27 @@ class AgentSandbox:
     async def handshake(self, timeout_s: float) -> None:
         """Wait for the agent's READY, then hand it the key that signs its EXIT frames."""
         try:
-            await self._expect(Kind.READY, timeout_s)
+            ready = await self._expect(Kind.READY, timeout_s)
         except TimeoutError:
             raise SandboxError("the sandbox did not become ready in time") from None
+        self.isolation = "namespace" if ready.get("isolation") == "namespace" else "container"
+        self.why_not_namespace = str(ready.get("why", ""))
         await self._send(Kind.KEY, self._key)
+
+    async def renew(self, run_id: str) -> str:
+        """After a run that ended normally: the agent destroys the run's box and prepares a fresh one, so the
+        container can host the next run, known by `run_id`. "" when the run left the container clean, else
+        why not (then the container must go); SandboxError when the agent fails or does not answer."""
+        await self._send(Kind.RESET)
+        try:
+            ready = await self._expect(Kind.READY, RENEW_TIMEOUT_S)
+        except TimeoutError:
+            raise SandboxError("the sandbox did not prepare the next run in time") from None
+        if ready.get("clean") is not True:
+            return str(ready.get("why") or "the agent did not say the run left it clean")
+        self._run_id = run_id
+        self.runs += 1
+        return ""
 
     # --- Sandbox --------------------------------------------------------------------------------
     async def write_files(self, files: Sequence[SourceFile]) -> None:

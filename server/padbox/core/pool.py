@@ -59,9 +59,12 @@ class WarmPool:
         self.hits = 0  # runs that found a ready sandbox
         self.misses = 0  # runs that waited for one, or needed limits no pooled sandbox can take
         self.handed_out = 0
+        self.renewed = 0  # used sandboxes given a fresh box and handed out again
         self._ready: deque[Sandbox] = deque()
         self._waiters: deque[asyncio.Future[Sandbox]] = deque()
         self._making: set[asyncio.Task[None]] = set()
+        self._renewing: set[asyncio.Task[None]] = set()  # used sandboxes getting a fresh box for another run
+        self._lent: set[int] = set()  # ids of renewable sandboxes out with a run: they are expected back
         self._wake = asyncio.Event()
         self._filler: asyncio.Task[None] | None = None
         self._pause_until = 0.0  # after a failed start, no new one until then
@@ -76,8 +79,8 @@ class WarmPool:
 
     @property
     def size(self) -> int:
-        """Sandboxes the pool holds: ready, and starting."""
-        return len(self._ready) + len(self._making)
+        """Sandboxes the pool holds: ready, starting, and being renewed."""
+        return len(self._ready) + len(self._making) + len(self._renewing)
 
     def start(self) -> None:
         """Begin filling in the background; start-up never waits for it."""
@@ -117,6 +120,8 @@ class WarmPool:
 
     def _hand_out(self, sandbox: Sandbox) -> Sandbox:
         self.handed_out += 1
+        if self.backend.can_renew(sandbox):
+            self._lent.add(id(sandbox))
         return sandbox
 
     def poke(self) -> None:
@@ -126,14 +131,18 @@ class WarmPool:
     def _live_waiters(self) -> int:
         return sum(1 for w in self._waiters if not w.done())
 
-    def _stock(self, sandbox: Sandbox) -> None:
-        """A new (or unused) sandbox: to the longest waiting run, else ready."""
+    def _stock(self, sandbox: Sandbox, first: bool = False) -> None:
+        """A new (or unused, or renewed) sandbox: to the longest waiting run, else ready. `first`: handed out
+        before the others (a renewed one), which leaves the newest made as the first to go when the pool shrinks."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(sandbox)
                 return
-        self._ready.append(sandbox)
+        if first:
+            self._ready.appendleft(sandbox)
+        else:
+            self._ready.append(sandbox)
         self.poke()
 
     async def _fill(self) -> None:
@@ -142,7 +151,9 @@ class WarmPool:
             room = self.capacity.limit - self.capacity.running
             self.target = self.sizing.target(room)
             waiting = self._live_waiters()
-            missing = self.target + waiting - self.size
+            # A renewable sandbox out with a run comes back when the run ends: those stand in for the target (not
+            # for runs already waiting), or every run would still cost a container made for the next one.
+            missing = self.target + waiting - self.size - min(len(self._lent), self.target)
             can_start = self.sizing.concurrency - len(self._making)
             if time.monotonic() >= self._pause_until:
                 for _ in range(min(missing, can_start)):
@@ -184,6 +195,37 @@ class WarmPool:
                 waiter.set_exception(exc)
                 return
 
+    def release(self, sandbox: Sandbox, made_with: Limits, reusable: bool) -> None:
+        """A run is over with a sandbox. One whose run ended normally (`reusable`) returns to the pool when its
+        backend can give it a fresh box for another run (and the pool's limits back); any other is removed.
+        The renewal happens in the background: the run's client does not wait for it."""
+        self._lent.discard(id(sandbox))
+        self.poke()
+        if not reusable or self._filler is None or not self.backend.can_renew(sandbox) or not self.fits(made_with):
+            self.backend.discard(sandbox)
+            return
+        task = asyncio.get_running_loop().create_task(self._renew(sandbox, made_with))
+        self._renewing.add(task)
+        task.add_done_callback(self._renewed)
+
+    def _renewed(self, task: asyncio.Task[None]) -> None:
+        self._renewing.discard(task)
+        self.poke()
+
+    async def _renew(self, sandbox: Sandbox, made_with: Limits) -> None:
+        try:
+            await self.backend.adapt(sandbox, made_with, self.limits)
+            if await self.backend.renew(sandbox, new_session_id(self.node)):
+                self.renewed += 1
+                self._stock(sandbox, first=True)
+                return
+        except SandboxError as exc:
+            log.warning("sandbox %s could not be renewed: %s", sandbox.run_id, exc)
+        except BaseException:
+            self.backend.discard(sandbox)
+            raise
+        self.backend.discard(sandbox)
+
     def flush(self) -> None:
         """A pooled sandbox was found dead: the others may be too (an engine restart stops them all), and
         each would cost a run a failed attempt. Remove every ready one; the pool refills with new ones."""
@@ -197,7 +239,7 @@ class WarmPool:
             self._filler.cancel()
             await asyncio.gather(self._filler, return_exceptions=True)
             self._filler = None
-        making = list(self._making)
+        making = [*self._making, *self._renewing]
         for task in making:
             task.cancel()  # backend.create discards what it made after a cancellation
         await asyncio.gather(*making, return_exceptions=True)
@@ -243,6 +285,14 @@ class SandboxSupply:
             self.backend.discard(sandbox)
             raise
         return sandbox
+
+    def release(self, sandbox: Sandbox, limits: Limits, reusable: bool) -> None:
+        """A run is over with its sandbox (made with, or adapted to, `limits`). One that ended normally may host
+        another run (the pool renews it); any other is removed."""
+        if self.pool is not None:
+            self.pool.release(sandbox, limits, reusable)
+        else:
+            self.backend.discard(sandbox)
 
     def returned(self) -> None:
         """A run ended: the pool may refill into the room it left."""

@@ -221,10 +221,12 @@ class Runner:
                 await admitted.enter_async_context(self.limiter.admitted(session.client, session.id))
                 await admitted.enter_async_context(self.capacity.slot(session.queued))
                 sandbox = await self.supply.acquire(plan.limits, plan.run_id, plan.files)
+                reusable = False
                 try:
                     await session.run_in(sandbox)
+                    reusable = session.ended_cleanly
                 finally:
-                    self.backend.discard(sandbox)
+                    self.supply.release(sandbox, plan.limits, reusable)
         except ProtocolError as refused:  # at admission: busy
             await session.fail(refused)
         except SandboxError as exc:  # lost under a running program (`sandbox_lost`), or failed (`internal`)

@@ -125,6 +125,16 @@ class SandboxBackend(Protocol):
         SandboxError when the backend refuses. Only for limits `can_adapt` accepts."""
         ...
 
+    def can_renew(self, sandbox: Sandbox) -> bool:
+        """Whether a sandbox that served a run may be renewed for another (its backend isolates runs inside it,
+        and it is within its age and run count)."""
+        ...
+
+    async def renew(self, sandbox: Sandbox, run_id: str) -> bool:
+        """After a run that ended normally: a fresh inner sandbox in the same outer one for the run `run_id`.
+        False when it must be removed instead; SandboxError when it failed."""
+        ...
+
     def discard(self, sandbox: Sandbox) -> None:
         """Remove a sandbox (never reused), in the background; also the watchdog's last resort."""
         ...

@@ -198,8 +198,15 @@ class Session:
         # goes without an EXIT went because it was told to, and the stage keeps the server's verdict.
         self._ending = False
         self._output = OutputBudget(plan.limits.output_bytes)
+        self._removed = False  # the backstop removed the sandbox whole
         if plan.stdin:
             self._input.put(plan.stdin.encode())
+
+    @property
+    def ended_cleanly(self) -> bool:
+        """Every stage ended with an exit the sandbox reported, and nothing had to remove the sandbox: it may
+        host another run, if its backend can renew it."""
+        return self.error is None and not self._removed and not self._process_running and bool(self.results)
 
     @property
     def id(self) -> str:
@@ -380,6 +387,7 @@ class Session:
     def _backstop(self, sandbox: Sandbox, stage: Stage | None) -> None:
         if self._process_running and self.stage is stage and self._sandbox is sandbox and self._hard_stop:
             log.warning("session %s: the sandbox did not stop the %s stage; removing it", self.id, stage)
+            self._removed = True
             self._hard_stop(sandbox)
 
     def _result(self, stage: Stage, ending: ProcessExit, wall_ms: int) -> Exited:

@@ -116,7 +116,7 @@ class AgentProcess:
 def agent(tmp_path: Path) -> Iterator[AgentProcess]:
     """An agent that said READY and holds the key; at the end it must leave cleanly when detached."""
     with AgentProcess(tmp_path) as running:
-        assert running.expect(Kind.READY) == {}
+        assert running.expect(Kind.READY) == {"isolation": "container"}
         running.send(Kind.KEY, KEY)
         yield running
         assert running.detach() == 0
