@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from padbox.core.access import AccessPolicy, ClientCaps
 from padbox.core.capacity import Capacity
+from padbox.core.cases import CaseInput, CaseSession
 from padbox.core.cluster import Membership, owner_of
 from padbox.core.events import Error
 from padbox.core.languages import Catalogue
@@ -157,12 +158,21 @@ class Runner:
             raise ShuttingDown()
         return self.access.authorize(credentials.query, credentials.headers, credentials.address)
 
-    async def start(self, request: RunRequest, credentials: Credentials, stdin_closed: bool = False) -> Participation:
-        """Start a run; its starter is its first driver. `stdin_closed`: the request held all the input."""
+    async def start(
+        self,
+        request: RunRequest,
+        credentials: Credentials,
+        stdin_closed: bool = False,
+        cases: tuple[CaseInput, ...] = (),
+    ) -> Participation:
+        """Start a run; its starter is its first driver. `stdin_closed`: the request held all the input. `cases`:
+        a test run (core/cases.py), compiled once and run once per case, each with its own stdin."""
         client = self._admit(credentials)
         plan = plan_run(request, self.catalogue, self.policy, self.node_id)
 
         def session(emit: Emit) -> Session:
+            if cases:
+                return CaseSession(plan, emit, client, self.observers, self.backend.discard, cases=cases)
             return Session(plan, emit, client, self.observers, self.backend.discard)
 
         run = self.shares.create(session, self._execute)
