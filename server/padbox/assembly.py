@@ -24,6 +24,8 @@ from padbox.core.sharing import ShareRegistry
 from padbox.pads.model import PadLimits
 from padbox.pads.service import Pads, PadSettings
 from padbox.pads.store import PadStore
+from padbox.questions.service import QuestionService
+from padbox.questions.store import QuestionStore
 from padbox.telemetry.metrics import Metrics
 from padbox.telemetry.session_log import SessionLog
 
@@ -36,6 +38,7 @@ class Assembly:
     runner: Runner
     metrics: Metrics
     pads: Pads
+    questions: QuestionService
     cluster: ClusterService | None = None  # cluster mode (PADBOX_REDIS_URL): started and stopped with the app
 
 
@@ -94,6 +97,10 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
         PadSettings(limits, settings.pad_retention_days, settings.pad_run_output_bytes),
         homes,
     )
+    questions = QuestionService(
+        QuestionStore(pads.store.engine), pads, settings.admin_tokens or settings.tokens, settings.tests_parallel
+    )
+    pads.questions = questions
     ref.runner = runner
     service = cluster_service(settings, member, homes, ref) if member is not None and homes is not None else None
-    return Assembly(settings, runner, metrics, pads, service)
+    return Assembly(settings, runner, metrics, pads, questions, service)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import websockets
 
+from padbox import questions_command
 from padbox.client import Client, connect
 from padbox.config import SETTINGS
 from padbox.core.protocol import ServerType
@@ -180,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--tty", action="store_true", help="give the program a terminal; keystrokes go raw")
     run.add_argument("--url", default=DEFAULT_URL, help=f"server WebSocket URL (default {DEFAULT_URL}; env PADBOX_URL)")
     run.add_argument("--token", default=DEFAULT_TOKEN, help="API token, if the server wants one (env PADBOX_TOKEN)")
+    questions_command.add_parser(commands)
     return parser
 
 
@@ -189,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
         from padbox.serve import serve  # the server's dependencies load only when serving
 
         serve()
+        return
+    if args.command == "questions":
+        questions_command.run(args)
         return
     if not args.file.is_file():
         raise SystemExit(f"padbox: no such file: {args.file}")

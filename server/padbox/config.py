@@ -92,6 +92,10 @@ def origins(name: str, raw: str) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
+def token_list(name: str, raw: str) -> tuple[str, ...]:
+    return load_tokens(raw, "")
+
+
 def data_directory(name: str, raw: str) -> Path:
     """Where pads are kept (empty: $XDG_DATA_HOME/padbox, else ~/.local/share/padbox); made when missing."""
     if raw:
@@ -542,6 +546,24 @@ class Settings:
     pad_run_output_bytes: int = field(
         metadata=variable(
             "PADBOX_PAD_RUN_OUTPUT_KB", "64", "Output of each pad run kept in the pad's history.", kilobytes
+        )
+    )
+    admin_tokens: tuple[str, ...] = field(
+        metadata=variable(
+            "PADBOX_ADMIN_TOKENS",
+            "",
+            "Comma-separated operator tokens: they may write the question bank and read hidden test cases over "
+            "HTTP (empty: those of PADBOX_TOKENS; with neither set, only `padbox questions import` writes).",
+            token_list,
+        )
+    )
+    tests_parallel: int = field(
+        metadata=variable(
+            "PADBOX_TESTS_PARALLEL",
+            "4",
+            "Cases of one Run tests that run at once (languages without a compile stage; a compiled one compiles "
+            "once and runs its cases in turn); keep it under PADBOX_MAX_SESSIONS_PER_CLIENT.",
+            count,
         )
     )
 

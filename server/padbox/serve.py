@@ -15,7 +15,8 @@ from padbox.config import ConfigError, Settings
 from padbox.core.access import RedactTokens
 from padbox.core.runner import Runner
 from padbox.pads.service import Pads
-from padbox.web.app import create_app
+from padbox.web.app import Service, create_app
+from padbox.web.questions import question_routes
 
 AGENT_SETTLE_S = 2.5
 
@@ -76,8 +77,9 @@ def serve() -> None:
     try:
         settings = Settings.from_env()
         assembly = assemble(settings)
-        services = [assembly.cluster] if assembly.cluster else []
-        app = create_app(assembly.runner, assembly.metrics, settings.image, assembly.pads, services)
+        services: list[Service] = [assembly.questions, *([assembly.cluster] if assembly.cluster else [])]
+        routes = question_routes(assembly.runner, assembly.pads, assembly.questions)
+        app = create_app(assembly.runner, assembly.metrics, settings.image, assembly.pads, services, routes)
     except (ConfigError, ValueError, OSError) as exc:
         sys.exit(f"padbox: {exc}")
     config = uvicorn.Config(

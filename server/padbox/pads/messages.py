@@ -84,6 +84,7 @@ class NewPad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     title: Annotated[str, Meta(max_length=MAX_TITLE)] | None = None
     files: Annotated[tuple[SourceFile, ...], Meta(min_length=1, max_length=MAX_FILES)] | None = None
     entry: Annotated[str, Meta(min_length=1, description="The file that runs (default: the first).")] | None = None
+    question: Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="A question's slug.")] | None = None
 
 
 class RunPad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -37,6 +37,7 @@ from padbox.pads.messages import (
     encode,
 )
 from padbox.pads.model import PadLimits, PadRole
+from padbox.pads.questions import QuestionSource
 from padbox.pads.rooms import Listener, Peer, Room
 from padbox.pads.store import Author, PadRecord, PadStore, RunRecord, UpdateRecord
 
@@ -72,6 +73,7 @@ class Pads:
         self.settings = settings
         self.homes: PadHomes = homes if homes is not None else OneServer()
         self.homes.on_lost(self._lost)
+        self.questions: QuestionSource | None = None  # the question bank, when one is plugged in
         self.rooms: dict[str, Room] = {}
         self.leaving = False  # handed off (a cluster node draining): pads go to the nodes that stay
         self._opening = asyncio.Lock()
@@ -147,6 +149,10 @@ class Pads:
     # --- creating and finding pads ------------------------------------------------------------------
     async def create(self, request: NewPad) -> NewPadKeys:
         """A new pad: its document laid out and stored as its first update, a key for each role."""
+        if request.question is not None:
+            if self.questions is None:
+                raise model.malformed("this server has no question bank")
+            request = await self.questions.lay_out(request)
         language = self.runner.catalogue.resolve(request.language or DEFAULT_LANGUAGE)
         content = model.initial_content(
             language.id, request.title, request.files, request.entry, language.file, language.template
@@ -167,6 +173,8 @@ class Pads:
         )
         first = UpdateRecord(0, now, Author("server", PadRole.OWNER), doc.get_update())
         await self.store.create(pad, first)
+        if request.question is not None and self.questions is not None:
+            await self.questions.attach(pad.id, request.question)
         return NewPadKeys(pad.id, keys)
 
     async def enter(self, pad_id: str, key: str) -> tuple[PadRecord, PadRole]:

@@ -51,11 +51,16 @@ class Service(Protocol):
 
 
 def create_app(
-    runner: Runner, metrics: Metrics, image: str, pads: Pads | None = None, services: Sequence[Service] = ()
+    runner: Runner,
+    metrics: Metrics,
+    image: str,
+    pads: Pads | None = None,
+    services: Sequence[Service] = (),
+    routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The web app over a runner (padbox.assembly makes one from settings); `image` names the sandbox
     image in readiness reports; `pads`, when given, adds the pads' API and sockets. `services` start after the
-    runner and stop after its sessions ended."""
+    runner and stop after its sessions ended; `routes` are more HTTP routes (the question bank's)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -77,10 +82,11 @@ def create_app(
             await runner.close()
 
     endpoint = websocket_endpoint(runner)
-    routes: list[BaseRoute] = [
+    every: list[BaseRoute] = [
         WebSocketRoute("/ws", endpoint),
         WebSocketRoute("/ws/runs/{run_id}", endpoint),
         *http_routes(runner, metrics, image, pads),
+        *routes,
         *static_routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=every, lifespan=lifespan)

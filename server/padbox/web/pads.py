@@ -89,35 +89,39 @@ def only(methods: dict[str, Endpoint]) -> Endpoint:
     return endpoint
 
 
+def pad_endpoint(runner: Runner, pads: Pads, handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
+    """The door (access policy), then the handler with the pad id and key; refusals as answers. In a cluster, a
+    call on a pad is made where the pad's room is: held here for the call, or forwarded."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            if pads.closed_to_new:
+                raise ShuttingDown()
+            runner.access.authorize(request.query_params, request.headers, _address(request))
+            pad_id, key = request.path_params.get("pad_id", ""), request.query_params.get("key", "")
+            if not pad_id or not pads.homes.shared:
+                return await handler(request, pad_id, key)
+            try:
+                async with pads.holding(pad_id, key):
+                    return await handler(request, pad_id, key)
+            except Elsewhere as home:
+                if HOP_HEADER in request.headers:
+                    raise Unavailable("the pad is moving between servers", 1) from None
+                return await forward(request, home.address, runner.node_id, runner.door.max_message_bytes)
+        except ProtocolError as problem:
+            body, status = refusal(problem)
+            return JSONResponse(body, status, refusal_headers(problem))
+        except ClientGone:
+            return Response(status_code=499)
+
+    return endpoint
+
+
 def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
     """The pad API's routes and its two sockets."""
 
     def guarded(handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
-        """The door (access policy), then the handler with the pad id and key; refusals as answers. In a
-        cluster, a call on a pad is made where the pad's room is: held here for the call, or forwarded."""
-
-        async def endpoint(request: Request) -> Response:
-            try:
-                if pads.closed_to_new:
-                    raise ShuttingDown()
-                runner.access.authorize(request.query_params, request.headers, _address(request))
-                pad_id, key = request.path_params.get("pad_id", ""), request.query_params.get("key", "")
-                if not pad_id or not pads.homes.shared:
-                    return await handler(request, pad_id, key)
-                try:
-                    async with pads.holding(pad_id, key):
-                        return await handler(request, pad_id, key)
-                except Elsewhere as home:
-                    if HOP_HEADER in request.headers:
-                        raise Unavailable("the pad is moving between servers", 1) from None
-                    return await forward(request, home.address, runner.node_id, runner.door.max_message_bytes)
-            except ProtocolError as problem:
-                body, status = refusal(problem)
-                return JSONResponse(body, status, refusal_headers(problem))
-            except ClientGone:
-                return Response(status_code=499)
-
-        return endpoint
+        return pad_endpoint(runner, pads, handler)
 
     async def create(request: Request, _: str, __: str) -> Response:
         new = await pads.create(await body_of(request, runner, NewPad))

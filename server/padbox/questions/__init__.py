@@ -1,0 +1,1 @@
+"""The question bank: questions with starters and test cases, and pads' test runs against them."""

@@ -1,0 +1,342 @@
+"""The question bank and the pads' side of it: questions written and read (hidden cases for operators only),
+pads made from a question, and "Run tests" with its results told to each participant as its role allows.
+
+Every transport (web/questions.py, the CLI) asks here; every rule about who sees a hidden case is here, once:
+`CaseResult.for_role` and `visible_question`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from typing import Any
+
+import msgspec
+from pycrdt import Map
+
+from padbox.core.access import token_from
+from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile
+from padbox.core.runner import Credentials
+from padbox.pads import model
+from padbox.pads.messages import NewPad, PadEvent
+from padbox.pads.model import PadError, PadErrorCode
+from padbox.pads.service import Pads
+from padbox.pads.store import PadRecord
+from padbox.questions import files, markdown
+from padbox.questions.model import Question, TestCase, Visibility, check
+from padbox.questions.store import QuestionStore, TestRunRecord
+from padbox.questions.test_runs import CaseResult, CaseSpec, CompileOutcome, Outcome, run_cases
+
+log = logging.getLogger("padbox.questions")
+
+TESTS = "tests"  # the pad document's Y.Map of its own cases: id -> {name, stdin, expected}
+MAX_CUSTOM_CASES = 20
+FORGET_EVERY_S = 3600.0
+
+
+# --- events on a pad's events socket ----------------------------------------------------------------------
+class CaseHeader(msgspec.Struct, frozen=True):
+    index: int
+    name: str
+    hidden: bool
+    custom: bool
+
+
+class TestRunStarted(PadEvent, frozen=True, tag="test_run"):
+    __test__ = False
+    run_id: str
+    by: str
+    at: float
+    language: str
+    cases: tuple[CaseHeader, ...]
+
+
+class TestCaseFinished(PadEvent, frozen=True, tag="test_case"):
+    __test__ = False
+    run_id: str
+    result: CaseResult
+
+
+class TestRunFinished(PadEvent, frozen=True, tag="test_run_finished", omit_defaults=True):
+    __test__ = False
+    run_id: str
+    at: float
+    passed: int
+    total: int
+    summary: str
+    compiles: int
+    compile: CompileOutcome | None = None
+
+
+class PadQuestionChanged(PadEvent, frozen=True, tag="pad_question"):
+    slug: str
+    title: str
+
+
+def conflict(what: str) -> PadError:
+    return PadError(ErrorCode.BUSY, what, 409, model.PadCloseCode.TOO_FAST)
+
+
+def no_question(slug: str) -> PadError:
+    return PadError(PadErrorCode.NOT_FOUND, f"no question has the slug {slug!r}", 404, model.PadCloseCode.NOT_FOUND)
+
+
+def operator_only() -> PadError:
+    return PadError(
+        PadErrorCode.FORBIDDEN,
+        "this needs an operator token (PADBOX_ADMIN_TOKENS, else PADBOX_TOKENS): as ?token= or Authorization: Bearer",
+        403,
+        model.PadCloseCode.NOT_FOUND,
+    )
+
+
+def visible_question(question: Question, full: bool) -> dict[str, Any]:
+    """A question as an answer: its description also as sanitised HTML; hidden cases only when `full`."""
+    shown = question if full else question.without_hidden()
+    body: dict[str, Any] = msgspec.to_builtins(shown)
+    body["description_html"] = markdown.render(question.description)
+    body["hidden_cases"] = sum(case.hidden for case in question.cases)
+    return body
+
+
+def custom_cases(doc_tests: Mapping[str, Any]) -> list[TestCase]:
+    """The pad's own cases from its document, by id order; anything malformed is skipped, never fatal."""
+    cases: list[TestCase] = []
+    for key in sorted(doc_tests)[:MAX_CUSTOM_CASES]:
+        value = doc_tests[key]
+        if not isinstance(value, Mapping):
+            continue
+        name = " ".join(str(value.get("name") or f"custom {len(cases) + 1}").split())[:80] or "custom"
+        cases.append(
+            TestCase(
+                name=name,
+                stdin=str(value.get("stdin") or ""),
+                expected=str(value.get("expected") or ""),
+                visibility=Visibility.VISIBLE,
+            )
+        )
+    return cases
+
+
+class QuestionService:
+    """The bank (CRUD, search, files) and the pads' questions and test runs."""
+
+    def __init__(self, store: QuestionStore, pads: Pads, admin_tokens: tuple[str, ...], parallel: int) -> None:
+        self.store = store
+        self.pads = pads
+        self.admin_tokens = admin_tokens
+        self.parallel = parallel
+        self.running: dict[str, str] = {}  # pad id -> its test run going on
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._forgetter: asyncio.Task[None] | None = None
+
+    @property
+    def catalogue(self) -> Any:
+        return self.pads.runner.catalogue
+
+    # --- life -----------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Migrations, the shipped starter set into an empty bank, and the hourly forgetting of purged pads."""
+        await self.store.open()
+        if await self.store.count() == 0:
+            imported = await files.import_into(self.store, files.bundled_bank(), self.catalogue)
+            log.info("imported the %d questions of the starter set", len(imported))
+        self._forgetter = asyncio.get_running_loop().create_task(self._forget_periodically(), name="questions-gc")
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *([self._forgetter] if self._forgetter else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+
+    async def _forget_periodically(self) -> None:
+        while True:
+            try:
+                await self.store.forget_gone_pads()
+            except Exception:  # a database hiccup: next time
+                log.exception("forgetting purged pads' questions failed")
+            await asyncio.sleep(FORGET_EVERY_S)
+
+    # --- the bank -------------------------------------------------------------------------------------
+    def is_operator(self, query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+        """An operator token: one of PADBOX_ADMIN_TOKENS, else of PADBOX_TOKENS; none configured, nobody."""
+        allowed = self.admin_tokens or self.pads.runner.access.tokens
+        token = token_from(query, headers)
+        if not allowed or not token:
+            return False
+        return any(hmac.compare_digest(token.encode(), t.encode()) for t in allowed)
+
+    async def put(self, question: Question) -> tuple[Question, bool]:
+        checked = check(question, self.catalogue)
+        return checked, await self.store.put(checked)
+
+    async def get(self, slug: str) -> Question:
+        question = await self.store.get(slug)
+        if question is None:
+            raise no_question(slug)
+        return question
+
+    async def delete(self, slug: str) -> None:
+        if not await self.store.delete(slug):
+            raise no_question(slug)
+
+    # --- pads on questions (padbox.pads.questions.QuestionSource) -------------------------------------
+    async def lay_out(self, request: NewPad) -> NewPad:
+        assert request.question is not None
+        question = await self.get(request.question)
+        language = self.catalogue.resolve(request.language or "python")
+        starter = question.starter(language.id)
+        files_ = (SourceFile(starter.file, starter.content),) if starter else None
+        return msgspec.structs.replace(
+            request, language=language.id, title=request.title or question.title, files=request.files or files_
+        )
+
+    async def attach(self, pad_id: str, slug: str) -> None:
+        await self.store.attach(pad_id, slug)
+
+    async def pad_question(self, pad_id: str, key: str) -> dict[str, Any]:
+        """The pad's question as its role may see it (hidden cases: the owner only); `question: null` if none."""
+        pad, role = await self.pads.enter(pad_id, key)
+        slug = await self.store.attached(pad.id)
+        question = await self.store.get(slug) if slug else None
+        if question is None:
+            return {"question": None}
+        return {"question": visible_question(question, role.is_owner)}
+
+    async def set_pad_question(self, pad_id: str, key: str, slug: str) -> Question:
+        """The owner puts the pad on a question (or another one); every page is told."""
+        pad, role = await self.pads.enter(pad_id, key)
+        if not role.is_owner:
+            raise model.forbidden("only the pad's owner may choose its question")
+        question = await self.get(slug)
+        await self.store.attach(pad.id, slug)
+        room = self.pads.rooms.get(pad.id)
+        if room is not None:
+            room.announce(lambda _: PadQuestionChanged(question.slug, question.title))
+        return question
+
+    # --- Run tests ------------------------------------------------------------------------------------
+    async def run_tests(self, pad_id: str, key: str, name: str | None, credentials: Credentials) -> str:
+        """Start a pad's test run; its results go to the pad's events sockets. Returns its id."""
+        pad, role = await self.pads.enter(pad_id, key)
+        if not role.can_edit:
+            raise model.forbidden("a view link cannot run the tests: ask the owner for an edit link")
+        async with self.pads.using(pad) as room:
+            if room.ended:
+                raise model.pad_ended()
+            if pad.id in self.running:
+                raise conflict("the tests are already running in this pad")
+            content = model.read_content(room.doc)
+            request = model.run_request(content, tty=False)
+            self.catalogue.resolve(request.language)
+            slug = await self.store.attached(pad.id)
+            question = await self.store.get(slug) if slug else None
+            specs = [CaseSpec(case) for case in (question.cases if question else ())]
+            specs += [CaseSpec(case, custom=True) for case in custom_cases(room.doc.get(TESTS, type=Map).to_py())]
+            if not specs:
+                raise model.malformed("nothing to test: the pad has no question and no cases of its own")
+            run_id = secrets.token_hex(8)
+            author = {"name": model.display_name(name, role), "role": role.value}
+            started = TestRunStarted(
+                run_id,
+                author["name"],
+                time.time(),
+                content.language,
+                tuple(CaseHeader(i, s.case.name, s.case.hidden, s.custom) for i, s in enumerate(specs)),
+            )
+            self.running[pad.id] = run_id
+            room.announce(lambda role: _started_for(started, role.is_owner))
+            files_ = request.files or ()
+            task = asyncio.get_running_loop().create_task(
+                self._test(pad, started, files_, specs, credentials, author, slug), name=f"tests-{run_id}"
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return run_id
+
+    async def _test(
+        self,
+        pad: PadRecord,
+        started: TestRunStarted,
+        files_: tuple[SourceFile, ...],
+        specs: list[CaseSpec],
+        credentials: Credentials,
+        author: dict[str, str],
+        slug: str | None,
+    ) -> None:
+        try:
+            async with self.pads.using(pad) as room:
+
+                async def told(result: CaseResult) -> None:
+                    room.announce(lambda role: TestCaseFinished(started.run_id, result.for_role(role.is_owner)))
+
+                try:
+                    outcome = await run_cases(
+                        self.pads.runner, started.language, files_, specs, credentials, told, self.parallel
+                    )
+                except ProtocolError as refused:
+                    outcome = Outcome([_refused(i, spec, refused) for i, spec in enumerate(specs)])
+                    for result in outcome.results:
+                        await told(result)
+                finished = TestRunFinished(
+                    started.run_id, time.time(), outcome.passed, len(outcome.results), outcome.summary,
+                    outcome.compiles, outcome.compile_failure,
+                )  # fmt: skip
+                record = TestRunRecord(
+                    run_id=started.run_id,
+                    at=started.at,
+                    finished_at=finished.at,
+                    author=author,
+                    language=started.language,
+                    slug=slug,
+                    files=[{"name": f.name, "content": f.content} for f in files_],
+                    passed=finished.passed,
+                    total=finished.total,
+                    summary=finished.summary,
+                    results=[msgspec.to_builtins(r) for r in outcome.results],
+                )
+                await self.store.record_test_run(pad.id, record)
+                room.announce(lambda _: finished)
+        except Exception:
+            log.exception("pad %s: test run %s failed", pad.id, started.run_id)
+        finally:
+            self.running.pop(pad.id, None)
+
+    async def test_history(self, pad_id: str, key: str) -> list[dict[str, Any]]:
+        """The pad's test runs, oldest first; hidden cases' details for the owner only."""
+        pad, role = await self.pads.enter(pad_id, key)
+        history = []
+        for record in await self.store.test_runs(pad.id):
+            entry: dict[str, Any] = msgspec.to_builtins(record.__dict__)
+            results = [msgspec.convert(r, CaseResult) for r in record.results]
+            entry["results"] = [msgspec.to_builtins(r.for_role(role.is_owner)) for r in results]
+            history.append(entry)
+        return history
+
+
+def _started_for(started: TestRunStarted, owner: bool) -> TestRunStarted:
+    if owner:
+        return started
+    cases = tuple(
+        CaseHeader(c.index, f"hidden {c.index + 1}", True, c.custom) if c.hidden else c for c in started.cases
+    )
+    return msgspec.structs.replace(started, cases=cases)
+
+
+def _refused(index: int, spec: CaseSpec, problem: ProtocolError) -> CaseResult:
+    return CaseResult(
+        index=index,
+        name=spec.case.name,
+        hidden=spec.case.hidden,
+        custom=spec.custom,
+        passed=False,
+        verdict=None,
+        error=problem.message,
+    )

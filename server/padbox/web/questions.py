@@ -1,0 +1,144 @@
+"""The question bank and pads' tests over HTTP: a thin translation onto padbox.questions.service.
+
+Every route passes the door first (tokens, the Origin allowlist), as the rest of the API does. Writing the bank and
+reading hidden cases also need an operator token; a pad's own routes go through `pad_endpoint`, so in a cluster they
+are served (or forwarded) where the pad's room is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from padbox.core import protocol
+from padbox.core.protocol import ProtocolError
+from padbox.core.runner import Runner
+from padbox.pads.model import MAX_NAME
+from padbox.pads.service import Pads
+from padbox.questions.model import SLUG, Question, decode_question
+from padbox.questions.service import QuestionService, conflict, operator_only, visible_question
+from padbox.web.http_runs import credentials, read_body, refusal_headers
+from padbox.web.pads import _address, only, pad_endpoint, refusal
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+EVERY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class RunTests(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """POST /api/v1/pads/<id>/tests: who presses Run tests (as the history records it)."""
+
+    name: Annotated[str, Meta(max_length=MAX_NAME)] | None = None
+
+
+class ChooseQuestion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """PUT /api/v1/pads/<id>/question."""
+
+    slug: Annotated[str, Meta(pattern=SLUG)]
+
+
+def _summary(question: Question) -> dict[str, Any]:
+    return {
+        "slug": question.slug,
+        "title": question.title,
+        "difficulty": question.difficulty.value,
+        "tags": list(question.tags),
+        "languages": [s.language for s in question.starters],
+        "cases": len(question.cases),
+        "hidden_cases": sum(c.hidden for c in question.cases),
+    }
+
+
+def question_routes(runner: Runner, pads: Pads, questions: QuestionService) -> list[BaseRoute]:
+    """The bank's routes and the pads' question and tests routes."""
+
+    def door(handler: Callable[[Request], Awaitable[Response]]) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            try:
+                runner.access.authorize(request.query_params, request.headers, _address(request))
+                return await handler(request)
+            except ProtocolError as problem:
+                body, status = refusal(problem)
+                return JSONResponse(body, status, refusal_headers(problem))
+
+        return endpoint
+
+    def operator(request: Request) -> bool:
+        return questions.is_operator(request.query_params, request.headers)
+
+    def require_operator(request: Request) -> None:
+        if not operator(request):
+            raise operator_only()
+
+    async def body(request: Request) -> bytes:
+        return await read_body(request, runner.door.max_message_bytes)
+
+    async def search(request: Request) -> Response:
+        found = await questions.store.search(request.query_params.get("q", ""), request.query_params.get("tag", ""))
+        return JSONResponse({"questions": [_summary(q) for q in found]})
+
+    async def create(request: Request) -> Response:
+        require_operator(request)
+        question = decode_question(await body(request))
+        if await questions.store.get(question.slug) is not None:
+            raise conflict(f"a question with the slug {question.slug!r} exists: PUT /api/v1/questions/<slug>")
+        stored, _ = await questions.put(question)
+        return JSONResponse(visible_question(stored, True), 201)
+
+    async def read(request: Request) -> Response:
+        question = await questions.get(request.path_params["slug"])
+        return JSONResponse(visible_question(question, operator(request)))
+
+    async def replace(request: Request) -> Response:
+        require_operator(request)
+        question = decode_question(await body(request))
+        slug = request.path_params["slug"]
+        if question.slug != slug:
+            raise protocol.bad_request(f"the body's slug {question.slug!r} is not the path's {slug!r}")
+        stored, created = await questions.put(question)
+        return JSONResponse(visible_question(stored, True), 201 if created else 200)
+
+    async def delete(request: Request) -> Response:
+        require_operator(request)
+        await questions.delete(request.path_params["slug"])
+        return Response(status_code=204)
+
+    async def pad_question(request: Request, pad_id: str, key: str) -> Response:
+        return JSONResponse(await questions.pad_question(pad_id, key))
+
+    async def choose(request: Request, pad_id: str, key: str) -> Response:
+        await pads.enter(pad_id, key)
+        chosen = protocol.decode(msgspec.json.Decoder(ChooseQuestion), await body(request), "the request body")
+        await questions.set_pad_question(pad_id, key, chosen.slug)
+        return JSONResponse(await questions.pad_question(pad_id, key))
+
+    async def run_tests(request: Request, pad_id: str, key: str) -> Response:
+        await pads.enter(pad_id, key)
+        raw = await body(request)
+        asked = protocol.decode(msgspec.json.Decoder(RunTests), raw if raw.strip() else b"{}", "the request body")
+        run_id = await questions.run_tests(pad_id, key, asked.name, credentials(request))
+        return JSONResponse({"run_id": run_id}, 202)
+
+    async def test_history(request: Request, pad_id: str, key: str) -> Response:
+        return JSONResponse({"test_runs": await questions.test_history(pad_id, key)})
+
+    def guarded(handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
+        return pad_endpoint(runner, pads, handler)
+
+    base = "/api/v1/questions"
+    pad = "/api/v1/pads/{pad_id}"
+    return [
+        Route(base, only({"GET": door(search), "POST": door(create)}), methods=EVERY),
+        Route(
+            base + "/{slug}",
+            only({"GET": door(read), "PUT": door(replace), "DELETE": door(delete)}),
+            methods=EVERY,
+        ),
+        Route(pad + "/question", only({"GET": guarded(pad_question), "PUT": guarded(choose)}), methods=EVERY),
+        Route(pad + "/tests", only({"GET": guarded(test_history), "POST": guarded(run_tests)}), methods=EVERY),
+    ]
