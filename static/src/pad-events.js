@@ -124,7 +124,8 @@ export class PadEvents {
         this.closingReason = typeof message.reason === "string" ? message.reason : "";
         break;
       default:
-        break; // a newer server's event
+        this.handlers.other?.(message); // the question panel's events, or a newer server's
+        break;
     }
   }
 

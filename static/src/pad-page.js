@@ -19,6 +19,7 @@ import { eventsUrl, parsePadAddress, socketOrigin, yjsSocket } from "./pad-link.
 import { createPadOwner } from "./pad-owner.js";
 import { awarenessUser, cleanName, colourFor, PALETTE, presenceList } from "./pad-people.js";
 import { capabilities, roleHint, roleLabel } from "./pad-roles.js";
+import { createQuestionPanel } from "./pad-question-panel.js";
 import { PadRunState } from "./pad-run.js";
 import { createPadTabs } from "./pad-tabs.js";
 import { createPlaybackView } from "./playback-view.js";
@@ -103,6 +104,27 @@ const tabs = createPadTabs({
   },
   refuse: (text) => notices.show({ text, kind: "error" }),
 });
+
+const questionPanel = calls
+  ? createQuestionPanel({
+      root: $("pad-question"),
+      calls,
+      getDoc: () => doc,
+      getRole: () => role,
+      canEdit: () => can.edit,
+      notify: (text) => notices.show({ text, kind: "error" }),
+      onLanguageStarter: (question) => {
+        const language = padDoc.readPad(doc).language;
+        const starter = question?.starters?.find((s) => s.language === language);
+        if (!starter) return;
+        doc.transact(() => {
+          for (const name of [...padDoc.filesOf(doc).keys()]) padDoc.filesOf(doc).delete(name);
+          padDoc.addFile(doc, starter.file, starter.content);
+          padDoc.setEntry(doc, starter.file);
+        });
+      },
+    })
+  : null;
 
 darkScheme.addEventListener("change", (event) => {
   editor.setDark(event.matches);
@@ -398,6 +420,7 @@ function connectEvents() {
         role = message.role;
         ended = Boolean(message.ended);
         applyCapabilities();
+        questionPanel?.refresh();
         if (message.run) joinRun(message.run);
       },
       run(message) {
@@ -410,6 +433,9 @@ function connectEvents() {
       },
       closed(close) {
         if (close.final) stopped(close.text);
+      },
+      other(message) {
+        questionPanel?.event(message);
       },
     },
   });
@@ -440,6 +466,8 @@ function connectDocument() {
   provider.on("closed", ({ code, reason }) => stopped(describePadClose(code, reason).text));
   padDoc.filesOf(doc).observeDeep(filesChanged);
   padDoc.metaOf(doc).observe(metaChanged);
+  padDoc.metaOf(doc).observe(() => questionPanel?.languageChanged(padDoc.readPad(doc).language));
+  questionPanel?.attachDoc(doc);
   renderPeople();
 }
 
@@ -534,6 +562,7 @@ async function start() {
   connectDocument();
   applyCapabilities();
   connectEvents();
+  questionPanel?.load();
   runView.showStatus("ready", "");
 }
 
@@ -553,6 +582,7 @@ window.padbox = {
     run: session ? { id: session.runId, role: session.role, canType: session.canType } : null,
   }),
   playback: () => playbackView?.state() ?? null,
+  tests: () => questionPanel?.state() ?? null,
 };
 
 start();
