@@ -53,7 +53,7 @@ def test_a_hidden_result_shows_a_non_owner_only_pass_verdict_and_time() -> None:
 def test_markdown_is_rendered_with_script_and_raw_html_stripped() -> None:
     html = render("**bold** <script>alert(1)</script> <b onclick='x'>b</b> [l](javascript:alert(1)) <iframe></iframe>")
     assert "<strong>bold</strong>" in html
-    for bad in ("<script", "alert(1)</", "onclick", "<b", "href=\"javascript", "<iframe"):
+    for bad in ("<script", "alert(1)</", "onclick", "<b", 'href="javascript', "<iframe"):
         assert bad not in html
 
 
