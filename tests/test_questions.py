@@ -224,6 +224,40 @@ async def test_results_reach_the_owner_whole_and_the_candidate_without_hidden_de
     assert all("expected" not in r for r in seen[0]["results"] if r["hidden"])
 
 
+async def test_run_tests_starts_from_the_events_socket_for_an_editor_and_is_refused_to_a_viewer(
+    api: httpx.Client, server: ServerProcess
+) -> None:
+    pad = new_pad(api, "two-sum", "python")
+    await write_code(server, pad, TWO_SUM)
+    editor = await Events.connect(ws_base(server), pad["id"], pad["keys"]["edit"], "Carl")
+    viewer = await Events.connect(ws_base(server), pad["id"], pad["keys"]["view"], "Vera")
+    try:
+        await editor.next_of("pad")
+        await viewer.next_of("pad")
+        await viewer.send({"type": "run_tests"})
+        refused = await viewer.next_of("error")
+        assert refused["code"] == "forbidden" and "view link" in refused["message"]
+        await editor.send({"type": "run_tests", "surprise": 1})
+        assert (await editor.next_of("error"))["code"] == "bad_request"
+
+        await editor.send({"type": "run_tests"})
+        started = await editor.next_of("test_run")
+        assert started["by"] == "Carl" and len(started["cases"]) == 5
+        assert (await viewer.next_of("test_run"))["run_id"] == started["run_id"]
+        await editor.send({"type": "run_tests"})  # the same rules as the button's: one test run at a time
+        busy = await editor.next_of("error")
+        assert busy["code"] == "busy" and "already running" in busy["message"]
+        finished = await editor.next_of("test_run_finished", timeout=120)
+        assert finished["run_id"] == started["run_id"] and finished["summary"] == "5/5 passed"
+        assert (await viewer.next_of("test_run_finished", timeout=30))["summary"] == "5/5 passed"
+        assert not [m for m in viewer.messages if m["type"] == "error"]  # a refusal is told to its socket alone
+    finally:
+        await editor.close()
+        await viewer.close()
+    history = api.get(f"/api/v1/pads/{pad['id']}/tests", params={"key": pad["keys"]["owner"]}).json()["test_runs"]
+    assert [(h["run_id"], h["author"]["name"]) for h in history] == [(started["run_id"], "Carl")]
+
+
 async def test_every_comparison_passes_and_fails_as_it_should(api: httpx.Client, server: ServerProcess) -> None:
     program = "import sys\nprint(sys.stdin.read(), end='')\n"  # echo: the stdin is the output
     cases = [

@@ -192,6 +192,10 @@ class Events:
                 self._arrived.clear()
                 await self._arrived.wait()
 
+    async def send(self, message: dict[str, Any]) -> None:
+        """An action (padbox.pads.messages: run_tests)."""
+        await self.connection.send(json.dumps(message))
+
     async def close(self) -> None:
         await self.connection.close()
         with contextlib.suppress(Exception):

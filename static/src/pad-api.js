@@ -46,7 +46,6 @@ export function padCalls(id, key) {
     info: () => call(padApi(id, key)),
     run: (body) => call(padApi(id, key, "runs"), { method: "POST", body }),
     question: () => call(padApi(id, key, "question")),
-    runTests: (body) => call(padApi(id, key, "tests"), { method: "POST", body }),
     testRuns: () => call(padApi(id, key, "tests")),
     end: () => call(padApi(id, key, "end"), { method: "POST" }),
     newLink: (role) => call(padApi(id, key, "links"), { method: "POST", body: { role } }),

@@ -1,5 +1,5 @@
 // A pad's events socket (/ws/pads/<id>/events): the pad as it stands, runs starting and finishing, the pad
-// ending. It reconnects after a drop (with a growing pause) unless the server said the pad is gone for this
+// ending; the other way, the page's actions (Run tests). It reconnects after a drop (with a growing pause) unless the server said the pad is gone for this
 // key, and says what each close means. No DOM: the socket factory and timers are injected (test/pad-events.test.js).
 
 import { CloseCode, describeClose, parseServerMessage } from "./protocol.js";
@@ -11,6 +11,12 @@ export const PadEventType = Object.freeze({
   RUN_FINISHED: "pad_run_finished",
   ENDED: "pad_ended",
   CLOSED: "pad_closed",
+  ERROR: "error", // an action of this page's was refused (the other pages are not told)
+});
+
+/** The page's actions, client -> server (server/padbox/pads/messages.py PadAction). */
+export const PadAction = Object.freeze({
+  RUN_TESTS: "run_tests",
 });
 
 /** How the server closes a pad socket (server/padbox/pads/model.py PadCloseCode). */
@@ -48,13 +54,21 @@ export function describePadClose(code, reason) {
   }
 }
 
-const NO_HANDLERS = Object.freeze({ pad() {}, run() {}, runFinished() {}, ended() {}, status() {}, closed() {} });
+const NO_HANDLERS = Object.freeze({
+  pad() {},
+  run() {},
+  runFinished() {},
+  ended() {},
+  refused() {},
+  status() {},
+  closed() {},
+});
 
 export class PadEvents {
   /**
    * @param {object} options
    * @param {string} options.url  the events socket's address, key and name included
-   * @param {object} options.handlers  pad(msg), run(msg), runFinished(msg), ended(msg),
+   * @param {object} options.handlers  pad(msg), run(msg), runFinished(msg), ended(msg), refused(msg) (an action),
    *   status("connecting"|"connected"|"reconnecting"), closed({code, reason, text, final}) for each close
    * @param {(url: string) => WebSocket} [options.createSocket]
    * @param {number} [options.maxDelayMs]  the longest pause between two tries
@@ -66,6 +80,7 @@ export class PadEvents {
     this.timers = timers;
     this.maxDelayMs = maxDelayMs;
     this.socket = null;
+    this.connected = false; // the socket is open: an action can be sent
     this.failures = 0;
     this.timer = null;
     this.stopped = false;
@@ -90,6 +105,7 @@ export class PadEvents {
     this.socket = socket;
     socket.onopen = () => {
       if (socket !== this.socket) return;
+      this.connected = true;
       this.handlers.status("connected");
     };
     socket.onmessage = (event) => {
@@ -120,6 +136,9 @@ export class PadEvents {
         if (this.pad) this.pad = { ...this.pad, ended: true };
         this.handlers.ended(message);
         break;
+      case PadEventType.ERROR:
+        this.handlers.refused(message);
+        break;
       case PadEventType.CLOSED:
         this.closingReason = typeof message.reason === "string" ? message.reason : "";
         break;
@@ -129,8 +148,16 @@ export class PadEvents {
     }
   }
 
+  /** Send an action ({type: PadAction...}); false when the socket is not open (the page says so). */
+  send(action) {
+    if (!this.connected || !this.socket) return false;
+    this.socket.send(JSON.stringify(action));
+    return true;
+  }
+
   closed(code, reason) {
     this.socket = null;
+    this.connected = false;
     if (this.stopped) return;
     const words = describePadClose(code, reason || this.closingReason || "");
     this.closingReason = "";
@@ -154,6 +181,7 @@ export class PadEvents {
     this.timer = null;
     const socket = this.socket;
     this.socket = null;
+    this.connected = false;
     if (socket) {
       try {
         socket.close(1000);

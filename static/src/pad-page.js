@@ -14,7 +14,7 @@ import { indentFor, loadSupport } from "./languages.js";
 import { createNotices } from "./notices.js";
 import { describeFailure, padCalls } from "./pad-api.js";
 import * as padDoc from "./pad-doc.js";
-import { describePadClose, PadEvents } from "./pad-events.js";
+import { describePadClose, PadAction, PadEvents } from "./pad-events.js";
 import { eventsUrl, parsePadAddress, socketOrigin, yjsSocket } from "./pad-link.js";
 import { createPadOwner } from "./pad-owner.js";
 import { awarenessUser, cleanName, colourFor, PALETTE, presenceList } from "./pad-people.js";
@@ -112,6 +112,7 @@ const questionPanel = calls
       getDoc: () => doc,
       getRole: () => role,
       canEdit: () => can.edit,
+      runTests: () => events?.send({ type: PadAction.RUN_TESTS }) ?? false,
       notify: (text) => notices.show({ text, kind: "error" }),
       onLanguageStarter: (question) => {
         const language = padDoc.readPad(doc).language;
@@ -430,6 +431,9 @@ function connectEvents() {
         ended = true;
         applyCapabilities();
         notices.show({ text: "The owner ended this pad: it is read-only now.", kind: "info" });
+      },
+      refused(message) {
+        notices.show({ text: message.message ?? "The server refused that.", kind: "error" });
       },
       closed(close) {
         if (close.final) stopped(close.text);

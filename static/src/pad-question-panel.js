@@ -9,7 +9,12 @@ const el = (tag, props = {}, ...children) => {
   return node;
 };
 
-export function createQuestionPanel({ root, calls, getDoc, getRole, canEdit, notify, onLanguageStarter }) {
+/**
+ * @param {object} options
+ * @param {() => boolean} options.runTests  asks for a test run on the events socket; false when it is not open (a
+ *   refusal comes back on that socket, and the page shows it)
+ */
+export function createQuestionPanel({ root, calls, getDoc, getRole, canEdit, runTests, notify, onLanguageStarter }) {
   let question = null;
   let run = null;
   const q = (name) => root.querySelector(`[data-part="${name}"]`);
@@ -110,9 +115,8 @@ export function createQuestionPanel({ root, calls, getDoc, getRole, canEdit, not
     if (problem) notify(problem);
     else form.reset();
   });
-  q("run-tests").addEventListener("click", async () => {
-    const answer = await calls.runTests({});
-    if (!answer.ok) notify(answer.body?.message ?? `Run tests was refused (${answer.status}).`);
+  q("run-tests").addEventListener("click", () => {
+    if (!runTests()) notify("Not connected to the pad: try Run tests again once the page has reconnected.");
   });
   q("use-starter").addEventListener("click", () => onLanguageStarter(question));
 

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { describePadClose, PadEvents } from "../src/pad-events.js";
+import { describePadClose, PadAction, PadEvents } from "../src/pad-events.js";
 
 class FakeSocket {
   constructor(url) {
     this.url = url;
     this.closedWith = null;
+    this.sent = [];
+  }
+  send(text) {
+    this.sent.push(JSON.parse(text));
   }
   open() {
     this.onopen?.();
@@ -57,6 +61,7 @@ function setUp() {
       run: record("run"),
       runFinished: record("runFinished"),
       ended: record("ended"),
+      refused: record("refused"),
       status: record("status"),
       closed: record("closed"),
     },
@@ -80,6 +85,20 @@ test("the pad, its runs and its end reach the handlers in order", () => {
     ["status", "status", "pad", "run", "runFinished", "ended"],
   );
   assert.equal(events.pad.ended, true);
+});
+
+test("an action is sent only on an open socket, and its refusal reaches its handler", () => {
+  const { events, sockets, seen } = setUp();
+  events.start();
+  assert.equal(events.send({ type: PadAction.RUN_TESTS }), false, "not open yet");
+  sockets[0].open();
+  assert.equal(events.send({ type: PadAction.RUN_TESTS }), true);
+  assert.deepEqual(sockets[0].sent, [{ type: "run_tests" }]);
+  sockets[0].message({ type: "error", code: "forbidden", message: "a view link cannot run the tests" });
+  assert.deepEqual(seen.at(-1), ["refused", { type: "error", code: "forbidden", message: "a view link cannot run the tests" }]);
+  sockets[0].serverClose(1006);
+  assert.equal(events.send({ type: PadAction.RUN_TESTS }), false, "closed");
+  assert.equal(sockets[0].sent.length, 1);
 });
 
 test("a run without a key to join it is ignored", () => {

@@ -13,6 +13,7 @@ from pycrdt import Doc, Map, Text, create_awareness_message, create_sync_message
 
 from padbox.core.protocol import ProtocolError, SourceFile
 from padbox.pads import model
+from padbox.pads.messages import RunTestsAction, read_action
 from padbox.pads.model import PadCloseCode, PadContent, PadError, PadLimits, PadRole, RateBudget
 from padbox.pads.pad_runs import OutputLog
 from padbox.pads.rooms import Peer, Room, load
@@ -58,6 +59,19 @@ def doc_of(content: PadContent) -> Doc[Any]:
 
 
 CONTENT = PadContent((SourceFile("main.py", "print(1)"), SourceFile("util.py", "x = 2")), "python", "util.py", "T")
+
+
+def test_a_pages_action_on_the_events_socket_is_read_and_anything_else_ignored() -> None:
+    assert read_action('{"type": "run_tests"}') == RunTestsAction()
+    assert read_action(b'{"type": "run_tests", "name": "Carl"}') == RunTestsAction("Carl")
+    for ignored in ("ping", "", "[1]", '{"type": "pad"}', '{"no": "type"}'):
+        assert read_action(ignored) is None
+    for bad in ('{"type": "run_tests", "name": 5}', '{"type": "run_tests", "extra": 1}'):
+        with pytest.raises(PadError) as refused:
+            read_action(bad)
+        assert refused.value.code.value == "bad_request" and refused.value.message.startswith("run_tests: ")
+    with pytest.raises(PadError):
+        read_action(f'{{"type": "run_tests", "name": "{"x" * (model.MAX_NAME + 1)}"}}')
 
 
 def test_the_document_layout_reads_back_as_written() -> None:

@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from padbox.core.protocol import MAX_FILES, ErrorCode, SourceFile
-from padbox.pads.model import MAX_NAME, MAX_TITLE, PadErrorCode, PadRole
+from padbox.pads.model import MAX_NAME, MAX_TITLE, PadErrorCode, PadRole, malformed
 
 
 # --- the events socket (/ws/pads/<id>/events), server -> client ------------------------------------------
@@ -65,6 +65,38 @@ AnyPadEvent = PadState | PadRunStarted | PadRunFinished | PadEnded | PadClosed
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(AnyPadEvent)
+
+
+# --- the events socket, client -> server -------------------------------------------------------------------
+class PadAction(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
+    """A message a page sends on its events socket; its class's tag is its `type`. A refused action is answered
+    on that socket alone with an `error` (PadRefusal); an accepted one is seen by every socket through its events."""
+
+
+class RunTestsAction(PadAction, frozen=True, tag="run_tests"):
+    """Start the pad's test run (edit and owner), as POST /api/v1/pads/<id>/tests does; `name` defaults to the
+    socket's own name."""
+
+    name: Annotated[str, Meta(max_length=MAX_NAME)] | None = None
+
+
+AnyPadAction = RunTestsAction
+ACTIONS = frozenset({"run_tests"})
+
+
+def read_action(text: str | bytes) -> AnyPadAction | None:
+    """A client's message on the events socket as an action; None when it is none (a ping, a newer page's
+    message: ignored, as before there were actions); a malformed action is a PadError (`bad_request`)."""
+    try:
+        raw = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return None
+    if not isinstance(raw, dict) or raw.get("type") not in ACTIONS:
+        return None
+    try:
+        return msgspec.convert(raw, AnyPadAction)
+    except msgspec.ValidationError as problem:
+        raise malformed(f"{raw['type']}: {problem}") from None
 
 
 def encode(event: PadEvent) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from padbox.core.runner import Credentials
 from padbox.pads.messages import NewPad
 
 
@@ -16,4 +17,8 @@ class QuestionSource(Protocol):
 
     async def attach(self, pad_id: str, slug: str) -> None:
         """Record that the pad is on the question."""
+        ...
+
+    async def run_tests(self, pad_id: str, key: str, name: str | None, credentials: Credentials) -> str:
+        """Start the pad's test run as `key`'s holder (edit and owner); its id. ProtocolError when refused."""
         ...

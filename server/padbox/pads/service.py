@@ -21,6 +21,7 @@ from padbox.core.runner import Credentials, Runner
 from padbox.pads import model, pad_runs, rooms
 from padbox.pads.homes import MOVED, SERVICE_RESTART, OneServer, PadHomes
 from padbox.pads.messages import (
+    AnyPadAction,
     AuthorInfo,
     Export,
     History,
@@ -33,6 +34,7 @@ from padbox.pads.messages import (
     RunEntry,
     RunError,
     RunPad,
+    RunTestsAction,
     UpdateEntry,
     encode,
 )
@@ -259,6 +261,14 @@ class Pads:
             state = PadState(pad.id, role, content.title, content.language, room.ended, run)
             listener.outgoing.offer(encode(state))
             return room, listener
+
+    async def act(self, pad_id: str, key: str, action: AnyPadAction, name: str, credentials: Credentials) -> None:
+        """A page's action on its events socket (pads/messages.py), under the same rules as its HTTP twin;
+        ProtocolError when refused. `name` is the socket's own, for an action that names nobody."""
+        if isinstance(action, RunTestsAction):
+            if self.questions is None:
+                raise model.malformed("this server has no question bank")
+            await self.questions.run_tests(pad_id, key, action.name or name, credentials)
 
     def unlisten(self, room: Room, listener: Listener) -> None:
         room.unlisten(listener)

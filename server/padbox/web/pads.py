@@ -32,7 +32,18 @@ from padbox.core.events import Error, as_dict
 from padbox.core.protocol import ErrorCode, ProtocolError
 from padbox.core.runner import Runner, ShuttingDown
 from padbox.pads.homes import SERVICE_RESTART, Elsewhere
-from padbox.pads.messages import Ended, Link, NewLink, NewPad, Notes, PadCreated, RoleStrings, RunAccepted, RunPad
+from padbox.pads.messages import (
+    Ended,
+    Link,
+    NewLink,
+    NewPad,
+    Notes,
+    PadCreated,
+    RoleStrings,
+    RunAccepted,
+    RunPad,
+    read_action,
+)
 from padbox.pads.model import PadError, PadRole, malformed
 from padbox.pads.rooms import TRY_AGAIN_LATER, Outgoing
 from padbox.pads.service import Pads
@@ -302,16 +313,15 @@ def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[N
 
 
 def _events_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
-    """/ws/pads/<id>/events?key=K: JSON, server to client (runs starting and finishing, the pad ending)."""
+    """/ws/pads/<id>/events?key=K: JSON; server to client (runs starting and finishing, the pad ending, test runs),
+    and the page's actions (run_tests) the other way."""
 
     async def endpoint(websocket: WebSocket) -> None:
         if not await _accept(websocket, runner, pads):
             return
-        pad_id = websocket.path_params["pad_id"]
+        pad_id, key = websocket.path_params["pad_id"], websocket.query_params.get("key", "")
         try:
-            room, listener = await pads.listen(
-                pad_id, websocket.query_params.get("key", ""), websocket.query_params.get("name")
-            )
+            room, listener = await pads.listen(pad_id, key, websocket.query_params.get("name"))
         except Elsewhere as home:
             await _relay(websocket, home, runner.node_id)
             return
@@ -319,9 +329,20 @@ def _events_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitabl
             await _refuse(websocket, problem)
             return
 
-        async def read() -> None:  # nothing is required from the client; a ping or anything else is ignored
-            while (await websocket.receive())["type"] != "websocket.disconnect":
-                pass
+        name = websocket.query_params.get("name") or listener.name
+
+        async def act(text: str) -> None:
+            try:
+                action = read_action(text)
+                if action is not None:
+                    await pads.act(pad_id, key, action, name, credentials(websocket))
+            except ProtocolError as problem:  # told to this socket alone; it stays open
+                listener.outgoing.offer(_encoder.encode(refusal(problem)[0]).decode())
+
+        async def read() -> None:  # actions (pads/messages.py); anything else, a ping say, is ignored
+            while (message := await websocket.receive())["type"] != "websocket.disconnect":
+                if message.get("text") is not None:
+                    await act(message["text"])
 
         try:
             await _until_one_ends(
