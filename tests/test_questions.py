@@ -372,3 +372,28 @@ async def test_every_starter_runs(api: httpx.Client, server: ServerProcess, lang
         run = await run_tests(api, server, pad, pad["keys"]["owner"])
         assert "compile" not in run["finished"], (slug, run["finished"])
         assert {r["verdict"] for r in run["results"]} == {"ok"}, (slug, language, run["results"])
+
+
+# --- the per-client rate ------------------------------------------------------------------------------------
+async def test_a_test_run_counts_as_one_start_against_the_per_minute_rate(tmp_path: Path) -> None:
+    """Three starts a minute: three Run tests of five cases each (15 runs) all pass; the fourth is refused up
+    front with a retry hint, and so is an ordinary run: they share the count."""
+    limited = start_server(tmp_path, "questions-rate", PADBOX_SESSIONS_PER_MINUTE="3")
+    try:
+        with httpx.Client(base_url=limited.url, timeout=30) as own_api:
+            pad = new_pad(own_api, "two-sum", "python")
+            await write_code(limited, pad, TWO_SUM)
+            for _ in range(3):
+                run = await run_tests(own_api, limited, pad, pad["keys"]["edit"])
+                assert run["finished"]["summary"] == "5/5 passed", run["results"]
+            refused = own_api.post(f"/api/v1/pads/{pad['id']}/tests", params={"key": pad["keys"]["edit"]})
+            assert refused.status_code == 429, refused.text
+            assert "started 3 sessions in the last minute" in refused.json()["message"]
+            assert 0 < int(refused.headers["Retry-After"]) <= 60
+            executed = own_api.post("/api/v1/execute", json={"language": "python", "source": "print(1)"})
+            assert executed.status_code == 429  # an ordinary run counts against the same rate
+            history = own_api.get(f"/api/v1/pads/{pad['id']}/tests", params={"key": pad["keys"]["owner"]})
+            assert len(history.json()["test_runs"]) == 3
+    finally:
+        limited.stop()
+    assert not limited.containers(), "containers outlived their sessions"

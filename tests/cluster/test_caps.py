@@ -6,6 +6,7 @@ import asyncio
 import time
 from contextlib import AsyncExitStack
 
+import pytest
 import redis.asyncio as redis
 
 from padbox.client import Client, connect
@@ -40,7 +41,7 @@ async def test_caps_hold_cluster_wide_under_concurrent_starts(cluster: LocalClus
         await finish(again)
 
 
-def member(client: redis.Redis, node: str) -> RedisMember:
+def member(client: redis.Redis, node: str, per_minute: int = 1000) -> RedisMember:
     idle = NodeState(prepared=True, draining=False, sessions=0, queue=0, limit=4, pool=0)
     return RedisMember(
         client,
@@ -48,7 +49,7 @@ def member(client: redis.Redis, node: str) -> RedisMember:
         address="127.0.0.1:1",
         state=lambda: idle,
         max_concurrent=2,
-        per_minute=1000,
+        per_minute=per_minute,
         heartbeat_s=0.5,
         node_ttl_s=1.5,
         lease_ttl_s=2,
@@ -82,3 +83,31 @@ async def test_a_dead_nodes_leases_expire_and_a_live_nodes_are_renewed(cluster: 
         await live.leave()
         await asyncio.gather(*dead._writes)
         await dead.redis.aclose()
+
+
+async def test_a_test_run_is_one_start_cluster_wide_and_its_cases_hold_leases_but_no_start(
+    cluster: LocalCluster,
+) -> None:
+    client_id = f"test:{time.monotonic_ns()}"
+    nodes = [member(redis.Redis.from_url(cluster.layout.redis_url, decode_responses=True), n, 2) for n in "ab"]
+    a, b = nodes
+    try:
+        await a.count_start(client_id, "tests-1")  # a test run's one start ...
+        for case in range(5):  # ... and its cases, over a rate of 2, on either node
+            async with (a if case % 2 else b).admitted(client_id, f"case-{case}", rated=False):
+                pass
+        async with a.admitted(client_id, "case-5", rated=False), b.admitted(client_id, "case-6", rated=False):
+            with pytest.raises(ClientBusy, match="2 sessions running"):  # the running cap holds for cases
+                async with a.admitted(client_id, "case-7", rated=False):
+                    pass
+        await b.count_start(client_id, "tests-2")
+        with pytest.raises(ClientBusy, match="started 2 sessions") as refused:
+            await a.count_start(client_id, "tests-3")
+        assert 0 < refused.value.retry_after_s <= 60
+        with pytest.raises(ClientBusy, match="started 2 sessions"):
+            async with b.admitted(client_id, "an ordinary run"):  # the same count as ordinary runs
+                pass
+    finally:
+        for node in nodes:
+            await asyncio.gather(*node._writes)
+            await node.redis.aclose()

@@ -61,6 +61,25 @@ def test_client_limiter_caps_concurrency_and_rate_with_a_retry_hint() -> None:
     limiter.admit("a", now=61)  # the window has moved on
 
 
+def test_an_unrated_session_holds_a_running_slot_but_is_no_start() -> None:
+    limiter = ClientLimiter(max_concurrent=2, per_minute=1)
+    limiter.start("a", now=0)  # a test run's one start
+    limiter.admit("a", now=1, rated=False)  # its cases
+    limiter.admit("a", now=1, rated=False)
+    with pytest.raises(Busy, match="2 sessions running"):
+        limiter.admit("a", now=1, rated=False)  # the running cap holds for cases too
+    limiter.release("a")
+    limiter.admit("a", now=2, rated=False)
+    with pytest.raises(Busy, match="started 1 sessions in the last minute") as caught:
+        limiter.start("a", now=3)
+    assert caught.value.retry_after_s == 57
+    limiter.release("a")
+    limiter.release("a")
+    with pytest.raises(Busy):
+        limiter.admit("a", now=4)  # an ordinary session is a start: over the rate
+    limiter.admit("a", now=61)
+
+
 def test_clients_are_told_apart_by_token_when_tokens_are_on() -> None:
     assert client_identity("t", "1.2.3.4", tokens_enabled=False) == "ip:1.2.3.4"
     by_token = client_identity("t", "1.2.3.4", tokens_enabled=True)

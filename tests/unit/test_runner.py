@@ -18,10 +18,21 @@ from padbox.core import sharing
 from padbox.core.access import ClientBusy
 from padbox.core.capacity import Busy
 from padbox.core.events import AnyEvent, Error, Exited, Queued, Started
-from padbox.core.protocol import CloseCode, ErrorCode, JoinMessage, ProtocolError, RunRequest, Stage, Verdict
+from padbox.core.protocol import (
+    CloseCode,
+    ErrorCode,
+    JoinMessage,
+    ProtocolError,
+    RunRequest,
+    SourceFile,
+    Stage,
+    Verdict,
+)
 from padbox.core.runner import Credentials, Participation, Runner, ShuttingDown
 from padbox.core.sandbox import Origin, Stream
 from padbox.core.session import Session
+from padbox.questions.model import TestCase
+from padbox.questions.test_runs import CaseResult, CaseSpec, run_cases
 from padbox.web.app import create_app
 from tests.unit.fake_sandbox import Echo, Fail, FakeBackend, Hang, Write
 from tests.unit.test_run_engine import exited, story, until
@@ -176,6 +187,28 @@ async def test_a_client_over_its_own_cap_gets_busy_and_holds_no_capacity(assembl
     other.leave()
     await until(lambda: settled(runner))
     assert backend.leaked() == []
+
+
+async def test_a_test_run_is_one_start_against_the_rate_however_many_cases_it_has(assembled: Assemble) -> None:
+    runner, _, _ = assembled(
+        FakeBackend([Write(b"ok\n"), exited(0)]), PADBOX_SESSIONS_PER_MINUTE="2", PADBOX_MAX_SESSIONS_PER_CLIENT="2"
+    )
+    specs = [CaseSpec(TestCase(name=f"case {i}", stdin="", expected="ok\n")) for i in range(6)]
+    files = (SourceFile("main.py", "print(input())"),)
+
+    async def told(result: CaseResult) -> None:
+        pass
+
+    for test_run in ("first", "second"):  # 12 cases in all, over a rate of 2 starts a minute
+        await runner.count_start(CLIENT, test_run)
+        outcome = await run_cases(runner, "python", files, specs, CLIENT, told, parallel=2)
+        assert outcome.summary == "6/6 passed", outcome.results
+    with pytest.raises(ClientBusy, match="started 2 sessions in the last minute"):
+        await runner.count_start(CLIENT, "third")
+    (error,) = await frames(await runner.start(REQUEST, CLIENT))  # an ordinary run counts against the same rate
+    assert isinstance(error, Error) and error.code is ErrorCode.BUSY
+    await runner.count_start(OTHER_CLIENT, "another client's")
+    await until(lambda: settled(runner))
 
 
 async def test_a_full_queue_refuses_with_busy(assembled: Assemble) -> None:

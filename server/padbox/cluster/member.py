@@ -40,24 +40,31 @@ BACKOFF_MAX_S = 2.0  # between reconnection attempts: a restarted Redis is back 
 
 # One atomic step per new session: drop expired leases and starts older than the window, refuse over either cap,
 # else take a lease (scored by its expiry) and record the start. Redis's own clock, so nodes' clocks never matter.
+# ARGV[6] '0': an unrated session (a case of a test run), no start; ARGV[7] '0': a start alone, no lease (the
+# test run's own start).
 ADMIT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local max_running, per_window = tonumber(ARGV[2]), tonumber(ARGV[3])
 local ttl, window = tonumber(ARGV[4]), tonumber(ARGV[5])
+local rated, leased = ARGV[6] == '1', ARGV[7] == '1'
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= max_running then
+if leased and redis.call('ZCARD', KEYS[1]) >= max_running then
   return {1, 1}
 end
-if redis.call('ZCARD', KEYS[2]) >= per_window then
+if rated and redis.call('ZCARD', KEYS[2]) >= per_window then
   local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   return {2, math.ceil((tonumber(oldest[2]) + window - now) / 1000)}
 end
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-redis.call('ZADD', KEYS[2], now, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], window)
+if leased then
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+if rated then
+  redis.call('ZADD', KEYS[2], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], window)
+end
 return {0, 0}
 """
 
@@ -307,12 +314,27 @@ class RedisMember:
 
     # --- ClientCaps ----------------------------------------------------------------------------------------
     @asynccontextmanager
-    async def admitted(self, client: str, lease: str) -> AsyncIterator[None]:
+    async def admitted(self, client: str, lease: str, rated: bool = True) -> AsyncIterator[None]:
+        await self._admit_one(client, lease, rated, leased=True)
+        self.leases[lease] = client
+        try:
+            yield
+        finally:
+            del self.leases[lease]
+            self._write(self.redis.zrem(keys.leases(client), lease))
+
+    async def count_start(self, client: str, start: str) -> None:
+        await self._admit_one(client, start, rated=True, leased=False)
+
+    async def _admit_one(self, client: str, member: str, rated: bool, leased: bool) -> None:
         try:
             refused, retry = await self._admit(
                 keys=[keys.leases(client), keys.starts(client)],
-                args=[lease, self.max_concurrent, self.per_minute, self.lease_ttl_ms, int(RATE_WINDOW_S * 1000)],
-            )
+                args=[
+                    member, self.max_concurrent, self.per_minute, self.lease_ttl_ms, int(RATE_WINDOW_S * 1000),
+                    int(rated), int(leased),
+                ],
+            )  # fmt: skip
         except (RedisError, OSError) as exc:
             raise Unavailable() from exc
         if refused == 1:
@@ -321,12 +343,6 @@ class RedisMember:
             )
         if refused == 2:
             raise ClientBusy(f"this client started {self.per_minute} sessions in the last minute", int(retry))
-        self.leases[lease] = client
-        try:
-            yield
-        finally:
-            del self.leases[lease]
-            self._write(self.redis.zrem(keys.leases(client), lease))
 
 
 def node_entry(record: dict[str, str], now: float) -> dict[str, Any]:

@@ -113,8 +113,13 @@ class ClientCaps(Protocol):
     """Per-client caps as the runner asks for them: held for a session's whole life. ClientLimiter keeps them in
     this process; the cluster's keeps them in Redis, so they hold across every node."""
 
-    def admitted(self, client: str, lease: str) -> AbstractAsyncContextManager[None]:
-        """Count one session of `client` (its `lease`, unique) while inside; ClientBusy when over a cap."""
+    def admitted(self, client: str, lease: str, rated: bool = True) -> AbstractAsyncContextManager[None]:
+        """Count one session of `client` (its `lease`, unique) while inside; ClientBusy when over a cap. Unrated:
+        the session holds a running slot but is no new start (a case of a test run counted by `count_start`)."""
+        ...
+
+    async def count_start(self, client: str, start: str) -> None:
+        """Count one start (`start`, unique) against the per-minute rate alone, or ClientBusy: a test run's."""
         ...
 
 
@@ -127,27 +132,35 @@ class ClientLimiter:
     running: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     recent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
 
-    def admit(self, client: str, now: float | None = None) -> None:
-        """Count a new session for `client`, or raise ClientBusy with a retry hint."""
+    def admit(self, client: str, now: float | None = None, rated: bool = True) -> None:
+        """Count a new session for `client` (a start too, when `rated`), or raise ClientBusy with a retry hint."""
+        if self.running.get(client, 0) >= self.max_concurrent:  # get: a refused client leaves no entry behind
+            raise ClientBusy(f"this client already has {self.max_concurrent} sessions running; end one first", 1)
+        if rated:
+            self.start(client, now)
+        self.running[client] += 1
+
+    def start(self, client: str, now: float | None = None) -> None:
+        """Count a start against the per-minute rate, or raise ClientBusy with a retry hint."""
         now = time.monotonic() if now is None else now
         window = self.recent[client]
         while window and window[0] <= now - RATE_WINDOW_S:
             window.popleft()
-        if self.running[client] >= self.max_concurrent:
-            raise ClientBusy(f"this client already has {self.max_concurrent} sessions running; end one first", 1)
         if len(window) >= self.per_minute:
             wait = math.ceil(window[0] + RATE_WINDOW_S - now)
             raise ClientBusy(f"this client started {self.per_minute} sessions in the last minute", wait)
         window.append(now)
-        self.running[client] += 1
 
     @asynccontextmanager
-    async def admitted(self, client: str, lease: str = "") -> AsyncIterator[None]:
-        self.admit(client)
+    async def admitted(self, client: str, lease: str = "", rated: bool = True) -> AsyncIterator[None]:
+        self.admit(client, rated=rated)
         try:
             yield
         finally:
             self.release(client)
+
+    async def count_start(self, client: str, start: str = "") -> None:
+        self.start(client)
 
     def release(self, client: str) -> None:
         self.running[client] -= 1

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 
 from padbox.core.access import AccessPolicy, ClientCaps
 from padbox.core.capacity import Capacity
@@ -164,9 +165,11 @@ class Runner:
         credentials: Credentials,
         stdin_closed: bool = False,
         cases: tuple[CaseInput, ...] = (),
+        rated: bool = True,
     ) -> Participation:
         """Start a run; its starter is its first driver. `stdin_closed`: the request held all the input. `cases`:
-        a test run (core/cases.py), compiled once and run once per case, each with its own stdin."""
+        a test run (core/cases.py), compiled once and run once per case, each with its own stdin. `rated=False`:
+        part of a test run whose one start `count_start` counted; it is admitted as any run but for the rate."""
         client = self._admit(credentials)
         plan = plan_run(request, self.catalogue, self.policy, self.node_id)
 
@@ -175,12 +178,18 @@ class Runner:
                 return CaseSession(plan, emit, client, self.observers, self.backend.discard, cases=cases)
             return Session(plan, emit, client, self.observers, self.backend.discard)
 
-        run = self.shares.create(session, self._execute)
+        run = self.shares.create(session, partial(self._execute, rated=rated))
         participant = run.attach_starter()
         if stdin_closed:
             await run.session.send_eof()
         run.start()
         return Participation(run, participant)
+
+    async def count_start(self, credentials: Credentials, start: str) -> None:
+        """Count a test run as one start against the client's per-minute rate (PADBOX_SESSIONS_PER_MINUTE),
+        whatever its number of cases; ClientBusy when over it. Its cases then start with `rated=False`: each
+        still holds one of the client's running sessions and a place in the global capacity."""
+        await self.limiter.count_start(self._admit(credentials), start)
 
     async def owner_address(self, message: JoinMessage, credentials: Credentials) -> str | None:
         """Where a join must go: None when the run is this node's (then `join`), else the owner's address, for
@@ -223,12 +232,12 @@ class Runner:
             raise problem
         return record
 
-    async def _execute(self, session: Session) -> None:
+    async def _execute(self, session: Session, rated: bool = True) -> None:
         """Admission, a sandbox, the stages; user-caused problems end as an `error` event, never raise."""
         plan = session.plan
         try:
             async with AsyncExitStack() as admitted:
-                await admitted.enter_async_context(self.limiter.admitted(session.client, session.id))
+                await admitted.enter_async_context(self.limiter.admitted(session.client, session.id, rated))
                 await admitted.enter_async_context(self.capacity.slot(session.queued))
                 sandbox = await self.supply.acquire(plan.limits, plan.run_id, plan.files)
                 reusable = False

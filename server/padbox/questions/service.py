@@ -243,6 +243,7 @@ class QuestionService:
             if not specs:
                 raise model.malformed("nothing to test: the pad has no question and no cases of its own")
             run_id = secrets.token_hex(8)
+            await self.pads.runner.count_start(credentials, f"tests-{run_id}")  # one start, however many cases
             author = {"name": model.display_name(name, role), "role": role.value}
             started = TestRunStarted(
                 run_id,

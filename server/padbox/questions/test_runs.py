@@ -12,6 +12,10 @@ limits, the sandbox, verdicts). How the cases are laid out on runs depends on th
   reported once.
 
 Results are judged as each case finishes (`on_result`), so a page shows them one by one.
+
+A test run is one start against the client's per-minute rate, however many cases it has: its caller counts it
+(`Runner.count_start`, in QuestionService.run_tests, so a refusal is the request's) and every case here starts
+unrated. Each case still holds one of the client's running sessions and a place in the global capacity.
 """
 
 from __future__ import annotations
@@ -161,8 +165,9 @@ async def run_cases(
     on_result: OnResult,
     parallel: int = DEFAULT_PARALLEL,
 ) -> Outcome:
-    """Run `files` against every case; `on_result` as each one is judged. Raises ProtocolError when the run
-    cannot start at all (an unknown language, the door refused)."""
+    """Run `files` against every case; `on_result` as each one is judged. The caller has counted the test run's
+    one start (Runner.count_start). Raises ProtocolError when the run cannot start at all (an unknown language,
+    the door refused)."""
     compiled = runner.catalogue.resolve(language).compile is not None
     if compiled:
         return await _compiled(runner, language, files, specs, credentials, on_result)
@@ -188,7 +193,7 @@ async def _parallel(
         fold = CaseFold()
         async with gate:
             try:
-                participation = await runner.start(request, credentials, stdin_closed=True)
+                participation = await runner.start(request, credentials, stdin_closed=True, rated=False)
             except ProtocolError as refused:
                 fold.error = refused.message
             else:
@@ -215,7 +220,7 @@ async def _compiled(
 ) -> Outcome:
     request = RunRequest(language=language, files=files)
     cases = tuple(CaseInput(spec.case.stdin, spec.case.time_limit_s) for spec in specs)
-    participation = await runner.start(request, credentials, stdin_closed=True, cases=cases)
+    participation = await runner.start(request, credentials, stdin_closed=True, cases=cases, rated=False)
     results: list[CaseResult] = []
     compile_fold: CaseFold | None = None
     current: CaseFold | None = None
