@@ -386,7 +386,13 @@ class Settings:
         )
     )
     sessions_per_minute: int = field(
-        metadata=variable("PADBOX_SESSIONS_PER_MINUTE", "120", "New sessions one client may start per minute.", whole)
+        metadata=variable(
+            "PADBOX_SESSIONS_PER_MINUTE",
+            "120",
+            "New sessions one client may start per minute; a pad's Run tests counts as one, whatever its number of "
+            "cases.",
+            whole,
+        )
     )
     share_grace_s: float = field(
         metadata=variable(
