@@ -97,9 +97,10 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
         PadSettings(limits, settings.pad_retention_days, settings.pad_run_output_bytes),
         homes,
     )
-    questions = QuestionService(
-        QuestionStore(pads.store.engine), pads, settings.admin_tokens or settings.tokens, settings.tests_parallel
-    )
+    # A test run's cases at once stay within the client's own running cap, so a test run never refuses itself.
+    parallel = min(settings.tests_parallel, settings.max_sessions_per_client)
+    operators = settings.admin_tokens or settings.tokens
+    questions = QuestionService(QuestionStore(pads.store.engine), pads, operators, parallel)
     pads.questions = questions
     ref.runner = runner
     service = cluster_service(settings, member, homes, ref) if member is not None and homes is not None else None

@@ -17,7 +17,7 @@ import pytest
 from padbox.cluster.local import Layout, LocalCluster
 from tests.conftest import require_docker
 
-TOKENS = ("spread", "joins", "caps", "redis", "loss", "rolling", "pads", "bench")
+TOKENS = ("spread", "joins", "caps", "redis", "loss", "rolling", "pads", "bench", "questions")
 PER_CLIENT = 3
 LEASE_TTL_S = 6
 

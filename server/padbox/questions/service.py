@@ -143,8 +143,8 @@ class QuestionService:
     async def start(self) -> None:
         """Migrations, the shipped starter set into an empty bank, and the hourly forgetting of purged pads."""
         await self.store.open()
-        if await self.store.count() == 0:
-            imported = await files.import_into(self.store, files.bundled_bank(), self.catalogue)
+        starters = files.read_bank(files.bundled_bank(), self.catalogue)
+        if imported := await self.store.put_all(starters, into_empty=True):
             log.info("imported the %d questions of the starter set", len(imported))
         self._forgetter = asyncio.get_running_loop().create_task(self._forget_periodically(), name="questions-gc")
 

@@ -18,12 +18,12 @@ import msgspec
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from padbox.questions.model import Comparison, Difficulty, Question, Starter, TestCase, Visibility
 
 VERSION_TABLE = "questions_alembic_version"  # apart from any table of the pads, or of an operator's own Alembic
-SCHEMA_LOCK_KEY = 0x7061647175  # "padqu": the advisory lock the nodes take while migrating
+SCHEMA_LOCK_KEY = 0x7061647175  # "padqu": the advisory lock the nodes take while migrating or writing questions
 MIGRATIONS = Path(str(resources.files("padbox.questions").joinpath("migrations")))
 
 metadata = sa.MetaData()
@@ -123,10 +123,9 @@ class QuestionStore:
         self.engine = engine
 
     async def open(self) -> None:
-        """Migrate; nodes of a cluster starting together take turns (a transaction-scoped advisory lock)."""
+        """Migrate; nodes of a cluster starting together take turns."""
         async with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                await connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            await _take_turns(connection)
             await connection.run_sync(migrate)
 
     # --- questions ----------------------------------------------------------------------------------------
@@ -134,9 +133,13 @@ class QuestionStore:
         """Create or replace a question by its slug; True when it was new."""
         return (await self.put_all([question]))[0]
 
-    async def put_all(self, many: list[Question]) -> list[bool]:
-        """Several questions in one transaction: all of them or none (an import)."""
+    async def put_all(self, many: list[Question], into_empty: bool = False) -> list[bool]:
+        """Several questions in one transaction: all of them or none (an import). `into_empty`: only into an empty
+        bank (the starter set, which nodes starting together would otherwise each import); [] when it is not."""
         async with self.engine.begin() as connection:
+            await _take_turns(connection)  # a replace by slug reads, then inserts or updates
+            if into_empty and await connection.scalar(sa.select(sa.func.count()).select_from(questions)):
+                return []
             created = []
             for question in many:
                 created.append(await self._put_in(connection, question))
@@ -264,6 +267,13 @@ class QuestionStore:
                 result = await connection.execute(table.delete().where(table.c.pad_id.not_in(sa.select(pads.c.id))))
                 removed += result.rowcount
         return removed
+
+
+async def _take_turns(connection: AsyncConnection) -> None:
+    """On PostgreSQL, nodes writing the bank's schema or questions take turns, until the transaction ends (an
+    advisory lock); SQLite has one writer at a time anyway."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
 
 
 def _case_row(slug: str, position: int, case: TestCase) -> dict[str, Any]:
