@@ -244,6 +244,7 @@ function createOwner() {
       output: $("playback-output"),
     },
     loadHistory: calls.history,
+    loadTestRuns: calls.testRuns,
     dark: darkScheme.matches,
   });
   playbackView = view;

@@ -1,5 +1,5 @@
 // Playback of a pad's history (GET /api/v1/pads/<id>/history): the document at any step, keystroke by keystroke,
-// and the runs as markers on the same timeline. Every accepted update is one step; applying updates 0..i in order
+// and the runs and test runs (GET /api/v1/pads/<id>/tests) as markers on the same timeline. Every accepted update is one step; applying updates 0..i in order
 // to an empty Y.Doc gives the document as it stood after step i. No DOM: tested in test/playback.test.js.
 
 import * as Y from "yjs";
@@ -52,10 +52,24 @@ export function describeStep(step, start) {
   return `+${seconds(Math.max(0, step.at - start))} · ${who}`;
 }
 
+/** A test run in a marker's panel: who, the summary line, then one line per case. */
+export function describeTestRun(testRun) {
+  const head = `${testRun.author?.name ?? ""} ran the tests (${testRun.language}): ${testRun.summary}`;
+  const lines = (testRun.results ?? []).map((r) => {
+    const mark = r.passed ? "✔" : "✘";
+    const why = r.verdict ?? r.error ?? "";
+    return `${mark} ${r.name}  ${why}${r.wall_ms === undefined || r.wall_ms === null ? "" : `  ${r.wall_ms} ms`}`;
+  });
+  return [head, "", ...lines].join("\n");
+}
+
 /** A pad's whole history, replayable step by step. */
 export class Playback {
-  /** @param {{updates: object[], runs: object[]}} history  the server's answer */
-  constructor(history) {
+  /**
+   * @param {{updates: object[], runs: object[]}} history  the server's answer
+   * @param {object[]} [testRuns]  the pad's test runs (GET .../tests `test_runs`)
+   */
+  constructor(history, testRuns = []) {
     const updates = Array.isArray(history?.updates) ? [...history.updates] : [];
     updates.sort((a, b) => a.seq - b.seq);
     this.steps = updates.map(({ seq, at, author }) => ({ seq, at, author }));
@@ -64,6 +78,9 @@ export class Playback {
     this.end = this.steps.length ? this.steps[this.steps.length - 1].at : 0;
     this.runs = (Array.isArray(history?.runs) ? history.runs : [])
       .map((run) => ({ ...run, step: Math.max(0, stepOfTime(this.steps, run.at)) }))
+      .sort((a, b) => a.at - b.at);
+    this.testRuns = (Array.isArray(testRuns) ? testRuns : [])
+      .map((testRun) => ({ ...testRun, step: Math.max(0, stepOfTime(this.steps, testRun.at)) }))
       .sort((a, b) => a.at - b.at);
     this.doc = null;
     this.index = -1; // the last update applied to `doc`
@@ -93,7 +110,7 @@ export class Playback {
     return readPad(this.docAt(index));
   }
 
-  /** Where a run's marker sits on a timeline of the steps, from 0 to 1. */
+  /** Where a run's (or a test run's) marker sits on a timeline of the steps, from 0 to 1. */
   markerPosition(run) {
     return this.steps.length <= 1 ? 0 : run.step / (this.steps.length - 1);
   }

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import * as Y from "yjs";
 
 import { filesOf, metaOf } from "../src/pad-doc.js";
-import { describeStep, Playback, plainOutput, stepOfTime } from "../src/playback.js";
+import { describeStep, describeTestRun, Playback, plainOutput, stepOfTime } from "../src/playback.js";
 
 const b64 = (bytes) => Buffer.from(bytes).toString("base64");
 
@@ -91,4 +91,35 @@ test("a run's output reads as plain text", () => {
 test("a step says when and who", () => {
   assert.equal(describeStep({ at: 112.34, author: { name: "Ada", role: "edit" } }, 100), "+12.3 s · Ada (edit)");
   assert.equal(describeStep({ at: 190, author: { name: "Bo", role: "owner" } }, 100), "+1 min 30 s · Bo (owner)");
+});
+
+test("test runs sit on the timeline like runs, and read as their summary and each case", () => {
+  const { updates } = typedHistory("ab"); // steps at 1001, 1002, 1003
+  const testRun = {
+    run_id: "t1",
+    at: 1003.5,
+    author: { name: "Carl", role: "edit" },
+    language: "python",
+    summary: "1/2 passed",
+    passed: 1,
+    total: 2,
+    results: [
+      { index: 0, name: "small", passed: true, verdict: "ok", wall_ms: 41 },
+      { index: 1, name: "hidden 2", passed: false, verdict: "timeout", wall_ms: 2001 },
+    ],
+  };
+  const playback = new Playback({ updates, runs: [] }, [testRun, { ...testRun, run_id: "t0", at: 1001.2 }]);
+  assert.deepEqual(
+    playback.testRuns.map((t) => [t.run_id, t.step]),
+    [
+      ["t0", 0],
+      ["t1", 2],
+    ],
+  );
+  assert.equal(playback.markerPosition(playback.testRuns[1]), 1);
+  assert.equal(
+    describeTestRun(testRun),
+    "Carl ran the tests (python): 1/2 passed\n\n✔ small  ok  41 ms\n✘ hidden 2  timeout  2001 ms",
+  );
+  assert.deepEqual(new Playback({ updates, runs: [] }).testRuns, []);
 });

@@ -1,5 +1,6 @@
 """A pad from a question in the browser: the interviewer makes it, the candidate solves it in another browser
-context, presses Run tests, and both see every case pass (screenshots of both pages in tests/artifacts/)."""
+context, presses Run tests, and both see every case pass; the interviewer's Playback then shows the test run as a
+marker with its summary (screenshots of both pages and of the playback in tests/artifacts/)."""
 
 from __future__ import annotations
 
@@ -69,3 +70,14 @@ def test_the_candidate_solves_a_question_and_both_see_every_case_pass(
     assert interviewer.locator("[data-testid=test-result]:has-text('hidden-4')").count() == 1
     interviewer.screenshot(path=str(screenshot_path(request, "interviewer")), full_page=True)
     candidate.screenshot(path=str(screenshot_path(request, "candidate")), full_page=True)
+
+    # The interviewer's Playback shows the test run on the timeline, with its summary line.
+    interviewer.click("[data-testid=pad-playback-button]")
+    marker = interviewer.locator("[data-testid=playback-test-marker]")
+    marker.wait_for(timeout=10_000)
+    assert marker.count() == 1 and marker.inner_text() == "5/5 passed"
+    assert interviewer.evaluate("window.padbox.playback().testRuns") == ["5/5 passed"]
+    marker.click()
+    shown = interviewer.inner_text("[data-testid=playback-output]")
+    assert "Carl ran the tests (python): 5/5 passed" in shown and "hidden-4" in shown
+    interviewer.locator("[data-testid=pad-playback]").screenshot(path=str(screenshot_path(request, "playback")))
