@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import bursts, cluster, idle, latency, pads, rate, throughput
+from . import bursts, cluster, idle, latency, pads, questions, rate, throughput
 from .docker_engine import Engine
 from .machine import describe, revision
 from .padbox_process import ServerConfig
@@ -35,6 +35,7 @@ SECTIONS: dict[str, Section] = {
     "gvisor": latency.measure_gvisor,
     "bursts": bursts.measure,
     "pads": pads.measure,
+    "questions": questions.measure,
     "cluster": cluster.measure,
 }
 

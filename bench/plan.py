@@ -24,6 +24,7 @@ class Plan:
     pad_edit_rounds: int = 200  # edits per size; each gives a sample from every other participant
     pad_memory_pads: int = 40
     pad_memory_participants: int = 5  # per pad at the second memory level
+    question_rounds: int = 10  # each: one Run tests of 10 cases, then 10 single runs in turn
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,4 +45,5 @@ QUICK = Plan(
     pad_edit_rounds=10,
     pad_memory_pads=4,
     pad_memory_participants=2,
+    question_rounds=2,
 )

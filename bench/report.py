@@ -17,6 +17,7 @@ MIN_OUTPUT_MB_PER_S = 50.0
 IDLE_SESSIONS = 200
 MAX_IDLE_SERVER_MB = 250.0
 MAX_PAD_EDIT_P50_MS = 30.0  # the pads issue: edit propagation on loopback
+MAX_TEST_RUN_TIMES_ONE_RUN = 2.0  # the questions issue: Run tests of 10 cases vs one single run, p50
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,42 @@ def targets(results: dict[str, Any]) -> list[Target]:
                 f"< {MAX_PAD_EDIT_P50_MS:g} ms",
             )
         )
+    questions = results.get("questions")
+    if questions:
+        found.append(
+            _at_most(
+                f"Run tests of {questions['cases']} cases vs one single run, p50",
+                questions["ratio_to_one_run_p50"],
+                MAX_TEST_RUN_TIMES_ONE_RUN,
+                "×",
+                f"≤ {MAX_TEST_RUN_TIMES_ONE_RUN:g}× one run",
+            )
+        )
     return found
+
+
+def _questions_markdown(questions: dict[str, Any]) -> list[str]:
+    cases = questions["cases"]
+    lines = [f"### Questions: Run tests of {cases} Python cases against {cases} single runs in turn", ""]
+    rows = [
+        ("Run tests, to the last result", questions["test_run_to_last_result"]),
+        ("Run tests, to test_run_finished", questions["test_run_to_finished"]),
+        ("one single run (run to exit)", questions["single_run"]),
+        (f"{cases} single runs one after another", questions["ten_single_runs_in_turn"]),
+    ]
+    lines += _table(
+        ["", "samples", "p50 ms", "p95 ms", "min ms", "max ms"],
+        [[name, f["runs"], f["p50_ms"], f["p95_ms"], f["min_ms"], f["max_ms"]] for name, f in rows],
+    )
+    lines += [
+        "",
+        f"Cases at once: {questions['parallel']} (PADBOX_TESTS_PARALLEL). Run tests takes "
+        f"**{questions['ratio_to_one_run_p50']}×** one single run's p50. Each case's program used "
+        f"{questions['case_cpu_ms_p50']} ms of CPU (p50): {cases} of them on {questions['cpus']} CPUs need at least "
+        f"{cases * questions['case_cpu_ms_p50'] / questions['cpus']:.0f} ms whatever the server does.",
+        "",
+    ]
+    return lines
 
 
 def _pads_markdown(pads: dict[str, Any]) -> list[str]:
@@ -264,6 +300,8 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     if results.get("pads"):
         lines += _pads_markdown(results["pads"])
+    if results.get("questions"):
+        lines += _questions_markdown(results["questions"])
     if results.get("cluster"):
         lines += cluster_markdown(results["cluster"])
     for name, error in results.get("errors", {}).items():

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from pycrdt import Map
 
-from padbox.pad_client import Events, YClient
+from padbox.pad_client import Events, YClient, replace
 from tests.conftest import ServerProcess, start_server
 
 pytestmark = pytest.mark.docker
@@ -66,14 +66,7 @@ async def write_code(server: ServerProcess, pad: dict[str, Any], code: str) -> N
     """Replace the pad's entry file with `code`, as an editor typing it."""
     async with await YClient.connect(ws_base(server), pad["id"], pad["keys"]["edit"], "candidate") as peer:
         await peer.synced.wait()
-        entry = str(peer.meta()["entry"])
-
-        def change(doc: Any) -> None:
-            text = doc.get("files", type=Map)[entry]
-            del text[0 : len(str(text))]
-            text += code
-
-        await peer.edit(change)
+        await peer.edit(replace(str(peer.meta()["entry"]), code))
         await peer.roundtrip()
 
 

@@ -154,6 +154,17 @@ def append(file: str, text: str) -> Callable[[Doc[Any]], None]:
     return change
 
 
+def replace(file: str, text: str) -> Callable[[Doc[Any]], None]:
+    """An edit: `file`'s whole text replaced by `text`, as an editor selecting all and typing it."""
+
+    def change(doc: Doc[Any]) -> None:
+        body = doc.get("files", type=Map)[file]
+        del body[0 : len(str(body))]
+        body += text
+
+    return change
+
+
 class Events:
     """A pad's events socket, its JSON messages collected."""
 
