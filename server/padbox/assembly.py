@@ -61,7 +61,7 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
         if settings.pool_size
         else None
     )
-    metrics = Metrics(capacity, pool)
+    metrics = Metrics(capacity, pool, lambda: backend.isolation)
     observers: tuple[SessionObserver, ...] = (metrics, SessionLog(settings.log_content))
     limiter: ClientCaps = ClientLimiter(settings.max_sessions_per_client, settings.sessions_per_minute)
     ref, member = RunnerRef(), None

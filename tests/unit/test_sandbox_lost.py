@@ -125,6 +125,8 @@ class FakeBackend:
     async def adapt(self, sandbox: Any, made_with: Limits, wanted: Limits) -> None:
         pass
 
+    isolation = "container"
+
     def can_renew(self, sandbox: Any) -> bool:
         return False  # one run per sandbox, as in container mode
 

@@ -73,6 +73,7 @@ class Readiness:
     image: bool
     prepared: bool
     draining: bool
+    isolation: str = "container"  # how runs are kept apart: "namespace" (a box per run) or "container"
 
     @property
     def ready(self) -> bool:
@@ -280,7 +281,7 @@ class Runner:
                 await self.prepare()
             except Exception as exc:  # reported as not ready, and logged
                 log.error("could not finish start-up: %s", exc)
-        return Readiness(engine, image, self.prepared, self.draining)
+        return Readiness(engine, image, self.prepared, self.draining, self.backend.isolation)
 
     async def drain(self, within_s: float, settle_s: float = 0) -> int:
         """Refuse new runs and wait up to `within_s` for the running ones to end by themselves (a rolling

@@ -33,6 +33,7 @@ def readiness_body(state: Readiness, image: str) -> dict[str, Any]:
         "docker": state.engine,
         "image": state.image,
         "draining": state.draining,
+        "isolation": state.isolation,
         "problems": problems,
     }
 
