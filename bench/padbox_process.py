@@ -33,6 +33,7 @@ class ServerConfig:
     queue_limit: int = 256
     max_output_kb: int = 131072  # the throughput run asks for more than the default cap
     runtime: str = ""  # "runsc" for the gVisor measurement
+    isolation: str = "auto"  # PADBOX_ISOLATION: "namespace", "container" or "auto"
     instance: str = INSTANCE
     per_client_sessions: int = 0  # 0: as many as max_sessions
 
@@ -46,6 +47,7 @@ class ServerConfig:
             "PADBOX_QUEUE_LIMIT": str(self.queue_limit),
             "PADBOX_MAX_OUTPUT_KB": str(self.max_output_kb),
             "PADBOX_RUNTIME": self.runtime,
+            "PADBOX_ISOLATION": self.isolation,
             # Every bench client is 127.0.0.1: the per-client caps would otherwise measure themselves.
             "PADBOX_MAX_SESSIONS_PER_CLIENT": str(self.per_client_sessions or self.max_sessions),
             "PADBOX_SESSIONS_PER_MINUTE": "1000000",
