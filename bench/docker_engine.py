@@ -99,7 +99,7 @@ class Engine:
                 c["Labels"].get(SESSION_LABEL, ""),
                 c["Labels"].get(ORIGIN_LABEL, ""),
                 c["State"],
-                "--boxes=" in c.get("Command", ""),
+                "--boxes=" in str(c["Command"]),
             )
             for c in await self._containers(instance, all_states=True)
         ]

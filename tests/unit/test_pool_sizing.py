@@ -139,3 +139,20 @@ def test_a_run_that_waits_while_a_host_is_renewed_gets_that_host_not_a_new_conta
 
 def test_runs_waiting_beyond_every_host_coming_back_get_new_containers() -> None:
     assert starts_needed(2, waiting=4, ready=0, making=0, renewing=0, lent=2) == 4
+
+
+def test_while_hosts_come_back_renewed_the_target_follows_the_renewal_time() -> None:
+    now = [0.0]
+    sizing = PoolSizing(PoolBounds(1, 64, 60.0, 100_000, 256, 8), lambda: now[0])
+    sizing.started(0.3, 1)
+    for _ in range(400):  # 40 runs a second for 10 s
+        now[0] += 0.025
+        sizing.arrival()
+    assert sizing.target(room=100) >= 20  # sized for container starts
+    sizing.renewed(0.015)
+    assert sizing.target(room=100) <= 2  # hosts circulate: a renewal is the start that counts
+    now[0] += 61.0  # no renewal for a whole window: back to container starts
+    for _ in range(400):
+        now[0] += 0.025
+        sizing.arrival()
+    assert sizing.target(room=100) >= 20

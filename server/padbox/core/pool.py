@@ -217,9 +217,11 @@ class WarmPool:
         self.poke()
 
     async def _renew(self, sandbox: Sandbox, made_with: Limits) -> None:
+        began = time.monotonic()
         try:
             await self.backend.adapt(sandbox, made_with, self.limits)
             if await self.backend.renew(sandbox, new_session_id(self.node)):
+                self.sizing.renewed(time.monotonic() - began)
                 self.renewed += 1
                 self._stock(sandbox, first=True)
                 return
