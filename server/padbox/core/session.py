@@ -289,6 +289,11 @@ class Session:
         )
         started = time.monotonic()
         await sandbox.execute(spec)
+        if stage is Stage.COMPILE:
+            # The participants' input is the program's alone. A compiler that runs the program's code (Poly/ML's
+            # top level, Template Haskell, Haxe's macros) or reads stdin itself (`#include "/dev/stdin"`) finds
+            # it ended, rather than eating the input or waiting out its time limit for more.
+            await sandbox.close_stdin()
         self._process_running = True
         helpers = [asyncio.create_task(self._watchdog(sandbox, timeout_s))]
         if stage is Stage.RUN:
