@@ -36,7 +36,7 @@ from tests.unit.fake_sandbox import (
 
 CATALOGUE = Catalogue.load(SHIPPED_MANIFEST).with_versions({"python": "3.fake"})
 POLICY = Settings.from_env({}).limits
-SOURCES = {"python": "print('hi')", "c": "int main(void) { return 0; }"}
+SOURCES = {"python": "print('hi')", "c": "int main(void) { return 0; }", "sml": 'val () = print "hi"'}
 FAST = {"compile_timeout_s": 1, "run_timeout_s": 1}  # nothing here should come near these
 
 
@@ -142,6 +142,17 @@ async def test_a_compiled_run_compiles_then_runs_each_stage_with_its_own_output(
     ]
     compile_spec, run_spec = done.sandbox.specs
     assert "gcc" in compile_spec.argv[2] and run_spec.argv[2] == "exec ./main"
+
+
+async def test_a_compiled_language_program_written_as_a_script_runs_with_no_compile_stage() -> None:
+    done = await run([Write(b"hi")], language="sml")
+    assert story(done.events)[1:] == [
+        ("stage", Stage.RUN),
+        ("stdout", Stage.RUN, "hi"),
+        ("exit", Stage.RUN, Verdict.OK),
+    ]
+    (spec,) = done.sandbox.specs
+    assert "--padbox-script main.sml" in spec.argv[2]
 
 
 async def test_started_carries_the_sandboxs_run_id() -> None:

@@ -261,12 +261,13 @@ class Session:
             await self.emit(Started(self.id, plan.language.id, plan.version))
             language = plan.language
             entry = plan.files[0]
-            if language.compile is not None:
-                argv = language.command(language.compile, entry)
+            compile, run = language.stages(entry)
+            if compile is not None:
+                argv = language.command(compile, entry)
                 result = await self._stage(sandbox, Stage.COMPILE, argv, plan.limits.compile_timeout_s)
                 if result is None or result.verdict is not Verdict.OK:
                     return
-            argv = language.command(language.run, entry, plan.args)
+            argv = language.command(run, entry, plan.args)
             await self._stage(sandbox, Stage.RUN, argv, plan.limits.run_timeout_s)
         finally:
             self._sandbox = None
