@@ -36,7 +36,7 @@ from tests.unit.fake_sandbox import (
 
 CATALOGUE = Catalogue.load(SHIPPED_MANIFEST).with_versions({"python": "3.fake"})
 POLICY = Settings.from_env({}).limits
-SOURCES = {"python": "print('hi')", "c": "int main(void) { return 0; }"}
+SOURCES = {"python": "print('hi')", "c": "int main(void) { return 0; }", "sml": 'val () = print "hi"'}
 FAST = {"compile_timeout_s": 1, "run_timeout_s": 1}  # nothing here should come near these
 
 
@@ -142,6 +142,17 @@ async def test_a_compiled_run_compiles_then_runs_each_stage_with_its_own_output(
     ]
     compile_spec, run_spec = done.sandbox.specs
     assert "gcc" in compile_spec.argv[2] and run_spec.argv[2] == "exec ./main"
+
+
+async def test_a_compiled_language_program_written_as_a_script_runs_with_no_compile_stage() -> None:
+    done = await run([Write(b"hi")], language="sml")
+    assert story(done.events)[1:] == [
+        ("stage", Stage.RUN),
+        ("stdout", Stage.RUN, "hi"),
+        ("exit", Stage.RUN, Verdict.OK),
+    ]
+    (spec,) = done.sandbox.specs
+    assert "--padbox-script main.sml" in spec.argv[2]
 
 
 async def test_started_carries_the_sandboxs_run_id() -> None:
@@ -352,12 +363,25 @@ async def test_input_queued_before_the_start_arrives_in_order_once_the_run_stage
     await until(lambda: sandbox.running)
     await trial.session.send_stdin("typed during compile\n")
     await trial.session.send_eof()
-    assert sandbox.stdin == []  # the compiler reads none of it
+    assert sandbox.stdin == [None]  # the compiler reads none of it: its stdin is closed at once
     await until(lambda: len(sandbox.specs) == 2)
     await trial.finish()
-    assert sandbox.stdin == [b"from the request\n", b"typed during compile\n", None]
+    assert sandbox.stdin == [None, b"from the request\n", b"typed during compile\n", None]
     assert output(trial.events) == "from the request\ntyped during compile\n"
     assert trial.exits[-1].verdict is Verdict.OK
+
+
+async def test_a_compiler_that_reads_stdin_finds_it_ended_and_the_input_waits_for_the_program() -> None:
+    # A compiler that runs the program's top level (Poly/ML) would otherwise eat the input, or wait for it
+    # until the compile time limit.
+    trial = Trial([AwaitEof(), Write(b"compiled")], [Echo()], language="c", stdin="for the program\n")
+    sandbox = await trial.start()
+    await until(lambda: len(sandbox.specs) == 2)
+    await trial.session.send_eof()
+    await trial.finish()
+    said = [(e.stage, e.data) for e in trial.events if isinstance(e, Stdout)]
+    assert said == [(Stage.COMPILE, "compiled"), (Stage.RUN, "for the program\n")]
+    assert [e.verdict for e in trial.exits] == [Verdict.OK, Verdict.OK]
 
 
 async def test_input_typed_while_the_program_runs_goes_straight_through() -> None:
