@@ -70,7 +70,7 @@ def link(connection: HTTPConnection, pad_id: str, key: str) -> str:
 
 async def body_of(request: Request, runner: Runner, into: type[T], required: bool = False) -> T:
     raw = await read_body(request, runner.door.max_message_bytes)
-    if not raw.strip() and not required:
+    if not raw and not required:  # only a body with no bytes at all is empty: whitespace alone is not JSON
         raw = b"{}"
     return protocol.decode(msgspec.json.Decoder(into), raw, "the request body")
 
