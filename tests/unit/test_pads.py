@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pycrdt import Doc, Map, Text, create_awareness_message, create_sync_message, create_update_message
 
-from padbox.core.protocol import ProtocolError, SourceFile
+from padbox.core.protocol import PadCloseCode, ProtocolError, SourceFile
 from padbox.pads import model
-from padbox.pads.model import PadCloseCode, PadContent, PadError, PadLimits, PadRole, RateBudget
+from padbox.pads.model import PadContent, PadError, PadLimits, PadRole, RateBudget
 from padbox.pads.pad_runs import OutputLog
 from padbox.pads.rooms import Peer, Room, load
 from padbox.pads.store import Author, PadRecord, PadStore, RunEnd, RunStart, UpdateRecord

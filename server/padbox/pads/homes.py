@@ -15,7 +15,6 @@ from typing import Protocol
 
 from padbox.core.runner import ShuttingDown
 
-SERVICE_RESTART = 1012  # RFC 6455: "the service is restarting"; a Yjs provider reconnects, and lands on the new home
 MOVED = "this pad moved to another server: reconnecting"
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from pycrdt import Doc
 
-from padbox.core.protocol import SourceFile
+from padbox.core.protocol import CloseCode, SourceFile
 from padbox.core.runner import Credentials, Runner
 from padbox.pads import model, pad_runs, rooms
-from padbox.pads.homes import MOVED, SERVICE_RESTART, OneServer, PadHomes
+from padbox.pads.homes import MOVED, OneServer, PadHomes
 from padbox.pads.messages import (
     AuthorInfo,
     Export,
@@ -101,7 +101,7 @@ class Pads:
             handed = list(self.rooms.values())
             self.rooms.clear()
             for room in handed:
-                room.close_all(SERVICE_RESTART, "this server is restarting: reconnecting")
+                room.close_all(CloseCode.SERVICE_RESTART, "this server is restarting: reconnecting")
             await self.homes.release(room.id for room in handed)
         if handed:
             log.info("handed %d pad(s) off to the nodes that stay", len(handed))
@@ -110,12 +110,12 @@ class Pads:
         """Another node holds this pad now (this node was cut off from the claims): its room here closes."""
         room = self.rooms.pop(pad_id, None)
         if room is not None:
-            room.close_all(SERVICE_RESTART, MOVED)
+            room.close_all(CloseCode.SERVICE_RESTART, MOVED)
 
     async def shut_down(self) -> None:
         """Every pad socket is told and closed (their edits are already stored); runs' records are finished."""
         for room in list(self.rooms.values()):
-            room.close_all(rooms.GOING_AWAY, "the server is shutting down")
+            room.close_all(CloseCode.GOING_AWAY, "the server is shutting down")
             if room.run is not None:
                 await room.run.stop()
         if self._tasks:
@@ -249,7 +249,7 @@ class Pads:
             content = model.read_content(room.doc)
             run = room.run.info(role) if room.run is not None else None
             state = PadState(pad.id, role, content.title, content.language, room.ended, run)
-            listener.outgoing.offer(encode(state))
+            rooms.send(listener.outgoing, encode(state))
             return room, listener
 
     def unlisten(self, room: Room, listener: Listener) -> None:

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from padbox.core.access import ClientBusy
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest
+from padbox.core.race import race
 from padbox.core.runner import Credentials, Runner, ShuttingDown
 from padbox.core.transcript import RunRecord
 
@@ -107,12 +108,7 @@ async def run_to_completion(request: Request, runner: Runner, run: RunRequest) -
     is removed). Refusals and failures raise ProtocolError."""
     running = asyncio.create_task(runner.execute(run, credentials(request)), name="http-run")
     watcher = asyncio.create_task(_client_gone(request), name="http-watch")
-    try:
-        await asyncio.wait({running, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-        running.cancel()  # a no-op when it has finished; otherwise the client left
-        await asyncio.gather(running, watcher, return_exceptions=True)
+    await race(running, watcher)  # cancels the run when the client left first
     if running.cancelled():
         raise ClientGone()
     crash = running.exception()

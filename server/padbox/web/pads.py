@@ -29,12 +29,13 @@ from padbox.core import protocol
 from padbox.core.access import token_subprotocols
 from padbox.core.cluster import Unavailable
 from padbox.core.events import Error, as_dict
-from padbox.core.protocol import ErrorCode, ProtocolError
+from padbox.core.protocol import CloseCode, ErrorCode, ProtocolError
+from padbox.core.race import race
 from padbox.core.runner import Runner, ShuttingDown
-from padbox.pads.homes import SERVICE_RESTART, Elsewhere
+from padbox.pads.homes import Elsewhere
 from padbox.pads.messages import Ended, Link, NewLink, NewPad, Notes, PadCreated, RoleStrings, RunAccepted, RunPad
 from padbox.pads.model import PadError, PadRole, malformed
-from padbox.pads.rooms import TRY_AGAIN_LATER, Outgoing
+from padbox.pads.rooms import Outgoing
 from padbox.pads.service import Pads
 from padbox.web.forward import forward
 from padbox.web.http_runs import ClientGone, credentials, read_body, refusal_headers, status_for
@@ -207,18 +208,18 @@ async def _relay(websocket: WebSocket, home: Elsewhere, relayer: str) -> None:
     """The socket relayed to the pad's home. A home that does not answer, or a second hop, closes it with 1013
     (try again later) and its provider tries again: by then a dead home's claim has expired, and the pad has moved."""
     if HOP_HEADER in websocket.headers:
-        await _close(websocket, TRY_AGAIN_LATER, "the pad is moving between servers: try again")
+        await _close(websocket, CloseCode.TRY_AGAIN_LATER, "the pad is moving between servers: try again")
         return
     path = websocket.url.path + (f"?{websocket.url.query}" if websocket.url.query else "")
     try:
         upstream = await open_upstream(f"ws://{home.address}{path}", websocket, relayer)
     except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
         log.info("pad socket relay to %s (%s) failed: %s", home.node, home.address, exc)
-        await _close(websocket, TRY_AGAIN_LATER, "the pad's server does not answer: try again")
+        await _close(websocket, CloseCode.TRY_AGAIN_LATER, "the pad's server does not answer: try again")
         return
 
     async def home_died() -> None:
-        await _close(websocket, SERVICE_RESTART, "the pad's server went away: reconnecting")
+        await _close(websocket, CloseCode.SERVICE_RESTART, "the pad's server went away: reconnecting")
 
     await pump(websocket, upstream, home_died)
 
@@ -241,16 +242,7 @@ async def _drain(websocket: WebSocket, outgoing: Outgoing) -> None:
                 await websocket.send_text(message)
     except (WebSocketDisconnect, RuntimeError, OSError):
         return
-    await _close(websocket, outgoing.close_code or 1000, outgoing.close_reason)
-
-
-async def _until_one_ends(*tasks: asyncio.Task[None]) -> None:
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await _close(websocket, outgoing.close_code or CloseCode.NORMAL, outgoing.close_reason)
 
 
 def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
@@ -286,11 +278,11 @@ def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[N
                     await asyncio.Event().wait()  # the sender closes the socket; this side waits to be cancelled
                 except (OSError, SQLAlchemyError) as exc:  # the edit could not be stored, so nobody saw it
                     log.error("pad %s: an edit could not be stored: %s", pad_id, exc)
-                    peer.outgoing.close(TRY_AGAIN_LATER, "the pad could not be saved: reconnecting")
+                    peer.outgoing.close(CloseCode.TRY_AGAIN_LATER, "the pad could not be saved: reconnecting")
                     await asyncio.Event().wait()
 
         try:
-            await _until_one_ends(asyncio.create_task(_drain(websocket, peer.outgoing)), asyncio.create_task(read()))
+            await race(asyncio.create_task(_drain(websocket, peer.outgoing)), asyncio.create_task(read()))
         finally:
             pads.leave(room, peer)
 
@@ -320,9 +312,7 @@ def _events_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitabl
                 pass
 
         try:
-            await _until_one_ends(
-                asyncio.create_task(_drain(websocket, listener.outgoing)), asyncio.create_task(read())
-            )
+            await race(asyncio.create_task(_drain(websocket, listener.outgoing)), asyncio.create_task(read()))
         finally:
             pads.unlisten(room, listener)
 

@@ -20,6 +20,7 @@ from padbox.core.access import token_subprotocols
 from padbox.core.cluster import RunLost, owner_of
 from padbox.core.events import Error
 from padbox.core.protocol import JoinMessage, ProtocolError, RunRequest, bad_request, parse_client_message
+from padbox.core.race import race
 from padbox.core.runner import Participation, Runner
 from padbox.web.http_runs import credentials
 from padbox.web.relay import HOP_HEADER, open_owner, relay
@@ -125,18 +126,12 @@ class Connection:
         sender = asyncio.create_task(self._send_frames(participation))
         reader = asyncio.create_task(self._read_input(participation))
         try:
-            await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if reader.done() and not reader.cancelled() and isinstance(reader.exception(), ProtocolError):
-                problem = reader.exception()
-                assert isinstance(problem, ProtocolError)
-                participation.leave()
-                sender.cancel()
-                await self.fail(problem)
+            await race(sender, reader)
         finally:
             participation.leave()
-            for task in (sender, reader):
-                task.cancel()
-            await asyncio.gather(sender, reader, return_exceptions=True)
+        problem = None if reader.cancelled() else reader.exception()
+        if isinstance(problem, ProtocolError):  # the client broke the protocol: it is told why, then closed
+            await self.fail(problem)
 
     async def _send_frames(self, participation: Participation) -> None:
         try:
