@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 import msgspec
 import websockets
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -37,6 +36,7 @@ from padbox.pads.messages import Ended, Link, NewLink, NewPad, Notes, PadCreated
 from padbox.pads.model import PadError, PadRole, malformed
 from padbox.pads.rooms import Outgoing
 from padbox.pads.service import Pads
+from padbox.pads.store import StorageFailed
 from padbox.web.forward import forward
 from padbox.web.http_runs import ClientGone, credentials, read_body, refusal_headers, status_for
 from padbox.web.relay import HOP_HEADER, open_upstream, pump
@@ -276,7 +276,7 @@ def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[N
                 except PadError as problem:
                     peer.outgoing.close(problem.close, problem.message)
                     await asyncio.Event().wait()  # the sender closes the socket; this side waits to be cancelled
-                except (OSError, SQLAlchemyError) as exc:  # the edit could not be stored, so nobody saw it
+                except StorageFailed as exc:  # the edit could not be stored, so nobody saw it
                     log.error("pad %s: an edit could not be stored: %s", pad_id, exc)
                     peer.outgoing.close(CloseCode.TRY_AGAIN_LATER, "the pad could not be saved: reconnecting")
                     await asyncio.Event().wait()
