@@ -16,8 +16,9 @@ import pytest
 from pycrdt import Doc, Map, Text, create_update_message
 
 from padbox.cluster.pad_claims import successor
+from padbox.core.door import Door, ShuttingDown
 from padbox.core.protocol import CloseCode
-from padbox.core.runner import Runner, ShuttingDown
+from padbox.core.runner import Runner
 from padbox.pads import model
 from padbox.pads.homes import Elsewhere, LostHandler, OneServer
 from padbox.pads.model import PadLimits, PadRole
@@ -73,8 +74,9 @@ async def store(tmp_path: Path) -> AsyncIterator[PadStore]:
 
 
 def pads_over(store: PadStore, homes: Any) -> Pads:
-    runner = cast(Runner, SimpleNamespace(draining=False))  # the parts of a runner that joining a pad reads
-    return Pads(store, runner, PadSettings(PadLimits(), retention_days=30, run_output_bytes=1024), homes)
+    door = cast(Door, SimpleNamespace(draining=False))  # the part of the door that joining a pad reads
+    runner = cast(Runner, None)  # joining a pad starts no run
+    return Pads(store, runner, door, PadSettings(PadLimits(), retention_days=30, run_output_bytes=1024), homes)
 
 
 async def settled() -> None:

@@ -26,8 +26,7 @@ NOT_JSON = [b"\r", b" ", b"\n\t", b"{", b"nul"]
 def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings.from_env({"PADBOX_POOL_SIZE": "0", "PADBOX_DATA_DIR": str(tmp_path)})
     assembly = assemble(settings, FakeBackend([]))
-    app = create_app(assembly.runner, assembly.metrics, settings.image, assembly.pads)
-    with TestClient(app) as client:
+    with TestClient(create_app(assembly.served, assembly.node)) as client:
         yield client
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -315,10 +316,10 @@ async def test_once_shutdown_begins_start_join_and_execute_refuse_with_going_awa
     assert backend.sandboxes == [] and runner.shares.active == set()
 
 
-def test_ws_refuses_a_new_run_during_shutdown_exactly_as_http_does() -> None:
+def test_ws_refuses_a_new_run_during_shutdown_exactly_as_http_does(tmp_path: Path) -> None:
     backend = FakeBackend([])
-    assembly = assemble(settings(), backend)
-    with TestClient(create_app(assembly.runner, assembly.metrics, assembly.settings.image)) as client:
+    assembly = assemble(settings(PADBOX_DATA_DIR=str(tmp_path)), backend)
+    with TestClient(create_app(assembly.served, assembly.node)) as client:
         assert client.portal is not None
         client.portal.call(assembly.runner.shut_down)
         with client.websocket_connect("/ws") as ws:

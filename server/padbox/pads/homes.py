@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from padbox.core.runner import ShuttingDown
+from padbox.core.door import ShuttingDown
 
 MOVED = "this pad moved to another server: reconnecting"
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from pycrdt import Doc
 
+from padbox.core.door import Credentials, Door
 from padbox.core.protocol import CloseCode, SourceFile
-from padbox.core.runner import Credentials, Runner
+from padbox.core.runner import Runner
 from padbox.pads import model, pad_runs, rooms
 from padbox.pads.homes import MOVED, OneServer, PadHomes
 from padbox.pads.messages import (
@@ -63,12 +64,16 @@ class NewPadKeys:
 
 
 class Pads:
-    """The pads of this server: the store, the open rooms, the runner for their runs, and where each pad's room
-    lives (`homes`: always here on a single server; in a cluster, here or on the node that holds its claim)."""
+    """The pads of this server: the store, the open rooms, the runner for their runs (its `start` only), the
+    node's door (draining, languages), and where each pad's room lives (`homes`: always here on a single server;
+    in a cluster, here or on the node that holds its claim)."""
 
-    def __init__(self, store: PadStore, runner: Runner, settings: PadSettings, homes: PadHomes | None = None) -> None:
+    def __init__(
+        self, store: PadStore, runner: Runner, door: Door, settings: PadSettings, homes: PadHomes | None = None
+    ) -> None:
         self.store = store
         self.runner = runner
+        self.door = door
         self.settings = settings
         self.homes: PadHomes = homes if homes is not None else OneServer()
         self.homes.on_lost(self._lost)
@@ -80,15 +85,14 @@ class Pads:
 
     # --- the server's life --------------------------------------------------------------------------
     async def start_up(self) -> None:
-        """Tables made, stale pads purged, and the hourly purge started."""
-        await self.store.open()
+        """Stale pads purged (the store is open), and the hourly purge started."""
         await self.purge()
         self._purger = asyncio.get_running_loop().create_task(self._purge_periodically(), name="pad-purge")
 
     @property
     def closed_to_new(self) -> bool:
         """No pad can be opened: a single server that is draining. A cluster node sends pads elsewhere instead."""
-        return self.runner.draining and not self.homes.shared
+        return self.door.draining and not self.homes.shared
 
     async def hand_off(self) -> None:
         """A cluster node starting to drain: every room here is closed with 1012, so the pads' providers reconnect
@@ -122,11 +126,11 @@ class Pads:
             await asyncio.wait(set(self._tasks), timeout=pad_runs.STOP_WAIT_S)
 
     async def close(self) -> None:
+        """The hourly purge stopped (the Node closes the store after)."""
         if self._purger is not None:
             self._purger.cancel()
             with suppress(asyncio.CancelledError):
                 await self._purger
-        await self.store.close()
 
     async def _purge_periodically(self) -> None:
         while True:
@@ -147,7 +151,7 @@ class Pads:
     # --- creating and finding pads ------------------------------------------------------------------
     async def create(self, request: NewPad) -> NewPadKeys:
         """A new pad: its document laid out and stored as its first update, a key for each role."""
-        language = self.runner.catalogue.resolve(request.language or DEFAULT_LANGUAGE)
+        language = self.door.catalogue.resolve(request.language or DEFAULT_LANGUAGE)
         content = model.initial_content(
             language.id, request.title, request.files, request.entry, language.file, language.template
         )

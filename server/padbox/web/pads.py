@@ -1,6 +1,6 @@
 """Pads over HTTP and WebSocket: a thin translation onto padbox.pads.service.Pads.
 
-Every endpoint and socket asks the runner's AccessPolicy first (tokens, the Origin allowlist), exactly as
+Every endpoint and socket asks the node's door first (tokens, the Origin allowlist), exactly as
 /ws and the execute endpoints do, then the pad's key. Refusals are the API's usual `error` body; a pad
 socket is accepted and then closed with the refusal's code (4404 for an unknown pad or a wrong key alike),
 so a browser sees the code and the reason.
@@ -27,10 +27,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from padbox.core import protocol
 from padbox.core.access import token_subprotocols
 from padbox.core.cluster import Unavailable
+from padbox.core.door import Door, ShuttingDown
 from padbox.core.events import Error, as_dict
 from padbox.core.protocol import CloseCode, ErrorCode, ProtocolError
 from padbox.core.race import race
-from padbox.core.runner import Runner, ShuttingDown
 from padbox.pads.homes import Elsewhere
 from padbox.pads.messages import Ended, Link, NewLink, NewPad, Notes, PadCreated, RoleStrings, RunAccepted, RunPad
 from padbox.pads.model import PadError, PadRole, malformed
@@ -69,8 +69,8 @@ def link(connection: HTTPConnection, pad_id: str, key: str) -> str:
     return f"{base_url(connection)}/p/{pad_id}#key={key}"
 
 
-async def body_of(request: Request, runner: Runner, into: type[T], required: bool = False) -> T:
-    raw = await read_body(request, runner.door.max_message_bytes)
+async def body_of(request: Request, door: Door, into: type[T], required: bool = False) -> T:
+    raw = await read_body(request, door.max_message_bytes)
     if not raw and not required:  # only a body with no bytes at all is empty: whitespace alone is not JSON
         raw = b"{}"
     return protocol.decode(msgspec.json.Decoder(into), raw, "the request body")
@@ -90,7 +90,7 @@ def only(methods: dict[str, Endpoint]) -> Endpoint:
     return endpoint
 
 
-def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
+def pad_routes(door: Door, pads: Pads) -> list[BaseRoute]:
     """The pad API's routes and its two sockets."""
 
     def guarded(handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
@@ -101,7 +101,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
             try:
                 if pads.closed_to_new:
                     raise ShuttingDown()
-                runner.access.authorize(request.query_params, request.headers, _address(request))
+                door.authorize(credentials(request))
                 pad_id, key = request.path_params.get("pad_id", ""), request.query_params.get("key", "")
                 if not pad_id or not pads.homes.shared:
                     return await handler(request, pad_id, key)
@@ -111,7 +111,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
                 except Elsewhere as home:
                     if HOP_HEADER in request.headers:
                         raise Unavailable("the pad is moving between servers", 1) from None
-                    return await forward(request, home.address, runner.node_id, runner.door.max_message_bytes)
+                    return await forward(request, home.address, door.node_id, door.max_message_bytes)
             except ProtocolError as problem:
                 body, status = refusal(problem)
                 return JSONResponse(body, status, refusal_headers(problem))
@@ -121,7 +121,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
         return endpoint
 
     async def create(request: Request, _: str, __: str) -> Response:
-        new = await pads.create(await body_of(request, runner, NewPad))
+        new = await pads.create(await body_of(request, door, NewPad))
         keys = new.keys
         created = PadCreated(
             id=new.id,
@@ -135,7 +135,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
 
     async def run(request: Request, pad_id: str, key: str) -> Response:
         await pads.enter(pad_id, key)  # an unknown pad or a wrong key is 404 whatever the body
-        body = await body_of(request, runner, RunPad)
+        body = await body_of(request, door, RunPad)
         run_id = await pads.run(pad_id, key, body, credentials(request))
         return answer(RunAccepted(run_id), 202)
 
@@ -144,7 +144,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
 
     async def links(request: Request, pad_id: str, key: str) -> Response:
         await pads.enter(pad_id, key)
-        role = (await body_of(request, runner, NewLink, required=True)).role
+        role = (await body_of(request, door, NewLink, required=True)).role
         fresh = await pads.new_key(pad_id, key, role)
         return answer(Link(role, fresh, link(request, pad_id, fresh)))
 
@@ -153,7 +153,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
 
     async def set_notes(request: Request, pad_id: str, key: str) -> Response:
         await pads.enter(pad_id, key)
-        text = (await body_of(request, runner, Notes, required=True)).notes
+        text = (await body_of(request, door, Notes, required=True)).notes
         await pads.set_notes(pad_id, key, text)
         return answer(Notes(text))
 
@@ -175,24 +175,20 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
         Route(base + "/{pad_id}/notes", only({"GET": guarded(notes), "PUT": guarded(set_notes)}), methods=every),
         Route(base + "/{pad_id}/history", only({"GET": guarded(history)}), methods=every),
         Route(base + "/{pad_id}/export", only({"GET": guarded(export)}), methods=every),
-        WebSocketRoute("/ws/pads/{pad_id}/events", _events_socket(runner, pads)),
-        WebSocketRoute("/ws/pads/{pad_id}", _yjs_socket(runner, pads)),
+        WebSocketRoute("/ws/pads/{pad_id}/events", _events_socket(door, pads)),
+        WebSocketRoute("/ws/pads/{pad_id}", _yjs_socket(door, pads)),
     ]
 
 
-def _address(connection: HTTPConnection) -> str | None:
-    return connection.client.host if connection.client else None
-
-
 # --- sockets ------------------------------------------------------------------------------------------------
-async def _accept(websocket: WebSocket, runner: Runner, pads: Pads) -> bool:
+async def _accept(websocket: WebSocket, door: Door, pads: Pads) -> bool:
     """Accept (echoing a token subprotocol, as /ws does), then the door; False when refused and closed."""
     offered = token_subprotocols(websocket.headers)
     await websocket.accept(subprotocol=offered[0] if offered else None)
     try:
         if pads.closed_to_new:
             raise ShuttingDown()
-        runner.access.authorize(websocket.query_params, websocket.headers, _address(websocket))
+        door.authorize(credentials(websocket))
     except ProtocolError as problem:
         await _refuse(websocket, problem)
         return False
@@ -245,11 +241,11 @@ async def _drain(websocket: WebSocket, outgoing: Outgoing) -> None:
     await _close(websocket, outgoing.close_code or CloseCode.NORMAL, outgoing.close_reason)
 
 
-def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
+def _yjs_socket(door: Door, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
     """/ws/pads/<id>?key=K[&name=N]: the y-websocket protocol, binary frames."""
 
     async def endpoint(websocket: WebSocket) -> None:
-        if not await _accept(websocket, runner, pads):
+        if not await _accept(websocket, door, pads):
             return
         pad_id = websocket.path_params["pad_id"]
         try:
@@ -257,7 +253,7 @@ def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[N
                 pad_id, websocket.query_params.get("key", ""), websocket.query_params.get("name")
             )
         except Elsewhere as home:
-            await _relay(websocket, home, runner.node_id)
+            await _relay(websocket, home, door.node_id)
             return
         except ProtocolError as problem:
             await _refuse(websocket, problem)
@@ -289,11 +285,11 @@ def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[N
     return endpoint
 
 
-def _events_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
+def _events_socket(door: Door, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
     """/ws/pads/<id>/events?key=K: JSON, server to client (runs starting and finishing, the pad ending)."""
 
     async def endpoint(websocket: WebSocket) -> None:
-        if not await _accept(websocket, runner, pads):
+        if not await _accept(websocket, door, pads):
             return
         pad_id = websocket.path_params["pad_id"]
         try:
@@ -301,7 +297,7 @@ def _events_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitabl
                 pad_id, websocket.query_params.get("key", ""), websocket.query_params.get("name")
             )
         except Elsewhere as home:
-            await _relay(websocket, home, runner.node_id)
+            await _relay(websocket, home, door.node_id)
             return
         except ProtocolError as problem:
             await _refuse(websocket, problem)
