@@ -22,7 +22,7 @@ import urllib.request
 from contextlib import AsyncExitStack
 from typing import Any
 
-from padbox.pad_client import Events, YClient, append
+from padbox_dev.pad_client import Events, YClient, append
 
 from .docker_engine import Engine
 from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, padbox_server

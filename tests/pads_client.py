@@ -1,4 +1,4 @@
-"""What the pad tests use: the raw Yjs peer and events socket (padbox.pad_client) and a JSON request helper."""
+"""What the pad tests use: the raw Yjs peer and events socket (padbox_dev.pad_client) and a JSON request helper."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from padbox.pad_client import Events, YClient, append
+from padbox_dev.pad_client import Events, YClient, append
 
 __all__ = ["Events", "YClient", "append", "http"]
 

@@ -140,3 +140,20 @@ def test_padbox_serve_answers_with_the_shipped_languages_and_the_pad(installed: 
 def test_python_m_padbox_serves_too(installed: Install) -> None:
     with serving(installed, installed.python, "-m", "padbox") as url:
         assert get(f"{url}/healthz") == (200, b"ok")
+
+
+def test_the_wheel_carries_no_development_tools(installed: Install) -> None:
+    """The local cluster and the raw pad client are padbox_dev's, beside tests/ and bench/, not the server's."""
+    absent = subprocess.run(
+        [
+            installed.python,
+            "-c",
+            "import importlib.util as u; print([m for m in ('padbox_dev', 'padbox.cluster.local', 'padbox.pad_client')"
+            " if u.find_spec(m) is not None])",
+        ],
+        cwd=installed.elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert absent == "[]", absent

@@ -18,10 +18,10 @@ import websockets
 
 from padbox.cluster import keys, member
 from padbox.cluster.agent import NodeState
-from padbox.cluster.local import LocalCluster
 from padbox.cluster.member import RedisMember
 from padbox.cluster.pad_claims import RedisPadHomes
 from padbox.pads.homes import Elsewhere
+from padbox_dev.local_cluster import LocalCluster
 from tests.cluster.conftest import ws_front, ws_node
 from tests.cluster.runs import wait_for
 from tests.pads_client import Events, YClient, append, http

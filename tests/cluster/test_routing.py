@@ -7,7 +7,7 @@ import urllib.request
 from contextlib import AsyncExitStack
 
 from padbox.client import Client, connect, run_program
-from padbox.cluster.local import LocalCluster
+from padbox_dev.local_cluster import LocalCluster
 from tests.cluster.conftest import ws_front, ws_node
 from tests.cluster.runs import OpenRun, finish, open_run
 

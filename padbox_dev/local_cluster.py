@@ -5,8 +5,8 @@ Every part runs as its own process on its own loopback port, with its state unde
 (PADBOX_CLUSTER_DIR, default .cluster/); nothing is installed as a system service and nothing is left running
 by `down`. The nodes share the local Docker engine, each with its own instance and node label.
 
-    python -m padbox.cluster.local up [--nodes 3] [--port 8100]
-    python -m padbox.cluster.local down
+    python -m padbox_dev.local_cluster up [--nodes 3] [--port 8100]
+    python -m padbox_dev.local_cluster down
 """
 
 from __future__ import annotations
