@@ -16,13 +16,12 @@ import subprocess
 import sys
 import time
 import tomllib
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import REPO, free_port
@@ -65,11 +64,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Install:
 
 
 def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as answer:
-        return answer.code, answer.read()
+    answer = httpx.get(url, timeout=10)
+    return answer.status_code, answer.content
 
 
 @contextmanager
