@@ -67,12 +67,20 @@ class Node:
         if self._left:
             return
         self._left = True
-        # A cluster node's pads go first, to the nodes that stay: their participants reconnect there at once
-        # instead of waiting for this node's runs (a single server keeps its pads open until it stops).
-        await self.pads.hand_off()
+        # Each step goes on when the one before failed (logged): a failed hand-off must not cut the drain short,
+        # and a failed drain must not leave the sessions running.
+        try:
+            # A cluster node's pads go first, to the nodes that stay: their participants reconnect there at once
+            # instead of waiting for this node's runs (a single server keeps its pads open until it stops).
+            await self.pads.hand_off()
+        except Exception:
+            log.exception("handing the pads off failed: they close with the server")
         if self.shutdown.drain_s > 0:  # no new runs (the agent check says `drain`), while running ones go on
-            left = await self.runner.drain(self.shutdown.drain_s, self.shutdown.settle_s)
-            log.info("drained: %d session(s) still running after %.0f s", left, self.shutdown.drain_s)
+            try:
+                left = await self.runner.drain(self.shutdown.drain_s, self.shutdown.settle_s)
+                log.info("drained: %d session(s) still running after %.0f s", left, self.shutdown.drain_s)
+            except Exception:
+                log.exception("draining failed: the sessions are ended now")
         try:
             # Pad sockets first (their edits are stored already; open sockets would hold uvicorn's own
             # shutdown), then the runs, whose records the pads finish as the runs end.

@@ -60,3 +60,16 @@ async def test_without_a_drain_time_leaving_ends_the_sessions_at_once() -> None:
     log: list[str] = []
     await node(log).leave()
     assert "runner.drain" not in log and log[-2:] == ["pads.shut_down", "runner.shut_down"]
+
+
+async def test_a_failed_hand_off_still_drains_and_ends_the_sessions() -> None:
+    log: list[str] = []
+    it = node(log, drain_s=30)
+
+    async def fails() -> None:
+        log.append("pads.hand_off")
+        raise OSError("redis went away")
+
+    it.pads.hand_off = fails
+    await it.leave()
+    assert log == ["pads.hand_off", "runner.drain", "pads.shut_down", "runner.shut_down"]
