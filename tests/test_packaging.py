@@ -95,7 +95,7 @@ def serving(install: Install, *command: str | Path) -> Iterator[str]:
             try:
                 if get(f"{url}/healthz")[0] == 200:
                     break
-            except OSError:
+            except httpx.TransportError:  # not listening yet
                 pass
             time.sleep(0.2)
         yield url
