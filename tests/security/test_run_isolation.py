@@ -15,8 +15,9 @@ import pytest
 
 from padbox.client import Transcript
 from tests.conftest import docker_containers, start_server
+from tests.eventually import eventually
 from tests.security.target import BOXES, Target, new_secret, program, report
-from tests.test_pool import metric, wait_for
+from tests.test_pool import metric
 
 pytestmark = pytest.mark.docker
 
@@ -50,7 +51,7 @@ def settled(target: Target) -> bool:
 
 async def hosted_run(target: Target, source: str, *args: str, **limits: Any) -> tuple[Transcript, str]:
     """A run once the pool has settled, and the host name of the container it ran in (first line of its output)."""
-    await wait_for(lambda: settled(target))
+    await eventually(lambda: settled(target), 60, "the pool's one container ready again")
     shown = f"import socket; print(socket.gethostname(), flush=True)\n{source}"
     t = await target.run("python", shown, args=list(args), limits=limits or {"run_timeout_s": 20})
     return t, t.text().partition("\n")[0]
