@@ -19,10 +19,10 @@ test: setup browser cluster-packages
 check: lint format-check types imports pad-tests
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check server tests bench runner-image
+	$(VENV)/bin/ruff check server tests bench runner-image padbox_dev
 
 format-check: $(VENV)/.installed
-	$(VENV)/bin/ruff format --check server tests bench runner-image
+	$(VENV)/bin/ruff format --check server tests bench runner-image padbox_dev
 
 types: $(VENV)/.installed
 	$(VENV)/bin/mypy
@@ -86,10 +86,10 @@ clean:
 # packages (installed when missing) and this checkout; prints the front URL. `make cluster-down` stops it all.
 CLUSTER_DIR ?= .cluster
 cluster: setup cluster-packages
-	PADBOX_CLUSTER_DIR=$(CLUSTER_DIR) $(PY) -m padbox.cluster.local up
+	PADBOX_CLUSTER_DIR=$(CLUSTER_DIR) $(PY) -m padbox_dev.local_cluster up
 
 cluster-down: $(VENV)/.installed
-	PADBOX_CLUSTER_DIR=$(CLUSTER_DIR) $(PY) -m padbox.cluster.local down
+	PADBOX_CLUSTER_DIR=$(CLUSTER_DIR) $(PY) -m padbox_dev.local_cluster down
 
 # Debian's redis-server, postgresql and haproxy, installed when missing (root on Debian), else a clear stop.
 cluster-packages:

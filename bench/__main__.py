@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import bursts, cluster, idle, latency, pads, questions, rate, throughput
+from . import bursts, cluster, idle, isolation, latency, pads, questions, rate, throughput
 from .docker_engine import Engine
 from .machine import describe, revision
 from .padbox_process import ServerConfig
@@ -34,6 +34,7 @@ SECTIONS: dict[str, Section] = {
     "idle_sessions": idle.measure,
     "gvisor": latency.measure_gvisor,
     "bursts": bursts.measure,
+    "isolation": isolation.measure,
     "pads": pads.measure,
     "questions": questions.measure,
     "cluster": cluster.measure,

@@ -1,4 +1,4 @@
-"""Section: the local cluster (padbox.cluster.local: Redis, PostgreSQL, HAProxy, three nodes on this machine).
+"""Section: the local cluster (padbox_dev.local_cluster: Redis, PostgreSQL, HAProxy, three nodes on this machine).
 
 - Runs per second through HAProxy with 1, 2 and 3 nodes in rotation (the others put in maintenance through
   HAProxy's admin socket), each node's share of the CPU beside it. All nodes share this machine's cores and its
@@ -28,9 +28,9 @@ from typing import Any
 import websockets
 
 from padbox.client import Client, connect
-from padbox.cluster.local import Layout, LocalCluster
 from padbox.core.cluster import owner_of
-from padbox.pad_client import YClient, append
+from padbox_dev.local_cluster import Layout, LocalCluster
+from padbox_dev.pad_client import YClient, append
 
 from .cpu import MACHINE, CpuMeter
 from .docker_engine import Engine

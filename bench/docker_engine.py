@@ -30,12 +30,18 @@ class Container:
     session: str
     origin: str  # "pool" or "cold"
     state: str  # Docker's: "created", "running", "exited", "removing", ...
+    boxes: bool = False  # it hosts run after run (namespace mode): a used one is renewed, not removed
 
 
 def quiet(containers: Collection[Container], pool_size: int, used: Collection[str]) -> bool:
-    """The warm pool is full of unused sandboxes and no used sandbox is still being removed."""
-    ready = sum(1 for s in containers if s.origin == "pool" and s.state == "running" and s.session not in used)
-    return ready >= pool_size and not any(s.session in used or s.origin != "pool" for s in containers)
+    """The warm pool is full of unused sandboxes (or, in namespace mode, of running hosts that are renewed after
+    each run) and no used sandbox is still being removed."""
+
+    def ready(s: Container) -> bool:
+        return s.state == "running" and (s.boxes or (s.origin == "pool" and s.session not in used))
+
+    leftover = [s for s in containers if not ready(s) and (s.boxes or s.session in used or s.origin != "pool")]
+    return sum(1 for s in containers if ready(s)) >= pool_size and not leftover
 
 
 class Engine:
@@ -89,7 +95,12 @@ class Engine:
     async def sandboxes(self, instance: str) -> list[Container]:
         """Every container a padbox instance has now, in any state."""
         return [
-            Container(c["Labels"].get(SESSION_LABEL, ""), c["Labels"].get(ORIGIN_LABEL, ""), c["State"])
+            Container(
+                c["Labels"].get(SESSION_LABEL, ""),
+                c["Labels"].get(ORIGIN_LABEL, ""),
+                c["State"],
+                "--boxes=" in str(c["Command"]),
+            )
             for c in await self._containers(instance, all_states=True)
         ]
 

@@ -12,11 +12,12 @@ import signal
 import socket
 import sys
 import tempfile
-import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 INSTANCE = "bench"
@@ -33,6 +34,7 @@ class ServerConfig:
     queue_limit: int = 256
     max_output_kb: int = 131072  # the throughput run asks for more than the default cap
     runtime: str = ""  # "runsc" for the gVisor measurement
+    isolation: str = "auto"  # PADBOX_ISOLATION: "namespace", "container" or "auto"
     instance: str = INSTANCE
     per_client_sessions: int = 0  # 0: as many as max_sessions
 
@@ -46,6 +48,7 @@ class ServerConfig:
             "PADBOX_QUEUE_LIMIT": str(self.queue_limit),
             "PADBOX_MAX_OUTPUT_KB": str(self.max_output_kb),
             "PADBOX_RUNTIME": self.runtime,
+            "PADBOX_ISOLATION": self.isolation,
             # Every bench client is 127.0.0.1: the per-client caps would otherwise measure themselves.
             "PADBOX_MAX_SESSIONS_PER_CLIENT": str(self.per_client_sessions or self.max_sessions),
             "PADBOX_SESSIONS_PER_MINUTE": "1000000",
@@ -110,9 +113,8 @@ def _free_port() -> int:
 
 def _healthy(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
         return False
 
 

@@ -16,13 +16,13 @@ the figures include that.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import urllib.request
 from contextlib import AsyncExitStack
 from typing import Any
 
-from padbox.pad_client import Events, YClient, append
+import httpx
+
+from padbox_dev.pad_client import Events, YClient, append
 
 from .docker_engine import Engine
 from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, padbox_server
@@ -43,14 +43,8 @@ def create_pad(server: PadboxProcess) -> dict[str, Any]:
 
 def create_pad_at(base_url: str) -> dict[str, Any]:
     """A new pad through the API at `base_url` (a server, or a cluster's front)."""
-    request = urllib.request.Request(
-        f"{base_url}/api/v1/pads",
-        data=json.dumps({"language": "python", "title": "bench"}).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        pad: dict[str, Any] = json.loads(response.read())
+    answer = httpx.post(f"{base_url}/api/v1/pads", json={"language": "python", "title": "bench"}, timeout=30)
+    pad: dict[str, Any] = answer.raise_for_status().json()
     return pad
 
 

@@ -25,7 +25,7 @@ from pycrdt import Map
 
 from padbox.config import Settings
 from padbox.core.protocol import ServerType
-from padbox.pad_client import Events, YClient, replace
+from padbox_dev.pad_client import Events, YClient, replace
 
 from .docker_engine import Engine
 from .padbox_process import INSTANCE, PadboxProcess, ServerConfig, padbox_server

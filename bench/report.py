@@ -17,6 +17,13 @@ MIN_OUTPUT_MB_PER_S = 50.0
 IDLE_SESSIONS = 200
 MAX_IDLE_SERVER_MB = 250.0
 MAX_PAD_EDIT_P50_MS = 30.0  # the pads issue: edit propagation on loopback
+# The per-run sandboxes issue, for the namespace mode under runc.
+ISOLATION_ONE_CLIENT_P50 = 2.0  # × bare
+ISOLATION_ONE_CLIENT_P90 = 4.0
+ISOLATION_FOUR_CLIENTS_P50 = 3.0
+ISOLATION_MIN_TIMES_CEILING = 5.0  # runs/s at concurrency 4 vs Docker's raw rate
+ISOLATION_MAX_CPU_MS = 15.0  # CPU per run beyond the program itself
+NAMESPACE_RUNC = "namespace (runc)"
 MAX_TEST_RUN_TIMES_ONE_RUN = 2.0  # the questions issue: Run tests of 10 cases vs one single run, p50
 
 
@@ -98,6 +105,7 @@ def targets(results: dict[str, Any]) -> list[Target]:
                 f"< {MAX_IDLE_SERVER_MB:g} MB",
             )
         )
+    found += list(_isolation_targets(results.get("isolation", {}).get("modes", {}).get(NAMESPACE_RUNC)))
     for row in results.get("pads", {}).get("propagation", []):
         found.append(
             _at_most(
@@ -143,6 +151,54 @@ def _questions_markdown(questions: dict[str, Any]) -> list[str]:
         f"{cases * questions['case_cpu_ms_p50'] / questions['cpus']:.0f} ms whatever the server does.",
         "",
     ]
+    return lines
+
+
+def _isolation_targets(mode: dict[str, Any] | None) -> Iterator[Target]:
+    if not mode:
+        return
+    ratios = mode["ratios"]
+    yield _at_most("one client back to back, first output p50", ratios["one_client_p50"], ISOLATION_ONE_CLIENT_P50,
+                   "× bare", f"≤ {ISOLATION_ONE_CLIENT_P50:g}× bare")  # fmt: skip
+    yield _at_most("one client back to back, first output p90", ratios["one_client_p90"], ISOLATION_ONE_CLIENT_P90,
+                   "× bare", f"≤ {ISOLATION_ONE_CLIENT_P90:g}× bare")  # fmt: skip
+    yield _at_most("four clients back to back, p50", ratios["four_clients_p50"], ISOLATION_FOUR_CLIENTS_P50,
+                   "× bare", f"≤ {ISOLATION_FOUR_CLIENTS_P50:g}× bare")  # fmt: skip
+    if ratios["runs_per_s_vs_ceiling"] is not None:
+        yield _at_least("runs/s at concurrency 4 vs Docker's raw rate", ratios["runs_per_s_vs_ceiling"],
+                        ISOLATION_MIN_TIMES_CEILING, "×", f"≥ {ISOLATION_MIN_TIMES_CEILING:g}× ceiling")  # fmt: skip
+    yield _at_most("CPU per run beyond the program", mode["cpu_ms_beyond_program"], ISOLATION_MAX_CPU_MS, " ms",
+                   f"≤ {ISOLATION_MAX_CPU_MS:g} ms")  # fmt: skip
+
+
+def _isolation_markdown(isolation: dict[str, Any]) -> list[str]:
+    bare = isolation["bare_process"]
+    ceiling = isolation["docker_ceiling"]
+    lines = [
+        "### Isolation modes (pool floor 4, side by side in one run)",
+        "",
+        f"References: bare `/usr/bin/python3` first output p50 {bare['p50_ms']} ms ({bare['cpu_ms_per_run']} ms of "
+        f"machine CPU per run); Docker's raw create/start/wait/remove at concurrency 4: {ceiling['runs_per_s']} "
+        "runs/s.",
+        "",
+    ]
+    rows = []
+    for name, mode in isolation["modes"].items():
+        r = mode["ratios"]
+        rows.append([
+            name,
+            f"{mode['one_client']['p50_ms']} / {mode['one_client']['p90_ms']} ({r['one_client_p50']}× / "
+            f"{r['one_client_p90']}×)",
+            f"{mode['four_clients']['p50_ms']} ({r['four_clients_p50']}×)",
+            f"{mode['runs_per_s']} ({r['runs_per_s_vs_ceiling']}× ceiling)",
+            _cpu(mode["cpu_ms_per_run"]),
+            mode["cpu_ms_beyond_program"],
+        ])  # fmt: skip
+    lines += _table(
+        ["mode", "one client p50 / p90 ms", "four clients p50 ms", "runs/s at 4", "CPU ms/run", "beyond program ms"],
+        rows,
+    )
+    lines += ["", *(f"**{name}**: {error}" for name, error in isolation["errors"].items()), ""]
     return lines
 
 
@@ -298,6 +354,8 @@ def markdown(results: dict[str, Any]) -> str:
             + ".",
             "",
         ]
+    if results.get("isolation"):
+        lines += _isolation_markdown(results["isolation"])
     if results.get("pads"):
         lines += _pads_markdown(results["pads"])
     if results.get("questions"):

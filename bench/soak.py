@@ -35,7 +35,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from padbox.client import Client, connect, run_program
 from padbox.core.protocol import Role, ServerType
-from padbox.pad_client import YClient, append
+from padbox_dev.pad_client import YClient, append
 
 from .docker_engine import Engine
 from .machine import describe, one_line, revision

@@ -31,12 +31,17 @@ def image_versions(image: str) -> dict[str, str]:
 
 
 def markdown_table(manifest: Mapping[str, Mapping[str, Any]], versions: Mapping[str, str]) -> str:
-    """One row per language, by display name; a language the image did not report shows `unknown`."""
+    """One row per language, by display name; a language the image did not report shows `unknown`. Under
+    the table, how each language with two styles (`[<id>.script]`) picks one from the source."""
     rows = ["| Language | Id | Aliases | Version |", "| --- | --- | --- | --- |"]
+    notes = []
     for lang_id, entry in sorted(manifest.items(), key=lambda item: str(item[1]["name"]).lower()):
         aliases = ", ".join(f"`{a}`" for a in entry.get("aliases", [])) or "-"
-        rows.append(f"| {entry['name']} | `{lang_id}` | {aliases} | {versions.get(lang_id, 'unknown')} |")
-    return "\n".join(rows)
+        marked = f"{entry['name']} *" if "script" in entry else entry["name"]
+        rows.append(f"| {marked} | `{lang_id}` | {aliases} | {versions.get(lang_id, 'unknown')} |")
+        if "script" in entry:
+            notes.append(f"\\* {entry['name']}: {entry['script']['about']}.")
+    return "\n".join(rows + ([""] + notes if notes else []))
 
 
 def main() -> None:

@@ -3,18 +3,17 @@ runner image; when Docker is missing they fail loudly, never skip."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -142,10 +141,9 @@ def start_server(tmp_dir: Path, instance: str, *, engine_required: bool = True, 
         if process.poll() is not None:
             raise RuntimeError(f"server exited at start-up:\n{server.log()}")
         try:
-            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
             time.sleep(0.1)
     server.stop(signal.SIGKILL)
     raise RuntimeError(f"server did not answer within 60 s:\n{server.log()}")
@@ -179,5 +177,4 @@ def ws_url(server: ServerProcess) -> str:
 
 
 def languages(url: str) -> list[dict[str, object]]:
-    with urllib.request.urlopen(f"{url}/api/v1/languages", timeout=10) as response:
-        return list(json.load(response))
+    return list(httpx.get(f"{url}/api/v1/languages", timeout=10).raise_for_status().json())

@@ -6,14 +6,15 @@ import asyncio
 import json
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from padbox.client import Client, connect, run_program
 from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.docker
 
@@ -44,8 +45,7 @@ def inspect(container: str) -> dict[str, object]:
 def pool_ready(server: ServerProcess) -> int:
     """How many warm sandboxes the server itself holds ready (its handshake done): a container Docker lists
     may still be starting its agent, and a run arriving then rightly gets a cold one."""
-    with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
-        metrics = response.read().decode()
+    metrics = httpx.get(f"{server.url}/metrics", timeout=10).raise_for_status().text
     (line,) = [line for line in metrics.splitlines() if line.startswith("padbox_pool_ready ")]
     return int(float(line.split()[1]))
 
@@ -68,14 +68,6 @@ def pooled_idle(server: ServerProcess) -> list[str]:
     return out.split()
 
 
-async def wait_for(predicate: object, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.1)
-
-
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -92,7 +84,7 @@ def pooled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
 
 
 async def test_a_session_gets_a_pooled_container_and_the_pool_refills(pooled_server: ServerProcess) -> None:
-    await wait_for(lambda: len(pooled_idle(pooled_server)) == 2 and pool_ready(pooled_server) == 2)
+    await eventually(lambda: len(pooled_idle(pooled_server)) == 2 and pool_ready(pooled_server) == 2, 20)
     before = set(pooled_idle(pooled_server))
     t = await run_program(pooled_server.ws_url, language="python", source="print('warm')")
     assert t.text() == "warm\n"
@@ -117,14 +109,14 @@ async def test_a_session_gets_a_pooled_container_and_the_pool_refills(pooled_ser
         check=True,
     ).stdout
     assert "padbox.origin:pool" in used, "the run's container was made by the pool, before the run"
-    await wait_for(
-        lambda: not docker_containers(instance_name("pytest-pool"), run_id) and len(pooled_idle(pooled_server)) == 2
+    await eventually(
+        lambda: not docker_containers(instance_name("pytest-pool"), run_id) and len(pooled_idle(pooled_server)) == 2, 20
     )
     assert set(pooled_idle(pooled_server)) != before, "the pool refilled with a new container"
 
 
 async def test_pooled_containers_carry_exactly_the_cold_settings(pooled_server: ServerProcess) -> None:
-    await wait_for(lambda: len(pooled_idle(pooled_server)) >= 1)
+    await eventually(lambda: len(pooled_idle(pooled_server)) >= 1, 20)
     pooled = inspect(pooled_idle(pooled_server)[0])
     async with connect(pooled_server.ws_url) as ws:
         client = Client(ws)
@@ -271,7 +263,7 @@ async def test_client_that_stops_reading_keeps_server_memory_bounded(
 async def test_a_pooled_sandbox_that_died_while_waiting_is_replaced_by_a_cold_one(
     pooled_server: ServerProcess,
 ) -> None:
-    await wait_for(lambda: len(pooled_idle(pooled_server)) == 2)
+    await eventually(lambda: len(pooled_idle(pooled_server)) == 2, 20)
     for container in pooled_idle(pooled_server):
         subprocess.run(["docker", "kill", container], capture_output=True, check=True)
     t = await run_program(pooled_server.ws_url, language="python", source="print('still fine')")

@@ -6,7 +6,9 @@ answers with it, through a pipe and through a terminal; its deliberate error fai
 verdict in the right stage; a program that exits with status 3 reports 3. Two manifest keys say what
 a language cannot do, and the test checks what it can instead: `prompt_newline = true` (its prompt
 ends its line) and `no_exit_code = true` (it cannot choose its exit status: exit3 may be left out,
-and if given it only has to end).
+and if given it only has to end). A language with a second style (`[<id>.script]`: Standard ML written
+as top-level declarations) has its own template, error and exit3 in that style, tested the same way
+as `<id>-script`. No compiled language's compile stage runs the program or sees its input.
 """
 
 from __future__ import annotations
@@ -22,20 +24,34 @@ import websockets
 
 from padbox.client import Client, ClosedEarly, Transcript, connect, run_program
 from padbox.core.languages import Catalogue
-from padbox.core.protocol import ErrorCode, ProtocolError
+from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile
 from tests.conftest import REPO, languages
 
 MANIFEST_PATH = REPO / "runner-image" / "languages.toml"
 MANIFEST: dict[str, dict[str, Any]] = tomllib.loads(MANIFEST_PATH.read_text())
 LANGUAGE_IDS = sorted(MANIFEST)
+SCRIPT = "-script"  # the suffix of a language's script style: `sml-script`
+# Each way a program may be written: every language, and `<id>-script` for a language with a script style.
+STYLES = sorted([*LANGUAGE_IDS, *(lang + SCRIPT for lang in LANGUAGE_IDS if "script" in MANIFEST[lang])])
 PROMPT = "What is your name?"
 ANSWER = "Hello, Ada!"
 # Longer than any language's compile and run limits together, so a slow toolchain fails on its verdict.
 TIMEOUT_S = 180
 
 
-def compiled(lang: str) -> bool:
-    return "compile" in MANIFEST[lang]
+def language_of(style: str) -> str:
+    return style.removesuffix(SCRIPT) if style.endswith(SCRIPT) and style not in MANIFEST else style
+
+
+def samples(style: str) -> dict[str, Any]:
+    """The template, error and exit3 written in a style (a script style's own), with the language's other keys."""
+    entry = MANIFEST[language_of(style)]
+    return {**entry, **entry["script"]} if style not in MANIFEST else entry
+
+
+def compiled(style: str) -> bool:
+    """Programs in this style have a compile stage (a script style never has)."""
+    return style in MANIFEST and "compile" in MANIFEST[style]
 
 
 def stage_text(t: Transcript, stage: str) -> str:
@@ -48,26 +64,26 @@ def describe(t: Transcript) -> str:
     return "\n".join(lines[-40:])
 
 
-def prompt_for(lang: str) -> str:
+def prompt_for(style: str) -> str:
     """The output a person sees before typing: the question and the space after it, with nothing after
     that; the question alone (its line ended) where the language cannot print a line without ending it."""
-    return PROMPT if MANIFEST[lang].get("prompt_newline") else PROMPT + " "
+    return PROMPT if samples(style).get("prompt_newline") else PROMPT + " "
 
 
-async def answer_prompt(ws_url: str, lang: str, name: str, tty: bool) -> Transcript:
+async def answer_prompt(ws_url: str, style: str, name: str, tty: bool) -> Transcript:
     """Run the template, wait for its prompt with nothing typed yet, then type a name and end the input,
     as a person would. Fails if the prompt does not arrive on its own (held back in a buffer)."""
-    prompt = prompt_for(lang)
+    prompt = prompt_for(style)
     async with connect(ws_url) as ws:
         client = Client(ws)
-        await client.run(language=name, source=MANIFEST[lang]["template"], tty=tty)
+        await client.run(language=name, source=samples(style)["template"], tty=tty)
         try:
             await client.until_output(prompt, timeout=TIMEOUT_S)
         except (ClosedEarly, TimeoutError) as exc:
-            raise AssertionError(f"{lang}: no prompt {prompt!r} (tty={tty})\n{describe(client.transcript)}") from exc
-        if not MANIFEST[lang].get("prompt_newline"):
+            raise AssertionError(f"{style}: no prompt {prompt!r} (tty={tty})\n{describe(client.transcript)}") from exc
+        if not samples(style).get("prompt_newline"):
             after = client.transcript.text("stdout", "run").split(prompt, 1)[1]  # a compiler's warnings come before
-            assert "\n" not in after, f"{lang}: the prompt ended its line\n{describe(client.transcript)}"
+            assert "\n" not in after, f"{style}: the prompt ended its line\n{describe(client.transcript)}"
         await client.stdin("Ada\r" if tty else "Ada\n")  # Enter on a terminal is a carriage return
         with contextlib.suppress(websockets.ConnectionClosed):  # a quick program may be done already
             await client.eof()
@@ -81,13 +97,24 @@ def name_for(lang: str, which: int) -> str:
 
 
 def test_every_entry_is_complete() -> None:
-    for lang, entry in MANIFEST.items():
+    for style in STYLES:
+        entry = samples(style)
         needed = ["name", "file", "run", "version", "template", "error"]
         if not entry.get("no_exit_code"):
             needed.append("exit3")
         missing = [k for k in needed if k not in entry]
-        assert not missing, f"{lang} lacks {missing}"
-        assert PROMPT in entry["template"], f"{lang}'s template does not ask {PROMPT!r}"
+        assert not missing, f"{style} lacks {missing}"
+        assert PROMPT in entry["template"], f"{style}'s template does not ask {PROMPT!r}"
+
+
+def test_each_style_s_samples_are_written_in_that_style() -> None:
+    catalogue = Catalogue.load(MANIFEST_PATH)
+    for style in STYLES:
+        lang = catalogue.resolve(language_of(style))
+        for key in ("template", "error", "exit3"):
+            if key in samples(style):
+                compile, _ = lang.stages(SourceFile(lang.file, samples(style)[key]))
+                assert (compile is not None) == compiled(style), f"{style}'s {key} runs in another style"
 
 
 def test_every_alias_resolves_to_its_language() -> None:
@@ -122,17 +149,17 @@ def test_every_language_reports_the_version_read_from_the_image(server_url: str)
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("lang", LANGUAGE_IDS)
-async def test_language(ws_url: str, lang: str) -> None:
+@pytest.mark.parametrize("style", STYLES)
+async def test_language(ws_url: str, style: str) -> None:
     """The template talks through a pipe and through a terminal; the deliberate error fails in the right
     stage; exit status 3 arrives as 3.
 
-    The runs go at once: one test per language keeps the module fast.
+    The runs go at once: one test per language and style keeps the module fast.
     """
-    entry = MANIFEST[lang]
+    lang, entry = language_of(style), samples(style)
     runs = [
-        answer_prompt(ws_url, lang, name_for(lang, 0), tty=False),
-        answer_prompt(ws_url, lang, name_for(lang, 2), tty=True),
+        answer_prompt(ws_url, style, name_for(lang, 0), tty=False),
+        answer_prompt(ws_url, style, name_for(lang, 2), tty=True),
         run_program(ws_url, language=name_for(lang, 1), source=entry["error"], timeout=TIMEOUT_S),
     ]
     if "exit3" in entry:
@@ -145,11 +172,13 @@ async def test_language(ws_url: str, lang: str) -> None:
     for template in (piped, terminal):
         assert template.verdict == "ok", describe(template)
         assert ANSWER in template.text("stdout", "run").split(PROMPT, 1)[-1], describe(template)
-        if compiled(lang):
+        if compiled(style):
             assert template.exits()["compile"]["verdict"] == "ok", describe(template)
+        else:
+            assert "compile" not in template.exits(), describe(template)
 
     # The deliberate error: the compiler's message at compile time, or a failing run.
-    if compiled(lang):
+    if compiled(style):
         assert error.exits()["compile"]["verdict"] == "compile_error", describe(error)
         assert stage_text(error, "compile").strip(), describe(error)
         assert "run" not in error.exits()
@@ -165,6 +194,68 @@ async def test_language(ws_url: str, lang: str) -> None:
             assert result["signal"] is None and result["verdict"] in ("ok", "runtime_error"), describe(t)
         else:
             assert (result["verdict"], result["code"], result["signal"]) == ("runtime_error", 3, None), describe(t)
+
+
+EFFECT = "top-level effect"
+# Programs of compiled languages that do things at their top level (where a compiler might evaluate them),
+# each printing EFFECT and reading a line: (language, source). Every compiled language's template runs too.
+TOP_LEVEL: list[tuple[str, str]] = [
+    (  # the issue's program: top-level declarations, no main
+        "sml",
+        'val () = (print "top-level effect? "; TextIO.flushOut TextIO.stdOut);\n'
+        'val x = case TextIO.inputLine TextIO.stdIn of SOME s => s | NONE => "";\n'
+        'val () = print ("Hello, " ^ concat (String.tokens Char.isSpace x) ^ "!\\n");\n',
+    ),
+    (  # a main called at the top level, as scripts for `poly` and SML/NJ end
+        "sml",
+        'fun main () =\n  (print "top-level effect? ";\n'
+        '   print ("Hello, " ^ concat (String.tokens Char.isSpace (valOf (TextIO.inputLine TextIO.stdIn))) ^ "!"))\n'
+        "val _ = main ()\n",
+    ),
+    (  # CHICKEN compiles top-level forms to run when the program does
+        "scheme-chicken",
+        '(import (chicken io))\n(display "top-level effect")\n(newline)\n'
+        '(display (string-append "Hello, " (read-line) "!"))\n',
+    ),
+    (  # gplc ignores a directive that is not a declaration; initialization/1 runs when the program does
+        "prolog-gnu",
+        ":- write('top-level effect'), nl.\n:- initialization(main).\n"
+        "main :- write('top-level effect'), nl, write('Hello, Ada!'), nl.\n",
+    ),
+]
+COMPILE_STAGE_CASES = [
+    *((lang, MANIFEST[lang]["template"], PROMPT) for lang in LANGUAGE_IDS if compiled(lang)),
+    *((lang, source, EFFECT) for lang, source in TOP_LEVEL),
+]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("lang", "source", "marker"),
+    COMPILE_STAGE_CASES,
+    ids=[f"{lang}-{n}" for n, (lang, _, _) in enumerate(COMPILE_STAGE_CASES)],
+)
+async def test_no_compile_stage_runs_the_program_or_reads_its_input(
+    ws_url: str, lang: str, source: str, marker: str
+) -> None:
+    """The input is there before the compiler starts; still the program's output (its prompt, its top-level
+    effects) and its input appear in the run stage only. A compiler that evaluated the program would show
+    them in the compile stage's output, or eat the input."""
+    end = {"type": "eof"}  # sent at once too: some programs (Node's readline) wait for it after answering
+    t = await run_program(ws_url, end, language=lang, source=source, stdin="Ada\n", timeout=TIMEOUT_S)
+    compile_output = stage_text(t, "compile")
+    assert marker not in compile_output and "Ada" not in compile_output, describe(t)
+    assert t.verdict == "ok", describe(t)
+    ran = stage_text(t, "run")
+    assert marker in ran and ran.index(marker) < ran.index(ANSWER), describe(t)
+
+
+@pytest.mark.docker
+async def test_an_sml_main_that_is_not_at_the_top_level_is_a_one_line_compile_error(ws_url: str) -> None:
+    source = 'local\nfun main () = print "hidden"\nin\nend\n'
+    t = await run_program(ws_url, language="sml", source=source, timeout=TIMEOUT_S)
+    assert t.exits()["compile"]["verdict"] == "compile_error", describe(t)
+    assert "error: Value or constructor (main) has not been declared" in stage_text(t, "compile"), describe(t)
 
 
 @pytest.mark.docker

@@ -12,6 +12,7 @@ import pytest
 
 from padbox.client import Client, connect, run_program
 from tests.conftest import ServerProcess, created_since, docker_containers, instance_name
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.docker
 
@@ -206,8 +207,7 @@ async def test_client_disconnect_mid_run_removes_the_container(server: ServerPro
         await client.until_output("up")
         run_id = client.transcript.of("started")[0]["id"]
         assert server.containers(run_id), "the run has a container while it runs"
-    await asyncio.sleep(2)
-    assert server.containers(run_id) == []
+    await eventually(lambda: server.containers(run_id) == [], 10, "the left run's container removed")
 
 
 async def test_container_carries_the_session_label_and_hardening(server: ServerProcess) -> None:
@@ -292,8 +292,8 @@ async def test_second_run_message_is_a_protocol_violation(server: ServerProcess)
         t = await client.collect(timeout=10)
     assert t.error["code"] == "bad_request" and "already" in t.error["message"]
     assert t.close_code == 1008
-    await asyncio.sleep(2)
-    assert server.containers(t.of("started")[0]["id"]) == []
+    run_id = t.of("started")[0]["id"]
+    await eventually(lambda: server.containers(run_id) == [], 10, "the broken run's container removed")
 
 
 async def test_message_over_the_size_cap_closes_with_1009_and_no_container(server: ServerProcess) -> None:
@@ -377,9 +377,6 @@ async def test_start_up_removes_containers_a_crashed_server_left(tmp_path_factor
     assert docker_containers(instance)
     srv = start_server(tmp_path_factory.mktemp("crashed"), instance)
     try:
-        deadline = time.monotonic() + 10
-        while docker_containers(instance, "orphan") and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        assert docker_containers(instance, "orphan") == []
+        await eventually(lambda: docker_containers(instance, "orphan") == [], 10, "the orphan removed")
     finally:
         srv.stop()

@@ -16,13 +16,12 @@ import subprocess
 import sys
 import time
 import tomllib
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import REPO, free_port
@@ -65,11 +64,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Install:
 
 
 def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as answer:
-        return answer.code, answer.read()
+    answer = httpx.get(url, timeout=10)
+    return answer.status_code, answer.content
 
 
 @contextmanager
@@ -99,7 +95,7 @@ def serving(install: Install, *command: str | Path) -> Iterator[str]:
             try:
                 if get(f"{url}/healthz")[0] == 200:
                     break
-            except OSError:
+            except httpx.TransportError:  # not listening yet
                 pass
             time.sleep(0.2)
         yield url
@@ -140,3 +136,20 @@ def test_padbox_serve_answers_with_the_shipped_languages_and_the_pad(installed: 
 def test_python_m_padbox_serves_too(installed: Install) -> None:
     with serving(installed, installed.python, "-m", "padbox") as url:
         assert get(f"{url}/healthz") == (200, b"ok")
+
+
+def test_the_wheel_carries_no_development_tools(installed: Install) -> None:
+    """The local cluster and the raw pad client are padbox_dev's, beside tests/ and bench/, not the server's."""
+    absent = subprocess.run(
+        [
+            installed.python,
+            "-c",
+            "import importlib.util as u; print([m for m in ('padbox_dev', 'padbox.cluster.local', 'padbox.pad_client')"
+            " if u.find_spec(m) is not None])",
+        ],
+        cwd=installed.elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert absent == "[]", absent

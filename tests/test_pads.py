@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 from pycrdt import Doc, Map, Text
@@ -354,8 +355,6 @@ async def test_tokens_and_the_origin_allowlist_guard_pads(tmp_path: Path) -> Non
 
 
 def test_the_pad_page_is_served_at_its_path(pad_server: ServerProcess) -> None:
-    import urllib.request
-
-    with urllib.request.urlopen(f"{pad_server.url}/p/anything", timeout=10) as response:
-        assert response.status == 200 and "text/html" in response.headers["Content-Type"]
-        assert b"<html" in response.read().lower()
+    answer = httpx.get(f"{pad_server.url}/p/anything", timeout=10)
+    assert answer.status_code == 200 and "text/html" in answer.headers["Content-Type"]
+    assert b"<html" in answer.content.lower()

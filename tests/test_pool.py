@@ -3,17 +3,16 @@ those limits, and a burst grows the pool, which then shrinks back to its floor w
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from padbox.client import Client, connect, run_program
 from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.docker
 
@@ -40,8 +39,7 @@ public class Main {
 
 
 def metric(server: ServerProcess, name: str) -> float:
-    with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
-        text = response.read().decode()
+    text = httpx.get(f"{server.url}/metrics", timeout=10).raise_for_status().text
     (line,) = [line for line in text.splitlines() if line.startswith(f"{name} ")]
     return float(line.split()[1])
 
@@ -49,13 +47,6 @@ def metric(server: ServerProcess, name: str) -> float:
 def inspect(container: str) -> dict[str, object]:
     out = subprocess.run(["docker", "inspect", container], capture_output=True, check=True, text=True).stdout
     return dict(json.loads(out)[0])
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +68,7 @@ def pool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 async def test_a_language_with_its_own_limits_gets_a_warm_sandbox_with_exactly_those_limits(
     pool_server: ServerProcess,
 ) -> None:
-    await wait_for(lambda: metric(pool_server, "padbox_pool_ready") == FLOOR)
+    await eventually(lambda: metric(pool_server, "padbox_pool_ready") == FLOOR, 60)
     hits_before = metric(pool_server, "padbox_pool_hits_total")
     async with connect(pool_server.ws_url) as ws:
         client = Client(ws)
@@ -103,7 +94,7 @@ async def test_a_language_with_its_own_limits_gets_a_warm_sandbox_with_exactly_t
 
 
 async def test_a_burst_from_one_client_grows_the_pool_then_it_shrinks_to_its_floor(pool_server: ServerProcess) -> None:
-    await wait_for(lambda: metric(pool_server, "padbox_pool_ready") == FLOOR)
+    await eventually(lambda: metric(pool_server, "padbox_pool_ready") == FLOOR, 60)
     run_ids: list[str] = []
     highest_target = 0.0
     for _ in range(12):  # back to back, as fast as one client goes
@@ -112,15 +103,15 @@ async def test_a_burst_from_one_client_grows_the_pool_then_it_shrinks_to_its_flo
         run_ids.append(transcript.run_id)
         highest_target = max(highest_target, metric(pool_server, "padbox_pool_target"))
     assert highest_target > FLOOR, "the pool followed the burst"
-    await wait_for(lambda: metric(pool_server, "padbox_pool_size") > FLOOR, timeout=10)  # refilling past the floor
+    await eventually(lambda: metric(pool_server, "padbox_pool_size") > FLOOR, 10)  # refilling past the floor
     # A whole window without a run: back at the floor, and nothing of the burst is left.
-    await wait_for(
+    await eventually(
         lambda: (
             metric(pool_server, "padbox_pool_size") == FLOOR
             and metric(pool_server, "padbox_pool_target") == FLOOR
             and len(docker_containers(pool_server.instance)) == FLOOR
         ),
-        timeout=WINDOW_S * 5,
+        WINDOW_S * 5,
     )
     for run_id in run_ids:
         assert docker_containers(pool_server.instance, run_id) == [], "a run's container outlived it"

@@ -1,7 +1,7 @@
 """The question bank and Run tests, against a real server process, the real Docker engine and the real image.
 
 One server for the module, with an operator token; every HTTP call goes through httpx, every socket is the pad's
-own (padbox.pad_client).
+own (padbox_dev.pad_client).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import httpx
 import pytest
 from pycrdt import Map
 
-from padbox.pad_client import Events, YClient, replace
+from padbox_dev.pad_client import Events, YClient, replace
 from tests.conftest import ServerProcess, start_server
 
 pytestmark = pytest.mark.docker

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import stat
 import sys
 import termios
 import tty
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import websockets
 
 from padbox import questions_command
@@ -43,8 +42,7 @@ def http_base(ws_url: str) -> str:
 def guess_language(path: Path, ws_url: str) -> str:
     """The language that answers to this file's extension, per the server's own list of names (which
     settles an extension two languages share, `.pl` say)."""
-    with urllib.request.urlopen(f"{http_base(ws_url)}/api/v1/languages", timeout=10) as response:
-        listing = json.load(response)
+    listing = httpx.get(f"{http_base(ws_url)}/api/v1/languages", timeout=10).raise_for_status().json()
     extension = path.suffix[1:].lower()
     for lang in listing:
         if extension and extension in [str(name).lower() for name in [lang["id"], *lang["aliases"]]]:
@@ -200,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         language = args.language or guess_language(args.file, args.url)
         status = asyncio.run(run_file(args.file, language, args.url, args.tty, args.token))
-    except (OSError, websockets.InvalidURI, websockets.InvalidHandshake) as exc:
+    except (OSError, httpx.HTTPError, websockets.InvalidURI, websockets.InvalidHandshake) as exc:
         raise SystemExit(f"padbox: cannot reach {args.url}: {exc}") from None
     sys.exit(status)
 

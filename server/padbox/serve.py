@@ -1,5 +1,6 @@
-"""`padbox serve` (and `python -m padbox`): uvicorn over the assembled app, shutting sessions down cleanly on
-SIGTERM/SIGINT. Every setting comes from the environment (padbox.config)."""
+"""`padbox serve` (and `python -m padbox`): uvicorn over the assembled app. On the first SIGTERM/SIGINT the node
+leaves (hands off, drains, ends its sessions) while uvicorn still serves, then uvicorn shuts down and the app's
+lifespan stops the node. Every setting comes from the environment (padbox.config)."""
 
 from __future__ import annotations
 
@@ -13,60 +14,30 @@ import uvicorn
 from padbox.assembly import assemble
 from padbox.config import ConfigError, Settings
 from padbox.core.access import RedactTokens
-from padbox.core.runner import Runner
-from padbox.pads.service import Pads
-from padbox.web.app import Service, create_app
-from padbox.web.questions import question_routes
-
-AGENT_SETTLE_S = 2.5
+from padbox.node import Node
+from padbox.web.app import create_app
 
 
 class PadboxServer(uvicorn.Server):
-    """uvicorn, but on the first signal every running session is told and its container removed
-    before uvicorn begins its own shutdown (which would otherwise just drop the sockets)."""
+    """uvicorn, but on the first signal the node leaves before uvicorn begins its own shutdown (which would
+    otherwise just drop the sockets); a second signal stops at once."""
 
-    def __init__(
-        self,
-        config: uvicorn.Config,
-        runner: Runner,
-        pads: Pads,
-        grace_s: float,
-        drain_s: float = 0,
-        settle_s: float = 0,
-    ) -> None:
+    def __init__(self, config: uvicorn.Config, node: Node) -> None:
         super().__init__(config)
-        self.runner = runner
-        self.pads = pads
-        self.grace_s = grace_s
-        self.drain_s = drain_s
-        self.settle_s = settle_s
-        self.draining = False
+        self.node = node
+        self.leaving = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.draining:
+        if self.leaving:
             super().handle_exit(sig, frame)
             return
-        self.draining = True
+        self.leaving = True
         loop = asyncio.get_event_loop()
-        loop.call_soon_threadsafe(lambda: loop.create_task(self._drain_then_exit(sig, frame)))
+        loop.call_soon_threadsafe(lambda: loop.create_task(self._leave_then_exit(sig, frame)))
 
-    async def _drain_then_exit(self, sig: int, frame: FrameType | None) -> None:
-        grace = self.grace_s
-        log = logging.getLogger("padbox")
-        # A cluster node's pads go first, to the nodes that stay: their participants reconnect there at once
-        # instead of waiting for this node's runs (a single server keeps its pads open until it stops).
-        await self.pads.hand_off()
-        if self.drain_s > 0:  # no new runs (the agent check says `drain`), while running ones go on to their end
-            left = await self.runner.drain(self.drain_s, self.settle_s)
-            log.info("drained: %d session(s) still running after %.0f s", left, self.drain_s)
+    async def _leave_then_exit(self, sig: int, frame: FrameType | None) -> None:
         try:
-            # Pad sockets first (their edits are stored already; open sockets would hold uvicorn's own
-            # shutdown), then the runs, whose records the pads finish as the runs end.
-            await asyncio.wait_for(asyncio.gather(self.pads.shut_down(), self.runner.shut_down()), grace)
-        except TimeoutError:
-            logging.getLogger("padbox").warning("sessions did not finish within %.0f s of shutdown", grace)
-        except Exception:  # the process still exits; the log says why the clean-up failed
-            logging.getLogger("padbox").exception("shutting sessions down failed")
+            await self.node.leave()
         finally:
             super().handle_exit(sig, frame)
 
@@ -77,9 +48,7 @@ def serve() -> None:
     try:
         settings = Settings.from_env()
         assembly = assemble(settings)
-        services: list[Service] = [assembly.questions, *([assembly.cluster] if assembly.cluster else [])]
-        routes = question_routes(assembly.runner, assembly.pads, assembly.questions)
-        app = create_app(assembly.runner, assembly.metrics, settings.image, assembly.pads, services, routes)
+        app = create_app(assembly.served, assembly.node)
     except (ConfigError, ValueError, OSError) as exc:
         sys.exit(f"padbox: {exc}")
     config = uvicorn.Config(
@@ -96,7 +65,4 @@ def serve() -> None:
     )
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(RedactTokens())
-    # With an agent check, HAProxy needs a few of its checks (1 s apart in deploy/) to hear `drain` before new
-    # runs stop coming; until then they are still served here.
-    settle = AGENT_SETTLE_S if settings.agent_port else 0
-    PadboxServer(config, assembly.runner, assembly.pads, settings.shutdown_grace_s, settings.drain_s, settle).run()
+    PadboxServer(config, assembly.node).run()

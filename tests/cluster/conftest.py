@@ -1,5 +1,5 @@
 """The local cluster the cluster tests run against: Redis, PostgreSQL, HAProxy and three padbox nodes, started
-once for the module run (padbox.cluster.local, as `make cluster` starts them) on ports of their own, and stopped
+once for the module run (padbox_dev.local_cluster, as `make cluster` starts them) on ports of their own, and stopped
 after. Missing parts fail the tests loudly (`make cluster-test` installs them), never skip them."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from padbox.cluster.local import Layout, LocalCluster
+from padbox_dev.local_cluster import Layout, LocalCluster
 from tests.conftest import require_docker
 
 TOKENS = ("spread", "joins", "caps", "redis", "loss", "rolling", "pads", "bench", "questions")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -48,18 +47,3 @@ async def finish(run: OpenRun, line: str = "x") -> None:
     await run.client.stdin(line + "\n")
     transcript = await run.client.collect(30)
     assert f"got {line}" in transcript.text() and transcript.verdict == "ok", transcript.frames
-
-
-async def wait_for(predicate: Any, timeout: float, what: str) -> float:
-    """Poll `predicate` (sync or async) until true; the seconds it took."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return loop.time() - start
-        if loop.time() - start > timeout:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.1)

@@ -11,9 +11,9 @@ import redis.asyncio as redis
 
 from padbox.client import Client, connect
 from padbox.cluster.agent import NodeState
-from padbox.cluster.local import LocalCluster
 from padbox.cluster.member import RedisMember
 from padbox.core.access import ClientBusy
+from padbox_dev.local_cluster import LocalCluster
 from tests.cluster.conftest import PER_CLIENT, ws_front
 from tests.cluster.runs import WAITS_FOR_A_LINE, OpenRun, finish
 

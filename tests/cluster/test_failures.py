@@ -8,16 +8,17 @@ import json
 import signal
 import subprocess
 import time
-import urllib.request
 from contextlib import AsyncExitStack
 
+import httpx
 import redis.asyncio as redis
 
 from padbox.client import Client, connect, run_program
 from padbox.cluster import keys
-from padbox.cluster.local import LocalCluster
+from padbox_dev.local_cluster import LocalCluster
 from tests.cluster.conftest import ws_front, ws_node
-from tests.cluster.runs import OpenRun, finish, open_run, wait_for
+from tests.cluster.runs import OpenRun, finish, open_run
+from tests.eventually import eventually
 
 
 def node_containers(cluster: LocalCluster, node: str) -> set[str]:
@@ -39,8 +40,7 @@ def node_containers(cluster: LocalCluster, node: str) -> set[str]:
 
 
 def events_heard(cluster: LocalCluster, node: str) -> list[dict[str, object]]:
-    with urllib.request.urlopen(f"{cluster.layout.node_url(node)}/api/v1/cluster", timeout=3) as answer:
-        return list(json.loads(answer.read())["events"])
+    return list(httpx.get(f"{cluster.layout.node_url(node)}/api/v1/cluster", timeout=3).json()["events"])
 
 
 async def a_new_run_works(cluster: LocalCluster) -> bool:
@@ -58,7 +58,7 @@ async def test_redis_restarted_during_runs_running_ones_finish_and_new_ones_work
         for run in running:  # nothing on a running session's path needs Redis
             await finish(run)
         cluster.start_redis()
-        took = await wait_for(lambda: a_new_run_works(cluster), 10, "a new run works after Redis came back")
+        took = await eventually(lambda: a_new_run_works(cluster), 10, "a new run works after Redis came back")
         print(f"new runs work again {took:.1f} s after Redis restarted")
     # Every node subscribed again: an event published now reaches each one.
     marker = f"probe-{time.monotonic_ns()}"
@@ -70,7 +70,7 @@ async def test_redis_restarted_during_runs_running_ones_finish_and_new_ones_work
             heard = [events_heard(cluster, n) for n in cluster.layout.node_ids()]
             return all(any(e.get("event") == marker for e in events) for events in heard)
 
-        await wait_for(all_heard, 10, "every node hears cluster events again")
+        await eventually(all_heard, 10, "every node hears cluster events again")
     finally:
         await client.aclose()
     cluster.wait_until_registered(cluster.layout.node_ids())
@@ -105,13 +105,13 @@ async def test_a_node_killed_with_9_its_clients_are_told_others_go_on_and_it_lea
 
         for run in others:  # runs on the other nodes are unaffected
             await finish(run)
-        await wait_for(lambda: cluster.haproxy_states().get(victim, "").startswith("DOWN"), 10, "HAProxy: down")
+        await eventually(lambda: cluster.haproxy_states().get(victim, "").startswith("DOWN"), 10, "HAProxy: down")
 
     cluster.start_node(victim)
     cluster.wait_for_node(victim)
     assert not (left & node_containers(cluster, victim)), "the killed node's containers outlived its restart"
     cluster.wait_until_registered(cluster.layout.node_ids())
-    await wait_for(lambda: cluster.haproxy_states().get(victim, "").startswith("UP"), 15, "HAProxy: up again")
+    await eventually(lambda: cluster.haproxy_states().get(victim, "").startswith("UP"), 15, "HAProxy: up again")
 
 
 async def test_a_rolling_restart_drops_no_run_that_fits_in_the_drain_time(cluster: LocalCluster) -> None:
@@ -130,4 +130,4 @@ async def test_a_rolling_restart_drops_no_run_that_fits_in_the_drain_time(cluste
         cluster.start_node(node)
         cluster.wait_for_node(node)
         cluster.wait_until_registered(cluster.layout.node_ids())
-        await wait_for(lambda n=node: cluster.haproxy_states().get(n, "").startswith("UP"), 15, f"{node} up again")
+        await eventually(lambda n=node: cluster.haproxy_states().get(n, "").startswith("UP"), 15, f"{node} up again")

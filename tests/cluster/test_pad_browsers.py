@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from padbox.cluster.local import LocalCluster
+from padbox_dev.local_cluster import LocalCluster
 from tests.cluster.test_pads import restart
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LAPTOP, screenshot_path
 from tests.e2e.test_pads import Person, open_as

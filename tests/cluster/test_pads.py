@@ -18,12 +18,12 @@ import websockets
 
 from padbox.cluster import keys, member
 from padbox.cluster.agent import NodeState
-from padbox.cluster.local import LocalCluster
 from padbox.cluster.member import RedisMember
 from padbox.cluster.pad_claims import RedisPadHomes
 from padbox.pads.homes import Elsewhere
+from padbox_dev.local_cluster import LocalCluster
 from tests.cluster.conftest import ws_front, ws_node
-from tests.cluster.runs import wait_for
+from tests.eventually import eventually
 from tests.pads_client import Events, YClient, append, http
 
 TOKEN = "pads"
@@ -130,7 +130,7 @@ async def test_a_killed_home_s_pad_reappears_on_another_node_with_every_acknowle
             assert new_home in cluster.layout.node_ids() and new_home != home, f"the pad is claimed by {new_home!r}"
         finally:  # the cluster whole again for the next test, whatever happened (and the node's leftovers removed)
             await asyncio.to_thread(restart, cluster, home)
-    await wait_for(lambda: cluster.haproxy_states().get(home, "").startswith("UP"), 15, "HAProxy: up again")
+    await eventually(lambda: cluster.haproxy_states().get(home, "").startswith("UP"), 15, "HAProxy: up again")
 
 
 def restart(cluster: LocalCluster, node: str) -> None:
@@ -199,7 +199,7 @@ async def test_a_rolling_restart_of_every_node_while_a_pad_is_typed_into_loses_n
             cluster.start_node(node)
             await asyncio.to_thread(cluster.wait_for_node, node)
             await asyncio.to_thread(cluster.wait_until_registered, cluster.layout.node_ids())
-            await wait_for(lambda n=node: cluster.haproxy_states().get(n, "").startswith("UP"), 15, f"{node} up")
+            await eventually(lambda n=node: cluster.haproxy_states().get(n, "").startswith("UP"), 15, f"{node} up")
             assert not typing.done(), typing
         await asyncio.sleep(1)
     finally:

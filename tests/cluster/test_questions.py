@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from padbox.cluster.local import LocalCluster
 from padbox.questions.store import VERSION_TABLE, QuestionStore
+from padbox_dev.local_cluster import LocalCluster
 from tests.pads_client import Events
 
 TOKEN = "questions"  # an operator token too: the cluster has no PADBOX_ADMIN_TOKENS

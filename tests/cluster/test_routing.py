@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from contextlib import AsyncExitStack
 
+import httpx
+
 from padbox.client import Client, connect, run_program
-from padbox.cluster.local import LocalCluster
+from padbox_dev.local_cluster import LocalCluster
 from tests.cluster.conftest import ws_front, ws_node
 from tests.cluster.runs import OpenRun, finish, open_run
 
@@ -69,8 +69,7 @@ async def test_a_run_path_takes_only_a_join_of_that_run(cluster: LocalCluster) -
 
 
 def test_the_cluster_lists_every_live_node_with_its_load(cluster: LocalCluster) -> None:
-    with urllib.request.urlopen(f"{cluster.layout.front_url}/api/v1/cluster", timeout=5) as answer:
-        listed = json.loads(answer.read())
+    listed = httpx.get(f"{cluster.layout.front_url}/api/v1/cluster", timeout=5).raise_for_status().json()
     nodes = {n["id"]: n for n in listed["nodes"]}
     assert sorted(nodes) == cluster.layout.node_ids()
     for node_id, node in nodes.items():

@@ -4,13 +4,12 @@ it together and answer its prompt; the viewer can change nothing; the owner repl
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
@@ -56,14 +55,7 @@ class Person:
 
 
 def create_pad(base_url: str, **body: Any) -> dict[str, Any]:
-    request = urllib.request.Request(
-        base_url + "/api/v1/pads",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        created: dict[str, Any] = json.load(response)
+    created: dict[str, Any] = httpx.post(base_url + "/api/v1/pads", json=body, timeout=10).raise_for_status().json()
     return created
 
 
@@ -144,9 +136,14 @@ def test_three_people_edit_run_answer_replay_and_end_a_pad(
     assert viewer.page.get_attribute("#editor .cm-content", "contenteditable") == "false"
     viewer.page.click("#editor .cm-content")
     viewer.page.keyboard.type("VIEWER WAS HERE")
-    time.sleep(0.5)
     assert "VIEWER WAS HERE" not in viewer.code()
-    assert owner.code() == before
+    # A barrier, not a pause: the editor types after the viewer did; once that has reached both pages, an edit
+    # the viewer's page had sent would have too.
+    editor.type_at_end("# barrier\n")
+    owner.wait_for_code("# barrier")
+    viewer.wait_for_code("# barrier")
+    assert "VIEWER WAS HERE" not in owner.code() + viewer.code()
+    assert owner.code() == before + "# barrier\n"
 
     # Ctrl+Enter on the owner's page runs the pad; the prompt shows in all three terminals.
     owner.page.click("#editor .cm-content")

@@ -6,16 +6,13 @@ succeeds afterwards without anyone's help, and that no container is left behind.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from padbox.client import Client, Transcript, connect, run_program
@@ -48,21 +45,8 @@ def running(instance: str, origin: str | None = None) -> list[str]:
 
 
 def readyz(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.load(refused)
-
-
-async def within(seconds: float, condition: Callable[[], bool], what: str, step: float = 0.1) -> float:
-    """Seconds until `condition` held; fails the test with `what` if it did not within `seconds`."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > seconds:
-            raise AssertionError(f"not within {seconds:g} s: {what}")
-        await asyncio.sleep(step)
-    return time.monotonic() - start
+    answer = httpx.get(f"{url}/readyz", timeout=10)
+    return answer.status_code, answer.json()
 
 
 async def start_silent_run(server: ServerProcess) -> tuple[Client, str]:

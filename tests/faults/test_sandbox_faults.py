@@ -5,19 +5,18 @@ relay, so no other test's engine stops). The server's own crash is tests/securit
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 from padbox.client import run_program
 from tests.conftest import REPO, ServerProcess, docker_containers, start_server
+from tests.eventually import eventually
 from tests.faults.conftest import (
     SILENT,
     a_normal_run_works,
@@ -28,7 +27,6 @@ from tests.faults.conftest import (
     record,
     running,
     start_silent_run,
-    within,
 )
 
 pytestmark = pytest.mark.docker
@@ -56,32 +54,26 @@ async def test_a_container_killed_stopped_or_removed_from_outside_is_sandbox_los
     assert detected < 5, "the end of the attach stream is noticed at once"
     assert readyz(fault_server.url)[0] == 200, "one lost container does not make the server unready"
     recovered = await a_normal_run_works(fault_server)
-    await within(10, nothing_left(fault_server), "the lost container removed")
+    await eventually(nothing_left(fault_server), 10, "the lost container removed")
     record(f"container `docker {fault}` during a run", "sandbox_lost after the fault", detected)
     record(f"container `docker {fault}` during a run", "next run, end to end", recovered)
 
 
 async def test_an_http_run_whose_container_is_killed_answers_502_sandbox_lost(fault_server: ServerProcess) -> None:
-    body = json.dumps({"language": "python", "source": SILENT, "limits": {"run_timeout_s": 60}}).encode()
-    request = urllib.request.Request(
-        f"{fault_server.url}/api/v1/execute", data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+    body = {"language": "python", "source": SILENT, "limits": {"run_timeout_s": 60}}
 
     def post() -> tuple[int, dict[str, object]]:
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as failed:
-            return failed.code, json.load(failed)
+        answer = httpx.post(f"{fault_server.url}/api/v1/execute", json=body, timeout=60)
+        return answer.status_code, answer.json()
 
     answer = asyncio.get_running_loop().run_in_executor(None, post)
-    await within(30, lambda: len(running(fault_server.instance)) == 1, "the run's container started")
+    await eventually(lambda: len(running(fault_server.instance)) == 1, 30, "the run's container started")
     await asyncio.sleep(1)  # the program is under way
     docker("kill", *running(fault_server.instance))
     status, error = await asyncio.wait_for(answer, 30)
     assert status == 502 and error["type"] == "error" and error["code"] == "sandbox_lost", (status, error)
     await a_normal_run_works(fault_server)
-    await within(10, nothing_left(fault_server), "the lost container removed")
+    await eventually(nothing_left(fault_server), 10, "the lost container removed")
 
 
 async def test_a_frozen_agent_is_sandbox_lost_within_the_liveness_timeout_and_its_container_removed(
@@ -101,7 +93,7 @@ async def test_a_frozen_agent_is_sandbox_lost_within_the_liveness_timeout_and_it
     assert "did not answer for 10 s" in t.error["message"]
     assert PING_TIMEOUT_S - 2.5 <= detected <= PING_TIMEOUT_S + 5, detected
     assert readyz(fault_server.url)[0] == 200
-    removed = await within(10, nothing_left(fault_server), "the frozen sandbox removed")
+    removed = await eventually(nothing_left(fault_server), 10, "the frozen sandbox removed")
     recovered = await a_normal_run_works(fault_server)
     record("agent frozen (SIGSTOP of the sandbox's pid 1)", "sandbox_lost after the fault", detected)
     record("agent frozen (SIGSTOP of the sandbox's pid 1)", "container removed after the error", removed)
@@ -114,17 +106,17 @@ async def test_a_warm_sandbox_killed_while_it_waits_gives_way_to_a_cold_one_and_
     instance = f"pytest-faults-pool-{time.monotonic_ns()}"
     srv = start_server(tmp_path, instance, PADBOX_POOL_SIZE="1", PADBOX_SESSIONS_PER_MINUTE="100000")
     try:
-        await within(30, lambda: len(running(instance, "pool")) == 1, "the pool filled")
+        await eventually(lambda: len(running(instance, "pool")) == 1, 30, "the pool filled")
         (warm,) = running(instance, "pool")
         docker("kill", warm)
         struck = time.monotonic()
         recovered = await a_normal_run_works(srv)  # the dead warm sandbox is found, a cold one runs it
         assert readyz(srv.url)[0] == 200
-        refilled = await within(30, lambda: running(instance, "pool") not in ([], [warm]), "the pool refilled")
-        await within(10, lambda: warm not in docker_containers(instance), "the dead warm sandbox removed")
-        await within(
-            10,
+        refilled = await eventually(lambda: running(instance, "pool") not in ([], [warm]), 30, "the pool refilled")
+        await eventually(lambda: warm not in docker_containers(instance), 10, "the dead warm sandbox removed")
+        await eventually(
             lambda: set(docker_containers(instance)) == set(running(instance, "pool")),
+            10,
             "nothing but the new warm sandbox is left",
         )
         record("warm sandbox `docker kill` while idle", "next run, end to end", recovered)
@@ -177,7 +169,7 @@ async def test_a_server_cut_off_from_its_engine_tells_runs_sandbox_lost_is_unrea
     )
     client = None
     try:
-        await within(30, lambda: len(running(instance, "pool")) == 1, "the pool filled")
+        await eventually(lambda: len(running(instance, "pool")) == 1, 30, "the pool filled")
         client, _ = await start_silent_run(srv)
         relay.cut()
         struck = time.monotonic()
@@ -191,12 +183,12 @@ async def test_a_server_cut_off_from_its_engine_tells_runs_sandbox_lost_is_unrea
 
         relay.restore()
         restored = time.monotonic()
-        await within(30, lambda: readyz(srv.url)[0] == 200, "ready again by itself")
+        await eventually(lambda: readyz(srv.url)[0] == 200, 30, "ready again by itself")
         ready = time.monotonic() - restored
         first = await a_normal_run_works(srv)  # the warm sandbox died with the link: found, replaced
-        await within(
-            30,
+        await eventually(
             lambda: set(docker_containers(instance)) == set(running(instance, "pool")) != set(),
+            30,
             "the containers it could not remove while cut off are removed, and the pool refilled",
         )
         record("engine connection cut during a run", "sandbox_lost after the cut", detected)

@@ -14,6 +14,7 @@ import pytest
 
 from padbox.client import run_program
 from tests.conftest import docker_containers, start_server
+from tests.eventually import eventually
 from tests.faults.conftest import (
     a_normal_run_works,
     assert_lost,
@@ -26,7 +27,6 @@ from tests.faults.conftest import (
     start_engine,
     start_silent_run,
     stop_engine_begin,
-    within,
 )
 
 pytestmark = [pytest.mark.docker, pytest.mark.engine_restart]
@@ -45,7 +45,7 @@ async def test_an_engine_restart_ends_runs_as_sandbox_lost_and_creations_as_inte
     cold = start_server(tmp_path, f"pytest-engine-cold-{tag}", PADBOX_POOL_SIZE="0", PADBOX_SESSIONS_PER_MINUTE="1000")
     client = None
     try:
-        await within(30, lambda: len(running(warm.instance, "pool")) == 1, "the pool filled")
+        await eventually(lambda: len(running(warm.instance, "pool")) == 1, 30, "the pool filled")
         client, _ = await start_silent_run(warm)
         pid = stop_engine_begin()
         struck = time.monotonic()
@@ -66,7 +66,7 @@ async def test_an_engine_restart_ends_runs_as_sandbox_lost_and_creations_as_inte
             outcome = "ok"
         record("dockerd stopped during sandbox creation", f"`{outcome}` after SIGTERM", time.monotonic() - struck)
 
-        stopped_s = await within(ENGINE_STOP_S, lambda: engine_gone(pid), "dockerd stopped")
+        stopped_s = await eventually(lambda: engine_gone(pid), ENGINE_STOP_S, "dockerd stopped")
         for server in (warm, cold):
             status, body = readyz(server.url)
             assert status == 503 and body["docker"] is False, body
@@ -76,7 +76,7 @@ async def test_an_engine_restart_ends_runs_as_sandbox_lost_and_creations_as_inte
         start_engine()
         restarted = time.monotonic()
         for server in (warm, cold):
-            await within(60, lambda s=server: readyz(s.url)[0] == 200, "ready again by itself")
+            await eventually(lambda s=server: readyz(s.url)[0] == 200, 60, "ready again by itself")
             record(
                 "dockerd restarted",
                 f"/readyz 200 after the engine answers ({server.instance.split('-')[2]})",
@@ -85,9 +85,9 @@ async def test_an_engine_restart_ends_runs_as_sandbox_lost_and_creations_as_inte
         first = await a_normal_run_works(warm)  # its warm sandbox died with the engine: found, and replaced
         await a_normal_run_works(cold)
         record("dockerd restarted", "first run after /readyz 200 (stale pool)", first)
-        await within(30, lambda: len(running(warm.instance, "pool")) == 1, "the pool refilled")
+        await eventually(lambda: len(running(warm.instance, "pool")) == 1, 30, "the pool refilled")
         for server in (warm, cold):
-            await within(30, nothing_left(server), "the containers the engine stopped are removed")
+            await eventually(nothing_left(server), 30, "the containers the engine stopped are removed")
     finally:
         if client is not None:
             await client.ws.close()
@@ -106,7 +106,7 @@ async def test_an_engine_absent_at_start_up_then_started_makes_the_server_ready_
         "create", "--label", f"padbox.instance={instance}", "--label", "padbox.session=leftover", IMAGE, "true"
     )[:12]
     pid = stop_engine_begin()
-    await within(ENGINE_STOP_S, lambda: engine_gone(pid), "dockerd stopped")
+    await eventually(lambda: engine_gone(pid), ENGINE_STOP_S, "dockerd stopped")
     server = start_server(
         tmp_path, instance, engine_required=False, PADBOX_POOL_SIZE="1", PADBOX_SESSIONS_PER_MINUTE="1000"
     )
@@ -118,14 +118,16 @@ async def test_an_engine_absent_at_start_up_then_started_makes_the_server_ready_
 
         start_engine()
         started = time.monotonic()
-        ready = await within(60, lambda: readyz(server.url)[0] == 200, "ready by itself once the engine answers")
+        ready = await eventually(lambda: readyz(server.url)[0] == 200, 60, "ready by itself once the engine answers")
         record("dockerd absent at start-up, then started", "/readyz 200 after the engine answers", ready)
         first = await a_normal_run_works(server)
         record("dockerd absent at start-up, then started", "first run after /readyz 200", first)
-        await within(10, lambda: leftover not in docker_containers(instance), "the earlier server's leftover reaped")
-        await within(
-            30,
+        await eventually(
+            lambda: leftover not in docker_containers(instance), 10, "the earlier server's leftover reaped"
+        )
+        await eventually(
             lambda: set(docker_containers(instance)) == set(running(instance, "pool")) != set(),
+            30,
             "the pool filled, and nothing else is left",
         )
         assert time.monotonic() - started < 90

@@ -13,6 +13,7 @@ import pytest
 
 from padbox.client import Client, connect, run_program
 from tests.conftest import ServerProcess, docker_containers, start_server
+from tests.eventually import eventually
 from tests.security.target import program
 
 pytestmark = pytest.mark.docker
@@ -40,15 +41,6 @@ def running_containers(instance: str, origin: str | None = None) -> list[str]:
     return out.split()
 
 
-async def wait_until(condition: object, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.2)
-    return True
-
-
 async def test_sandboxes_stop_when_the_server_is_killed_and_a_restart_removes_them(tmp_path: Path) -> None:
     instance = f"pytest-crash-{time.monotonic_ns()}"
     first: ServerProcess = start_server(tmp_path, instance, PADBOX_POOL_SIZE="1")
@@ -60,11 +52,9 @@ async def test_sandboxes_stop_when_the_server_is_killed_and_a_restart_removes_th
             await client.run(language=language, source=source, args=["padbox-crash-survivor"], limits=limits)
             await client.until_output(under_way, timeout=60)
             sockets.append(ws)
-        assert await wait_until(lambda: running_containers(instance, "pool"), 20), "the pool refilled"
+        await eventually(lambda: running_containers(instance, "pool"), 20, "the pool refilled")
         first.stop(signal.SIGKILL)
-        assert await wait_until(lambda: not running_containers(instance), 5), (
-            "sandboxes ran on with no server to watch them"
-        )
+        await eventually(lambda: not running_containers(instance), 5, "sandboxes ran on with no server to watch them")
     finally:
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
         if first.process.poll() is None:
@@ -72,7 +62,7 @@ async def test_sandboxes_stop_when_the_server_is_killed_and_a_restart_removes_th
     assert docker_containers(instance), "the stopped containers await the restart"
     second = start_server(tmp_path, instance, PADBOX_POOL_SIZE="0")
     try:
-        assert await wait_until(lambda: not docker_containers(instance), 5), "the restart removed the leftovers"
+        await eventually(lambda: not docker_containers(instance), 5, "the restart removed the leftovers")
         t = await run_program(second.ws_url, language="python", source="print('back')")
         assert t.text() == "back\n"
     finally:

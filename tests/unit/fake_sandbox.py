@@ -212,6 +212,7 @@ class FakeBackend:
         self.programs = list(programs)
         self.ignores_stop = ignores_stop
         self.renewable = renewable  # like a namespace-mode container: it may host run after run
+        self.isolation = "namespace" if renewable else "container"
         self.create_error: str | None = None  # create raises SandboxError with this
         self.files_error: str | None = None  # sandboxes made from now on fail write_files with this
         self.files_delay_s = 0.0  # and take this long to write them

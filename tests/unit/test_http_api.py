@@ -227,7 +227,7 @@ def test_metrics_count_sessions_stages_first_output_and_docker_errors() -> None:
 def test_the_openapi_document_describes_every_http_route() -> None:
     doc = document(SETTINGS.limits, SETTINGS.max_message_bytes)
     assembly = assemble(SETTINGS)
-    every = http_routes(assembly.runner, assembly.metrics, SETTINGS.image, assembly.pads)
+    every = http_routes(assembly.served)
     routes = {route.path for route in every if isinstance(route, Route)}
     assert set(doc["paths"]) == routes
     assert doc["openapi"].startswith("3.1")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from padbox.config import SHIPPED_MANIFEST
-from padbox.core.languages import Catalogue, ManifestError, code_only, entry_point, source_files
+from padbox.core.languages import Catalogue, ManifestError, code_only, entry_point, ml_code_only, source_files
 from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile
 
 MANIFEST = SHIPPED_MANIFEST
@@ -284,8 +284,61 @@ def test_finding_main_in_deeply_nested_source_takes_linear_time() -> None:
         "main_from = { unit = 'class', marker = 'x' }",
         "main_from = { unit = 'class (\\w+)' }",
         "file_from = 'no group'",
+        "script = { unless = 'x' }",
+        "script = { run = 'x', unless = '(' }",
+        "script = { run = 'x', unless = 'x', syntax = 'lisp' }",
+        "script = { run = 'x', unless = 'x', typo = 'x' }",
     ],
 )
 def test_a_broken_naming_rule_is_a_manifest_error(tmp_path: Path, rule: str) -> None:
     with pytest.raises(ManifestError):
         Catalogue.load(manifest(tmp_path, f'[a]\nfile = "main.a"\n{rule}'))
+
+
+# --- styles: Standard ML's compiled `main` or a script of top-level declarations --------------------
+
+
+def sml_stages(source: str) -> tuple[str | None, str]:
+    return CATALOGUE.resolve("sml").stages(SourceFile("main.sml", source))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'fun main () = print "hi\\n"\n',
+        "val limit = 3\n\nfun helper x = x\nand main () = ()\nfun main () = print (Int.toString limit)\n",
+        '(* fun main *)\nval main = fn () => print "hi\\n"\n',
+        'structure S = struct\n  val () = print "inside"\nend\nfun main () = ()\n',
+    ],
+)
+def test_an_sml_program_with_a_top_level_main_is_compiled_and_runs_main(source: str) -> None:
+    compile, run = sml_stages(source)
+    assert compile is not None and "PolyML.export" in compile and run == "exec ./main"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # The issue's program: top-level declarations, no main.
+        'val () = (print "?> "; TextIO.flushOut TextIO.stdOut);\n'
+        'val x = case TextIO.inputLine TextIO.stdIn of SOME s => s | NONE => "";\n'
+        'val () = print ("got " ^ x);\n',
+        '(* fun main () = () *)\nprint "hi"\n',
+        'val s = "\nfun main () = ()"\n',
+        'structure App = struct\n  fun main () = print "nested"\nend\n',
+        # A main called at the top level would run while compiled, with no input.
+        'fun main () = print "hi"\nval _ = main ()\n',
+        'fun main () = print "hi"\nmain ();\n',
+        'val () = print "effect"\nfun main () = ()\n',
+    ],
+)
+def test_an_sml_program_without_main_or_doing_things_at_its_top_level_runs_as_a_script(source: str) -> None:
+    compile, run = sml_stages(source)
+    assert compile is None and "--padbox-script" in run
+
+
+def test_ml_blanking_handles_nested_comments_and_strings_and_keeps_offsets() -> None:
+    source = '(* a (* b *) c *)x"(* \\" *)"y(*)z*)\n(* open'
+    blank = ml_code_only(source)
+    assert len(blank) == len(source) and blank.count("\n") == source.count("\n")
+    assert blank.replace(" ", "").replace("\n", "") == "xy"

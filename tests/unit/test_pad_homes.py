@@ -16,9 +16,11 @@ import pytest
 from pycrdt import Doc, Map, Text, create_update_message
 
 from padbox.cluster.pad_claims import successor
-from padbox.core.runner import Runner, ShuttingDown
+from padbox.core.door import Door, ShuttingDown
+from padbox.core.protocol import CloseCode
+from padbox.core.runner import Runner
 from padbox.pads import model
-from padbox.pads.homes import SERVICE_RESTART, Elsewhere, LostHandler, OneServer
+from padbox.pads.homes import Elsewhere, LostHandler, OneServer
 from padbox.pads.model import PadLimits, PadRole
 from padbox.pads.rooms import load
 from padbox.pads.service import Pads, PadSettings
@@ -72,8 +74,9 @@ async def store(tmp_path: Path) -> AsyncIterator[PadStore]:
 
 
 def pads_over(store: PadStore, homes: Any) -> Pads:
-    runner = cast(Runner, SimpleNamespace(draining=False))  # the parts of a runner that joining a pad reads
-    return Pads(store, runner, PadSettings(PadLimits(), retention_days=30, run_output_bytes=1024), homes)
+    door = cast(Door, SimpleNamespace(draining=False))  # the part of the door that joining a pad reads
+    runner = cast(Runner, None)  # joining a pad starts no run
+    return Pads(store, runner, door, PadSettings(PadLimits(), retention_days=30, run_output_bytes=1024), homes)
 
 
 async def settled() -> None:
@@ -118,7 +121,7 @@ async def test_handing_off_closes_every_room_with_1012_and_sends_later_sockets_t
     room, peer = await pads.join(PAD, KEYS[PadRole.EDIT], "ada")
     _, listener = await pads.listen(PAD, KEYS[PadRole.VIEW], "bob")
     await pads.hand_off()
-    assert peer.outgoing.close_code == listener.outgoing.close_code == SERVICE_RESTART
+    assert peer.outgoing.close_code == listener.outgoing.close_code == CloseCode.SERVICE_RESTART
     assert homes.released == [PAD] and pads.rooms == {}
     with pytest.raises(Elsewhere) as there:
         await pads.join(PAD, KEYS[PadRole.EDIT], "ada")
@@ -143,7 +146,7 @@ async def test_a_pad_another_node_took_is_closed_here(store: PadStore) -> None:
     _, peer = await pads.join(PAD, KEYS[PadRole.EDIT], "ada")
     (lost,) = homes.lost
     lost(PAD)
-    assert peer.outgoing.close_code == SERVICE_RESTART and pads.rooms == {}
+    assert peer.outgoing.close_code == CloseCode.SERVICE_RESTART and pads.rooms == {}
 
 
 def appended(doc: Doc[Any], text: str) -> bytes:
@@ -166,7 +169,7 @@ async def test_two_rooms_of_one_pad_cannot_fork_its_history(store: PadStore) -> 
     other: Doc[Any] = Doc()
     other.apply_update(old.doc.get_update())
     await old.receive(writer_old, appended(other, " old"))
-    assert old.stale and writer_old.outgoing.close_code == SERVICE_RESTART
+    assert old.stale and writer_old.outgoing.close_code == CloseCode.SERVICE_RESTART
     await old.receive(writer_old, appended(other, " again"))  # a stale room never writes again
     stored = await store.updates(PAD)
     assert [u.seq for u in stored] == [0, 1] and stored[1].author.name == "b"

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from pycrdt import Doc, Map, Text, create_awareness_message, create_sync_message, create_update_message
 
-from padbox.core.protocol import ProtocolError, SourceFile
+from padbox.core.protocol import PadCloseCode, ProtocolError, SourceFile
 from padbox.pads import model
 from padbox.pads.messages import RunTestsAction, read_action
-from padbox.pads.model import PadCloseCode, PadContent, PadError, PadLimits, PadRole, RateBudget
+from padbox.pads.model import PadContent, PadError, PadLimits, PadRole, RateBudget
 from padbox.pads.pad_runs import OutputLog
 from padbox.pads.rooms import Peer, Room, load
-from padbox.pads.store import Author, PadRecord, PadStore, RunEnd, RunStart, UpdateRecord
+from padbox.pads.store import Author, PadRecord, PadStore, RunEnd, RunStart, StorageFailed, UpdateRecord
 
 
 # --- roles and keys ------------------------------------------------------------------------------------------
@@ -160,6 +160,13 @@ async def test_the_store_keeps_runs_notes_keys_and_the_end(store: PadStore) -> N
     await store.end("pad1", 1030.0)
     pad = await store.get("pad1")
     assert pad is not None and pad.keys[PadRole.EDIT] == "new-digest" and pad.ended_at == 1030.0
+
+
+async def test_a_database_failure_leaves_the_store_as_the_pads_own_error(store: PadStore) -> None:
+    async with store.engine.begin() as connection:
+        await connection.exec_driver_sql("DROP TABLE pad_updates")
+    with pytest.raises(StorageFailed):
+        await store.updates("any")
 
 
 async def test_retention_purges_idle_pads_with_their_history_but_not_open_ones(store: PadStore) -> None:

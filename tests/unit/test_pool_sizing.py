@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from padbox.core.pool import starts_needed
 from padbox.core.pool_sizing import PoolBounds, PoolSizing
 
 
@@ -116,3 +117,42 @@ def test_a_pool_whose_ceiling_is_its_floor_stays_fixed() -> None:
     sizing.started(1.0, in_flight=1)
     arrivals(sizing, clock, every_s=0.01, count=100)
     assert sizing.target(room=16) == 3
+
+
+# --- how many sandboxes to start (core/pool.py) ------------------------------------------------------------
+def test_a_container_pool_starts_what_the_target_and_the_waiting_runs_lack() -> None:
+    assert starts_needed(2, waiting=0, ready=0, making=0, renewing=0, lent=0) == 2
+    assert starts_needed(1, waiting=3, ready=0, making=1, renewing=0, lent=0) == 3
+    assert starts_needed(1, waiting=1, ready=0, making=2, renewing=0, lent=0) == 0
+    assert starts_needed(1, waiting=0, ready=4, making=0, renewing=0, lent=0) == 0
+
+
+def test_a_host_out_with_a_run_stands_in_for_the_target() -> None:
+    assert starts_needed(1, waiting=0, ready=0, making=0, renewing=0, lent=1) == 0
+    assert starts_needed(3, waiting=0, ready=0, making=0, renewing=0, lent=1) == 2
+
+
+def test_a_run_that_waits_while_a_host_is_renewed_gets_that_host_not_a_new_container() -> None:
+    assert starts_needed(1, waiting=1, ready=0, making=0, renewing=1, lent=0) == 0
+    assert starts_needed(1, waiting=0, ready=0, making=0, renewing=1, lent=0) == 0
+
+
+def test_runs_waiting_beyond_every_host_coming_back_get_new_containers() -> None:
+    assert starts_needed(2, waiting=4, ready=0, making=0, renewing=0, lent=2) == 4
+
+
+def test_while_hosts_come_back_renewed_the_target_follows_the_renewal_time() -> None:
+    now = [0.0]
+    sizing = PoolSizing(PoolBounds(1, 64, 60.0, 100_000, 256, 8), lambda: now[0])
+    sizing.started(0.3, 1)
+    for _ in range(400):  # 40 runs a second for 10 s
+        now[0] += 0.025
+        sizing.arrival()
+    assert sizing.target(room=100) >= 20  # sized for container starts
+    sizing.renewed(0.015)
+    assert sizing.target(room=100) <= 2  # hosts circulate: a renewal is the start that counts
+    now[0] += 61.0  # no renewal for a whole window: back to container starts
+    for _ in range(400):
+        now[0] += 0.025
+        sizing.arrival()
+    assert sizing.target(room=100) >= 20

@@ -21,6 +21,7 @@ from padbox.core.pool_sizing import PoolBounds, PoolSizing
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Signal, SourceFile, Stage, Verdict
 from padbox.core.sandbox import Origin, ProcessExit, SandboxError, SandboxLost, Stream
 from padbox.core.session import MAX_PENDING_INPUT, Plan, Session, plan_run
+from tests.eventually import eventually
 from tests.unit.fake_sandbox import (
     AwaitEof,
     Echo,
@@ -36,7 +37,7 @@ from tests.unit.fake_sandbox import (
 
 CATALOGUE = Catalogue.load(SHIPPED_MANIFEST).with_versions({"python": "3.fake"})
 POLICY = Settings.from_env({}).limits
-SOURCES = {"python": "print('hi')", "c": "int main(void) { return 0; }"}
+SOURCES = {"python": "print('hi')", "c": "int main(void) { return 0; }", "sml": 'val () = print "hi"'}
 FAST = {"compile_timeout_s": 1, "run_timeout_s": 1}  # nothing here should come near these
 
 
@@ -106,12 +107,6 @@ def output(events: list[AnyEvent]) -> str:
     return "".join(e.data for e in events if isinstance(e, Stdout | Stderr))
 
 
-async def until(condition: Callable[[], bool], timeout_s: float = 1.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.001)
-
-
 def exited(code: int | None = 0, signal_name: str | None = None, **usage: Any) -> ProcessExit:
     return ProcessExit(code=code, signal=signal_name, **usage)
 
@@ -142,6 +137,17 @@ async def test_a_compiled_run_compiles_then_runs_each_stage_with_its_own_output(
     ]
     compile_spec, run_spec = done.sandbox.specs
     assert "gcc" in compile_spec.argv[2] and run_spec.argv[2] == "exec ./main"
+
+
+async def test_a_compiled_language_program_written_as_a_script_runs_with_no_compile_stage() -> None:
+    done = await run([Write(b"hi")], language="sml")
+    assert story(done.events)[1:] == [
+        ("stage", Stage.RUN),
+        ("stdout", Stage.RUN, "hi"),
+        ("exit", Stage.RUN, Verdict.OK),
+    ]
+    (spec,) = done.sandbox.specs
+    assert "--padbox-script main.sml" in spec.argv[2]
 
 
 async def test_started_carries_the_sandboxs_run_id() -> None:
@@ -278,7 +284,7 @@ async def test_a_compile_past_its_limit_is_a_timeout_and_the_run_stage_never_sta
 async def test_a_program_ended_by_a_clients_signal_is_killed() -> None:
     trial = Trial([Write(b"ready"), Hang()])
     sandbox = await trial.start()
-    await until(lambda: bool(trial.events[2:]))
+    await eventually(lambda: bool(trial.events[2:]), 1)
     await trial.session.send_signal(Signal.SIGINT)
     await trial.finish()
     assert sandbox.signals == [signal.SIGINT]
@@ -297,7 +303,7 @@ async def test_a_signal_sent_before_the_program_started_is_delivered_when_it_sta
 async def test_a_signal_sent_during_compile_reaches_the_compiler_not_the_program() -> None:
     trial = Trial([Hang()], [], language="c")
     sandbox = await trial.start()
-    await until(lambda: sandbox.running)
+    await eventually(lambda: sandbox.running, 1)
     await trial.session.send_signal(Signal.SIGKILL)
     await trial.finish()
     assert [(e.stage, e.verdict) for e in trial.exits] == [(Stage.COMPILE, Verdict.KILLED)]
@@ -349,21 +355,34 @@ async def test_a_sandbox_failing_mid_run_raises_sandbox_error_to_the_runner() ->
 async def test_input_queued_before_the_start_arrives_in_order_once_the_run_stage_begins() -> None:
     trial = Trial([Sleep(0.05)], [Echo()], language="c", stdin="from the request\n")
     sandbox = await trial.start()
-    await until(lambda: sandbox.running)
+    await eventually(lambda: sandbox.running, 1)
     await trial.session.send_stdin("typed during compile\n")
     await trial.session.send_eof()
-    assert sandbox.stdin == []  # the compiler reads none of it
-    await until(lambda: len(sandbox.specs) == 2)
+    assert sandbox.stdin == [None]  # the compiler reads none of it: its stdin is closed at once
+    await eventually(lambda: len(sandbox.specs) == 2, 1)
     await trial.finish()
-    assert sandbox.stdin == [b"from the request\n", b"typed during compile\n", None]
+    assert sandbox.stdin == [None, b"from the request\n", b"typed during compile\n", None]
     assert output(trial.events) == "from the request\ntyped during compile\n"
     assert trial.exits[-1].verdict is Verdict.OK
+
+
+async def test_a_compiler_that_reads_stdin_finds_it_ended_and_the_input_waits_for_the_program() -> None:
+    # A compiler that runs the program's top level (Poly/ML) would otherwise eat the input, or wait for it
+    # until the compile time limit.
+    trial = Trial([AwaitEof(), Write(b"compiled")], [Echo()], language="c", stdin="for the program\n")
+    sandbox = await trial.start()
+    await eventually(lambda: len(sandbox.specs) == 2, 1)
+    await trial.session.send_eof()
+    await trial.finish()
+    said = [(e.stage, e.data) for e in trial.events if isinstance(e, Stdout)]
+    assert said == [(Stage.COMPILE, "compiled"), (Stage.RUN, "for the program\n")]
+    assert [e.verdict for e in trial.exits] == [Verdict.OK, Verdict.OK]
 
 
 async def test_input_typed_while_the_program_runs_goes_straight_through() -> None:
     trial = Trial([Echo()], limits={"output_kb": 2048})
     sandbox = await trial.start()
-    await until(lambda: sandbox.running)
+    await eventually(lambda: sandbox.running, 1)
     await trial.session.send_stdin("x" * (MAX_PENDING_INPUT + 1))  # no pending bound once it runs
     await trial.session.send_stdin("ü")
     await trial.session.send_eof()
@@ -393,9 +412,9 @@ async def test_a_resize_reaches_a_running_program_in_a_terminal_and_sizes_the_ne
     trial = Trial([Sleep(0.05)], [AwaitEof()], language="c", tty=True, cols=80, rows=24)
     await trial.session.resize(90, 25)  # before the sandbox: remembered only
     sandbox = await trial.start()
-    await until(lambda: sandbox.running)
+    await eventually(lambda: sandbox.running, 1)
     await trial.session.resize(100, 30)  # the compiler's terminal
-    await until(lambda: len(sandbox.specs) == 2)
+    await eventually(lambda: len(sandbox.specs) == 2, 1)
     await trial.session.send_eof()
     await trial.finish()
     await trial.session.resize(120, 40)  # after the end: nowhere to go
@@ -406,7 +425,7 @@ async def test_a_resize_reaches_a_running_program_in_a_terminal_and_sizes_the_ne
 async def test_a_resize_is_not_forwarded_without_a_terminal() -> None:
     trial = Trial([AwaitEof()])
     sandbox = await trial.start()
-    await until(lambda: sandbox.running)
+    await eventually(lambda: sandbox.running, 1)
     await trial.session.resize(100, 30)
     await trial.session.send_eof()
     await trial.finish()
@@ -432,7 +451,7 @@ def sizing(floor: int, ceiling: int | None = None, clock: Callable[[], float] = 
 async def warm_pool(backend: FakeBackend, size: int = 1, capacity: Capacity | None = None) -> WarmPool:
     pool = WarmPool(backend, capacity or Capacity(4, 4), POLICY.defaults, sizing(size))
     pool.start()
-    await until(lambda: pool.ready == size)
+    await eventually(lambda: pool.ready == size, 1)
     return pool
 
 
@@ -516,7 +535,7 @@ async def test_a_run_cancelled_while_it_waits_for_a_pooled_sandbox_leaves_it_to_
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    await until(lambda: pool.ready == 1)  # made all the same, and kept for the next run
+    await eventually(lambda: pool.ready == 1, 1)  # made all the same, and kept for the next run
     await pool.drain()
     assert backend.leaked() == [backend.sandboxes[0]]
 
@@ -537,12 +556,12 @@ async def test_the_pool_never_fills_past_the_slots_running_sessions_leave() -> N
     capacity.running = 2
     pool = WarmPool(backend, capacity, POLICY.defaults, sizing(floor=2, ceiling=8))
     pool.start()
-    await until(lambda: pool.ready == 1)
+    await eventually(lambda: pool.ready == 1, 1)
     await asyncio.sleep(0.02)
     assert pool.size == 1 and pool.target == 1
     capacity.running = 3  # a session took the last slot: the pool gives its sandbox back
     pool.poke()
-    await until(lambda: pool.size == 0)
+    await eventually(lambda: pool.size == 0, 1)
     assert backend.leaked() == []
     await pool.drain()
 
@@ -553,17 +572,17 @@ async def test_a_burst_grows_the_pool_and_silence_shrinks_it_back_to_its_floor()
     backend.create_delay_s = 0.1  # rate x start time: 24 runs a second x 0.1 s x headroom 2 is past the ceiling
     pool = WarmPool(backend, Capacity(32, 4), POLICY.defaults, sizing(floor=1, ceiling=4, clock=lambda: now[0]))
     pool.start()
-    await until(lambda: pool.ready == 1)
+    await eventually(lambda: pool.ready == 1, 1)
     taken = await asyncio.gather(*(pool.take(POLICY.defaults) for _ in range(24)))  # within one second
     assert len({id(t) for t in taken}) == 24
     for sandbox in taken:
         assert sandbox is not None
         backend.discard(sandbox)
-    await until(lambda: pool.ready == 4, timeout_s=5)
+    await eventually(lambda: pool.ready == 4, 5)
     assert pool.target == 4 and pool.hits == 1 and pool.misses == 23
     now[0] += 31  # a whole window without a run
     pool.poke()
-    await until(lambda: pool.ready == 1)
+    await eventually(lambda: pool.ready == 1, 1)
     await pool.drain()
     assert backend.leaked() == []
 

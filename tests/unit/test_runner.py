@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,8 +35,9 @@ from padbox.core.session import Session
 from padbox.questions.model import TestCase
 from padbox.questions.test_runs import CaseResult, CaseSpec, run_cases
 from padbox.web.app import create_app
+from tests.eventually import eventually
 from tests.unit.fake_sandbox import Echo, Fail, FakeBackend, Hang, Write
-from tests.unit.test_run_engine import exited, story, until
+from tests.unit.test_run_engine import exited, story
 
 with warnings.catch_warnings():
     # Starlette asks for httpx2 when it finds httpx; httpx is what the test extras install.
@@ -141,7 +143,7 @@ async def test_a_run_ends_with_its_sandbox_discarded_nothing_held_and_every_obse
 async def test_a_pooled_sandbox_brings_its_own_run_id(assembled: Assemble) -> None:
     runner, backend, _ = assembled(FakeBackend([]), PADBOX_POOL_SIZE="1")
     await runner.start_up()
-    await until(lambda: runner.pool is not None and runner.pool.ready == 1)
+    await eventually(lambda: runner.pool is not None and runner.pool.ready == 1, 1)
     (pooled,) = backend.sandboxes
     events = await frames(await runner.start(REQUEST, CLIENT))
     started = events[0]
@@ -152,9 +154,9 @@ async def test_a_pooled_sandbox_brings_its_own_run_id(assembled: Assemble) -> No
 async def test_a_renewable_sandbox_hosts_the_next_run_under_a_new_id(assembled: Assemble) -> None:
     runner, backend, _ = assembled(FakeBackend([Write(b"hi\n"), exited(0)], renewable=True), PADBOX_POOL_SIZE="1")
     await runner.start_up()
-    await until(lambda: runner.pool is not None and runner.pool.ready == 1)
+    await eventually(lambda: runner.pool is not None and runner.pool.ready == 1, 5)
     first = await frames(await runner.start(REQUEST, CLIENT))
-    await until(lambda: runner.pool is not None and runner.pool.renewed == 1 and runner.pool.ready == 1)
+    await eventually(lambda: runner.pool is not None and runner.pool.renewed == 1 and runner.pool.ready == 1, 5)
     second = await frames(await runner.start(REQUEST, CLIENT))
     (host,) = backend.sandboxes  # the pool made no other: the one out with a run stood in for its target
     ids = [e.id for e in (first[0], second[0]) if isinstance(e, Started)]
@@ -173,7 +175,7 @@ async def test_a_sandbox_that_failed_mid_run_is_never_renewed(assembled: Assembl
 async def test_a_client_over_its_own_cap_gets_busy_and_holds_no_capacity(assembled: Assemble) -> None:
     runner, backend, recorder = assembled(FakeBackend([Hang()]), PADBOX_MAX_SESSIONS_PER_CLIENT="1")
     first = await runner.start(REQUEST, CLIENT)
-    await until(lambda: bool(backend.sandboxes) and backend.sandboxes[0].running)
+    await eventually(lambda: bool(backend.sandboxes) and backend.sandboxes[0].running, 1)
     refused = await runner.start(REQUEST, CLIENT)
     (error,) = await frames(refused)
     assert isinstance(error, Error) and error.code is ErrorCode.BUSY and error.retry_after_s == 1
@@ -185,7 +187,7 @@ async def test_a_client_over_its_own_cap_gets_busy_and_holds_no_capacity(assembl
     assert isinstance(await next_event(other), Started)
     first.leave()
     other.leave()
-    await until(lambda: settled(runner))
+    await eventually(lambda: settled(runner), 1)
     assert backend.leaked() == []
 
 
@@ -201,14 +203,14 @@ async def test_a_test_run_is_one_start_against_the_rate_however_many_cases_it_ha
 
     for test_run in ("first", "second"):  # 12 cases in all, over a rate of 2 starts a minute
         await runner.count_start(CLIENT, test_run)
-        outcome = await run_cases(runner, "python", files, specs, CLIENT, told, parallel=2)
+        outcome = await run_cases(runner, runner.catalogue.resolve("python"), files, specs, CLIENT, told, parallel=2)
         assert outcome.summary == "6/6 passed", outcome.results
     with pytest.raises(ClientBusy, match="started 2 sessions in the last minute"):
         await runner.count_start(CLIENT, "third")
     (error,) = await frames(await runner.start(REQUEST, CLIENT))  # an ordinary run counts against the same rate
     assert isinstance(error, Error) and error.code is ErrorCode.BUSY
     await runner.count_start(OTHER_CLIENT, "another client's")
-    await until(lambda: settled(runner))
+    await eventually(lambda: settled(runner), 1)
 
 
 async def test_a_full_queue_refuses_with_busy(assembled: Assemble) -> None:
@@ -224,7 +226,7 @@ async def test_a_full_queue_refuses_with_busy(assembled: Assemble) -> None:
     assert len(backend.sandboxes) == 1
     running.leave()
     waiting.leave()
-    await until(lambda: settled(runner))
+    await eventually(lambda: settled(runner), 1)
     assert backend.leaked() == []
 
 
@@ -243,7 +245,7 @@ async def test_a_waiting_run_is_told_its_position_as_it_moves_up_and_starts_when
     assert isinstance(await next_event(third), Started)
     assert len(backend.sandboxes) == 2
     third.leave()
-    await until(lambda: settled(runner))
+    await eventually(lambda: settled(runner), 1)
     assert backend.leaked() == []
 
 
@@ -271,7 +273,7 @@ async def test_a_sandbox_failing_mid_run_is_an_internal_error_and_the_sandbox_is
 async def test_the_only_driver_leaving_abandons_the_run_and_its_sandbox_is_discarded(assembled: Assemble) -> None:
     runner, backend, recorder = assembled(FakeBackend([Hang()]))
     participation = await runner.start(REQUEST, CLIENT)
-    await until(lambda: bool(backend.sandboxes) and backend.sandboxes[0].running)
+    await eventually(lambda: bool(backend.sandboxes) and backend.sandboxes[0].running, 1)
     participation.leave()
     await asyncio.wait_for(participation.run.finished.wait(), 1)
     assert backend.discarded == backend.sandboxes and settled(runner)
@@ -319,7 +321,7 @@ async def test_execute_raises_the_sessions_own_error_kind(assembled: Assemble) -
     with pytest.raises(ClientBusy):
         await runner.execute(REQUEST, CLIENT)
     holder.leave()
-    await until(lambda: settled(runner))
+    await eventually(lambda: settled(runner), 1)
     backend.create_error = "no engine"
     with pytest.raises(ProtocolError, match="the sandbox failed: no engine") as failed:
         await runner.execute(REQUEST, CLIENT)
@@ -329,7 +331,7 @@ async def test_execute_raises_the_sessions_own_error_kind(assembled: Assemble) -
 async def test_execute_raises_shutting_down_for_a_run_the_shutdown_stopped(assembled: Assemble) -> None:
     runner, backend, _ = assembled(FakeBackend([Hang()]))
     executing = asyncio.create_task(runner.execute(REQUEST, CLIENT))
-    await until(lambda: bool(backend.sandboxes) and backend.sandboxes[0].running)
+    await eventually(lambda: bool(backend.sandboxes) and backend.sandboxes[0].running, 1)
     await runner.shut_down()
     with pytest.raises(ShuttingDown, match="the run was stopped"):
         await asyncio.wait_for(executing, 1)
@@ -343,7 +345,7 @@ async def test_start_up_reaps_leftovers_reads_versions_and_warms_the_pool(assemb
     runner, _, _ = assembled(backend, PADBOX_POOL_SIZE="2")
     await runner.start_up()
     assert backend.reaps == 1 and runner.catalogue.version(runner.catalogue.resolve("python")) == "3.fake"
-    await until(lambda: runner.pool is not None and runner.pool.ready == 2)
+    await eventually(lambda: runner.pool is not None and runner.pool.ready == 2, 1)
     assert (await runner.readiness()).ready
     await runner.shut_down()
     assert [s.origin for s in backend.discarded] == [Origin.POOL, Origin.POOL] and backend.leaked() == []
@@ -368,10 +370,10 @@ async def test_once_shutdown_begins_start_join_and_execute_refuse_with_going_awa
     assert backend.sandboxes == [] and runner.shares.active == set()
 
 
-def test_ws_refuses_a_new_run_during_shutdown_exactly_as_http_does() -> None:
+def test_ws_refuses_a_new_run_during_shutdown_exactly_as_http_does(tmp_path: Path) -> None:
     backend = FakeBackend([])
-    assembly = assemble(settings(), backend)
-    with TestClient(create_app(assembly.runner, assembly.metrics, assembly.settings.image)) as client:
+    assembly = assemble(settings(PADBOX_DATA_DIR=str(tmp_path)), backend)
+    with TestClient(create_app(assembly.served, assembly.node)) as client:
         assert client.portal is not None
         client.portal.call(assembly.runner.shut_down)
         with client.websocket_connect("/ws") as ws:

@@ -16,12 +16,13 @@ from padbox.config import Settings
 from padbox.core.access import AccessPolicy, ClientLimiter
 from padbox.core.agent_sandbox import AgentSandbox, Liveness
 from padbox.core.capacity import Capacity
+from padbox.core.door import Credentials, Door, DoorSettings, Lifecycle
 from padbox.core.events import AnyEvent, Error, Exited, StageBegan, Started, Stdout
 from padbox.core.languages import Catalogue
 from padbox.core.limits import Limits
 from padbox.core.pool import SandboxSupply, WarmPool
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Stage, Verdict, parse_client_message
-from padbox.core.runner import Credentials, DoorSettings, Runner
+from padbox.core.runner import Runner
 from padbox.core.sandbox import (
     Origin,
     OutputChunk,
@@ -125,6 +126,8 @@ class FakeBackend:
     async def adapt(self, sandbox: Any, made_with: Limits, wanted: Limits) -> None:
         pass
 
+    isolation = "container"
+
     def can_renew(self, sandbox: Any) -> bool:
         return False  # one run per sandbox, as in container mode
 
@@ -155,16 +158,17 @@ class FakeBackend:
 
 def make_runner(backend: FakeBackend) -> Runner:
     capacity = Capacity(4, 4)
+    lifecycle = Lifecycle()
+    door = Door(AccessPolicy((), ()), DoorSettings(10, 1 << 20), Catalogue.load(SETTINGS.manifest), lifecycle)
     return Runner(
-        catalogue=Catalogue.load(SETTINGS.manifest),
         policy=SETTINGS.limits,
         backend=backend,
         capacity=capacity,
         pool=None,
-        access=AccessPolicy((), ()),
         limiter=ClientLimiter(8, 1000),
         shares=ShareRegistry(4, 1, 1 << 16),
-        door=DoorSettings(10, 1 << 20),
+        door=door,
+        lifecycle=lifecycle,
     )
 
 

@@ -213,11 +213,12 @@ def _run_in_box(
         os._exit(127)
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
-        try:
-            signal.signal(number, signal.SIG_DFL)
-            os.kill(os.getpid(), number)
-        except (OSError, ValueError):
-            pass
+        if number not in (signal.SIGKILL, signal.SIGSTOP):  # those two keep their default action anyway
+            try:
+                signal.signal(number, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+        os.kill(os.getpid(), number)
         os._exit(128 + number)
     os._exit(os.waitstatus_to_exitcode(status))
 

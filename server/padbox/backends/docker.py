@@ -40,6 +40,7 @@ TMPFS_INODES = 16384  # files and directories per tmpfs: creating 100,000 files 
 RUNSC_BASE_THREADS = 64
 RUNSC_THREADS_PER_PROCESS = 8
 STOP_TIMEOUT_S = 1
+LAST_WORD_TIMEOUT_S = 5.0  # how long Docker may take to record how a container whose output ended died
 ENGINE_UNREACHABLE = 900  # aiodocker's status for "cannot connect to the Docker engine"
 T = TypeVar("T")
 
@@ -218,12 +219,16 @@ class DockerLink:
         if self.closed:
             return None
         state: dict[str, Any] = {}
-        for _ in range(20):  # Docker records the exit a moment after the output ends
+        # Docker records the exit a moment after the output ends: on a quiet machine within 50 ms, but on a busy
+        # one (CI at a load of 9 on 2 cores, gVisor's whole sandbox taken by the OOM killer) it took over a second,
+        # and a memory bomb was then reported as a lost sandbox. Wait for the record, within a bound.
+        deadline = asyncio.get_running_loop().time() + LAST_WORD_TIMEOUT_S
+        while True:
             try:
                 state = (await self.container.show()).get("State", {})
             except (aiodocker.DockerError, TimeoutError):  # the engine is gone too: it has nothing to say
                 return None
-            if not state.get("Running"):
+            if not state.get("Running") or asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(0.05)
         if state.get("OOMKilled"):

@@ -1,13 +1,23 @@
-"""Cluster mode's parts, put together for the app's life: membership (heartbeat, events) and the agent check
-start with the server and stop after its sessions are done."""
+"""Cluster mode's parts, put together for the node's life: membership (heartbeat, events), the pads' claims
+and the agent check start last with the node (padbox/node.py) and stop after its sessions are done.
+
+What they report of the node (its phase, its capacity, its warm pool) they read from parts made before them,
+so the member exists before the Runner that takes it, with nothing to fill in afterwards.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from padbox.cluster.agent import AgentCheck, NodeState
 from padbox.cluster.member import RedisMember, connect
 from padbox.cluster.pad_claims import RedisPadHomes
 from padbox.config import Settings
-from padbox.core.runner import Runner
+from padbox.core.capacity import Capacity
+from padbox.core.door import Lifecycle
+from padbox.core.pool import WarmPool
+
+StateReport = Callable[[], NodeState]
 
 
 class ClusterService:
@@ -32,24 +42,28 @@ class ClusterService:
         await self.member.leave()
 
 
-def node_state(runner: Runner) -> NodeState:
-    capacity, pool = runner.capacity, runner.pool
-    return NodeState(
-        prepared=runner.prepared,
-        draining=runner.leaving or runner.draining,
-        sessions=capacity.running,
-        queue=capacity.queue_length,
-        limit=capacity.limit,
-        pool=pool.ready if pool else 0,
-    )
+def state_report(lifecycle: Lifecycle, capacity: Capacity, pool: WarmPool | None) -> StateReport:
+    """What the node tells the registry and the agent check about itself, read when asked."""
+
+    def report() -> NodeState:
+        return NodeState(
+            prepared=lifecycle.prepared,
+            draining=lifecycle.leaving,
+            sessions=capacity.running,
+            queue=capacity.queue_length,
+            limit=capacity.limit,
+            pool=pool.ready if pool else 0,
+        )
+
+    return report
 
 
-def member_for(settings: Settings, state: RunnerRef) -> RedisMember:
+def member_for(settings: Settings, state: StateReport) -> RedisMember:
     return RedisMember(
         connect(settings.redis_url),
         node_id=settings.node_id,
         address=settings.advertised,
-        state=state.node_state,
+        state=state,
         max_concurrent=settings.max_sessions_per_client,
         per_minute=settings.sessions_per_minute,
         heartbeat_s=settings.heartbeat_s,
@@ -58,22 +72,13 @@ def member_for(settings: Settings, state: RunnerRef) -> RedisMember:
     )
 
 
-class RunnerRef:
-    """The runner, once made: the member is made first (the runner takes it), and reads the runner's state
-    only once running."""
-
-    runner: Runner | None = None
-
-    def node_state(self) -> NodeState:
-        assert self.runner is not None, "the cluster member asked for state before the runner existed"
-        return node_state(self.runner)
-
-
 def pad_homes_for(settings: Settings, member: RedisMember) -> RedisPadHomes:
     """Pads' claims expire as a node's record does: a dead home's pads move once it has left the registry."""
     return RedisPadHomes(member, claim_ttl_s=settings.node_ttl_s, renew_every_s=settings.heartbeat_s)
 
 
-def cluster_service(settings: Settings, member: RedisMember, homes: RedisPadHomes, ref: RunnerRef) -> ClusterService:
-    agent = AgentCheck(settings.host, settings.agent_port, ref.node_state) if settings.agent_port else None
+def cluster_service(
+    settings: Settings, member: RedisMember, homes: RedisPadHomes, state: StateReport
+) -> ClusterService:
+    agent = AgentCheck(settings.host, settings.agent_port, state) if settings.agent_port else None
     return ClusterService(settings, member, homes, agent)

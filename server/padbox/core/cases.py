@@ -44,12 +44,13 @@ class CaseSession(Session):
         try:
             await self.emit(Started(self.id, plan.language.id, plan.version))
             language, entry = plan.language, plan.files[0]
-            if language.compile is not None:
-                argv = language.command(language.compile, entry)
+            compile, run = language.stages(entry)
+            if compile is not None:
+                argv = language.command(compile, entry)
                 result = await self._stage(sandbox, Stage.COMPILE, argv, plan.limits.compile_timeout_s)
                 if result is None or result.verdict is not Verdict.OK:
                     return  # the compile error is reported once, not once per case
-            argv = language.command(language.run, entry, plan.args)
+            argv = language.command(run, entry, plan.args)
             for case in self.cases:
                 self._input = PendingInput()
                 self._input.put(case.stdin.encode())

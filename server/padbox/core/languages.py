@@ -9,6 +9,8 @@ Two rules live here as pure code, driven by the manifest's data:
 - Entry points: the first file is the entry point. A language that names files after their content
   (Java's public class, Erlang's module) gets its entry file so named (`file_from`); a language that
   starts a class or object by name finds it in the source (`main_from`), not in the file name.
+- Styles: a compiled language may also run a program as a script, with no compile stage, when its
+  source calls for it (`script`: Standard ML written as top-level declarations, without `main`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import bisect
 import re
 import shlex
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -51,6 +53,26 @@ class MainRule:
 
 
 @dataclass(frozen=True)
+class ScriptRule:
+    """When a compiled language runs a program as a script instead (`run`, with no compile stage), read from
+    the entry's code with comments and string literals blanked in the language's `syntax`.
+
+    A program is a script when it lacks the compiled path's entry point (`unless`: Standard ML's top-level
+    `fun main`), or does something at its top level that must happen when it runs, with its input, not
+    when it is compiled (`when`: `val () = ...`). Patterns match line by line (`^` starts a line).
+    """
+
+    run: str
+    unless: re.Pattern[str]
+    when: re.Pattern[str] | None = None
+    syntax: str = "c"
+
+    def applies(self, source: str) -> bool:
+        code = SYNTAXES[self.syntax](source)
+        return self.unless.search(code) is None or (self.when is not None and self.when.search(code) is not None)
+
+
+@dataclass(frozen=True)
 class Language:
     id: str
     name: str
@@ -65,6 +87,7 @@ class Language:
     error_example: str = ""
     file_from: re.Pattern[str] | None = None  # first group names the entry file (Java's public class)
     main_from: MainRule | None = None
+    script: ScriptRule | None = None
     group: str = "Other"  # the family the pad's picker lists it under
 
     @property
@@ -75,6 +98,13 @@ class Language:
     def extension(self) -> str:
         """The default file's extension, lower case and without the dot (`R` -> `r`): a name clients may use."""
         return PurePosixPath(self.file).suffix[1:].lower()
+
+    def stages(self, entry: SourceFile) -> tuple[str | None, str]:
+        """The compile command (None: no compile stage) and the run command for a program: its language's,
+        or the script rule's run alone when the program is written as a script."""
+        if self.script is not None and self.script.applies(entry.content):
+            return None, self.script.run
+        return self.compile, self.run
 
     def command(self, template: str, entry: SourceFile, args: tuple[str, ...] = ()) -> list[str]:
         """argv for a stage: the manifest's shell command with the entry point filled in ({file}, {stem},
@@ -91,13 +121,17 @@ class ManifestError(ValueError):
     """The manifest is malformed: the server refuses to start and says where."""
 
 
-def _pattern(lang_id: str, key: str, value: Any) -> re.Pattern[str]:
+def _regex(lang_id: str, key: str, value: Any, flags: int = 0) -> re.Pattern[str]:
     if not isinstance(value, str):
         raise ManifestError(f"language {lang_id!r}: {key} must be a regular expression")
     try:
-        pattern = re.compile(value)
+        return re.compile(value, flags)
     except re.error as exc:
         raise ManifestError(f"language {lang_id!r}: {key} is not a valid regular expression: {exc}") from None
+
+
+def _pattern(lang_id: str, key: str, value: Any) -> re.Pattern[str]:
+    pattern = _regex(lang_id, key, value)
     if pattern.groups < 1:
         raise ManifestError(f"language {lang_id!r}: {key} needs a group that captures the name")
     return pattern
@@ -112,22 +146,40 @@ def _main_rule(lang_id: str, raw: Any) -> MainRule:
             f"language {lang_id!r}: main_from takes unit and marker, and optionally "
             f"named, package and top_level (got {sorted(raw)})"
         )
-    marker = raw["marker"]
-    if not isinstance(marker, str):
-        raise ManifestError(f"language {lang_id!r}: main_from.marker must be a regular expression")
-    try:
-        marker_pattern = re.compile(marker)
-    except re.error as exc:
-        raise ManifestError(f"language {lang_id!r}: main_from.marker is not valid: {exc}") from None
     top_level = raw.get("top_level")
     if top_level is not None and not isinstance(top_level, str):
         raise ManifestError(f"language {lang_id!r}: main_from.top_level must be a string")
     return MainRule(
         unit=_pattern(lang_id, "main_from.unit", raw["unit"]),
-        marker=marker_pattern,
+        marker=_regex(lang_id, "main_from.marker", raw["marker"]),
         named=_pattern(lang_id, "main_from.named", raw["named"]) if "named" in raw else None,
         package=_pattern(lang_id, "main_from.package", raw["package"]) if "package" in raw else None,
         top_level=top_level,
+    )
+
+
+# Keys of a [<id>.script] table: the rule, then what only the tests and the README read (a template, an
+# error and an exit3 sample written in the script style, and the rule in words).
+SCRIPT_KEYS = {"run", "unless", "when", "syntax", "about", "template", "error", "exit3"}
+
+
+def _script_rule(lang_id: str, raw: Any) -> ScriptRule:
+    if not isinstance(raw, Mapping):
+        raise ManifestError(f"language {lang_id!r}: script must be a table")
+    unknown = set(raw) - SCRIPT_KEYS
+    if unknown or not isinstance(raw.get("run"), str) or "unless" not in raw:
+        raise ManifestError(
+            f"language {lang_id!r}: script takes run and unless, and optionally "
+            f"{', '.join(sorted(SCRIPT_KEYS - {'run', 'unless'}))} (got {sorted(raw)})"
+        )
+    syntax = raw.get("syntax", "c")
+    if syntax not in SYNTAXES:
+        raise ManifestError(f"language {lang_id!r}: script.syntax must be one of {sorted(SYNTAXES)}")
+    return ScriptRule(
+        run=raw["run"],
+        unless=_regex(lang_id, "script.unless", raw["unless"], re.MULTILINE),
+        when=_regex(lang_id, "script.when", raw["when"], re.MULTILINE) if "when" in raw else None,
+        syntax=syntax,
     )
 
 
@@ -154,6 +206,7 @@ def _language(lang_id: str, raw: Mapping[str, Any]) -> Language:
         error_example=raw.get("error", "").lstrip("\n"),
         file_from=_pattern(lang_id, "file_from", raw["file_from"]) if "file_from" in raw else None,
         main_from=_main_rule(lang_id, raw["main_from"]) if "main_from" in raw else None,
+        script=_script_rule(lang_id, raw["script"]) if "script" in raw else None,
         group=str(raw.get("group", "Other")),
     )
 
@@ -353,3 +406,32 @@ def code_only(source: str) -> str:
     """The source with comments and string and character literals blanked to spaces (C-style syntax),
     newlines and offsets kept, so a `class` in a comment or a brace in a string is not read as code."""
     return _LITERAL.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), source)
+
+
+def ml_code_only(source: str) -> str:
+    """The source with ML comments (nested: `(* a (* b *) c *)`) and string literals blanked to spaces,
+    newlines and offsets kept, so a `fun main` in a comment is not read as code."""
+    code = list(source)
+    depth, at = 0, 0
+    while at < len(source):
+        start = at
+        if source.startswith("(*", at):
+            depth, at = depth + 1, at + 2
+        elif depth and source.startswith("*)", at):
+            depth, at = depth - 1, at + 2
+        elif depth:
+            at += 1
+        elif source[at] == '"':
+            at += 1
+            while at < len(source) and source[at] != '"':
+                at += 2 if source[at] == "\\" else 1
+            at += 1
+        else:
+            at += 1
+            continue
+        code[start:at] = [c if c == "\n" else " " for c in source[start:at]]
+    return "".join(code)
+
+
+# How comments and string literals look, for the rules that read code (by the manifest's name).
+SYNTAXES: dict[str, Callable[[str], str]] = {"c": code_only, "ml": ml_code_only}

@@ -150,10 +150,14 @@ class WarmPool:
             self._wake.clear()
             room = self.capacity.limit - self.capacity.running
             self.target = self.sizing.target(room)
-            waiting = self._live_waiters()
-            # A renewable sandbox out with a run comes back when the run ends: those stand in for the target (not
-            # for runs already waiting), or every run would still cost a container made for the next one.
-            missing = self.target + waiting - self.size - min(len(self._lent), self.target)
+            missing = starts_needed(
+                self.target,
+                waiting=self._live_waiters(),
+                ready=len(self._ready),
+                making=len(self._making),
+                renewing=len(self._renewing),
+                lent=len(self._lent),
+            )
             can_start = self.sizing.concurrency - len(self._making)
             if time.monotonic() >= self._pause_until:
                 for _ in range(min(missing, can_start)):
@@ -213,9 +217,11 @@ class WarmPool:
         self.poke()
 
     async def _renew(self, sandbox: Sandbox, made_with: Limits) -> None:
+        began = time.monotonic()
         try:
             await self.backend.adapt(sandbox, made_with, self.limits)
             if await self.backend.renew(sandbox, new_session_id(self.node)):
+                self.sizing.renewed(time.monotonic() - began)
                 self.renewed += 1
                 self._stock(sandbox, first=True)
                 return
@@ -250,6 +256,19 @@ class WarmPool:
         while self._ready:
             self.backend.discard(self._ready.popleft())
         await self.backend.settled()
+
+
+def starts_needed(target: int, waiting: int, ready: int, making: int, renewing: int, lent: int) -> int:
+    """How many sandboxes to start now. Runs already waiting are served first by those on their way (being made,
+    or renewed after a run); the rest of the pool aims at `target` ready ones. A renewable sandbox out with a run
+    (`lent`), or on its way to a waiting run, comes back when that run ends: it stands in for the target, or in
+    namespace mode every run would still cost a container made for the next one. With nothing renewable this is
+    the container pool's rule: target + waiting - (ready + making)."""
+    coming = making + renewing
+    for_waiters = max(0, waiting - coming)
+    spare_coming = max(0, coming - waiting)
+    returning = min(lent + min(waiting, renewing), target)
+    return for_waiters + max(0, target - ready - spare_coming - returning)
 
 
 class SandboxSupply:

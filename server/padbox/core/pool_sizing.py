@@ -62,6 +62,8 @@ class PoolSizing:
         self.concurrency = min(INITIAL_CONCURRENCY, bounds.max_concurrency)
         self._fastest_s: float | None = None
         self._arrivals: deque[float] = deque()
+        self.renew_s: float | None = None  # namespace mode: how long a used sandbox takes to get a fresh box
+        self._renewed_at = -math.inf
 
     def arrival(self) -> None:
         """A run asked for a sandbox (whether the pool had one or not)."""
@@ -80,8 +82,13 @@ class PoolSizing:
         return best
 
     def target(self, room: int) -> int:
-        """Warm sandboxes to keep now, given `room`: the slots not held by running sessions."""
-        wanted = math.ceil(self.rate() * self.start_s * HEADROOM)
+        """Warm sandboxes to keep now, given `room`: the slots not held by running sessions. While used sandboxes
+        come back renewed (namespace mode, within the window), a sandbox is "started" in the time a renewal takes,
+        not a container's: hosts circulate, and a pool sized for container starts would only make containers that
+        nobody needs."""
+        renewing = self.renew_s is not None and self.clock() - self._renewed_at < self.bounds.window_s
+        start_s = min(self.start_s, self.renew_s) if renewing and self.renew_s is not None else self.start_s
+        wanted = math.ceil(self.rate() * start_s * HEADROOM)
         bounded = min(max(wanted, self.bounds.floor), self.bounds.ceiling)
         return max(0, min(bounded, room, self.bounds.memory_cap))
 
@@ -97,6 +104,11 @@ class PoolSizing:
         elif seconds <= self._fastest_s * ROOM_RATIO and in_flight >= self.concurrency:
             # only a start that used the whole allowance shows the engine can take one more
             self.concurrency = min(self.bounds.max_concurrency, self.concurrency + 1)
+
+    def renewed(self, seconds: float) -> None:
+        """A used sandbox took `seconds` to be renewed for another run."""
+        self.renew_s = seconds if self.renew_s is None else self.renew_s + (seconds - self.renew_s) * START_TIME_WEIGHT
+        self._renewed_at = self.clock()
 
     def _forget_old(self) -> None:
         horizon = self.clock() - self.bounds.window_s

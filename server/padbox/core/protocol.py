@@ -93,14 +93,24 @@ class ErrorCode(StrEnum):
 
 
 class CloseCode(IntEnum):
-    """WebSocket close codes the server uses (RFC 6455 section 7.4)."""
+    """WebSocket close codes the server uses (RFC 6455 section 7.4), on run and pad sockets alike."""
 
     NORMAL = 1000
     GOING_AWAY = 1001
     POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012  # a pad moved or its server restarts: a Yjs provider reconnects and lands on its new home
     TRY_AGAIN_LATER = 1013
+
+
+class PadCloseCode(IntEnum):
+    """How the server closes a pad socket (4000-4999: the application's own range, RFC 6455 section 7.4.2)."""
+
+    MALFORMED = 4400  # not a y-websocket message, or one that does not decode
+    NOT_FOUND = 4404  # unknown pad or wrong key (the same, so ids cannot be probed); also a key replaced
+    TOO_LARGE = 4413  # the edit would pass the document size or the file count
+    TOO_FAST = 4429  # past the message rate, or the pad is full of participants
 
 
 CLOSE_FOR_ERROR: dict[ErrorCode, CloseCode] = {

@@ -1,70 +1,40 @@
-"""The one way into a run: every transport (/ws, /api/v1/execute, Piston's execute, anything added
-later) starts, joins and awaits runs here, and gets nothing else.
+"""The one way into a run: every transport (/ws, /api/v1/execute, Piston's execute, a pad's run, anything
+added later) starts, joins and awaits runs here, and gets nothing else: `start`, `join`, `execute` (and, for a
+test run of the question bank, `count_start`: its one start against the client's rate). What a transport needs
+besides runs (access, message limits, the node's id, draining) is the Door's (core/door.py).
 
 Draining, access, planning, admission, sandbox supply and registration for sharing each happen
-here once, in this order, so a guard cannot exist on one path and not another. The Runner also owns
-the server's life: start-up (leftovers reaped, versions read, pool warmed), readiness and shutdown.
+here once, in this order, so a guard cannot exist on one path and not another. The Node (padbox/node.py)
+calls the engine's own life here: start-up (leftovers reaped, versions read, pool warmed), readiness, drain
+and shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
 
-from padbox.core.access import AccessPolicy, ClientCaps
+from padbox.core.access import ClientCaps
 from padbox.core.capacity import Capacity
 from padbox.core.cases import CaseInput, CaseSession
-from padbox.core.cluster import Membership, owner_of
+from padbox.core.door import Credentials, Door, DoorSettings, Lifecycle, Phase, ShuttingDown
 from padbox.core.events import Error
 from padbox.core.languages import Catalogue
 from padbox.core.limits import LimitPolicy
 from padbox.core.pool import SandboxSupply, WarmPool
-from padbox.core.protocol import (
-    INPUT_MESSAGES,
-    CloseCode,
-    ErrorCode,
-    JoinMessage,
-    ProtocolError,
-    RunRequest,
-)
+from padbox.core.protocol import INPUT_MESSAGES, CloseCode, ErrorCode, JoinMessage, ProtocolError, RunRequest
 from padbox.core.sandbox import SandboxBackend, SandboxError
 from padbox.core.session import Emit, Session, SessionObserver, plan_run, sandbox_failure
-from padbox.core.sharing import SHUTTING_DOWN, Frame, Participant, SharedRun, ShareRegistry, ViewerInputRefused
+from padbox.core.sharing import Frame, Participant, SharedRun, ShareRegistry, ViewerInputRefused
 from padbox.core.transcript import RunRecord
 
 log = logging.getLogger("padbox.runner")
 
-
-class ShuttingDown(ProtocolError):
-    """New runs are refused while the server drains (HTTP 503; a WebSocket closes with 1001)."""
-
-    def __init__(self, message: str = SHUTTING_DOWN) -> None:
-        super().__init__(ErrorCode.INTERNAL, message)
-
-    @property
-    def close_code(self) -> CloseCode:
-        return CloseCode.GOING_AWAY
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a client showed at the door: its URL's query, its headers, its address."""
-
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    address: str | None
-
-
-@dataclass(frozen=True)
-class DoorSettings:
-    """What the transports themselves enforce before a message reaches the runner."""
-
-    first_message_timeout_s: float
-    max_message_bytes: int
+__all__ = ["Credentials", "DoorSettings", "Participation", "Readiness", "Runner", "ShuttingDown"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +45,7 @@ class Readiness:
     image: bool
     prepared: bool
     draining: bool
+    isolation: str = "container"  # how runs are kept apart: "namespace" (a box per run) or "container"
 
     @property
     def ready(self) -> bool:
@@ -96,6 +67,11 @@ class Participation:
     def close_code(self) -> int:
         return self.participant.outbox.close_code or CloseCode.NORMAL
 
+    @property
+    def error(self) -> ProtocolError | None:
+        """The run's own error, once it ended with one (refused at admission, its sandbox lost...)."""
+        return self.run.session.error
+
     async def send(self, message: object) -> None:
         """Input from this client. A viewer's is refused with an `error` frame; it keeps watching."""
         assert isinstance(message, INPUT_MESSAGES)
@@ -112,52 +88,45 @@ PROBE_TIMEOUT_S = 3.0
 
 
 class Runner:
-    """The run engine's single entry point, and the server's lifecycle."""
+    """The run engine's single entry point: `start`, `join`, `execute`, `count_start` (and, for the Node, its own
+    life)."""
 
     def __init__(
         self,
         *,
-        catalogue: Catalogue,
         policy: LimitPolicy,
         backend: SandboxBackend,
         capacity: Capacity,
         pool: WarmPool | None,
-        access: AccessPolicy,
         limiter: ClientCaps,
         shares: ShareRegistry,
-        door: DoorSettings,
+        door: Door,
+        lifecycle: Lifecycle,
         observers: tuple[SessionObserver, ...] = (),
-        membership: Membership | None = None,
     ) -> None:
-        self.catalogue = catalogue
         self.policy = policy
         self.backend = backend
         self.capacity = capacity
         self.pool = pool
         self.supply = SandboxSupply(backend, pool)
-        self.access = access
         self.limiter = limiter
         self.shares = shares
         self.door = door
+        self.lifecycle = lifecycle  # written here (prepared, the phase), read by the door and the cluster
         self.observers = observers
-        self.membership = membership  # None: a single server, whose run ids name no node
-        self.prepared = False  # the engine answered, the image is there, versions read, pool started
         self.reaped = False  # an earlier server's leftovers were removed (once the engine first answered)
-        self.leaving = False  # shutdown is coming: the load balancer is told to send no new runs
-        self.draining = False  # no new runs
-        self.stopping = False  # shutdown began: running sessions are being ended, nothing may join them
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The languages runs are planned with (the door's: the image's versions once read)."""
+        return self.door.catalogue
 
     # --- runs -----------------------------------------------------------------------------------
-    @property
-    def node_id(self) -> str:
-        """This node's id in a cluster, the front of every run id it makes; empty on a single server."""
-        return self.membership.node_id if self.membership else ""
-
     def _admit(self, credentials: Credentials) -> str:
         """Draining first, then origin and token: the client's identity for per-client caps."""
-        if self.draining:
+        if self.lifecycle.draining:
             raise ShuttingDown()
-        return self.access.authorize(credentials.query, credentials.headers, credentials.address)
+        return self.door.authorize(credentials)
 
     async def start(
         self,
@@ -171,7 +140,7 @@ class Runner:
         a test run (core/cases.py), compiled once and run once per case, each with its own stdin. `rated=False`:
         part of a test run whose one start `count_start` counted; it is admitted as any run but for the rate."""
         client = self._admit(credentials)
-        plan = plan_run(request, self.catalogue, self.policy, self.node_id)
+        plan = plan_run(request, self.catalogue, self.policy, self.door.node_id)
 
         def session(emit: Emit) -> Session:
             if cases:
@@ -191,23 +160,12 @@ class Runner:
         still holds one of the client's running sessions and a place in the global capacity."""
         await self.limiter.count_start(self._admit(credentials), start)
 
-    async def owner_address(self, message: JoinMessage, credentials: Credentials) -> str | None:
-        """Where a join must go: None when the run is this node's (then `join`), else the owner's address, for
-        the transport to relay the client's socket to (a proxy in front did not route it there itself). The
-        door's checks happen here, as for any join; RunLost when the owner is gone, Unavailable when the
-        cluster's state cannot be read."""
-        owner = owner_of(message.run_id)
-        if self.membership is None or owner is None or owner == self.membership.node_id:
-            return None
-        self.access.authorize(credentials.query, credentials.headers, credentials.address)
-        return await self.membership.locate(owner)
-
     async def join(self, message: JoinMessage, credentials: Credentials) -> Participation:
         """Join a running run by its id and key. A draining server still takes joins: its runs go on until
         they end or the drain time is up, and their people may come back to them."""
-        if self.stopping:
+        if self.lifecycle.stopping:
             raise ShuttingDown()
-        self.access.authorize(credentials.query, credentials.headers, credentials.address)
+        self.door.authorize(credentials)
         run = self.shares.find(message.run_id, message.key, message.role)
         return Participation(run, run.join(message.role))
 
@@ -226,8 +184,8 @@ class Runner:
         if record.error is not None:
             # The session's own error keeps its kind (a client's caps, not the server's, say); an error
             # the run did not raise itself (the server shutting down) is known only by its event.
-            problem = participation.run.session.error or record.error.problem()
-            if problem.code is ErrorCode.INTERNAL and self.draining:
+            problem = participation.error or record.error.problem()
+            if problem.code is ErrorCode.INTERNAL and self.lifecycle.draining:
                 raise ShuttingDown("the server is shutting down; the run was stopped")
             raise problem
         return record
@@ -283,32 +241,32 @@ class Runner:
 
     async def prepare(self) -> None:
         """What needs the image: its language versions, and the warm pool."""
-        self.catalogue = self.catalogue.with_versions(await self.backend.read_versions())
+        self.door.learn_versions(await self.backend.read_versions())
         if self.pool:
             self.pool.start()
-        self.prepared = True
+        self.lifecycle.prepared = True
 
     async def readiness(self) -> Readiness:
         """Whether runs can start; finishes start-up here when the image has appeared since."""
         engine = await _answers(self.backend.ping())
         image = engine and await _answers(self.backend.image_present())
-        if image and not self.prepared:
+        if image and not self.lifecycle.prepared:
             try:
                 if not self.reaped:
                     await self.reap()
                 await self.prepare()
             except Exception as exc:  # reported as not ready, and logged
                 log.error("could not finish start-up: %s", exc)
-        return Readiness(engine, image, self.prepared, self.draining)
+        return Readiness(engine, image, self.lifecycle.prepared, self.lifecycle.draining, self.backend.isolation)
 
     async def drain(self, within_s: float, settle_s: float = 0) -> int:
         """Refuse new runs and wait up to `within_s` for the running ones to end by themselves (a rolling
         restart drops no run that fits in the drain time); how many were still running then. For `settle_s`
         first, new runs are still taken while the load balancer learns (`leaving`) to send them elsewhere: a
         run that arrives in between is served, not refused."""
-        self.leaving = True
+        self.lifecycle.advance(Phase.LEAVING)
         await asyncio.sleep(settle_s)
-        self.draining = True
+        self.lifecycle.advance(Phase.DRAINING)
         if self.pool:
             await self.pool.drain()
         loop = asyncio.get_running_loop()
@@ -319,7 +277,7 @@ class Runner:
 
     async def shut_down(self) -> None:
         """Refuse new runs, tell every client, and remove every sandbox."""
-        self.leaving = self.draining = self.stopping = True
+        self.lifecycle.advance(Phase.STOPPING)
         if self.pool:
             await self.pool.drain()
         await self.shares.shut_down()

@@ -112,6 +112,8 @@ class Sandbox(Protocol):
 class SandboxBackend(Protocol):
     """Makes and removes sandboxes. Removal happens in the background and is never cancelled half-way."""
 
+    isolation: str  # "namespace": sandboxes host run after run, each in fresh namespaces; "container": one run each
+
     async def create(self, limits: Limits, run_id: str, origin: Origin) -> Sandbox:
         """A started sandbox, ready for files; SandboxError when the backend refuses or times out."""
         ...

@@ -268,12 +268,13 @@ class Session:
             await self.emit(Started(self.id, plan.language.id, plan.version))
             language = plan.language
             entry = plan.files[0]
-            if language.compile is not None:
-                argv = language.command(language.compile, entry)
+            compile, run = language.stages(entry)
+            if compile is not None:
+                argv = language.command(compile, entry)
                 result = await self._stage(sandbox, Stage.COMPILE, argv, plan.limits.compile_timeout_s)
                 if result is None or result.verdict is not Verdict.OK:
                     return
-            argv = language.command(language.run, entry, plan.args)
+            argv = language.command(run, entry, plan.args)
             await self._stage(sandbox, Stage.RUN, argv, plan.limits.run_timeout_s)
         finally:
             self._sandbox = None
@@ -296,6 +297,11 @@ class Session:
         )
         started = time.monotonic()
         await sandbox.execute(spec)
+        if stage is Stage.COMPILE:
+            # The participants' input is the program's alone. A compiler that runs the program's code (Poly/ML's
+            # top level, Template Haskell, Haxe's macros) or reads stdin itself (`#include "/dev/stdin"`) finds
+            # it ended, rather than eating the input or waiting out its time limit for more.
+            await sandbox.close_stdin()
         self._process_running = True
         helpers = [asyncio.create_task(self._watchdog(sandbox, timeout_s))]
         if stage is Stage.RUN:

@@ -13,7 +13,6 @@ import asyncio
 import hmac
 import logging
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ import msgspec
 from padbox.core import events
 from padbox.core.capacity import Busy
 from padbox.core.events import Error, FileEntry, Output, Presence, Snapshot, StageBegan, Started, Typed
+from padbox.core.outbox import Outbox
 from padbox.core.protocol import (
     CloseCode,
     EofMessage,
@@ -60,6 +60,10 @@ class Frame:
     def of(cls, event: events.AnyEvent) -> Frame:
         return cls(event, events.encode(event))
 
+    def __len__(self) -> int:
+        """What the frame counts against its participant's outbox: its text's length."""
+        return len(self.text)
+
 
 def replayed_bytes(event: events.AnyEvent) -> int:
     """What an event counts against the replay limit: the text of output and typed input."""
@@ -71,68 +75,6 @@ class ViewerInputRefused(ProtocolError):
 
     def __init__(self) -> None:
         super().__init__(ErrorCode.BAD_REQUEST, "viewers cannot send input to the program; join as a driver to type")
-
-
-class Outbox:
-    """One participant's frames in order, bounded in bytes."""
-
-    def __init__(self, limit: int = OUTBOX_LIMIT) -> None:
-        self.limit = limit
-        self.frames: deque[Frame] = deque()
-        self.size = 0
-        self.close_code: int | None = None
-        self._readable = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
-
-    def _append(self, frame: Frame) -> None:
-        self.frames.append(frame)
-        self.size += len(frame.text)
-        self._readable.set()
-        if self.size >= self.limit:
-            self._room.clear()
-
-    def offer(self, frame: Frame) -> bool:
-        """Queue without waiting; False when it would pass the limit (the participant is too far behind)."""
-        if self.close_code is not None:
-            return True
-        if self.frames and self.size + len(frame.text) > self.limit:
-            return False
-        self._append(frame)
-        return True
-
-    async def put(self, frame: Frame) -> None:
-        """Queue, waiting for room: backpressure for a run's only participant."""
-        while self.size >= self.limit and self.close_code is None:
-            await self._room.wait()
-        if self.close_code is None:
-            self._append(frame)
-
-    async def take(self) -> Frame | None:
-        """The next frame, or None once closed and drained."""
-        while not self.frames:
-            if self.close_code is not None:
-                return None
-            self._readable.clear()
-            await self._readable.wait()
-        frame = self.frames.popleft()
-        self.size -= len(frame.text)
-        if self.size < self.limit:
-            self._room.set()
-        return frame
-
-    def close(self, code: int) -> None:
-        """No more frames after those queued; the sender then closes the socket with `code`."""
-        if self.close_code is None:
-            self.close_code = code
-        self._readable.set()
-        self._room.set()
-
-    def abort(self, code: int) -> None:
-        """Drop what is queued (a participant too far behind) and close at once."""
-        self.frames.clear()
-        self.size = 0
-        self.close(code)
 
 
 @dataclass
@@ -157,7 +99,7 @@ class ReplayBuffer:
 @dataclass(eq=False)
 class Participant:
     role: Role
-    outbox: Outbox
+    outbox: Outbox[Frame]
     starter: bool = False
 
 
@@ -185,7 +127,7 @@ class SharedRun:
         return sum(1 for p in self.participants if p.role is Role.DRIVER)
 
     def attach_starter(self) -> Participant:
-        participant = Participant(Role.DRIVER, Outbox(), starter=True)
+        participant = Participant(Role.DRIVER, Outbox(OUTBOX_LIMIT), starter=True)
         self.participants.append(participant)
         return participant
 
@@ -198,7 +140,7 @@ class SharedRun:
             raise Busy(f"this run already has {self.registry.max_participants} participants", 5)
         if self.finished.is_set():
             raise bad_request("that run has ended")
-        participant = Participant(role, Outbox())
+        participant = Participant(role, Outbox(OUTBOX_LIMIT))
         participant.outbox.offer(Frame.of(self.snapshot(role)))
         self.participants.append(participant)
         self.ever_joined = True

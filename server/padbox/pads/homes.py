@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from padbox.core.runner import ShuttingDown
+from padbox.core.door import ShuttingDown
 
-SERVICE_RESTART = 1012  # RFC 6455: "the service is restarting"; a Yjs provider reconnects, and lands on the new home
 MOVED = "this pad moved to another server: reconnecting"
 
 

@@ -12,12 +12,21 @@ import hmac
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from typing import Any
 
 from pycrdt import Doc, Map, Text
 
-from padbox.core.protocol import ErrorCode, ProtocolError, Role, RunRequest, SourceFile, bad_request, check_file_name
+from padbox.core.protocol import (
+    ErrorCode,
+    PadCloseCode,
+    ProtocolError,
+    Role,
+    RunRequest,
+    SourceFile,
+    bad_request,
+    check_file_name,
+)
 
 PAD_ID_BYTES = 12  # 96 bits: the id is not a secret (the key is), but it must not be enumerable either
 PAD_KEY_BYTES = 24  # 192 bits from the OS's cryptographic source, one key per role
@@ -63,19 +72,10 @@ class PadErrorCode(StrEnum):
     TOO_LARGE = "too_large"
 
 
-class PadCloseCode(IntEnum):
-    """How the server closes a pad socket (4000-4999: the application's own range, RFC 6455 section 7.4.2)."""
-
-    MALFORMED = 4400  # not a y-websocket message, or one that does not decode
-    NOT_FOUND = 4404  # unknown pad or wrong key (the same, so ids cannot be probed); also a key replaced
-    TOO_LARGE = 4413  # the edit would pass the document size or the file count
-    TOO_FAST = 4429  # past the message rate, or the pad is full of participants
-
-
 class PadError(ProtocolError):
     """A refusal on a pad: its code, its HTTP status and, for a socket, its close code."""
 
-    def __init__(self, code: PadErrorCode | ErrorCode, message: str, status: int, close: int) -> None:
+    def __init__(self, code: PadErrorCode | ErrorCode, message: str, status: int, close: PadCloseCode) -> None:
         super().__init__(ErrorCode.BAD_REQUEST, message)
         self.pad_code = code
         self.status = status

@@ -134,7 +134,7 @@ async def start(
         while True:
             frame = await participation.next_frame()
             if frame is None:
-                problem = participation.run.session.error
+                problem = participation.error
                 raise problem or ProtocolError(ErrorCode.INTERNAL, "the run ended before it started")
             if isinstance(frame.event, Error):
                 raise frame.event.problem()

@@ -8,7 +8,7 @@ survives a SIGKILL of the server); and YRoom has no notion of a participant's ro
 refuses a viewer's edit and an edit past the document size before it touches the document. The messages
 themselves stay the standard ones (pycrdt builds and reads them), so any Yjs client can connect.
 
-Nothing here knows Starlette: a socket is an `Outgoing` queue that web/pads.py drains, and a peer's
+Nothing here knows Starlette: a socket is an `Outgoing` queue (core.outbox.Outbox) that web/pads.py drains, and a peer's
 messages arrive through `Room.receive`.
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,10 +33,12 @@ from pycrdt import (
     write_message,
 )
 
+from padbox.core.outbox import Outbox
+from padbox.core.protocol import CloseCode, PadCloseCode
 from padbox.pads import model
-from padbox.pads.homes import MOVED, SERVICE_RESTART
+from padbox.pads.homes import MOVED
 from padbox.pads.messages import PadClosed, PadEvent, encode
-from padbox.pads.model import PadCloseCode, PadError, PadLimits, PadRole, RateBudget
+from padbox.pads.model import PadError, PadLimits, PadRole, RateBudget
 from padbox.pads.pad_runs import PadRun
 from padbox.pads.store import Author, PadRecord, PadStore, SeqTaken, UpdateRecord
 
@@ -47,51 +48,20 @@ OUTGOING_LIMIT = 8 << 20  # bytes waiting for one socket; past it the socket is 
 QUERY_AWARENESS = 3  # y-websocket's messageQueryAwareness
 AUTH = 2  # y-websocket's messageAuth (server -> client only)
 EMPTY_UPDATE = b"\x00\x00"
-GOING_AWAY = 1001
-TRY_AGAIN_LATER = 1013
 
 Message = bytes | str
+Outgoing = Outbox[Message]
 
 
-class Outgoing:
-    """One socket's messages in order, bounded in bytes; then how it is to be closed."""
+def outgoing() -> Outgoing:
+    return Outgoing(OUTGOING_LIMIT)
 
-    def __init__(self, limit: int = OUTGOING_LIMIT) -> None:
-        self.limit = limit
-        self.messages: deque[Message] = deque()
-        self.size = 0
-        self.close_code: int | None = None
-        self.close_reason = ""
-        self._readable = asyncio.Event()
 
-    def offer(self, message: Message) -> None:
-        """Queue without waiting. A socket too far behind is closed: a Yjs client then reconnects and syncs."""
-        if self.close_code is not None:
-            return
-        if self.size + len(message) > self.limit:
-            self.messages.clear()
-            self.size = 0
-            self.close(TRY_AGAIN_LATER, "too far behind: reconnect")
-            return
-        self.messages.append(message)
-        self.size += len(message)
-        self._readable.set()
-
-    async def take(self) -> Message | None:
-        """The next message; None once closed and drained."""
-        while not self.messages:
-            if self.close_code is not None:
-                return None
-            self._readable.clear()
-            await self._readable.wait()
-        message = self.messages.popleft()
-        self.size -= len(message)
-        return message
-
-    def close(self, code: int, reason: str) -> None:
-        if self.close_code is None:
-            self.close_code, self.close_reason = code, reason
-        self._readable.set()
+def send(out: Outgoing, message: Message) -> None:
+    """Queue for a socket without waiting. A socket too far behind is closed: a Yjs client then reconnects
+    and syncs."""
+    if not out.offer(message):
+        out.abort(CloseCode.TRY_AGAIN_LATER, "too far behind: reconnect")
 
 
 @dataclass(eq=False)
@@ -101,7 +71,7 @@ class Peer:
     role: PadRole
     name: str
     rate: RateBudget
-    outgoing: Outgoing = field(default_factory=Outgoing)
+    outgoing: Outgoing = field(default_factory=outgoing)
     awareness_ids: set[int] = field(default_factory=set)
     refused: int = 0  # edits refused (a viewer's, or after the pad ended): counted, never applied
 
@@ -116,7 +86,7 @@ class Listener:
 
     role: PadRole
     name: str
-    outgoing: Outgoing = field(default_factory=Outgoing)
+    outgoing: Outgoing = field(default_factory=outgoing)
 
 
 EventFor = Callable[[PadRole], PadEvent]
@@ -159,10 +129,10 @@ class Room:
             raise model.too_fast(f"this pad already has {self.limits.max_participants} participants")
         peer = Peer(role, name, RateBudget(self.limits.messages_per_s))
         self.peers.append(peer)
-        peer.outgoing.offer(create_sync_message(self.doc))
+        send(peer.outgoing, create_sync_message(self.doc))
         if self.awareness.states:
             update = self.awareness.encode_awareness_update(list(self.awareness.states))
-            peer.outgoing.offer(create_awareness_message(update))
+            send(peer.outgoing, create_awareness_message(update))
         return peer
 
     def leave(self, peer: Peer) -> None:
@@ -188,7 +158,7 @@ class Room:
             if kind == YMessageType.SYNC and len(message) >= 2:
                 payload = read_message(message[2:])
                 if message[1] == YSyncMessageType.SYNC_STEP1:
-                    peer.outgoing.offer(sync_step2(self.doc.get_update(payload)))
+                    send(peer.outgoing, sync_step2(self.doc.get_update(payload)))
                     return
                 if message[1] not in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
                     raise model.malformed()
@@ -199,7 +169,7 @@ class Room:
                 return
             elif kind == QUERY_AWARENESS:
                 states = list(self.awareness.states)
-                peer.outgoing.offer(create_awareness_message(self.awareness.encode_awareness_update(states)))
+                send(peer.outgoing, create_awareness_message(self.awareness.encode_awareness_update(states)))
                 return
             else:
                 raise model.malformed()
@@ -239,7 +209,7 @@ class Room:
                 # acknowledged, is sent again by its client's sync then.
                 log.warning("pad %s: another room stored update %d first; closing this room", self.id, record.seq)
                 self.stale = True
-                self.close_all(SERVICE_RESTART, MOVED)
+                self.close_all(CloseCode.SERVICE_RESTART, MOVED)
                 return
             self.next_seq += 1
             self.doc.apply_update(update)
@@ -257,7 +227,7 @@ class Room:
     def _relay(self, message: bytes, skip: Peer | None = None) -> None:
         for peer in self.peers:
             if peer is not skip:
-                peer.outgoing.offer(message)
+                send(peer.outgoing, message)
 
     def _awareness_changed(self, topic: str, change: tuple[dict[str, Any], Any]) -> None:
         changes, origin = change
@@ -279,7 +249,7 @@ class Room:
     def announce(self, event_for: EventFor) -> None:
         """An event to every events socket, made for each one's role (run keys differ by role)."""
         for listener in self.listeners:
-            listener.outgoing.offer(encode(event_for(listener.role)))
+            send(listener.outgoing, encode(event_for(listener.role)))
 
     # --- the owner's acts ---------------------------------------------------------------------------
     def end(self, at: float) -> None:
@@ -295,14 +265,14 @@ class Room:
                 peer.outgoing.close(PadCloseCode.NOT_FOUND, model.NO_SUCH_PAD)
         for listener in self.listeners:
             if listener.role is role:
-                listener.outgoing.offer(encode(PadClosed("this link was replaced by the owner")))
+                send(listener.outgoing, encode(PadClosed("this link was replaced by the owner")))
                 listener.outgoing.close(PadCloseCode.NOT_FOUND, model.NO_SUCH_PAD)
 
     def close_all(self, code: int, reason: str) -> None:
         for peer in self.peers:
             peer.outgoing.close(code, reason)
         for listener in self.listeners:
-            listener.outgoing.offer(encode(PadClosed(reason)))
+            send(listener.outgoing, encode(PadClosed(reason)))
             listener.outgoing.close(code, reason)
 
 

@@ -16,12 +16,12 @@ from typing import Any
 
 from pycrdt import Doc
 
-from padbox.core.protocol import SourceFile
-from padbox.core.runner import Credentials, Runner
+from padbox.core.door import Credentials, Door
+from padbox.core.protocol import CloseCode, SourceFile
+from padbox.core.runner import Runner
 from padbox.pads import model, pad_runs, rooms
-from padbox.pads.homes import MOVED, SERVICE_RESTART, OneServer, PadHomes
+from padbox.pads.homes import MOVED, OneServer, PadHomes
 from padbox.pads.messages import (
-    AnyPadAction,
     AuthorInfo,
     Export,
     History,
@@ -34,12 +34,10 @@ from padbox.pads.messages import (
     RunEntry,
     RunError,
     RunPad,
-    RunTestsAction,
     UpdateEntry,
     encode,
 )
 from padbox.pads.model import PadLimits, PadRole
-from padbox.pads.questions import QuestionSource
 from padbox.pads.rooms import Listener, Peer, Room
 from padbox.pads.store import Author, PadRecord, PadStore, RunRecord, UpdateRecord
 
@@ -66,16 +64,19 @@ class NewPadKeys:
 
 
 class Pads:
-    """The pads of this server: the store, the open rooms, the runner for their runs, and where each pad's room
-    lives (`homes`: always here on a single server; in a cluster, here or on the node that holds its claim)."""
+    """The pads of this server: the store, the open rooms, the runner for their runs (its `start` only), the
+    node's door (draining, languages), and where each pad's room lives (`homes`: always here on a single server;
+    in a cluster, here or on the node that holds its claim)."""
 
-    def __init__(self, store: PadStore, runner: Runner, settings: PadSettings, homes: PadHomes | None = None) -> None:
+    def __init__(
+        self, store: PadStore, runner: Runner, door: Door, settings: PadSettings, homes: PadHomes | None = None
+    ) -> None:
         self.store = store
         self.runner = runner
+        self.door = door
         self.settings = settings
         self.homes: PadHomes = homes if homes is not None else OneServer()
         self.homes.on_lost(self._lost)
-        self.questions: QuestionSource | None = None  # the question bank, when one is plugged in
         self.rooms: dict[str, Room] = {}
         self.leaving = False  # handed off (a cluster node draining): pads go to the nodes that stay
         self._opening = asyncio.Lock()
@@ -84,15 +85,14 @@ class Pads:
 
     # --- the server's life --------------------------------------------------------------------------
     async def start_up(self) -> None:
-        """Tables made, stale pads purged, and the hourly purge started."""
-        await self.store.open()
+        """Stale pads purged (the store is open), and the hourly purge started."""
         await self.purge()
         self._purger = asyncio.get_running_loop().create_task(self._purge_periodically(), name="pad-purge")
 
     @property
     def closed_to_new(self) -> bool:
         """No pad can be opened: a single server that is draining. A cluster node sends pads elsewhere instead."""
-        return self.runner.draining and not self.homes.shared
+        return self.door.draining and not self.homes.shared
 
     async def hand_off(self) -> None:
         """A cluster node starting to drain: every room here is closed with 1012, so the pads' providers reconnect
@@ -105,7 +105,7 @@ class Pads:
             handed = list(self.rooms.values())
             self.rooms.clear()
             for room in handed:
-                room.close_all(SERVICE_RESTART, "this server is restarting: reconnecting")
+                room.close_all(CloseCode.SERVICE_RESTART, "this server is restarting: reconnecting")
             await self.homes.release(room.id for room in handed)
         if handed:
             log.info("handed %d pad(s) off to the nodes that stay", len(handed))
@@ -114,23 +114,23 @@ class Pads:
         """Another node holds this pad now (this node was cut off from the claims): its room here closes."""
         room = self.rooms.pop(pad_id, None)
         if room is not None:
-            room.close_all(SERVICE_RESTART, MOVED)
+            room.close_all(CloseCode.SERVICE_RESTART, MOVED)
 
     async def shut_down(self) -> None:
         """Every pad socket is told and closed (their edits are already stored); runs' records are finished."""
         for room in list(self.rooms.values()):
-            room.close_all(rooms.GOING_AWAY, "the server is shutting down")
+            room.close_all(CloseCode.GOING_AWAY, "the server is shutting down")
             if room.run is not None:
                 await room.run.stop()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=pad_runs.STOP_WAIT_S)
 
     async def close(self) -> None:
+        """The hourly purge stopped (the Node closes the store after)."""
         if self._purger is not None:
             self._purger.cancel()
             with suppress(asyncio.CancelledError):
                 await self._purger
-        await self.store.close()
 
     async def _purge_periodically(self) -> None:
         while True:
@@ -151,11 +151,7 @@ class Pads:
     # --- creating and finding pads ------------------------------------------------------------------
     async def create(self, request: NewPad) -> NewPadKeys:
         """A new pad: its document laid out and stored as its first update, a key for each role."""
-        if request.question is not None:
-            if self.questions is None:
-                raise model.malformed("this server has no question bank")
-            request = await self.questions.lay_out(request)
-        language = self.runner.catalogue.resolve(request.language or DEFAULT_LANGUAGE)
+        language = self.door.catalogue.resolve(request.language or DEFAULT_LANGUAGE)
         content = model.initial_content(
             language.id, request.title, request.files, request.entry, language.file, language.template
         )
@@ -175,8 +171,6 @@ class Pads:
         )
         first = UpdateRecord(0, now, Author("server", PadRole.OWNER), doc.get_update())
         await self.store.create(pad, first)
-        if request.question is not None and self.questions is not None:
-            await self.questions.attach(pad.id, request.question)
         return NewPadKeys(pad.id, keys)
 
     async def enter(self, pad_id: str, key: str) -> tuple[PadRecord, PadRole]:
@@ -259,16 +253,8 @@ class Pads:
             content = model.read_content(room.doc)
             run = room.run.info(role) if room.run is not None else None
             state = PadState(pad.id, role, content.title, content.language, room.ended, run)
-            listener.outgoing.offer(encode(state))
+            rooms.send(listener.outgoing, encode(state))
             return room, listener
-
-    async def act(self, pad_id: str, key: str, action: AnyPadAction, name: str, credentials: Credentials) -> None:
-        """A page's action on its events socket (pads/messages.py), under the same rules as its HTTP twin;
-        ProtocolError when refused. `name` is the socket's own, for an action that names nobody."""
-        if isinstance(action, RunTestsAction):
-            if self.questions is None:
-                raise model.malformed("this server has no question bank")
-            await self.questions.run_tests(pad_id, key, action.name or name, credentials)
 
     def unlisten(self, room: Room, listener: Listener) -> None:
         room.unlisten(listener)

@@ -9,11 +9,12 @@ after that, so an edit anyone has seen survives a SIGKILL of the server.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -72,6 +73,28 @@ runs = sa.Table(
 
 SCHEMA_LOCK_KEY = 0x7061646278  # "padbx": the advisory lock the nodes take while creating the schema
 KEY_COLUMNS = {PadRole.OWNER: "owner_key", PadRole.EDIT: "edit_key", PadRole.VIEW: "view_key"}
+
+
+class StorageFailed(Exception):
+    """The pads' database could not be reached, or failed a statement: the pads' own error, so nothing above
+    the store knows which database library is underneath."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _storage(method: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """A store method whose database errors leave it as StorageFailed (SeqTaken, a pad's own, passes as is)."""
+
+    @functools.wraps(method)
+    async def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except (OSError, sa.exc.SQLAlchemyError) as exc:
+            raise StorageFailed(str(exc)) from exc
+
+    return translated
 
 
 class SeqTaken(Exception):
@@ -154,6 +177,7 @@ class PadStore:
             sync_engine: Engine = self.engine.sync_engine
             event.listen(sync_engine, "connect", _sqlite_pragmas)
 
+    @_storage
     async def open(self) -> None:
         """Create the tables that are missing.
 
@@ -169,6 +193,7 @@ class PadStore:
         await self.engine.dispose()
 
     # --- pads ---------------------------------------------------------------------------------------
+    @_storage
     async def create(self, pad: PadRecord, first: UpdateRecord) -> None:
         """A new pad and its first update (the document as created), in one transaction."""
         async with self.engine.begin() as connection:
@@ -186,6 +211,7 @@ class PadStore:
             )
             await connection.execute(updates.insert().values(**_update_row(pad.id, first)))
 
+    @_storage
     async def get(self, pad_id: str) -> PadRecord | None:
         async with self.engine.connect() as connection:
             row = (await connection.execute(pads.select().where(pads.c.id == pad_id))).mappings().first()
@@ -201,21 +227,26 @@ class PadStore:
             keys={role: row[column] for role, column in KEY_COLUMNS.items()},
         )
 
+    @_storage
     async def set_key(self, pad_id: str, role: PadRole, digest: str) -> None:
         await self._update_pad(pad_id, **{KEY_COLUMNS[role]: digest})
 
+    @_storage
     async def end(self, pad_id: str, at: float) -> None:
         await self._update_pad(pad_id, ended_at=at, active_at=at)
 
+    @_storage
     async def describe(self, pad_id: str, title: str, language: str) -> None:
         """The title and language as the document now says (the pad's listing columns follow its meta)."""
         await self._update_pad(pad_id, title=title[:256], language=language[:64])
 
+    @_storage
     async def notes(self, pad_id: str) -> str:
         async with self.engine.connect() as connection:
             found = await connection.scalar(sa.select(pads.c.notes).where(pads.c.id == pad_id))
         return str(found or "")
 
+    @_storage
     async def set_notes(self, pad_id: str, notes: str, at: float) -> None:
         await self._update_pad(pad_id, notes=notes, active_at=at)
 
@@ -224,6 +255,7 @@ class PadStore:
             await connection.execute(pads.update().where(pads.c.id == pad_id).values(**values))
 
     # --- updates ------------------------------------------------------------------------------------
+    @_storage
     async def append_update(self, pad_id: str, update: UpdateRecord) -> None:
         """Store one accepted update; returns once it is committed. The pad's activity time moves with it.
         SeqTaken when another room wrote that sequence number first."""
@@ -234,6 +266,7 @@ class PadStore:
         except sa.exc.IntegrityError as exc:
             raise SeqTaken(f"pad {pad_id}: update {update.seq} was stored by another room") from exc
 
+    @_storage
     async def updates(self, pad_id: str) -> list[UpdateRecord]:
         """Every update of a pad in order: applied to an empty document, they rebuild it at any point."""
         query = updates.select().where(updates.c.pad_id == pad_id).order_by(updates.c.seq)
@@ -245,6 +278,7 @@ class PadStore:
         ]
 
     # --- runs ---------------------------------------------------------------------------------------
+    @_storage
     async def run_started(self, pad_id: str, run: RunStart) -> None:
         async with self.engine.begin() as connection:
             await connection.execute(
@@ -262,6 +296,7 @@ class PadStore:
             )
             await connection.execute(pads.update().where(pads.c.id == pad_id).values(active_at=run.at))
 
+    @_storage
     async def run_finished(self, pad_id: str, run_id: str, end: RunEnd) -> None:
         async with self.engine.begin() as connection:
             await connection.execute(
@@ -279,6 +314,7 @@ class PadStore:
                 )
             )
 
+    @_storage
     async def runs(self, pad_id: str) -> list[RunRecord]:
         query = runs.select().where(runs.c.pad_id == pad_id).order_by(runs.c.at)
         async with self.engine.connect() as connection:
@@ -286,6 +322,7 @@ class PadStore:
         return [_run_record(row) for row in rows]
 
     # --- retention ----------------------------------------------------------------------------------
+    @_storage
     async def purge(self, inactive_before: float, keep: frozenset[str] = frozenset()) -> list[str]:
         """Delete every pad whose last activity is before `inactive_before`, with its updates and runs (but
         not the pads in `keep`: open ones). Returns the ids purged."""

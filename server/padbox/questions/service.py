@@ -20,12 +20,14 @@ import msgspec
 from pycrdt import Map
 
 from padbox.core.access import token_from
-from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile
-from padbox.core.runner import Credentials
+from padbox.core.door import Credentials, Door
+from padbox.core.languages import Catalogue
+from padbox.core.protocol import ErrorCode, PadCloseCode, ProtocolError, SourceFile
+from padbox.core.runner import Runner
 from padbox.pads import model
-from padbox.pads.messages import NewPad, PadEvent
+from padbox.pads.messages import AnyPadAction, NewPad, PadEvent, RunTestsAction
 from padbox.pads.model import PadError, PadErrorCode
-from padbox.pads.service import Pads
+from padbox.pads.service import NewPadKeys, Pads
 from padbox.pads.store import PadRecord
 from padbox.questions import files, markdown
 from padbox.questions.model import Question, TestCase, Visibility, check
@@ -79,11 +81,11 @@ class PadQuestionChanged(PadEvent, frozen=True, tag="pad_question"):
 
 
 def conflict(what: str) -> PadError:
-    return PadError(ErrorCode.BUSY, what, 409, model.PadCloseCode.TOO_FAST)
+    return PadError(ErrorCode.BUSY, what, 409, PadCloseCode.TOO_FAST)
 
 
 def no_question(slug: str) -> PadError:
-    return PadError(PadErrorCode.NOT_FOUND, f"no question has the slug {slug!r}", 404, model.PadCloseCode.NOT_FOUND)
+    return PadError(PadErrorCode.NOT_FOUND, f"no question has the slug {slug!r}", 404, PadCloseCode.NOT_FOUND)
 
 
 def operator_only() -> PadError:
@@ -91,7 +93,7 @@ def operator_only() -> PadError:
         PadErrorCode.FORBIDDEN,
         "this needs an operator token (PADBOX_ADMIN_TOKENS, else PADBOX_TOKENS): as ?token= or Authorization: Bearer",
         403,
-        model.PadCloseCode.NOT_FOUND,
+        PadCloseCode.NOT_FOUND,
     )
 
 
@@ -124,24 +126,37 @@ def custom_cases(doc_tests: Mapping[str, Any]) -> list[TestCase]:
 
 
 class QuestionService:
-    """The bank (CRUD, search, files) and the pads' questions and test runs."""
+    """The bank (CRUD, search, files) and the pads' questions and test runs. It sits on the pads: it gets the
+    Runner for its runs (`start`, and `count_start` for a test run's one start), the Door for the languages, and
+    the pads for rooms and keys; the pads know nothing of it."""
 
-    def __init__(self, store: QuestionStore, pads: Pads, admin_tokens: tuple[str, ...], parallel: int) -> None:
+    def __init__(
+        self,
+        store: QuestionStore,
+        runner: Runner,
+        door: Door,
+        pads: Pads,
+        operator_tokens: tuple[str, ...],
+        parallel: int,
+    ) -> None:
         self.store = store
+        self.runner = runner
+        self.door = door
         self.pads = pads
-        self.admin_tokens = admin_tokens
+        self.operator_tokens = operator_tokens  # PADBOX_ADMIN_TOKENS, else PADBOX_TOKENS (assembly.py decides)
         self.parallel = parallel
         self.running: dict[str, str] = {}  # pad id -> its test run going on
         self._tasks: set[asyncio.Task[None]] = set()
         self._forgetter: asyncio.Task[None] | None = None
 
     @property
-    def catalogue(self) -> Any:
-        return self.pads.runner.catalogue
+    def catalogue(self) -> Catalogue:
+        return self.door.catalogue
 
     # --- life -----------------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Migrations, the shipped starter set into an empty bank, and the hourly forgetting of purged pads."""
+        """Migrations, the shipped starter set into an empty bank, and the hourly forgetting of purged pads (the
+        Node calls it once the pads' store is open: the bank's tables live in the same database)."""
         await self.store.open()
         starters = files.read_bank(files.bundled_bank(), self.catalogue)
         if imported := await self.store.put_all(starters, into_empty=True):
@@ -149,6 +164,7 @@ class QuestionService:
         self._forgetter = asyncio.get_running_loop().create_task(self._forget_periodically(), name="questions-gc")
 
     async def stop(self) -> None:
+        """Cancel the test runs still being recorded and the forgetting (the Node calls it once the runs ended)."""
         tasks = [*self._tasks, *([self._forgetter] if self._forgetter else [])]
         for task in tasks:
             task.cancel()
@@ -167,7 +183,7 @@ class QuestionService:
     # --- the bank -------------------------------------------------------------------------------------
     def is_operator(self, query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
         """An operator token: one of PADBOX_ADMIN_TOKENS, else of PADBOX_TOKENS; none configured, nobody."""
-        allowed = self.admin_tokens or self.pads.runner.access.tokens
+        allowed = self.operator_tokens
         token = token_from(query, headers)
         if not allowed or not token:
             return False
@@ -187,8 +203,16 @@ class QuestionService:
         if not await self.store.delete(slug):
             raise no_question(slug)
 
-    # --- pads on questions (padbox.pads.questions.QuestionSource) -------------------------------------
+    # --- pads on questions ------------------------------------------------------------------------------
+    async def create_pad(self, request: NewPad) -> NewPadKeys:
+        """A pad made from `request.question`: its title and its language's starter, then linked to it."""
+        assert request.question is not None
+        new = await self.pads.create(await self.lay_out(request))
+        await self.store.attach(new.id, request.question)
+        return new
+
     async def lay_out(self, request: NewPad) -> NewPad:
+        """The request with the question's title and its language's starter filled in; 404 for an unknown one."""
         assert request.question is not None
         question = await self.get(request.question)
         language = self.catalogue.resolve(request.language or "python")
@@ -197,9 +221,6 @@ class QuestionService:
         return msgspec.structs.replace(
             request, language=language.id, title=request.title or question.title, files=request.files or files_
         )
-
-    async def attach(self, pad_id: str, slug: str) -> None:
-        await self.store.attach(pad_id, slug)
 
     async def pad_question(self, pad_id: str, key: str) -> dict[str, Any]:
         """The pad's question as its role may see it (hidden cases: the owner only); `question: null` if none."""
@@ -243,7 +264,7 @@ class QuestionService:
             if not specs:
                 raise model.malformed("nothing to test: the pad has no question and no cases of its own")
             run_id = secrets.token_hex(8)
-            await self.pads.runner.count_start(credentials, f"tests-{run_id}")  # one start, however many cases
+            await self.runner.count_start(credentials, f"tests-{run_id}")  # one start, however many cases
             author = {"name": model.display_name(name, role), "role": role.value}
             started = TestRunStarted(
                 run_id,
@@ -279,9 +300,8 @@ class QuestionService:
                     room.announce(lambda role: TestCaseFinished(started.run_id, result.for_role(role.is_owner)))
 
                 try:
-                    outcome = await run_cases(
-                        self.pads.runner, started.language, files_, specs, credentials, told, self.parallel
-                    )
+                    language = self.catalogue.resolve(started.language)
+                    outcome = await run_cases(self.runner, language, files_, specs, credentials, told, self.parallel)
                 except ProtocolError as refused:
                     outcome = Outcome([_refused(i, spec, refused) for i, spec in enumerate(specs)])
                     for result in outcome.results:
@@ -309,6 +329,12 @@ class QuestionService:
             log.exception("pad %s: test run %s failed", pad.id, started.run_id)
         finally:
             self.running.pop(pad.id, None)
+
+    async def act(self, pad_id: str, key: str, action: AnyPadAction, name: str, credentials: Credentials) -> None:
+        """A page's action on its pad's events socket (pads/messages.py), under the same rules as its HTTP twin;
+        ProtocolError when refused. `name` is the socket's own, for an action that names nobody."""
+        if isinstance(action, RunTestsAction):
+            await self.run_tests(pad_id, key, action.name or name, credentials)
 
     async def test_history(self, pad_id: str, key: str) -> list[dict[str, Any]]:
         """The pad's test runs, oldest first; hidden cases' details for the owner only."""

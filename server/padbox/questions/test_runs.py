@@ -28,6 +28,7 @@ import msgspec
 
 from padbox.core.cases import CaseInput
 from padbox.core.events import AnyEvent, Error, Exited, Output, StageBegan, Stdout
+from padbox.core.languages import Language
 from padbox.core.protocol import ProtocolError, RunRequest, SourceFile, Stage, Verdict
 from padbox.core.runner import Credentials, Runner
 from padbox.questions.model import TestCase, diff, matches
@@ -158,20 +159,21 @@ class Outcome:
 
 async def run_cases(
     runner: Runner,
-    language: str,
+    language: Language,
     files: tuple[SourceFile, ...],
     specs: Sequence[CaseSpec],
     credentials: Credentials,
     on_result: OnResult,
     parallel: int = DEFAULT_PARALLEL,
 ) -> Outcome:
-    """Run `files` against every case; `on_result` as each one is judged. The caller has counted the test run's
-    one start (Runner.count_start). Raises ProtocolError when the run cannot start at all (an unknown language,
-    the door refused)."""
-    compiled = runner.catalogue.resolve(language).compile is not None
+    """Run `files` (in `language`, resolved by the caller from the door's catalogue) against every case;
+    `on_result` as each one is judged. The caller has counted the test run's one start (Runner.count_start).
+    Raises ProtocolError when the run cannot start at all (the door refused)."""
+    # A Standard ML program written as a script has no compile stage, though its language has one.
+    compiled = (language.stages(files[0])[0] if files else language.compile) is not None
     if compiled:
-        return await _compiled(runner, language, files, specs, credentials, on_result)
-    return await _parallel(runner, language, files, specs, credentials, on_result, parallel)
+        return await _compiled(runner, language.id, files, specs, credentials, on_result)
+    return await _parallel(runner, language.id, files, specs, credentials, on_result, parallel)
 
 
 async def _parallel(
@@ -251,7 +253,7 @@ async def _compiled(
     if compile_fold is not None and compile_fold.exited is not None and compile_fold.exited.verdict is not Verdict.OK:
         output = "".join(compile_fold.stdout + compile_fold.stderr)[:KEPT_OUTPUT]
         failure = CompileOutcome(verdict=compile_fold.exited.verdict.value, output=output)
-    error = participation.run.session.error
+    error = participation.error
     for index in range(len(results), len(specs)):  # not run: the compile failed, or the sandbox went
         spec = specs[index]
         verdict = failure.verdict if failure else None

@@ -8,7 +8,7 @@ pool when scraped. Each server has its own registry, so nothing leaks between ap
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,7 +19,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from padbox.core.capacity import Capacity
@@ -39,7 +39,9 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 class Metrics:
     """Every padbox metric, in one registry."""
 
-    def __init__(self, capacity: Capacity, pool: WarmPool | None) -> None:
+    def __init__(
+        self, capacity: Capacity, pool: WarmPool | None, isolation: Callable[[], str] = lambda: "container"
+    ) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.sessions_started = Counter(
@@ -96,6 +98,7 @@ class Metrics:
         ).set_function(lambda: pool.sizing.concurrency if pool else 0)
         if pool is not None:
             r.register(PoolCounters(pool))
+        r.register(IsolationMode(isolation))
         Gauge(
             "padbox_asyncio_tasks",
             "Tasks alive in the server's event loop (a leak shows as steady growth).",
@@ -142,6 +145,27 @@ class PoolCounters(Collector):
             "Runs that found none ready (they waited for the next one) or whose limits no warm sandbox can take.",
             value=self.pool.misses,
         )
+        yield CounterMetricFamily(
+            "padbox_pool_renewed",
+            "Containers given a fresh per-run sandbox after a run and handed out again (namespace mode).",
+            value=self.pool.renewed,
+        )
+
+
+class IsolationMode(Collector):
+    """How runs are kept apart now (`namespace` or `container`): 1 for the mode in force, read when scraped."""
+
+    def __init__(self, isolation: Callable[[], str]) -> None:
+        self.isolation = isolation
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "padbox_isolation", "The isolation mode in force (1) and the other (0).", labels=["mode"]
+        )
+        current = self.isolation()
+        for mode in ("namespace", "container"):
+            family.add_metric([mode], 1 if mode == current else 0)
+        yield family
 
 
 def _asyncio_tasks() -> int:

@@ -60,6 +60,7 @@ class ReadinessReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     docker: bool
     image: bool
     draining: bool
+    isolation: str  # "namespace" (a fresh sandbox of namespaces per run in warm containers) or "container"
     problems: list[str]
 
 

@@ -1,9 +1,9 @@
-"""The Starlette application: the routes over one Runner, start-up and shutdown."""
+"""The Starlette application: the routes over a node's parts; its lifespan starts and stops the node."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -15,10 +15,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from padbox.core.runner import Runner
-from padbox.pads.service import Pads
-from padbox.telemetry.metrics import Metrics
+from padbox.web.questions import question_routes
 from padbox.web.routes import http_routes
+from padbox.web.served import Served
 from padbox.web.websocket import websocket_endpoint
 
 log = logging.getLogger("padbox")
@@ -42,51 +41,33 @@ def static_routes() -> list[BaseRoute]:
     return [*routes, Route("/", pad_page)]
 
 
-class Service(Protocol):
-    """A part that lives as long as the app (cluster membership, the agent check)."""
+class Lifetime(Protocol):
+    """What starts before the app serves and stops after it (the Node)."""
 
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
 
-def create_app(
-    runner: Runner,
-    metrics: Metrics,
-    image: str,
-    pads: Pads | None = None,
-    services: Sequence[Service] = (),
-    routes: Sequence[BaseRoute] = (),
-) -> Starlette:
-    """The web app over a runner (padbox.assembly makes one from settings); `image` names the sandbox
-    image in readiness reports; `pads`, when given, adds the pads' API and sockets. `services` start after the
-    runner and stop after its sessions ended; `routes` are more HTTP routes (the question bank's)."""
+def create_app(served: Served, lifetime: Lifetime) -> Starlette:
+    """The web app over a node's parts (padbox.assembly makes both from settings): its lifespan starts and
+    stops `lifetime`, and does nothing else."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await runner.start_up()
-        if pads is not None:
-            await pads.start_up()
-        for service in services:
-            await service.start()
+        await lifetime.start()
         try:
             yield
         finally:
-            if pads is not None:
-                await pads.shut_down()
-            await runner.shut_down()
-            if pads is not None:
-                await pads.close()
-            for service in reversed(services):
-                await service.stop()
-            await runner.close()
+            await lifetime.stop()
 
-    endpoint = websocket_endpoint(runner)
-    every: list[BaseRoute] = [
+    endpoint = websocket_endpoint(served.runner, served.door)
+    routes: list[BaseRoute] = [
         WebSocketRoute("/ws", endpoint),
         WebSocketRoute("/ws/runs/{run_id}", endpoint),
-        *http_routes(runner, metrics, image, pads),
-        *routes,
+        *http_routes(served),
+        # The question bank's routes (docs/pads.md) are not in the OpenAPI document, which describes http_routes.
+        *question_routes(served.door, served.pads, served.questions),
         *static_routes(),
     ]
-    return Starlette(routes=every, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan)

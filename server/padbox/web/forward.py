@@ -2,7 +2,8 @@
 that reached a node directly, another proxy): the home's room must see a run started, the pad ended or a link
 replaced, or its participants would not. HAProxy normally routes these to the home, so this is the fallback.
 
-aiohttp (already installed with aiodocker) is the client. The answer is passed back as the home gave it; a home
+httpx is the client, as everywhere in padbox (the CLI, the tests, the bench); it passes the home's bytes
+back undecoded. The answer is passed back as the home gave it; a home
 that does not answer is `unavailable` with a retry hint: by the next try its claim has expired and another node
 takes the pad.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-import aiohttp
+import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,15 +35,16 @@ async def forward(request: Request, address: str, relayer: str, max_body: int) -
     if request.client:
         headers["X-Forwarded-For"] = request.client.host
     url = f"http://{address}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+    timeout = httpx.Timeout(TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
     try:
-        async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session:
-            async with session.request(request.method, url, data=body, headers=headers) as answer:
-                content = await answer.read()
+        # trust_env off: a node's call to another node never goes through a proxy named in the environment.
+        async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+            async with client.stream(request.method, url, content=body, headers=headers) as answer:
+                content = b"".join([chunk async for chunk in answer.aiter_raw()])
                 passed = {name: answer.headers[name] for name in PASSED_BACK if name in answer.headers}
                 if "content-encoding" in answer.headers:
                     passed["content-encoding"] = answer.headers["content-encoding"]
-                return Response(content, answer.status, passed)
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                return Response(content, answer.status_code, passed)
+    except (httpx.HTTPError, OSError, TimeoutError) as exc:
         log.info("forwarding %s %s to %s failed: %s", request.method, request.url.path, address, exc)
         raise Unavailable("the pad's server does not answer", 1) from None

@@ -8,12 +8,13 @@ start), and the server is not draining for shutdown.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from padbox.core.runner import Readiness, Runner
+from padbox.core.runner import Readiness
 from padbox.web.http_runs import Endpoint
 
 
@@ -33,15 +34,16 @@ def readiness_body(state: Readiness, image: str) -> dict[str, Any]:
         "docker": state.engine,
         "image": state.image,
         "draining": state.draining,
+        "isolation": state.isolation,
         "problems": problems,
     }
 
 
-def readyz_endpoint(runner: Runner, image: str) -> Endpoint:
+def readyz_endpoint(readiness: Callable[[], Awaitable[Readiness]], image: str) -> Endpoint:
     """GET /readyz: 200 when ready, else 503; both with the reasons."""
 
     async def endpoint(request: Request) -> Response:
-        body = readiness_body(await runner.readiness(), image)
+        body = readiness_body(await readiness(), image)
         return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
     return endpoint

@@ -16,8 +16,10 @@ from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
 from padbox.core.access import ClientBusy
+from padbox.core.door import Credentials, Door, ShuttingDown
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest
-from padbox.core.runner import Credentials, Runner, ShuttingDown
+from padbox.core.race import race
+from padbox.core.runner import Runner
 from padbox.core.transcript import RunRecord
 
 log = logging.getLogger("padbox.http")
@@ -107,12 +109,7 @@ async def run_to_completion(request: Request, runner: Runner, run: RunRequest) -
     is removed). Refusals and failures raise ProtocolError."""
     running = asyncio.create_task(runner.execute(run, credentials(request)), name="http-run")
     watcher = asyncio.create_task(_client_gone(request), name="http-watch")
-    try:
-        await asyncio.wait({running, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-        running.cancel()  # a no-op when it has finished; otherwise the client left
-        await asyncio.gather(running, watcher, return_exceptions=True)
+    await race(running, watcher)  # cancels the run when the client left first
     if running.cancelled():
         raise ClientGone()
     crash = running.exception()
@@ -126,6 +123,7 @@ async def run_to_completion(request: Request, runner: Runner, run: RunRequest) -
 
 def run_endpoint(
     runner: Runner,
+    door: Door,
     parse: Callable[[bytes], RunRequest],
     answer: Callable[[RunRecord], Any],
     refusal: Callable[[ProtocolError], Any],
@@ -136,7 +134,7 @@ def run_endpoint(
 
     async def endpoint(request: Request) -> Response:
         try:
-            run = parse(await read_body(request, runner.door.max_message_bytes))
+            run = parse(await read_body(request, door.max_message_bytes))
             record = await run_to_completion(request, runner, run)
         except ProtocolError as exc:
             return JSONResponse(refusal(exc), status(exc), refusal_headers(exc))

@@ -19,7 +19,6 @@ from starlette.responses import JSONResponse, Response
 from padbox.core.events import Error
 from padbox.core.limits import LIMIT_NAMES, MINIMA, LimitPolicy
 from padbox.core.protocol import ExecuteRequest
-from padbox.core.runner import Runner
 from padbox.pads import messages as pad
 from padbox.web import piston
 from padbox.web.answers import (
@@ -407,9 +406,9 @@ def _pad_paths(token: list[dict[str, list[str]]]) -> dict[str, Any]:
     }
 
 
-def openapi_endpoint(runner: Runner) -> Callable[[Request], Awaitable[Response]]:
+def openapi_endpoint(policy: LimitPolicy, max_message_bytes: int) -> Callable[[Request], Awaitable[Response]]:
     """GET /openapi.json"""
-    body = document(runner.policy, runner.door.max_message_bytes)
+    body = document(policy, max_message_bytes)
 
     async def endpoint(request: Request) -> Response:
         return JSONResponse(body)

@@ -1,6 +1,6 @@
 """Pads over HTTP and WebSocket: a thin translation onto padbox.pads.service.Pads.
 
-Every endpoint and socket asks the runner's AccessPolicy first (tokens, the Origin allowlist), exactly as
+Every endpoint and socket asks the node's door first (tokens, the Origin allowlist), exactly as
 /ws and the execute endpoints do, then the pad's key. Refusals are the API's usual `error` body; a pad
 socket is accepted and then closed with the refusal's code (4404 for an unknown pad or a wrong key alike),
 so a browser sees the code and the reason.
@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 import msgspec
 import websockets
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -28,10 +27,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from padbox.core import protocol
 from padbox.core.access import token_subprotocols
 from padbox.core.cluster import Unavailable
+from padbox.core.door import Door, ShuttingDown
 from padbox.core.events import Error, as_dict
-from padbox.core.protocol import ErrorCode, ProtocolError
-from padbox.core.runner import Runner, ShuttingDown
-from padbox.pads.homes import SERVICE_RESTART, Elsewhere
+from padbox.core.protocol import CloseCode, ErrorCode, ProtocolError
+from padbox.core.race import race
+from padbox.pads.homes import Elsewhere
 from padbox.pads.messages import (
     Ended,
     Link,
@@ -45,8 +45,10 @@ from padbox.pads.messages import (
     read_action,
 )
 from padbox.pads.model import PadError, PadRole, malformed
-from padbox.pads.rooms import TRY_AGAIN_LATER, Outgoing
+from padbox.pads.rooms import Outgoing, send
 from padbox.pads.service import Pads
+from padbox.pads.store import StorageFailed
+from padbox.questions.service import QuestionService
 from padbox.web.forward import forward
 from padbox.web.http_runs import ClientGone, credentials, read_body, refusal_headers, status_for
 from padbox.web.relay import HOP_HEADER, open_upstream, pump
@@ -79,9 +81,9 @@ def link(connection: HTTPConnection, pad_id: str, key: str) -> str:
     return f"{base_url(connection)}/p/{pad_id}#key={key}"
 
 
-async def body_of(request: Request, runner: Runner, into: type[T], required: bool = False) -> T:
-    raw = await read_body(request, runner.door.max_message_bytes)
-    if not raw.strip() and not required:
+async def body_of(request: Request, door: Door, into: type[T], required: bool = False) -> T:
+    raw = await read_body(request, door.max_message_bytes)
+    if not raw and not required:  # only a body with no bytes at all is empty: whitespace alone is not JSON
         raw = b"{}"
     return protocol.decode(msgspec.json.Decoder(into), raw, "the request body")
 
@@ -100,15 +102,16 @@ def only(methods: dict[str, Endpoint]) -> Endpoint:
     return endpoint
 
 
-def pad_endpoint(runner: Runner, pads: Pads, handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
+def pad_endpoint(door: Door, pads: Pads, handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
     """The door (access policy), then the handler with the pad id and key; refusals as answers. In a cluster, a
-    call on a pad is made where the pad's room is: held here for the call, or forwarded."""
+    call on a pad is made where the pad's room is: held here for the call, or forwarded. The pad API's routes and
+    the question bank's pad routes (web/questions.py) all pass here."""
 
     async def endpoint(request: Request) -> Response:
         try:
             if pads.closed_to_new:
                 raise ShuttingDown()
-            runner.access.authorize(request.query_params, request.headers, _address(request))
+            door.authorize(credentials(request))
             pad_id, key = request.path_params.get("pad_id", ""), request.query_params.get("key", "")
             if not pad_id or not pads.homes.shared:
                 return await handler(request, pad_id, key)
@@ -118,7 +121,7 @@ def pad_endpoint(runner: Runner, pads: Pads, handler: Callable[[Request, str, st
             except Elsewhere as home:
                 if HOP_HEADER in request.headers:
                     raise Unavailable("the pad is moving between servers", 1) from None
-                return await forward(request, home.address, runner.node_id, runner.door.max_message_bytes)
+                return await forward(request, home.address, door.node_id, door.max_message_bytes)
         except ProtocolError as problem:
             body, status = refusal(problem)
             return JSONResponse(body, status, refusal_headers(problem))
@@ -128,14 +131,16 @@ def pad_endpoint(runner: Runner, pads: Pads, handler: Callable[[Request, str, st
     return endpoint
 
 
-def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
-    """The pad API's routes and its two sockets."""
+def pad_routes(door: Door, pads: Pads, questions: QuestionService) -> list[BaseRoute]:
+    """The pad API's routes and its two sockets; a pad made from a question, and the events socket's Run tests,
+    go to the question bank."""
 
     def guarded(handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
-        return pad_endpoint(runner, pads, handler)
+        return pad_endpoint(door, pads, handler)
 
     async def create(request: Request, _: str, __: str) -> Response:
-        new = await pads.create(await body_of(request, runner, NewPad))
+        body = await body_of(request, door, NewPad)
+        new = await (pads.create(body) if body.question is None else questions.create_pad(body))
         keys = new.keys
         created = PadCreated(
             id=new.id,
@@ -149,7 +154,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
 
     async def run(request: Request, pad_id: str, key: str) -> Response:
         await pads.enter(pad_id, key)  # an unknown pad or a wrong key is 404 whatever the body
-        body = await body_of(request, runner, RunPad)
+        body = await body_of(request, door, RunPad)
         run_id = await pads.run(pad_id, key, body, credentials(request))
         return answer(RunAccepted(run_id), 202)
 
@@ -158,7 +163,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
 
     async def links(request: Request, pad_id: str, key: str) -> Response:
         await pads.enter(pad_id, key)
-        role = (await body_of(request, runner, NewLink, required=True)).role
+        role = (await body_of(request, door, NewLink, required=True)).role
         fresh = await pads.new_key(pad_id, key, role)
         return answer(Link(role, fresh, link(request, pad_id, fresh)))
 
@@ -167,7 +172,7 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
 
     async def set_notes(request: Request, pad_id: str, key: str) -> Response:
         await pads.enter(pad_id, key)
-        text = (await body_of(request, runner, Notes, required=True)).notes
+        text = (await body_of(request, door, Notes, required=True)).notes
         await pads.set_notes(pad_id, key, text)
         return answer(Notes(text))
 
@@ -189,24 +194,20 @@ def pad_routes(runner: Runner, pads: Pads) -> list[BaseRoute]:
         Route(base + "/{pad_id}/notes", only({"GET": guarded(notes), "PUT": guarded(set_notes)}), methods=every),
         Route(base + "/{pad_id}/history", only({"GET": guarded(history)}), methods=every),
         Route(base + "/{pad_id}/export", only({"GET": guarded(export)}), methods=every),
-        WebSocketRoute("/ws/pads/{pad_id}/events", _events_socket(runner, pads)),
-        WebSocketRoute("/ws/pads/{pad_id}", _yjs_socket(runner, pads)),
+        WebSocketRoute("/ws/pads/{pad_id}/events", _events_socket(door, pads, questions)),
+        WebSocketRoute("/ws/pads/{pad_id}", _yjs_socket(door, pads)),
     ]
 
 
-def _address(connection: HTTPConnection) -> str | None:
-    return connection.client.host if connection.client else None
-
-
 # --- sockets ------------------------------------------------------------------------------------------------
-async def _accept(websocket: WebSocket, runner: Runner, pads: Pads) -> bool:
+async def _accept(websocket: WebSocket, door: Door, pads: Pads) -> bool:
     """Accept (echoing a token subprotocol, as /ws does), then the door; False when refused and closed."""
     offered = token_subprotocols(websocket.headers)
     await websocket.accept(subprotocol=offered[0] if offered else None)
     try:
         if pads.closed_to_new:
             raise ShuttingDown()
-        runner.access.authorize(websocket.query_params, websocket.headers, _address(websocket))
+        door.authorize(credentials(websocket))
     except ProtocolError as problem:
         await _refuse(websocket, problem)
         return False
@@ -222,18 +223,18 @@ async def _relay(websocket: WebSocket, home: Elsewhere, relayer: str) -> None:
     """The socket relayed to the pad's home. A home that does not answer, or a second hop, closes it with 1013
     (try again later) and its provider tries again: by then a dead home's claim has expired, and the pad has moved."""
     if HOP_HEADER in websocket.headers:
-        await _close(websocket, TRY_AGAIN_LATER, "the pad is moving between servers: try again")
+        await _close(websocket, CloseCode.TRY_AGAIN_LATER, "the pad is moving between servers: try again")
         return
     path = websocket.url.path + (f"?{websocket.url.query}" if websocket.url.query else "")
     try:
         upstream = await open_upstream(f"ws://{home.address}{path}", websocket, relayer)
     except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
         log.info("pad socket relay to %s (%s) failed: %s", home.node, home.address, exc)
-        await _close(websocket, TRY_AGAIN_LATER, "the pad's server does not answer: try again")
+        await _close(websocket, CloseCode.TRY_AGAIN_LATER, "the pad's server does not answer: try again")
         return
 
     async def home_died() -> None:
-        await _close(websocket, SERVICE_RESTART, "the pad's server went away: reconnecting")
+        await _close(websocket, CloseCode.SERVICE_RESTART, "the pad's server went away: reconnecting")
 
     await pump(websocket, upstream, home_died)
 
@@ -256,23 +257,14 @@ async def _drain(websocket: WebSocket, outgoing: Outgoing) -> None:
                 await websocket.send_text(message)
     except (WebSocketDisconnect, RuntimeError, OSError):
         return
-    await _close(websocket, outgoing.close_code or 1000, outgoing.close_reason)
+    await _close(websocket, outgoing.close_code or CloseCode.NORMAL, outgoing.close_reason)
 
 
-async def _until_one_ends(*tasks: asyncio.Task[None]) -> None:
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
+def _yjs_socket(door: Door, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
     """/ws/pads/<id>?key=K[&name=N]: the y-websocket protocol, binary frames."""
 
     async def endpoint(websocket: WebSocket) -> None:
-        if not await _accept(websocket, runner, pads):
+        if not await _accept(websocket, door, pads):
             return
         pad_id = websocket.path_params["pad_id"]
         try:
@@ -280,7 +272,7 @@ def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[N
                 pad_id, websocket.query_params.get("key", ""), websocket.query_params.get("name")
             )
         except Elsewhere as home:
-            await _relay(websocket, home, runner.node_id)
+            await _relay(websocket, home, door.node_id)
             return
         except ProtocolError as problem:
             await _refuse(websocket, problem)
@@ -299,31 +291,31 @@ def _yjs_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[N
                 except PadError as problem:
                     peer.outgoing.close(problem.close, problem.message)
                     await asyncio.Event().wait()  # the sender closes the socket; this side waits to be cancelled
-                except (OSError, SQLAlchemyError) as exc:  # the edit could not be stored, so nobody saw it
+                except StorageFailed as exc:  # the edit could not be stored, so nobody saw it
                     log.error("pad %s: an edit could not be stored: %s", pad_id, exc)
-                    peer.outgoing.close(TRY_AGAIN_LATER, "the pad could not be saved: reconnecting")
+                    peer.outgoing.close(CloseCode.TRY_AGAIN_LATER, "the pad could not be saved: reconnecting")
                     await asyncio.Event().wait()
 
         try:
-            await _until_one_ends(asyncio.create_task(_drain(websocket, peer.outgoing)), asyncio.create_task(read()))
+            await race(asyncio.create_task(_drain(websocket, peer.outgoing)), asyncio.create_task(read()))
         finally:
             pads.leave(room, peer)
 
     return endpoint
 
 
-def _events_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitable[None]]:
+def _events_socket(door: Door, pads: Pads, questions: QuestionService) -> Callable[[WebSocket], Awaitable[None]]:
     """/ws/pads/<id>/events?key=K: JSON; server to client (runs starting and finishing, the pad ending, test runs),
     and the page's actions (run_tests) the other way."""
 
     async def endpoint(websocket: WebSocket) -> None:
-        if not await _accept(websocket, runner, pads):
+        if not await _accept(websocket, door, pads):
             return
         pad_id, key = websocket.path_params["pad_id"], websocket.query_params.get("key", "")
         try:
             room, listener = await pads.listen(pad_id, key, websocket.query_params.get("name"))
         except Elsewhere as home:
-            await _relay(websocket, home, runner.node_id)
+            await _relay(websocket, home, door.node_id)
             return
         except ProtocolError as problem:
             await _refuse(websocket, problem)
@@ -335,9 +327,9 @@ def _events_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitabl
             try:
                 action = read_action(text)
                 if action is not None:
-                    await pads.act(pad_id, key, action, name, credentials(websocket))
+                    await questions.act(pad_id, key, action, name, credentials(websocket))
             except ProtocolError as problem:  # told to this socket alone; it stays open
-                listener.outgoing.offer(_encoder.encode(refusal(problem)[0]).decode())
+                send(listener.outgoing, _encoder.encode(refusal(problem)[0]).decode())
 
         async def read() -> None:  # actions (pads/messages.py); anything else, a ping say, is ignored
             while (message := await websocket.receive())["type"] != "websocket.disconnect":
@@ -345,9 +337,7 @@ def _events_socket(runner: Runner, pads: Pads) -> Callable[[WebSocket], Awaitabl
                     await act(message["text"])
 
         try:
-            await _until_one_ends(
-                asyncio.create_task(_drain(websocket, listener.outgoing)), asyncio.create_task(read())
-            )
+            await race(asyncio.create_task(_drain(websocket, listener.outgoing)), asyncio.create_task(read()))
         finally:
             pads.unlisten(room, listener)
 

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from padbox.core import protocol
+from padbox.core.door import Door
 from padbox.core.languages import Catalogue, Language
 from padbox.core.limits import MINIMA
 from padbox.core.protocol import (
@@ -278,15 +279,17 @@ def refusal(problem: ProtocolError) -> dict[str, Any]:
     return {"message": problem.message}
 
 
-def runtimes_endpoint(runner: Runner) -> Endpoint:
+def runtimes_endpoint(door: Door) -> Endpoint:
     """GET /api/v2/runtimes"""
 
     async def endpoint(request: Request) -> Response:
-        return JSONResponse(runtimes(runner.catalogue))
+        return JSONResponse(runtimes(door.catalogue))
 
     return endpoint
 
 
-def execute_endpoint(runner: Runner) -> Endpoint:
+def execute_endpoint(runner: Runner, door: Door) -> Endpoint:
     """POST /api/v2/execute"""
-    return run_endpoint(runner, lambda body: parse_execute(body, runner.catalogue), execute_answer, refusal, status_for)
+    return run_endpoint(
+        runner, door, lambda body: parse_execute(body, door.catalogue), execute_answer, refusal, status_for
+    )

@@ -17,14 +17,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from padbox.core import protocol
+from padbox.core.door import Door
 from padbox.core.protocol import ProtocolError
-from padbox.core.runner import Runner
 from padbox.pads.model import MAX_NAME
 from padbox.pads.service import Pads
 from padbox.questions.model import SLUG, Question, decode_question
 from padbox.questions.service import QuestionService, conflict, operator_only, visible_question
 from padbox.web.http_runs import credentials, read_body, refusal_headers
-from padbox.web.pads import _address, only, pad_endpoint, refusal
+from padbox.web.pads import only, pad_endpoint, refusal
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 EVERY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -54,13 +54,13 @@ def _summary(question: Question) -> dict[str, Any]:
     }
 
 
-def question_routes(runner: Runner, pads: Pads, questions: QuestionService) -> list[BaseRoute]:
+def question_routes(door: Door, pads: Pads, questions: QuestionService) -> list[BaseRoute]:
     """The bank's routes and the pads' question and tests routes."""
 
-    def door(handler: Callable[[Request], Awaitable[Response]]) -> Endpoint:
+    def at_door(handler: Callable[[Request], Awaitable[Response]]) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             try:
-                runner.access.authorize(request.query_params, request.headers, _address(request))
+                door.authorize(credentials(request))
                 return await handler(request)
             except ProtocolError as problem:
                 body, status = refusal(problem)
@@ -76,7 +76,7 @@ def question_routes(runner: Runner, pads: Pads, questions: QuestionService) -> l
             raise operator_only()
 
     async def body(request: Request) -> bytes:
-        return await read_body(request, runner.door.max_message_bytes)
+        return await read_body(request, door.max_message_bytes)
 
     async def search(request: Request) -> Response:
         found = await questions.store.search(request.query_params.get("q", ""), request.query_params.get("tag", ""))
@@ -128,15 +128,15 @@ def question_routes(runner: Runner, pads: Pads, questions: QuestionService) -> l
         return JSONResponse({"test_runs": await questions.test_history(pad_id, key)})
 
     def guarded(handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
-        return pad_endpoint(runner, pads, handler)
+        return pad_endpoint(door, pads, handler)
 
     base = "/api/v1/questions"
     pad = "/api/v1/pads/{pad_id}"
     return [
-        Route(base, only({"GET": door(search), "POST": door(create)}), methods=EVERY),
+        Route(base, only({"GET": at_door(search), "POST": at_door(create)}), methods=EVERY),
         Route(
             base + "/{slug}",
-            only({"GET": door(read), "PUT": door(replace), "DELETE": door(delete)}),
+            only({"GET": at_door(read), "PUT": at_door(replace), "DELETE": at_door(delete)}),
             methods=EVERY,
         ),
         Route(pad + "/question", only({"GET": guarded(pad_question), "PUT": guarded(choose)}), methods=EVERY),

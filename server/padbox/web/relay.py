@@ -26,6 +26,7 @@ from padbox.core.access import token_from
 from padbox.core.cluster import RunLost
 from padbox.core.events import Error
 from padbox.core.protocol import CloseCode
+from padbox.core.race import race
 
 log = logging.getLogger("padbox.relay")
 
@@ -113,13 +114,7 @@ async def pump(websocket: WebSocket, upstream: ClientConnection, silent_end: Cal
             pass
         await upstream.close(CloseCode.NORMAL)
 
-    tasks = {asyncio.create_task(down()), asyncio.create_task(up())}
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    except (RuntimeError, OSError):
-        pass
+        await race(asyncio.create_task(down()), asyncio.create_task(up()))
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         await upstream.close()

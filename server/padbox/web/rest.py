@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from padbox.core import protocol
+from padbox.core.door import Door
 from padbox.core.events import Error, as_dict
 from padbox.core.protocol import ProtocolError, RunRequest, Stage, bad_request
 from padbox.core.runner import Runner
@@ -58,6 +59,6 @@ def refusal(problem: ProtocolError) -> dict[str, Any]:
     return as_dict(Error.of(problem))
 
 
-def execute_endpoint(runner: Runner) -> Endpoint:
+def execute_endpoint(runner: Runner, door: Door) -> Endpoint:
     """POST /api/v1/execute"""
-    return run_endpoint(runner, parse_execute, execute_answer, refusal)
+    return run_endpoint(runner, door, parse_execute, execute_answer, refusal)

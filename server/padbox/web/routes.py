@@ -10,11 +10,9 @@ from starlette.routing import BaseRoute, Route
 
 from padbox.core.events import Error, as_dict
 from padbox.core.protocol import ErrorCode, ProtocolError
-from padbox.core.runner import Runner
-from padbox.pads.service import Pads
-from padbox.telemetry.metrics import Metrics
 from padbox.web import health, openapi, piston, rest
 from padbox.web.pads import pad_routes
+from padbox.web.served import Served
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -33,35 +31,36 @@ def post(path: str, endpoint: Endpoint) -> Route:
     return Route(path, only_post, methods=METHODS)  # without methods, Starlette assumes GET only
 
 
-def http_routes(runner: Runner, metrics: Metrics, image: str, pads: Pads | None = None) -> list[BaseRoute]:
-    """Every HTTP route but the pad's static files, each given only what it uses (the pads' API and sockets
-    when `pads` is given)."""
+def http_routes(served: Served) -> list[BaseRoute]:
+    """Every HTTP route but the pad's static files, each given only the parts it uses."""
+    runner, door = served.runner, served.door
 
     async def languages(request: Request) -> Response:
-        return JSONResponse(runner.catalogue.describe())
+        return JSONResponse(door.catalogue.describe())
 
     async def metrics_page(request: Request) -> Response:
-        return Response(metrics.render(), media_type=metrics.content_type)
+        return Response(served.metrics.render(), media_type=served.metrics.content_type)
 
     async def cluster(request: Request) -> Response:
         """GET /api/v1/cluster: the live nodes (cluster mode); 404 on a single server."""
-        if runner.membership is None:
-            message = "this server is not part of a cluster (PADBOX_REDIS_URL is not set)"
-            return JSONResponse(as_dict(Error(ErrorCode.BAD_REQUEST, message)), 404)
         try:
-            return JSONResponse(await runner.membership.describe())
+            nodes = await door.cluster()
         except ProtocolError as problem:
             return JSONResponse(as_dict(Error.of(problem)), 503, {"Retry-After": str(problem.retry_after_s or 2)})
+        if nodes is None:
+            message = "this server is not part of a cluster (PADBOX_REDIS_URL is not set)"
+            return JSONResponse(as_dict(Error(ErrorCode.BAD_REQUEST, message)), 404)
+        return JSONResponse(nodes)
 
     return [
-        post("/api/v1/execute", rest.execute_endpoint(runner)),
+        post("/api/v1/execute", rest.execute_endpoint(runner, door)),
         Route("/api/v1/languages", languages, methods=["GET"]),
         Route("/api/v1/cluster", cluster, methods=["GET"]),
-        Route("/api/v2/runtimes", piston.runtimes_endpoint(runner), methods=["GET"]),
-        post("/api/v2/execute", piston.execute_endpoint(runner)),
+        Route("/api/v2/runtimes", piston.runtimes_endpoint(door), methods=["GET"]),
+        post("/api/v2/execute", piston.execute_endpoint(runner, door)),
         Route("/healthz", health.healthz, methods=["GET"]),
-        Route("/readyz", health.readyz_endpoint(runner, image), methods=["GET"]),
+        Route("/readyz", health.readyz_endpoint(served.readiness, served.image), methods=["GET"]),
         Route("/metrics", metrics_page, methods=["GET"]),
-        Route("/openapi.json", openapi.openapi_endpoint(runner), methods=["GET"]),
-        *(pad_routes(runner, pads) if pads is not None else []),
+        Route("/openapi.json", openapi.openapi_endpoint(served.policy, door.max_message_bytes), methods=["GET"]),
+        *pad_routes(door, served.pads, served.questions),
     ]

@@ -18,8 +18,10 @@ from websockets.asyncio.client import ClientConnection
 from padbox.core import events
 from padbox.core.access import token_subprotocols
 from padbox.core.cluster import RunLost, owner_of
+from padbox.core.door import Door
 from padbox.core.events import Error
 from padbox.core.protocol import JoinMessage, ProtocolError, RunRequest, bad_request, parse_client_message
+from padbox.core.race import race
 from padbox.core.runner import Participation, Runner
 from padbox.web.http_runs import credentials
 from padbox.web.relay import HOP_HEADER, open_owner, relay
@@ -42,9 +44,10 @@ class Connection:
     """One client socket: a starter or a joiner of one run. `run_id`: the run its path names (/ws/runs/<id>),
     which only a join of that run may use."""
 
-    def __init__(self, websocket: WebSocket, runner: Runner, run_id: str | None = None) -> None:
+    def __init__(self, websocket: WebSocket, runner: Runner, door: Door, run_id: str | None = None) -> None:
         self.websocket = websocket
         self.runner = runner
+        self.door = door
         self.run_id = run_id
 
     async def send_text(self, text: str) -> None:
@@ -96,7 +99,7 @@ class Connection:
     async def _enter(self) -> Participation | Relayed:
         """Read the first message: start a run, or join one. Access is checked once the client has
         spoken, so its first message never races the refusal."""
-        timeout = self.runner.door.first_message_timeout_s
+        timeout = self.door.first_message_timeout_s
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
             # arrives with the result, and a server shutting down would wait for this socket.
@@ -108,14 +111,14 @@ class Connection:
         if self.run_id is not None and not (isinstance(message, JoinMessage) and message.run_id == self.run_id):
             raise bad_request(f"this socket joins run {self.run_id}: its first message must be a 'join' of it")
         if isinstance(message, JoinMessage):
-            door = credentials(self.websocket)
-            address = await self.runner.owner_address(message, door)
+            shown = credentials(self.websocket)
+            address = await self.door.owner_address(message, shown)
             if address is None:
-                return await self.runner.join(message, door)
+                return await self.runner.join(message, shown)
             owner = owner_of(message.run_id) or "?"
             if HOP_HEADER in self.websocket.headers:
                 raise RunLost(owner, "is not where the cluster's registry says")
-            upstream = await open_owner(address, message.run_id, owner, self.websocket, self.runner.node_id)
+            upstream = await open_owner(address, message.run_id, owner, self.websocket, self.door.node_id)
             return Relayed(upstream, text, owner)
         if not isinstance(message, RunRequest):
             raise bad_request("the first message must be a 'run' (or 'join') message")
@@ -125,18 +128,12 @@ class Connection:
         sender = asyncio.create_task(self._send_frames(participation))
         reader = asyncio.create_task(self._read_input(participation))
         try:
-            await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if reader.done() and not reader.cancelled() and isinstance(reader.exception(), ProtocolError):
-                problem = reader.exception()
-                assert isinstance(problem, ProtocolError)
-                participation.leave()
-                sender.cancel()
-                await self.fail(problem)
+            await race(sender, reader)
         finally:
             participation.leave()
-            for task in (sender, reader):
-                task.cancel()
-            await asyncio.gather(sender, reader, return_exceptions=True)
+        problem = None if reader.cancelled() else reader.exception()
+        if isinstance(problem, ProtocolError):  # the client broke the protocol: it is told why, then closed
+            await self.fail(problem)
 
     async def _send_frames(self, participation: Participation) -> None:
         try:
@@ -159,11 +156,11 @@ class Connection:
             await participation.send(message)
 
 
-def websocket_endpoint(runner: Runner) -> Callable[[WebSocket], Awaitable[None]]:
+def websocket_endpoint(runner: Runner, door: Door) -> Callable[[WebSocket], Awaitable[None]]:
     """/ws, and /ws/runs/<run id> (a join of that run: the path lets a proxy route it to the run's owner)."""
 
     async def endpoint(websocket: WebSocket) -> None:
         run_id = websocket.path_params.get("run_id")
-        await Connection(websocket, runner, run_id if isinstance(run_id, str) else None).serve()
+        await Connection(websocket, runner, door, run_id if isinstance(run_id, str) else None).serve()
 
     return endpoint

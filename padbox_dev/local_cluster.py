@@ -5,8 +5,8 @@ Every part runs as its own process on its own loopback port, with its state unde
 (PADBOX_CLUSTER_DIR, default .cluster/); nothing is installed as a system service and nothing is left running
 by `down`. The nodes share the local Docker engine, each with its own instance and node label.
 
-    python -m padbox.cluster.local up [--nodes 3] [--port 8100]
-    python -m padbox.cluster.local down
+    python -m padbox_dev.local_cluster up [--nodes 3] [--port 8100]
+    python -m padbox_dev.local_cluster down
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import redis
 
 from padbox.cluster import keys
@@ -194,10 +194,9 @@ class LocalCluster:
             if not self.alive(node):
                 raise RuntimeError(f"node {node} exited at start-up:\n{self.log(node)[-3000:]}")
             try:
-                with urllib.request.urlopen(url, timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"node {node} was not ready within {timeout:.0f} s:\n{self.log(node)[-3000:]}")
@@ -275,14 +274,13 @@ class LocalCluster:
                 listed = {n["id"] for n in self.cluster()["nodes"]}
                 if set(nodes) <= listed:
                     return
-            except OSError:
+            except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"nodes {nodes} did not all register within {timeout:.0f} s")
 
     def cluster(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.layout.front_url}/api/v1/cluster", timeout=5) as answer:
-            return dict(json.loads(answer.read()))
+        return dict(httpx.get(f"{self.layout.front_url}/api/v1/cluster", timeout=5).raise_for_status().json())
 
     def down(self) -> None:
         for node in self.layout.node_ids():
