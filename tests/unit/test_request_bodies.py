@@ -24,7 +24,9 @@ NOT_JSON = [b"\r", b" ", b"\n\t", b"{", b"nul"]
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings.from_env({"PADBOX_POOL_SIZE": "0", "PADBOX_DATA_DIR": str(tmp_path)})
+    settings = Settings.from_env(
+        {"PADBOX_POOL_SIZE": "0", "PADBOX_DATA_DIR": str(tmp_path), "PADBOX_ADMIN_TOKENS": "operator"}
+    )
     assembly = assemble(settings, FakeBackend([]))
     with TestClient(create_app(assembly.served, assembly.node)) as client:
         yield client
@@ -48,6 +50,10 @@ def test_a_body_that_is_not_json_is_refused_by_every_endpoint(client: TestClient
         ("POST", f"{pad}/runs?key={key}"),
         ("POST", f"{pad}/links?key={key}"),
         ("PUT", f"{pad}/notes?key={key}"),
+        ("POST", f"{pad}/tests?key={key}"),
+        ("PUT", f"{pad}/question?key={key}"),
+        ("POST", "/api/v1/questions?token=operator"),
+        ("PUT", "/api/v1/questions/two-sum?token=operator"),
     ]
     for method, path in calls:
         answer = client.request(method, path, content=body, headers={"Content-Type": "application/json"})
@@ -63,6 +69,8 @@ def test_an_empty_body_is_accepted_only_where_the_api_lets_it_be_left_out(client
         ("POST", "/api/v2/execute"),
         ("POST", f"{pad}/links?key={key}"),
         ("PUT", f"{pad}/notes?key={key}"),
+        ("PUT", f"{pad}/question?key={key}"),
+        ("POST", "/api/v1/questions?token=operator"),
     ]:
         answer = client.request(method, path, content=b"")
         assert answer.status_code == 400, (method, path, answer.text)

@@ -131,7 +131,7 @@ def decode_question(raw: bytes) -> Question:
     except msgspec.ValidationError as exc:
         raise QuestionError("", f"the question does not fit: {exc}") from None
     except msgspec.DecodeError as exc:
-        raise QuestionError("", f"the request body is not JSON: {exc}") from None
+        raise QuestionError("", f"the request body is not valid JSON: {exc}") from None
 
 
 # --- comparing outputs --------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from padbox.pads.service import Pads
 from padbox.questions.model import SLUG, Question, decode_question
 from padbox.questions.service import QuestionService, conflict, operator_only, visible_question
 from padbox.web.http_runs import credentials, read_body, refusal_headers
-from padbox.web.pads import only, pad_endpoint, refusal
+from padbox.web.pads import body_of, only, pad_endpoint, refusal
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 EVERY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -113,14 +113,13 @@ def question_routes(door: Door, pads: Pads, questions: QuestionService) -> list[
 
     async def choose(request: Request, pad_id: str, key: str) -> Response:
         await pads.enter(pad_id, key)
-        chosen = protocol.decode(msgspec.json.Decoder(ChooseQuestion), await body(request), "the request body")
+        chosen = await body_of(request, door, ChooseQuestion, required=True)
         await questions.set_pad_question(pad_id, key, chosen.slug)
         return JSONResponse(await questions.pad_question(pad_id, key))
 
     async def run_tests(request: Request, pad_id: str, key: str) -> Response:
         await pads.enter(pad_id, key)
-        raw = await body(request)
-        asked = protocol.decode(msgspec.json.Decoder(RunTests), raw if raw.strip() else b"{}", "the request body")
+        asked = await body_of(request, door, RunTests)  # may be left out; whitespace alone is not JSON
         run_id = await questions.run_tests(pad_id, key, asked.name, credentials(request))
         return JSONResponse({"run_id": run_id}, 202)
 
