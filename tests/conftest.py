@@ -68,6 +68,36 @@ def created_since(instance: str, since: float) -> int:
     return len(out.stdout.split())
 
 
+def expected_isolation() -> str:
+    """The isolation mode a test server runs in (PADBOX_ISOLATION as the server reads it: `auto` means a box per
+    run in warm containers under runc, and a container per run under gVisor)."""
+    mode = os.environ.get("PADBOX_ISOLATION", "auto")
+    if mode == "auto":
+        return "container" if os.environ.get("PADBOX_RUNTIME") == "runsc" else "namespace"
+    return mode
+
+
+# Put before a Python program: its first line of output names the container hosting the run (its host name, which a
+# box inherits). In namespace mode a container hosts run after run, so a run's id does not name its container.
+PRINT_HOST = "import socket; print(socket.gethostname(), flush=True)\n"
+
+
+def run_processes(host: str) -> list[str] | None:
+    """The command lines of what a run left in its hosting container: every process but the agent and the next
+    box's keeper (a fork of the agent, with its command line). None when the container itself is gone."""
+    done = subprocess.run(["docker", "top", host, "-eo", "pid,args"], capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:
+        return None
+    commands = [line.split(None, 1)[-1] for line in done.stdout.splitlines()[1:]]
+    return [command for command in commands if "/opt/padbox/agent.py" not in command]
+
+
+def sandbox_gone(host: str) -> bool:
+    """The run's sandbox is gone: its container was removed (a container per run, or a retired host), or nothing of
+    the run is left in it (a box destroyed, the container renewed for the next run)."""
+    return not run_processes(host)
+
+
 def require_docker() -> None:
     try:
         subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=20)

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from padbox.client import Client, connect, run_program
-from tests.conftest import ServerProcess, created_since, docker_containers, instance_name
+from tests.conftest import PRINT_HOST, ServerProcess, created_since, docker_containers, instance_name, run_processes
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.docker
@@ -203,11 +203,14 @@ async def test_program_that_handles_sigint_and_exits_cleanly_is_ok(ws_url: str) 
 async def test_client_disconnect_mid_run_removes_the_container(server: ServerProcess) -> None:
     async with connect(server.ws_url) as ws:
         client = Client(ws)
-        await client.run(language="python", source="print('up', flush=True)\nimport time\ntime.sleep(60)\n")
+        await client.run(
+            language="python", source=f"{PRINT_HOST}print('up', flush=True)\nimport time\ntime.sleep(60)\n"
+        )
         await client.until_output("up")
-        run_id = client.transcript.of("started")[0]["id"]
-        assert server.containers(run_id), "the run has a container while it runs"
-    await eventually(lambda: server.containers(run_id) == [], 10, "the left run's container removed")
+        host = client.transcript.text().split()[0]
+        assert run_processes(host), "the run has a container while it runs"
+    # a run whose client left mid-run is never renewed: its container goes
+    await eventually(lambda: run_processes(host) is None, 10, "the abandoned run's container removed")
 
 
 async def test_container_carries_the_session_label_and_hardening(server: ServerProcess) -> None:

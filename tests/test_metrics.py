@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 import httpx
@@ -12,7 +12,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from padbox.client import run_program
-from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
+from tests.conftest import ServerProcess, docker_containers, expected_isolation, instance_name, start_server
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.docker
 
@@ -63,13 +64,23 @@ async def test_websocket_sessions_are_counted_too(server: ServerProcess) -> None
     assert after[key] - before.get(key, 0) == 1
 
 
+async def pool_size(url: str) -> float:
+    return (await scrape(url))[("padbox_pool_size", ())]
+
+
+async def _equals(value: Awaitable[float], wanted: float) -> bool:
+    return await value == wanted
+
+
 async def test_load_gauges_describe_running_sessions_the_queue_and_the_pool(server: ServerProcess) -> None:
     found = await scrape(server.url)
     assert found[("padbox_sessions_limit", ())] == 16
     assert found[("padbox_sessions_running", ())] == 0
     assert found[("padbox_queue_length", ())] == 0
-    assert found[("padbox_pool_size", ())] == 2
-    assert 0 <= found[("padbox_pool_ready", ())] <= 2
+    assert found[("padbox_isolation", (("mode", expected_isolation()),))] == 1
+    # earlier runs' hosts may still be coming back renewed (namespace mode) or being replaced (container mode)
+    await eventually(lambda: _equals(pool_size(server.url), 2), 20, "the pool back at its 2")
+    assert 0 <= (await scrape(server.url))[("padbox_pool_ready", ())] <= 2
     assert ("padbox_docker_errors_total", ()) in found
     assert found[("padbox_asyncio_tasks", ())] >= 1, "at least the task serving the scrape"
 
@@ -99,7 +110,14 @@ async def test_ready_when_docker_answers_and_the_image_is_present(server: Server
     async with httpx.AsyncClient() as client:
         response = await client.get(f"{server.url}/readyz")
     assert response.status_code == 200
-    assert response.json() == {"ready": True, "docker": True, "image": True, "draining": False, "problems": []}
+    assert response.json() == {
+        "ready": True,
+        "docker": True,
+        "image": True,
+        "draining": False,
+        "isolation": expected_isolation(),
+        "problems": [],
+    }
 
 
 @pytest.fixture(scope="module")

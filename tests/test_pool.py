@@ -4,6 +4,7 @@ those limits, and a burst grows the pool, which then shrinks back to its floor w
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from padbox.client import Client, connect, run_program
-from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
+from tests.conftest import PRINT_HOST, ServerProcess, docker_containers, instance_name, start_server
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.docker
@@ -49,9 +50,8 @@ def inspect(container: str) -> dict[str, object]:
     return dict(json.loads(out)[0])
 
 
-@pytest.fixture(scope="module")
-def pool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    instance = instance_name("pytest-demand")
+def demand_server(tmp_path_factory: pytest.TempPathFactory, isolation: str) -> Iterator[ServerProcess]:
+    instance = instance_name(f"pytest-demand-{isolation}")
     srv = start_server(
         tmp_path_factory.mktemp("demand"),
         instance,
@@ -59,10 +59,27 @@ def pool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
         PADBOX_POOL_MAX="6",
         PADBOX_POOL_WINDOW_S=str(WINDOW_S),
         PADBOX_SESSIONS_PER_MINUTE="100000",
+        PADBOX_ISOLATION=isolation,
     )
     yield srv
     srv.stop()
     assert docker_containers(instance) == [], "shutdown removes the pool"
+
+
+@pytest.fixture(scope="module")
+def pool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The default mode (PADBOX_ISOLATION as the suite runs)."""
+    yield from demand_server(tmp_path_factory, os.environ.get("PADBOX_ISOLATION", "auto"))
+
+
+@pytest.fixture(scope="module")
+def container_pool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from demand_server(tmp_path_factory, "container")
+
+
+@pytest.fixture(scope="module")
+def namespace_pool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from demand_server(tmp_path_factory, "namespace")
 
 
 async def test_a_language_with_its_own_limits_gets_a_warm_sandbox_with_exactly_those_limits(
@@ -93,7 +110,30 @@ async def test_a_language_with_its_own_limits_gets_a_warm_sandbox_with_exactly_t
     assert metric(pool_server, "padbox_pool_hits_total") == hits_before + 1
 
 
-async def test_a_burst_from_one_client_grows_the_pool_then_it_shrinks_to_its_floor(pool_server: ServerProcess) -> None:
+async def test_a_burst_from_one_client_is_served_by_the_pools_own_hosts_renewed(
+    namespace_pool_server: ServerProcess,
+) -> None:
+    """Namespace mode: one client back to back needs no new container; each run's host comes back renewed."""
+    pool_server = namespace_pool_server
+    await eventually(lambda: metric(pool_server, "padbox_pool_ready") == FLOOR, 60)
+    before = set(docker_containers(pool_server.instance))
+    renewed = metric(pool_server, "padbox_pool_renewed_total")
+    hosts = set()
+    for _ in range(12):
+        transcript = await run_program(pool_server.ws_url, language="python", source=PRINT_HOST + "print('hi')")
+        host, _, text = transcript.text().partition("\n")
+        assert text == "hi\n", transcript.frames
+        hosts.add(host)
+    assert hosts <= before, "every run was hosted by a container the pool had before the burst"
+    await eventually(lambda: metric(pool_server, "padbox_pool_renewed_total") - renewed == 12, 10, "all renewed")
+    assert set(docker_containers(pool_server.instance)) == before, "no container was made for the burst"
+
+
+async def test_a_burst_from_one_client_grows_the_pool_then_it_shrinks_to_its_floor(
+    container_pool_server: ServerProcess,
+) -> None:
+    """Container mode: the pool follows the burst's arrival rate, then shrinks back."""
+    pool_server = container_pool_server
     await eventually(lambda: metric(pool_server, "padbox_pool_ready") == FLOOR, 60)
     run_ids: list[str] = []
     highest_target = 0.0

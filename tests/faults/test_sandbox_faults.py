@@ -28,6 +28,7 @@ from tests.faults.conftest import (
     running,
     start_silent_run,
 )
+from tests.test_capacity import pool_ready
 
 pytestmark = pytest.mark.docker
 
@@ -112,10 +113,15 @@ async def test_a_warm_sandbox_killed_while_it_waits_gives_way_to_a_cold_one_and_
         struck = time.monotonic()
         recovered = await a_normal_run_works(srv)  # the dead warm sandbox is found, a cold one runs it
         assert readyz(srv.url)[0] == 200
-        refilled = await eventually(lambda: running(instance, "pool") not in ([], [warm]), 30, "the pool refilled")
+        # The pool is whole again: a new warm container, or (namespace mode) the cold one that ran the run, renewed.
+        refilled = await eventually(
+            lambda: readyz(srv.url)[0] == 200 and pool_ready(srv) == 1 and running(instance) not in ([], [warm]),
+            30,
+            "the pool refilled",
+        )
         await eventually(lambda: warm not in docker_containers(instance), 10, "the dead warm sandbox removed")
         await eventually(
-            lambda: set(docker_containers(instance)) == set(running(instance, "pool")),
+            lambda: set(docker_containers(instance)) == set(running(instance)) and len(running(instance)) == 1,
             10,
             "nothing but the new warm sandbox is left",
         )

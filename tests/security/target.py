@@ -18,15 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from padbox.client import Transcript, run_program
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, expected_isolation
 
 PROGRAMS = Path(__file__).parent / "programs"
 RUNTIME = os.environ.get("PADBOX_RUNTIME", "") or "runc"
 GVISOR = RUNTIME == "runsc"
-# Whether each run is in a box of its own inside a container that hosts many (PADBOX_ISOLATION, as the server
-# reads it: `auto` means boxes under runc and a container per run under gVisor).
-ISOLATION = os.environ.get("PADBOX_ISOLATION", "auto")
-BOXES = ISOLATION == "namespace" or (ISOLATION == "auto" and not GVISOR)
+# Whether each run is in a box of its own inside a container that hosts many.
+BOXES = expected_isolation() == "namespace"
 # How far the server's peak resident memory may rise above what it was at start-up, whatever the attack.
 SERVER_MEMORY_HEADROOM = 128 * 1024 * 1024
 # How long after its limit a stage may take to end (the agent's kill, the report, a busy CI machine).

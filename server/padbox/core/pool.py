@@ -122,6 +122,7 @@ class WarmPool:
         self.handed_out += 1
         if self.backend.can_renew(sandbox):
             self._lent.add(id(sandbox))
+            self.sizing.expect_renewals()
         return sandbox
 
     def poke(self) -> None:

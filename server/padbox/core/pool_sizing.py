@@ -25,6 +25,9 @@ Clock = Callable[[], float]
 
 # A first guess at a sandbox's start time, replaced by the first measurement.
 INITIAL_START_S = 0.5
+# A first guess at a renewal's time (namespace mode), from the first renewable sandbox handed out until one is
+# measured: a burst's first runs should not be sized for container starts when their hosts will come back.
+INITIAL_RENEW_S = 0.05
 INITIAL_CONCURRENCY = 2  # two starts at once suit even a 2-core engine; measurements move it from there
 START_TIME_WEIGHT = 0.3  # each new start time's weight in the moving average
 HEADROOM = 2.0  # arrivals come in clumps: Little's law gives the mean, a burst needs about twice that
@@ -104,6 +107,12 @@ class PoolSizing:
         elif seconds <= self._fastest_s * ROOM_RATIO and in_flight >= self.concurrency:
             # only a start that used the whole allowance shows the engine can take one more
             self.concurrency = min(self.bounds.max_concurrency, self.concurrency + 1)
+
+    def expect_renewals(self) -> None:
+        """A renewable sandbox was handed out: until a renewal is measured, assume renewals take INITIAL_RENEW_S."""
+        if self.renew_s is None:
+            self.renew_s = INITIAL_RENEW_S
+            self._renewed_at = self.clock()
 
     def renewed(self, seconds: float) -> None:
         """A used sandbox took `seconds` to be renewed for another run."""
