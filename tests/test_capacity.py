@@ -208,10 +208,13 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
             leaver = Client(leaver_ws)
             await leaver.run(language="python", source="print('should never run')")
             await leaver.until(lambda f: f.type == "queued")
-        await asyncio.sleep(0.5)
+        await eventually(lambda: queue_length(single_slot_server) == 0, 10, "the server saw the leaver go")
         await first.eof()
         await first.collect()
-    await asyncio.sleep(1)
+    # The marker: the queue is first come, first served, so a leaver's run still waiting would have had the slot
+    # (and a container) before this one.
+    t = await run_program(url, language="python", source="print('after')")
+    assert t.text() == "after\n"
     created = subprocess.run(
         [
             "docker",
@@ -231,9 +234,13 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
         text=True,
         check=True,
     ).stdout.split()
-    assert len(created) == 1, "only the first run got a container; the leaver's run never reached Docker"
-    t = await run_program(url, language="python", source="print('after')")
-    assert t.text() == "after\n"
+    assert len(created) == 2, "only the first run and the marker got a container; the leaver's run never did"
+
+
+def queue_length(server: ServerProcess) -> float:
+    """The server's run queue, from /metrics."""
+    page = httpx.get(f"{server.url}/metrics", timeout=5).raise_for_status().text
+    return next(float(line.split()[1]) for line in page.splitlines() if line.startswith("padbox_queue_length "))
 
 
 async def test_client_that_stops_reading_keeps_server_memory_bounded(
