@@ -114,6 +114,13 @@ class ServerProcess:
         return self.process.wait(timeout)
 
 
+def metric(server: ServerProcess, name: str) -> float:
+    """One of the server's own gauges or counters (without labels), from /metrics."""
+    text = httpx.get(f"{server.url}/metrics", timeout=10).raise_for_status().text
+    (line,) = [line for line in text.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
 def start_server(tmp_dir: Path, instance: str, *, engine_required: bool = True, **env: str) -> ServerProcess:
     """A server process, once it answers /healthz. `engine_required=False`: also with no Docker engine (the
     fault suite starts one so, to see it become ready by itself)."""

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from padbox.client import Client, connect, run_program
-from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
+from tests.conftest import ServerProcess, docker_containers, instance_name, metric, start_server
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.docker
@@ -208,7 +208,7 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
             leaver = Client(leaver_ws)
             await leaver.run(language="python", source="print('should never run')")
             await leaver.until(lambda f: f.type == "queued")
-        await eventually(lambda: queue_length(single_slot_server) == 0, 10, "the server saw the leaver go")
+        await eventually(lambda: metric(single_slot_server, "padbox_queue_length") == 0, 10, "the leaver is gone")
         await first.eof()
         await first.collect()
     # The marker: the queue is first come, first served, so a leaver's run still waiting would have had the slot
@@ -235,12 +235,6 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
         check=True,
     ).stdout.split()
     assert len(created) == 2, "only the first run and the marker got a container; the leaver's run never did"
-
-
-def queue_length(server: ServerProcess) -> float:
-    """The server's run queue, from /metrics."""
-    page = httpx.get(f"{server.url}/metrics", timeout=5).raise_for_status().text
-    return next(float(line.split()[1]) for line in page.splitlines() if line.startswith("padbox_queue_length "))
 
 
 async def test_client_that_stops_reading_keeps_server_memory_bounded(
