@@ -31,7 +31,9 @@ def no_user_namespaces() -> Iterator[None]:
         MAX_USER_NAMESPACES.write_text(saved)
 
 
-async def test_auto_falls_back_to_a_container_per_run_and_says_so_once(no_user_namespaces: None, tmp_path: Path) -> None:
+async def test_auto_falls_back_to_a_container_per_run_and_says_so_once(
+    no_user_namespaces: None, tmp_path: Path
+) -> None:
     instance = f"pytest-fallback-{time.monotonic_ns()}"
     srv = start_server(tmp_path, instance, PADBOX_POOL_SIZE="1", PADBOX_ISOLATION="auto")
     try:
