@@ -105,10 +105,13 @@ class PadboxProcess:
             raise ServerFailed(f"the padbox server exited with status {self.process.returncode}", self.log_tail())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _listening_socket() -> socket.socket:
+    """A loopback socket on a port the kernel chose, listening. The server inherits it (PADBOX_LISTEN_FD), so
+    the port is held from the bind until the server serves it: nothing else can take it in between."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
 
 
 def _healthy(port: int) -> bool:
@@ -121,19 +124,25 @@ def _healthy(port: int) -> bool:
 @asynccontextmanager
 async def padbox_server(config: ServerConfig) -> AsyncIterator[PadboxProcess]:
     """A running server with these settings; SIGTERM (a clean shutdown) on the way out, whatever happened."""
-    port = _free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="padbox-bench-"))
     log_path = log_dir / "server.log"
-    with log_path.open("wb") as log_file:
+    with _listening_socket() as sock, log_path.open("wb") as log_file:  # the server holds the socket from here on
+        port = sock.getsockname()[1]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "padbox",
             cwd=REPO,
             # The pads' database goes with the log: a bench server never touches the operator's pads.
-            env={**os.environ, "PADBOX_DATA_DIR": str(log_dir), **config.env(port)},
+            env={
+                **os.environ,
+                "PADBOX_DATA_DIR": str(log_dir),
+                **config.env(port),
+                "PADBOX_LISTEN_FD": str(sock.fileno()),
+            },
             stdout=log_file,
             stderr=asyncio.subprocess.STDOUT,
+            pass_fds=(sock.fileno(),),
         )
     server = PadboxProcess(process, port, log_path)
     try:

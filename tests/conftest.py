@@ -109,9 +109,24 @@ def require_docker() -> None:
 
 
 def free_port() -> int:
+    """A port free a moment ago, released again: another process may take it before it is used. Only for a
+    server that must bind HOST:PORT itself (tests/test_packaging.py); the others get a `listening_socket`."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def listening_socket() -> socket.socket:
+    """A loopback socket on a port the kernel chose, already listening, for a server to inherit.
+
+    The port is held from the bind on: the server is started with the socket itself (PADBOX_LISTEN_FD, the
+    descriptor passed with `pass_fds`), so the port is never free between being chosen and being served, and no
+    other test or process can take it in between. A request made before the server accepts waits in the
+    backlog instead of being refused."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
 
 
 @dataclass
@@ -144,34 +159,50 @@ class ServerProcess:
         return self.process.wait(timeout)
 
 
+def metric(server: ServerProcess, name: str) -> float:
+    """One of the server's own gauges or counters (without labels), from /metrics."""
+    text = httpx.get(f"{server.url}/metrics", timeout=10).raise_for_status().text
+    (line,) = [line for line in text.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
 def start_server(tmp_dir: Path, instance: str, *, engine_required: bool = True, **env: str) -> ServerProcess:
     """A server process, once it answers /healthz. `engine_required=False`: also with no Docker engine (the
     fault suite starts one so, to see it become ready by itself)."""
     if engine_required:
         require_docker()
-    port = free_port()
-    log_path = tmp_dir / f"server-{instance}-{port}.log"
-    # The pads' database goes in the test's own directory unless the test names one (a restart reuses it).
-    data_dir = str(tmp_dir / f"data-{instance}-{port}")
-    full_env = {
-        **os.environ,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "PADBOX_INSTANCE": instance,
-        "PADBOX_DATA_DIR": data_dir,
-        **env,
-    }
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "padbox"], cwd=REPO, env=full_env, stdout=log_file, stderr=subprocess.STDOUT
-        )
+    with listening_socket() as sock:  # the server holds it from here on; this process's copy is closed
+        port = sock.getsockname()[1]
+        log_path = tmp_dir / f"server-{instance}-{port}.log"
+        # The pads' database goes in the test's own directory unless the test names one (a restart reuses it).
+        data_dir = str(tmp_dir / f"data-{instance}-{port}")
+        full_env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),  # still named: the server's links and log show it
+            "PADBOX_LISTEN_FD": str(sock.fileno()),
+            "PADBOX_INSTANCE": instance,
+            "PADBOX_DATA_DIR": data_dir,
+            **env,
+        }
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "padbox"],
+                cwd=REPO,
+                env=full_env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                pass_fds=(sock.fileno(),),
+            )
     server = ServerProcess(process, port, instance, log_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited at start-up:\n{server.log()}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+            # The request waits in the socket's backlog until the server serves; a server that dies closes the
+            # socket, which fails the request at once.
+            if httpx.get(f"{server.url}/healthz", timeout=max(1.0, deadline - time.monotonic())).status_code == 200:
                 return server
         except httpx.HTTPError:
             time.sleep(0.1)

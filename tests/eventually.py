@@ -2,7 +2,8 @@
 
 Polls quickly at first and then less often (1 ms doubling to 100 ms), so a fast condition costs a fast test and a
 slow one costs little CPU. For "this did not happen", never wait and look: send a marker after the forbidden
-message and wait for the marker instead, so that a slow server cannot pass the test by being slow.
+message and wait for the marker instead, so that a slow server cannot pass the test by being slow. Inside one
+event loop, `barrier()` is that marker: what was already scheduled has run when it returns.
 """
 
 from __future__ import annotations
@@ -13,6 +14,14 @@ from collections.abc import Callable
 
 FIRST_STEP_S = 0.001
 LAST_STEP_S = 0.1
+
+
+async def barrier() -> None:
+    """Returns once every callback scheduled before it (a task just created, a timer due no later) has run: the
+    loop runs them in order, so a forbidden outcome they could cause has happened by then or not at all."""
+    marker = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_soon(marker.set_result, None)
+    await marker
 
 
 async def eventually(predicate: Callable[[], object], timeout: float, what: str = "the condition") -> float:

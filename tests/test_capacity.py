@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from padbox.client import Client, connect, run_program
@@ -19,6 +18,7 @@ from tests.conftest import (
     docker_containers,
     expected_isolation,
     instance_name,
+    metric,
     run_processes,
     start_server,
 )
@@ -53,9 +53,7 @@ def inspect(container: str) -> dict[str, object]:
 def pool_ready(server: ServerProcess) -> int:
     """How many warm sandboxes the server itself holds ready (its handshake done): a container Docker lists
     may still be starting its agent, and a run arriving then rightly gets a cold one."""
-    metrics = httpx.get(f"{server.url}/metrics", timeout=10).raise_for_status().text
-    (line,) = [line for line in metrics.splitlines() if line.startswith("padbox_pool_ready ")]
-    return int(float(line.split()[1]))
+    return int(metric(server, "padbox_pool_ready"))
 
 
 def pooled_idle(server: ServerProcess) -> list[str]:
@@ -207,10 +205,13 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
             leaver = Client(leaver_ws)
             await leaver.run(language="python", source="print('should never run')")
             await leaver.until(lambda f: f.type == "queued")
-        await asyncio.sleep(0.5)
+        await eventually(lambda: metric(single_slot_server, "padbox_queue_length") == 0, 10, "the leaver is gone")
         await first.eof()
         await first.collect()
-    await asyncio.sleep(1)
+    # The marker: the queue is first come, first served, so a leaver's run still waiting would have had the slot
+    # (and a container) before this one.
+    t = await run_program(url, language="python", source="print('after')")
+    assert t.text() == "after\n"
     created = subprocess.run(
         [
             "docker",
@@ -230,9 +231,7 @@ async def test_queued_client_that_disconnects_never_gets_a_container(single_slot
         text=True,
         check=True,
     ).stdout.split()
-    assert len(created) == 1, "only the first run got a container; the leaver's run never reached Docker"
-    t = await run_program(url, language="python", source="print('after')")
-    assert t.text() == "after\n"
+    assert len(created) == 2, "only the first run and the marker got a container; the leaver's run never did"
 
 
 async def test_client_that_stops_reading_keeps_server_memory_bounded(

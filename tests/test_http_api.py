@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from padbox.client import run_program
-from tests.conftest import ServerProcess, created_since, instance_name, languages, start_server
+from tests.conftest import ServerProcess, created_since, instance_name, languages, metric, start_server
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.docker
 
@@ -183,10 +184,7 @@ async def test_a_client_that_leaves_mid_run_leaves_no_container(server: ServerPr
     body = {"language": "bash", "source": "echo up\nsleep 60\n", "limits": {"memory_mb": 200}}
     with pytest.raises(httpx.ReadTimeout):
         await execute(server.url, body, timeout=3)
-    deadline = time.monotonic() + 10
-    while cold_containers(server):
-        assert time.monotonic() < deadline, "the abandoned run's container was not removed"
-        await asyncio.sleep(0.2)
+    await eventually(lambda: not cold_containers(server), 10, "the abandoned run's container was removed")
 
 
 async def test_the_openapi_document_is_served(server: ServerProcess) -> None:
@@ -242,12 +240,12 @@ async def test_busy_is_429_for_a_client_over_its_caps_and_503_when_the_queue_is_
     url = guarded_server.url
     slow = {"language": "bash", "source": "sleep 3\necho done"}
     running = asyncio.create_task(execute(url, slow, headers=bearer("alpha")))
-    await asyncio.sleep(1.5)
+    await eventually(lambda: metric(guarded_server, "padbox_sessions_running") == 1, 10, "alpha's run holds the slot")
     over_caps = await execute(url, HELLO, headers=bearer("alpha"))
     assert over_caps.status_code == 429 and over_caps.json()["code"] == "busy"
     assert int(over_caps.headers["retry-after"]) >= 1
     waiting = asyncio.create_task(execute(url, HELLO, headers=bearer("beta")))
-    await asyncio.sleep(0.5)
+    await eventually(lambda: metric(guarded_server, "padbox_queue_length") == 1, 10, "beta's run waits for the slot")
     full = await execute(url, HELLO, headers=bearer("gamma"))
     assert full.status_code == 503 and full.json()["code"] == "busy"
     assert int(full.headers["retry-after"]) >= 1
@@ -266,10 +264,7 @@ async def test_shutdown_answers_runs_in_flight_503_and_removes_their_containers(
     srv = start_server(tmp_path_factory.mktemp("draining"), instance_name("pytest-http-draining"), PADBOX_POOL_SIZE="0")
     try:
         running = asyncio.create_task(execute(srv.url, {"language": "bash", "source": "echo up\nsleep 60\n"}))
-        deadline = time.monotonic() + 20
-        while not srv.containers():
-            assert time.monotonic() < deadline, "the run never got a container"
-            await asyncio.sleep(0.1)
+        await eventually(srv.containers, 20, "the run got a container")
         srv.process.send_signal(signal.SIGTERM)
         response = await running
         assert response.status_code == 503

@@ -8,11 +8,10 @@ import os
 import subprocess
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from padbox.client import Client, connect, run_program
-from tests.conftest import PRINT_HOST, ServerProcess, docker_containers, instance_name, start_server
+from tests.conftest import PRINT_HOST, ServerProcess, docker_containers, instance_name, metric, start_server
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.docker
@@ -37,12 +36,6 @@ public class Main {
     }
 }
 """
-
-
-def metric(server: ServerProcess, name: str) -> float:
-    text = httpx.get(f"{server.url}/metrics", timeout=10).raise_for_status().text
-    (line,) = [line for line in text.splitlines() if line.startswith(f"{name} ")]
-    return float(line.split()[1])
 
 
 def inspect(container: str) -> dict[str, object]:

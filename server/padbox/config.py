@@ -81,6 +81,15 @@ def port_number(name: str, raw: str) -> int:
     return value
 
 
+def descriptor(name: str, raw: str) -> int | None:
+    """An inherited file descriptor's number; empty: none."""
+    if not raw.strip():
+        return None
+    if not raw.strip().isdigit() or int(raw) < 3:
+        raise ConfigError(f"{name}={raw!r} must be the number of an inherited descriptor (3 or more), or empty")
+    return int(raw)
+
+
 def flag(name: str, raw: str) -> bool:
     word = raw.strip().lower()
     if word not in ("0", "1", "true", "false", "yes", "no", "on", "off", ""):
@@ -199,6 +208,15 @@ class Settings:
 
     host: str = field(metadata=variable("HOST", "127.0.0.1", "Address the server listens on."))
     port: int = field(metadata=variable("PORT", "8000", "Port the server listens on.", port_number))
+    listen_fd: int | None = field(
+        metadata=variable(
+            "PADBOX_LISTEN_FD",
+            "",
+            "A listening socket inherited from whoever started the server, served instead of binding HOST:PORT "
+            "(which should still name it); empty: none. The tests bind port 0 and hand the socket over.",
+            descriptor,
+        )
+    )
     image: str = field(
         metadata=variable("PADBOX_IMAGE", "padbox-runner:latest", "Runner image every sandbox is created from.")
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from types import FrameType
 
@@ -65,4 +66,6 @@ def serve() -> None:
     )
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(RedactTokens())
-    PadboxServer(config, assembly.node).run()
+    # An inherited socket is served as it is: it was bound (and held) by whoever started this process.
+    sockets = None if settings.listen_fd is None else [socket.socket(fileno=settings.listen_fd)]
+    PadboxServer(config, assembly.node).run(sockets=sockets)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from padbox.client import run_program
-from tests.conftest import REPO, ServerProcess, docker_containers, start_server
+from tests.conftest import REPO, ServerProcess, docker_containers, metric, start_server
 from tests.eventually import eventually
 from tests.faults.conftest import (
     SILENT,
@@ -28,7 +28,6 @@ from tests.faults.conftest import (
     running,
     start_silent_run,
 )
-from tests.test_capacity import pool_ready
 
 pytestmark = pytest.mark.docker
 
@@ -115,7 +114,11 @@ async def test_a_warm_sandbox_killed_while_it_waits_gives_way_to_a_cold_one_and_
         assert readyz(srv.url)[0] == 200
         # The pool is whole again: a new warm container, or (namespace mode) the cold one that ran the run, renewed.
         refilled = await eventually(
-            lambda: readyz(srv.url)[0] == 200 and pool_ready(srv) == 1 and running(instance) not in ([], [warm]),
+            lambda: (
+                readyz(srv.url)[0] == 200
+                and metric(srv, "padbox_pool_ready") == 1
+                and running(instance) not in ([], [warm])
+            ),
             30,
             "the pool refilled",
         )

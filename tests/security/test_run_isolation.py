@@ -14,10 +14,9 @@ import httpx
 import pytest
 
 from padbox.client import Transcript
-from tests.conftest import docker_containers, start_server
+from tests.conftest import docker_containers, metric, start_server
 from tests.eventually import eventually
 from tests.security.target import BOXES, Target, new_secret, program, report
-from tests.test_pool import metric
 
 pytestmark = pytest.mark.docker
 

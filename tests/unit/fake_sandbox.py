@@ -99,6 +99,7 @@ class FakeSandbox:
         self.resizes: list[tuple[int, int]] = []
         self.stops = 0
         self.discards = 0
+        self.writing_files = False  # write_files has begun
         self._events: asyncio.Queue[SandboxEvent | SandboxError | None] = asyncio.Queue()
         self._input: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._process: asyncio.Task[None] | None = None
@@ -116,6 +117,7 @@ class FakeSandbox:
             raise SandboxError("the sandbox is gone")
 
     async def write_files(self, files: Sequence[SourceFile]) -> None:
+        self.writing_files = True
         await asyncio.sleep(self.files_delay_s)  # a real sandbox awaits its agent here; a cancellation can land
         self._alive()
         if self.files_error is not None:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from padbox.core.capacity import Busy, Capacity
+from tests.eventually import eventually
 
 
 async def nothing(position: int) -> None:
@@ -36,12 +37,11 @@ async def test_waiters_are_served_in_arrival_order_and_told_their_position() -> 
                 await release.wait()
 
     first = asyncio.create_task(session("a"))
-    await asyncio.sleep(0)
+    await eventually(lambda: capacity.running == 1, 1)
     second = asyncio.create_task(session("b"))
-    await asyncio.sleep(0)
+    await eventually(lambda: capacity.queue_length == 1, 1)
     third = asyncio.create_task(session("c"))
-    await asyncio.sleep(0.01)
-    assert capacity.queue_length == 2
+    await eventually(lambda: capacity.queue_length == 2, 1)
     release.set()
     await asyncio.gather(first, second, third)
     assert order == ["a", "b", "c"]
@@ -57,7 +57,7 @@ async def test_a_full_queue_is_refused_with_busy() -> None:
             await hold.wait()
 
     tasks = [asyncio.create_task(holder()), asyncio.create_task(holder())]
-    await asyncio.sleep(0.01)
+    await eventually(lambda: capacity.running == 1 and capacity.queue_length == 1, 1)
     with pytest.raises(Busy):
         async with capacity.slot(nothing):
             pass
@@ -76,12 +76,12 @@ async def test_a_waiter_that_leaves_is_out_of_the_queue_at_once() -> None:
             await hold.wait()
 
     first = asyncio.create_task(session("a"))
-    await asyncio.sleep(0)
+    await eventually(lambda: capacity.running == 1, 1)
     leaver = asyncio.create_task(session("leaver"))
-    await asyncio.sleep(0.01)
-    assert capacity.queue_length == 1
+    await eventually(lambda: capacity.queue_length == 1, 1)
     leaver.cancel()
-    await asyncio.sleep(0)
+    with pytest.raises(asyncio.CancelledError):
+        await leaver
     assert capacity.queue_length == 0
     hold.set()
     await first

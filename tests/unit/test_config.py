@@ -13,6 +13,7 @@ from padbox.config import (
     ConfigError,
     Setting,
     Settings,
+    descriptor,
     flag,
     isolation_mode,
     markdown_table,
@@ -71,6 +72,8 @@ def another_value(setting: Setting, tmp_path: Path) -> str:
         return "0" if setting.default == "1" else "1"
     if setting.parse is isolation_mode:
         return "container"
+    if setting.parse is descriptor:
+        return "3"
     if setting.default.isdigit():
         return str(int(setting.default) * 2 or 1)
     return "something-else"
@@ -109,6 +112,7 @@ def test_the_manifest_defaults_to_the_one_shipped_in_the_package() -> None:
     [
         ({"PORT": "http"}, "PORT='http' is not a whole number"),
         ({"PORT": "70000"}, "PORT='70000' is not a port number"),
+        ({"PADBOX_LISTEN_FD": "1"}, "PADBOX_LISTEN_FD='1' must be the number of an inherited descriptor"),
         ({"PADBOX_MAX_SESSIONS": "0"}, "PADBOX_MAX_SESSIONS='0' must be positive"),
         ({"PADBOX_POOL_SIZE": "-1"}, r"PADBOX_POOL_SIZE='-1' must be a whole number \(0 or more\)"),
         ({"PADBOX_CPUS": "nan"}, "PADBOX_CPUS='nan' must be a positive number"),

@@ -27,7 +27,7 @@ from padbox.core.transcript import RunRecord
 from padbox.telemetry.metrics import Metrics
 from padbox.telemetry.session_log import SessionLog, outcome
 from padbox.web import http_runs, piston, rest
-from padbox.web.answers import ExecuteResponse, LanguageInfo, ReadinessReport
+from padbox.web.answers import ExecuteResponse, LanguageInfo, ReadinessReport, answer
 from padbox.web.health import readiness_body
 from padbox.web.openapi import document
 from padbox.web.routes import http_routes
@@ -39,6 +39,11 @@ CATALOGUE = Catalogue.load(SHIPPED_MANIFEST)
 
 def body(obj: object) -> bytes:
     return json.dumps(obj).encode()
+
+
+def sent(value: msgspec.Struct | list[Any]) -> Any:
+    """An answer as its client reads it: the response body, decoded."""
+    return json.loads(answer(value).body)
 
 
 def test_an_execute_body_is_a_run_message_without_its_type() -> None:
@@ -105,7 +110,7 @@ def compiled_run() -> RunRecord:
 
 
 def test_the_answer_has_each_stage_with_its_output_and_exit_fields() -> None:
-    answer = rest.execute_answer(compiled_run())
+    answer = sent(rest.execute_answer(compiled_run()))
     assert (answer["id"], answer["language"], answer["version"], answer["verdict"]) == (
         "abc",
         "c",
@@ -137,7 +142,7 @@ def test_the_answer_has_each_stage_with_its_output_and_exit_fields() -> None:
 def test_an_interpreted_run_has_no_compile_stage_and_an_error_is_a_failure() -> None:
     t = RunRecord()
     t.add(Started("abc", "python", "3.11.2"))
-    assert rest.execute_answer(t)["compile"] is None and t.error is None
+    assert sent(rest.execute_answer(t))["compile"] is None and t.error is None
     t.add(Error(ErrorCode.BUSY, "full", 5))
     assert t.error is not None
     failure = t.error.problem()
@@ -267,13 +272,24 @@ def test_the_openapi_schemas_come_from_the_types_and_the_limit_policy() -> None:
     assert schemas["PistonExecuteRequest"]["properties"]["version"]["maxLength"] == MAX_SELECTOR_LENGTH
 
 
-def test_each_answer_the_server_builds_is_what_its_documented_type_says() -> None:
-    """The answer builders and the types the OpenAPI document shows cannot drift apart: a field either
-    lacks or has extra fails here (the types forbid unknown fields). A refusal is an events.Error already."""
-    msgspec.convert(rest.execute_answer(compiled_run()), ExecuteResponse)
+def test_each_answer_the_server_sends_decodes_as_its_documented_type() -> None:
+    """The answers are the types the OpenAPI document shows; their bodies decode strictly back into them, so
+    a value of the wrong type (a null where the document says a string) fails here."""
     interpreted = RunRecord()
     interpreted.add(Started("abc", "python", "3.11.2"))
-    msgspec.convert(rest.execute_answer(interpreted), ExecuteResponse)
-    msgspec.convert(CATALOGUE.describe(), list[LanguageInfo])
+    for record in (compiled_run(), interpreted):
+        built = rest.execute_answer(record)
+        assert msgspec.json.decode(answer(built).body, type=ExecuteResponse) == built
+    listing = rest.languages(CATALOGUE)
+    assert msgspec.json.decode(answer(listing).body, type=list[LanguageInfo]) == listing
     for state in (Readiness(True, True, True, False), Readiness(True, False, False, True)):
-        msgspec.convert(readiness_body(state, "padbox-runner"), ReadinessReport)
+        report = readiness_body(state, "padbox-runner")
+        assert msgspec.json.decode(answer(report).body, type=ReadinessReport) == report
+
+
+def test_a_run_that_ended_without_starting_is_the_servers_failure() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        rest.execute_answer(RunRecord())
+    assert caught.value.code is ErrorCode.INTERNAL
+    with pytest.raises(ProtocolError):
+        piston.execute_answer(RunRecord())

@@ -8,6 +8,7 @@ import pytest
 from padbox.config import SHIPPED_MANIFEST
 from padbox.core.languages import Catalogue, ManifestError, code_only, entry_point, ml_code_only, source_files
 from padbox.core.protocol import ErrorCode, ProtocolError, SourceFile
+from padbox.web.rest import languages
 
 MANIFEST = SHIPPED_MANIFEST
 CATALOGUE = Catalogue.load(MANIFEST)
@@ -117,7 +118,7 @@ def test_alias_clash_is_a_manifest_error(tmp_path: Path) -> None:
 
 
 def test_every_listed_name_resolves_and_every_name_is_listed() -> None:
-    listed = {(name, e["id"]) for e in CATALOGUE.describe() for name in [e["id"], *e["aliases"]]}
+    listed = {(name, e.id) for e in languages(CATALOGUE) for name in [e.id, *e.aliases]}
     assert {(name, CATALOGUE.resolve(name).id) for name, _ in listed} == listed
     assert {name for name, _ in listed} == {name for name in CATALOGUE.names}
 
@@ -131,9 +132,9 @@ def test_unknown_language_lists_the_valid_ids() -> None:
 
 def test_listing_carries_what_the_pad_needs() -> None:
     catalogue = CATALOGUE.with_versions({"python": "3.11.2"})
-    entry = next(e for e in catalogue.describe() if e["id"] == "python")
-    assert entry["version"] == "3.11.2" and entry["file"] == "main.py" and entry["compiled"] is False
-    assert "input(" in str(entry["template"])
+    entry = next(e for e in languages(catalogue) if e.id == "python")
+    assert entry.version == "3.11.2" and entry.file == "main.py" and entry.compiled is False
+    assert "input(" in entry.template
     assert catalogue.resolve("py").id == "python"
 
 

@@ -21,7 +21,7 @@ from padbox.core.pool_sizing import PoolBounds, PoolSizing
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Signal, SourceFile, Stage, Verdict
 from padbox.core.sandbox import Origin, ProcessExit, SandboxError, SandboxLost, Stream
 from padbox.core.session import MAX_PENDING_INPUT, Plan, Session, plan_run
-from tests.eventually import eventually
+from tests.eventually import barrier, eventually
 from tests.unit.fake_sandbox import (
     AwaitEof,
     Echo,
@@ -323,7 +323,8 @@ async def test_a_sandbox_that_ignores_stop_is_removed_after_the_grace_and_the_st
 async def test_a_sandbox_that_stops_when_asked_is_not_removed_by_the_backstop(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(session_module, "STOP_GRACE_S", 0.01)
     done = await run([Hang()], limits={"run_timeout_s": 0.1})
-    await asyncio.sleep(0.03)
+    # A timer due after the backstop's (set when the stop was asked, with the same delay): the backstop ran first.
+    await asyncio.sleep(session_module.STOP_GRACE_S)
     assert done.sandbox.stops == 1 and done.backend.discarded == []
 
 
@@ -531,7 +532,7 @@ async def test_a_run_cancelled_while_it_waits_for_a_pooled_sandbox_leaves_it_to_
     pool = await warm_pool(backend, size=1)
     await pool.take(POLICY.defaults)
     waiting = asyncio.create_task(pool.take(POLICY.defaults))
-    await asyncio.sleep(0.01)
+    await eventually(lambda: pool.misses == 1, 1)  # it waits for the sandbox under way
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
@@ -557,7 +558,7 @@ async def test_the_pool_never_fills_past_the_slots_running_sessions_leave() -> N
     pool = WarmPool(backend, capacity, POLICY.defaults, sizing(floor=2, ceiling=8))
     pool.start()
     await eventually(lambda: pool.ready == 1, 1)
-    await asyncio.sleep(0.02)
+    await barrier()  # the filler's pass woken by that sandbox's arrival has run
     assert pool.size == 1 and pool.target == 1
     capacity.running = 3  # a session took the last slot: the pool gives its sandbox back
     pool.poke()
@@ -593,7 +594,7 @@ async def test_a_sandbox_whose_run_is_cancelled_while_its_files_are_written_is_d
     backend.files_delay_s = 1
     pool = await warm_pool(backend, pool_size) if pool_size else None
     acquiring = asyncio.create_task(SandboxSupply(backend, pool).acquire(POLICY.defaults, "the-run", FILES))
-    await asyncio.sleep(0.01)
+    await eventually(lambda: any(sandbox.writing_files for sandbox in backend.sandboxes), 1)
     assert not acquiring.done()
     acquiring.cancel()  # the client left while the files were on their way
     with pytest.raises(asyncio.CancelledError):

@@ -36,6 +36,7 @@ from padbox.core.sandbox import (
 from padbox.core.session import sandbox_failure
 from padbox.core.sharing import ShareRegistry
 from padbox_agent.wire import ExitSigner, FrameDecoder, Kind, encode, json_payload
+from tests.eventually import eventually
 
 SETTINGS = Settings.from_env({})
 CREDENTIALS = Credentials({}, {}, "127.0.0.1")
@@ -59,6 +60,10 @@ class FakeSandbox:
     @property
     def run_id(self) -> str:
         return self._run_id
+
+    @property
+    def running(self) -> bool:
+        return self._playing is not None
 
     async def write_files(self, files: object) -> None:
         if self.fail_files is not None:
@@ -196,7 +201,7 @@ async def events_of(
 
 async def prints_then(sandbox: FakeSandbox, ending: Callable[[FakeSandbox], None] | None) -> None:
     sandbox.say("working\n")
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # the program works a while before it ends (the scenario, not a wait)
     if ending is not None:
         ending(sandbox)
 
@@ -239,7 +244,7 @@ async def test_a_sandbox_the_watchdog_removed_keeps_the_timeout_verdict() -> Non
 
 async def test_a_client_sigkill_the_sandbox_ignores_ends_in_removal_with_the_killed_verdict() -> None:
     async def running(runner: Runner) -> None:
-        await asyncio.sleep(0.05)
+        await eventually(lambda: bool(backend.made) and backend.made[0].running, 1)
 
     backend = FakeBackend(lambda s: prints_then(s, None), obeys_stop=False)
     events = await events_of(make_runner(backend), request(), during=running)
@@ -265,19 +270,12 @@ async def test_a_lost_pooled_sandbox_gives_way_to_a_cold_one_and_the_pool_is_ren
     limits = SETTINGS.limits.defaults
     pool = WarmPool(backend, Capacity(4, 4), limits, pool_sizing(Settings.from_env({"PADBOX_POOL_SIZE": "2"})))
     pool.start()
-    for _ in range(100):
-        if pool.ready == 2:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: pool.ready == 2, 1)
     stale = list(backend.made)
     sandbox = await SandboxSupply(backend, pool).acquire(limits, "cold-run", ())
     assert sandbox.run_id == "cold-run"
     assert all(s.discarded for s in stale), "the other pooled sandbox went too"
-    for _ in range(100):
-        if pool.ready == 2 and len(backend.made) == 5:
-            break
-        await asyncio.sleep(0.01)
-    assert pool.ready == 2, "the pool refilled"
+    await eventually(lambda: pool.ready == 2, 5, "the pool refilled")
     await pool.drain()
 
 
@@ -343,7 +341,7 @@ async def test_a_printing_program_is_never_pinged() -> None:
     for _ in range(10):
         link.incoming.put_nowait(encode(Kind.STDOUT, b"tick\n"))
         assert await sandbox.next_event() == OutputChunk(Stream.STDOUT, b"tick\n")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # the program's pace: a line well within each liveness timeout
     assert link.pings == 0
 
 

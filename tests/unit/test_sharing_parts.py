@@ -12,6 +12,7 @@ import pytest
 from padbox.core.events import StageBegan, Stdout, Typed
 from padbox.core.protocol import ProtocolError, Role, Stage
 from padbox.core.sharing import Frame, Outbox, ReplayBuffer, SharedRun, ShareRegistry
+from tests.eventually import barrier
 
 
 def out(data: str) -> Stdout:
@@ -43,8 +44,8 @@ async def test_put_waits_for_room_backpressure_for_a_lone_reader() -> None:
     box = Outbox(limit=4)
     await box.put(frame("abcd"))
     waiting = asyncio.create_task(box.put(frame("efgh")))
-    await asyncio.sleep(0.01)
-    assert not waiting.done()
+    await barrier()  # the put has run as far as it can
+    assert not waiting.done() and box.size == 4
     assert await box.take() == frame("abcd")
     await asyncio.wait_for(waiting, 1)
     assert await box.take() == frame("efgh")

@@ -285,22 +285,6 @@ class Catalogue:
     def version(self, lang: Language) -> str:
         return self.versions.get(lang.id, "unknown")
 
-    def describe(self) -> list[dict[str, Any]]:
-        """The public listing served at GET /api/v1/languages."""
-        return [
-            {
-                "id": lang.id,
-                "name": lang.name,
-                "aliases": self.aliases(lang),
-                "version": self.version(lang),
-                "file": lang.file,
-                "compiled": lang.compiled,
-                "template": lang.template,
-                "group": lang.group,
-            }
-            for lang in sorted(self.languages.values(), key=lambda lang: lang.name.lower())
-        ]
-
 
 def source_files(lang: Language, files: tuple[SourceFile, ...] | None, source: str | None) -> tuple[SourceFile, ...]:
     """The files to write: the client's list, or its single `source` under the language's default name;

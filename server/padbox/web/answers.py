@@ -1,18 +1,34 @@
 """What the HTTP API answers, as types: the execute answers of /api/v1 and /api/v2, Piston's error body,
-and the listings (/api/v1's error body is the WebSocket's `error` event, events.Error). The OpenAPI
-document (openapi.py) is generated from them, next to the request types in core/protocol.py and
-piston.py; tests hold each answer the server builds to its type.
+the listings, readiness and the cluster's nodes (/api/v1's error body is the WebSocket's `error` event,
+events.Error; the pads' answers are in pads/messages.py).
+
+These types are the answers themselves: each endpoint builds one and sends it with `answer`, which encodes
+it with msgspec. The OpenAPI document (openapi.py) is generated from the same types, next to the request
+types in core/protocol.py and piston.py, so a field cannot be sent one way and documented another.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
+from starlette.responses import Response
 
 from padbox.core.protocol import Verdict
 
+_encoder = msgspec.json.Encoder()
+
+
+def answer(
+    value: msgspec.Struct | Sequence[msgspec.Struct], status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An HTTP answer: the typed value (or a list of them) as JSON, encoded by msgspec."""
+    return Response(_encoder.encode(value), status, headers, media_type="application/json")
+
+
+PistonStatus = Literal["RE", "SG", "TO", "OL", "XX"]  # runtime error, signal, timeout, output limit, internal
 NullableMs = Annotated[int | None, Meta(description="Milliseconds; null when not measured.")]
 
 
@@ -81,22 +97,45 @@ class PistonStage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     code: int | None
     signal: str | None
     message: str | None
-    status: Literal["RE", "SG", "TO", "OL", "XX"] | None
+    status: PistonStatus | None
     memory: Annotated[int | None, Meta(description="Peak memory, bytes.")]
     cpu_time: NullableMs
     wall_time: NullableMs
 
 
-class PistonExecuteResponse(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class PistonExecuteResponse(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The answer of POST /api/v2/execute. A failed compile is also the `run`, as Piston answers it."""
 
     language: str
     version: str
-    run: PistonStage
     compile: Annotated[PistonStage, Meta(description="Compiled languages only.")] | msgspec.UnsetType = msgspec.UNSET
+    run: PistonStage
 
 
 class PistonErrorResponse(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A refusal, as Piston words it."""
 
     message: str
+
+
+class ClusterNode(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One live node as its registry record says (GET /api/v1/cluster)."""
+
+    id: str | None
+    address: str | None
+    sessions: int
+    queue: int
+    pool: int
+    capacity: int
+    draining: bool
+    ready: bool
+    last_heartbeat: Annotated[float, Meta(description="Seconds since the epoch.")]
+    heartbeat_age_s: float
+
+
+class ClusterReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """GET /api/v1/cluster: the node that answered, every live node, and the latest cluster events it heard."""
+
+    node: str
+    nodes: list[ClusterNode]
+    events: list[dict[str, Any]]

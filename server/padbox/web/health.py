@@ -9,16 +9,16 @@ start), and the server is not draining for shutdown.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from padbox.core.runner import Readiness
+from padbox.web.answers import ReadinessReport, answer
 from padbox.web.http_runs import Endpoint
 
 
-def readiness_body(state: Readiness, image: str) -> dict[str, Any]:
+def readiness_body(state: Readiness, image: str) -> ReadinessReport:
     """The /readyz body: `ready`, and for each unmet condition a sentence an operator can act on."""
     problems = []
     if not state.engine:
@@ -29,22 +29,22 @@ def readiness_body(state: Readiness, image: str) -> dict[str, Any]:
         problems.append("start-up has not finished (see the server log)")
     if state.draining:
         problems.append("the server is shutting down")
-    return {
-        "ready": state.ready,
-        "docker": state.engine,
-        "image": state.image,
-        "draining": state.draining,
-        "isolation": state.isolation,
-        "problems": problems,
-    }
+    return ReadinessReport(
+        ready=state.ready,
+        docker=state.engine,
+        image=state.image,
+        draining=state.draining,
+        isolation=state.isolation,
+        problems=problems,
+    )
 
 
 def readyz_endpoint(readiness: Callable[[], Awaitable[Readiness]], image: str) -> Endpoint:
     """GET /readyz: 200 when ready, else 503; both with the reasons."""
 
     async def endpoint(request: Request) -> Response:
-        body = readiness_body(await readiness(), image)
-        return JSONResponse(body, status_code=200 if body["ready"] else 503)
+        report = readiness_body(await readiness(), image)
+        return answer(report, 200 if report.ready else 503)
 
     return endpoint
 

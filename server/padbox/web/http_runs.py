@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
+import msgspec
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from padbox.core.access import ClientBusy
 from padbox.core.door import Credentials, Door, ShuttingDown
+from padbox.core.events import Started
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest
 from padbox.core.race import race
 from padbox.core.runner import Runner
 from padbox.core.transcript import RunRecord
+from padbox.web.answers import answer
 
 log = logging.getLogger("padbox.http")
 
@@ -121,25 +123,32 @@ async def run_to_completion(request: Request, runner: Runner, run: RunRequest) -
     return running.result()
 
 
+def started(record: RunRecord) -> Started:
+    """The run's `started` event. A run that ended without an error had one: missing, the server failed."""
+    if record.started is None:
+        raise ProtocolError(ErrorCode.INTERNAL, "the run ended before it started")
+    return record.started
+
+
 def run_endpoint(
     runner: Runner,
     door: Door,
     parse: Callable[[bytes], RunRequest],
-    answer: Callable[[RunRecord], Any],
-    refusal: Callable[[ProtocolError], Any],
+    fold: Callable[[RunRecord], msgspec.Struct],
+    refusal: Callable[[ProtocolError], msgspec.Struct],
     status: StatusFor = status_for,
 ) -> Endpoint:
-    """An endpoint that runs one program per request: parse the body, run it, answer; refusals in the
-    API's own shape and status."""
+    """An endpoint that runs one program per request: parse the body, run it, answer with the record
+    folded into the API's answer type; refusals in the API's own type and status."""
 
     async def endpoint(request: Request) -> Response:
         try:
             run = parse(await read_body(request, door.max_message_bytes))
-            record = await run_to_completion(request, runner, run)
+            folded = fold(await run_to_completion(request, runner, run))
         except ProtocolError as exc:
-            return JSONResponse(refusal(exc), status(exc), refusal_headers(exc))
+            return answer(refusal(exc), status(exc), refusal_headers(exc))
         except ClientGone:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
-        return JSONResponse(answer(record))
+        return answer(folded)
 
     return endpoint

@@ -22,6 +22,7 @@ from padbox.core.protocol import ExecuteRequest
 from padbox.pads import messages as pad
 from padbox.web import piston
 from padbox.web.answers import (
+    ClusterReport,
     ExecuteResponse,
     LanguageInfo,
     PistonErrorResponse,
@@ -43,6 +44,7 @@ HTTP_TYPES: tuple[type[msgspec.Struct], ...] = (
     PistonExecuteResponse,
     PistonErrorResponse,
     PistonRuntime,
+    ClusterReport,
     pad.NewPad,
     pad.PadCreated,
     pad.PadInfo,
@@ -234,22 +236,10 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
             "/api/v1/cluster": {
                 "get": {
                     "summary": "Cluster mode: the live nodes",
-                    "description": "Each node that renewed its heartbeat within PADBOX_NODE_TTL_S: id, address, "
-                    "sessions, queue, pool, capacity, draining, ready and last heartbeat (docs/cluster.md).",
+                    "description": "Each node that renewed its heartbeat within PADBOX_NODE_TTL_S (docs/cluster.md).",
                     "operationId": "cluster",
                     "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["node", "nodes"],
-                                "properties": {
-                                    "node": {"type": "string"},
-                                    "nodes": {"type": "array", "items": {"type": "object"}},
-                                    "events": {"type": "array", "items": {"type": "object"}},
-                                },
-                            },
-                            "The node that answered and every live node.",
-                        ),
+                        "200": _json(_ref(ClusterReport), "The node that answered and every live node."),
                         "404": _json(error, "A single server, not part of a cluster."),
                         "503": _json(error, "The cluster's shared state (Redis) cannot be reached: `unavailable`."),
                     },

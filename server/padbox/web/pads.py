@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 import websockets
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -28,7 +28,7 @@ from padbox.core import protocol
 from padbox.core.access import token_subprotocols
 from padbox.core.cluster import Unavailable
 from padbox.core.door import Door, ShuttingDown
-from padbox.core.events import Error, as_dict
+from padbox.core.events import Error
 from padbox.core.protocol import CloseCode, ErrorCode, ProtocolError
 from padbox.core.race import race
 from padbox.pads.homes import Elsewhere
@@ -39,6 +39,7 @@ from padbox.pads.messages import (
     NewPad,
     Notes,
     PadCreated,
+    PadRefusal,
     RoleStrings,
     RunAccepted,
     RunPad,
@@ -49,6 +50,7 @@ from padbox.pads.rooms import Outgoing, send
 from padbox.pads.service import Pads
 from padbox.pads.store import StorageFailed
 from padbox.questions.service import QuestionService
+from padbox.web.answers import answer
 from padbox.web.forward import forward
 from padbox.web.http_runs import ClientGone, credentials, read_body, refusal_headers, status_for
 from padbox.web.relay import HOP_HEADER, open_upstream, pump
@@ -58,18 +60,13 @@ log = logging.getLogger("padbox.pads.web")
 T = TypeVar("T")
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_CLOSE_REASON = 120  # a close frame's reason is at most 123 bytes
-_encoder = msgspec.json.Encoder()
 
 
-def refusal(problem: ProtocolError) -> tuple[dict[str, Any], int]:
+def refusal(problem: ProtocolError) -> tuple[PadRefusal | Error, int]:
     """A refusal's body (the `error` object of the rest of the API, with a pad's own codes) and status."""
     if isinstance(problem, PadError):
-        return {"type": "error", "code": problem.wire_code, "message": problem.message}, problem.status
-    return as_dict(Error.of(problem)), status_for(problem)
-
-
-def answer(value: msgspec.Struct, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(_encoder.encode(value), status, headers, media_type="application/json")
+        return PadRefusal(problem.wire_code, problem.message), problem.status
+    return Error.of(problem), status_for(problem)
 
 
 def base_url(connection: HTTPConnection) -> str:
@@ -96,7 +93,7 @@ def only(methods: dict[str, Endpoint]) -> Endpoint:
         if handler is None:
             message = f"{request.method} is not allowed here"
             allow = ", ".join(methods)
-            return JSONResponse(as_dict(Error(ErrorCode.BAD_REQUEST, message)), 405, {"Allow": allow})
+            return answer(Error(ErrorCode.BAD_REQUEST, message), 405, {"Allow": allow})
         return await handler(request)
 
     return endpoint
@@ -124,7 +121,7 @@ def pad_endpoint(door: Door, pads: Pads, handler: Callable[[Request, str, str], 
                 return await forward(request, home.address, door.node_id, door.max_message_bytes)
         except ProtocolError as problem:
             body, status = refusal(problem)
-            return JSONResponse(body, status, refusal_headers(problem))
+            return answer(body, status, refusal_headers(problem))
         except ClientGone:
             return Response(status_code=499)
 
@@ -329,7 +326,7 @@ def _events_socket(door: Door, pads: Pads, questions: QuestionService) -> Callab
                 if action is not None:
                     await questions.act(pad_id, key, action, name, credentials(websocket))
             except ProtocolError as problem:  # told to this socket alone; it stays open
-                send(listener.outgoing, _encoder.encode(refusal(problem)[0]).decode())
+                send(listener.outgoing, msgspec.json.encode(refusal(problem)[0]).decode())
 
         async def read() -> None:  # actions (pads/messages.py); anything else, a ping say, is ignored
             while (message := await websocket.receive())["type"] != "websocket.disconnect":

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from padbox.core import protocol
 from padbox.core.door import Door
@@ -41,7 +41,15 @@ from padbox.core.protocol import (
 )
 from padbox.core.runner import Runner
 from padbox.core.transcript import RunRecord, StageRecord
-from padbox.web.http_runs import Endpoint, run_endpoint
+from padbox.web.answers import (
+    PistonErrorResponse,
+    PistonExecuteResponse,
+    PistonRuntime,
+    PistonStage,
+    PistonStatus,
+    answer,
+)
+from padbox.web.http_runs import Endpoint, run_endpoint, started
 from padbox.web.http_runs import status_for as http_status_for
 from padbox.web.semver import MAX_SELECTOR_LENGTH, satisfies
 
@@ -104,10 +112,10 @@ class PistonExecuteRequest(msgspec.Struct, frozen=True, kw_only=True):
 _REQUEST: msgspec.json.Decoder[PistonExecuteRequest] = msgspec.json.Decoder(PistonExecuteRequest)
 
 
-def runtimes(catalogue: Catalogue) -> list[dict[str, Any]]:
+def runtimes(catalogue: Catalogue) -> list[PistonRuntime]:
     """GET /api/v2/runtimes: every language with its version and every other name it answers to."""
     return [
-        {"language": lang.id, "version": catalogue.version(lang), "aliases": catalogue.aliases(lang)}
+        PistonRuntime(language=lang.id, version=catalogue.version(lang), aliases=catalogue.aliases(lang))
         for lang in sorted(catalogue, key=lambda lang: lang.id)
     ]
 
@@ -218,7 +226,7 @@ def parse_execute(body: bytes, catalogue: Catalogue) -> RunRequest:
     return protocol.parse_run(run)
 
 
-def _status(verdict: Verdict, code: int | None, signal: str | None) -> tuple[str | None, str | None]:
+def _status(verdict: Verdict, code: int | None, signal: str | None) -> tuple[PistonStatus | None, str | None]:
     """Piston's `status` and `message` for a stage's ending."""
     if verdict is Verdict.OK:
         return None, None
@@ -234,39 +242,35 @@ def _status(verdict: Verdict, code: int | None, signal: str | None) -> tuple[str
     return "RE", f"Exited with error status {code}"
 
 
-def stage_answer(record: StageRecord) -> dict[str, Any]:
+def stage_answer(record: StageRecord) -> PistonStage:
     """One stage as Piston reports it (the documented fields, then Piston's newer usage fields)."""
     ended = record.exit
     code, signal = (ended.code, ended.signal) if ended else (None, None)
     status, message = _status(ended.verdict, code, signal) if ended else ("XX", None)
-    return {
-        "stdout": record.stdout,
-        "stderr": record.stderr,
-        "output": record.text(),
-        "code": code,
-        "signal": signal,
-        "message": message,
-        "status": status,
-        "memory": ended.memory_bytes if ended else None,
-        "cpu_time": ended.cpu_ms if ended else None,
-        "wall_time": ended.wall_ms if ended else None,
-    }
+    return PistonStage(
+        stdout=record.stdout,
+        stderr=record.stderr,
+        output=record.text(),
+        code=code,
+        signal=signal,
+        message=message,
+        status=status,
+        memory=ended.memory_bytes if ended else None,
+        cpu_time=ended.cpu_ms if ended else None,
+        wall_time=ended.wall_ms if ended else None,
+    )
 
 
-def execute_answer(record: RunRecord) -> dict[str, Any]:
-    """POST /api/v2/execute's answer: language, version, `run`, and `compile` for compiled languages."""
-    started = record.started
-    answer: dict[str, Any] = {
-        "language": started.language if started else None,
-        "version": started.version if started else None,
-    }
-    compiled = record.stages.get(Stage.COMPILE)
-    ran = record.stages.get(Stage.RUN)
-    if compiled is not None:
-        answer["compile"] = stage_answer(compiled)
+def execute_answer(record: RunRecord) -> PistonExecuteResponse:
+    """POST /api/v2/execute's answer: language, version, `compile` for compiled languages, and `run`."""
+    began = started(record)
+    compiled, ran = (record.stages.get(stage) for stage in (Stage.COMPILE, Stage.RUN))
+    compile_stage = msgspec.UNSET if compiled is None else stage_answer(compiled)
     # Piston answers a failed compile with the compile stage as `run` too: its clients read `run`.
-    answer["run"] = stage_answer(ran) if ran is not None else answer.get("compile")
-    return answer
+    run_stage = stage_answer(ran) if ran is not None else compile_stage
+    if run_stage is msgspec.UNSET:
+        raise ProtocolError(ErrorCode.INTERNAL, "the run ended before any stage began")
+    return PistonExecuteResponse(language=began.language, version=began.version, compile=compile_stage, run=run_stage)
 
 
 def status_for(exc: ProtocolError) -> int:
@@ -274,16 +278,16 @@ def status_for(exc: ProtocolError) -> int:
     return 400 if exc.code is ErrorCode.UNKNOWN_LANGUAGE else http_status_for(exc)
 
 
-def refusal(problem: ProtocolError) -> dict[str, Any]:
+def refusal(problem: ProtocolError) -> PistonErrorResponse:
     """Piston's error body: a `message` alone."""
-    return {"message": problem.message}
+    return PistonErrorResponse(problem.message)
 
 
 def runtimes_endpoint(door: Door) -> Endpoint:
     """GET /api/v2/runtimes"""
 
     async def endpoint(request: Request) -> Response:
-        return JSONResponse(runtimes(door.catalogue))
+        return answer(runtimes(door.catalogue))
 
     return endpoint
 

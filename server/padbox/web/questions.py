@@ -23,6 +23,7 @@ from padbox.pads.model import MAX_NAME
 from padbox.pads.service import Pads
 from padbox.questions.model import SLUG, Question, decode_question
 from padbox.questions.service import QuestionService, conflict, operator_only, visible_question
+from padbox.web.answers import answer
 from padbox.web.http_runs import credentials, read_body, refusal_headers
 from padbox.web.pads import body_of, only, pad_endpoint, refusal
 
@@ -64,7 +65,7 @@ def question_routes(door: Door, pads: Pads, questions: QuestionService) -> list[
                 return await handler(request)
             except ProtocolError as problem:
                 body, status = refusal(problem)
-                return JSONResponse(body, status, refusal_headers(problem))
+                return answer(body, status, refusal_headers(problem))
 
         return endpoint
 

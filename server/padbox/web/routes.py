@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from padbox.core.events import Error, as_dict
+from padbox.core.events import Error
 from padbox.core.protocol import ErrorCode, ProtocolError
 from padbox.web import health, openapi, piston, rest
+from padbox.web.answers import ClusterReport, answer
 from padbox.web.pads import pad_routes
 from padbox.web.served import Served
 
@@ -25,7 +27,7 @@ def post(path: str, endpoint: Endpoint) -> Route:
     async def only_post(request: Request) -> Response:
         if request.method != "POST":
             message = f"{request.method} is not allowed here: send the run as a POST with a JSON body"
-            return JSONResponse(as_dict(Error(ErrorCode.BAD_REQUEST, message)), 405, {"Allow": "POST"})
+            return answer(Error(ErrorCode.BAD_REQUEST, message), 405, {"Allow": "POST"})
         return await endpoint(request)
 
     return Route(path, only_post, methods=METHODS)  # without methods, Starlette assumes GET only
@@ -36,7 +38,7 @@ def http_routes(served: Served) -> list[BaseRoute]:
     runner, door = served.runner, served.door
 
     async def languages(request: Request) -> Response:
-        return JSONResponse(door.catalogue.describe())
+        return answer(rest.languages(door.catalogue))
 
     async def metrics_page(request: Request) -> Response:
         return Response(served.metrics.render(), media_type=served.metrics.content_type)
@@ -46,11 +48,12 @@ def http_routes(served: Served) -> list[BaseRoute]:
         try:
             nodes = await door.cluster()
         except ProtocolError as problem:
-            return JSONResponse(as_dict(Error.of(problem)), 503, {"Retry-After": str(problem.retry_after_s or 2)})
+            return answer(Error.of(problem), 503, {"Retry-After": str(problem.retry_after_s or 2)})
         if nodes is None:
             message = "this server is not part of a cluster (PADBOX_REDIS_URL is not set)"
-            return JSONResponse(as_dict(Error(ErrorCode.BAD_REQUEST, message)), 404)
-        return JSONResponse(nodes)
+            return answer(Error(ErrorCode.BAD_REQUEST, message), 404)
+        # The membership (another layer) reports a plain mapping: converted, and so checked, against the type.
+        return answer(msgspec.convert(nodes, ClusterReport))
 
     return [
         post("/api/v1/execute", rest.execute_endpoint(runner, door)),
