@@ -4,8 +4,10 @@ the file and the field named (nothing half-imported)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
+import msgspec
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -14,8 +16,9 @@ from padbox.core.languages import Catalogue
 from padbox.questions import files
 from padbox.questions.markdown import render
 from padbox.questions.model import Comparison, QuestionError, matches
-from padbox.questions.store import QuestionStore
+from padbox.questions.store import QuestionStore, TestRunRecord
 from padbox.questions.test_runs import CaseResult
+from padbox.web.answers import QuestionList, QuestionSummary, ShownQuestion, TestRunEntry, TestRuns, answer
 
 CATALOGUE = Catalogue.load(Settings.from_env({}).manifest)
 
@@ -119,3 +122,42 @@ def test_import_is_idempotent_and_export_gives_back_the_folders(tmp_path: Path) 
     assert files.read_bank(tmp_path / "out", CATALOGUE) == files.read_bank(files.bundled_bank(), CATALOGUE)
     assert not (tmp_path / "out" / "two-sum" / "solutions").exists()  # reference solutions never enter the bank
     assert sorted(exported) == sorted(slug for slug, _ in first)
+
+
+def test_question_answers_keep_their_wire_shape_and_decode_as_their_types() -> None:
+    """The bank's answers are web/answers.py's types: the question's own fields as msgspec gives them, then the
+    rendered description and the hidden count; a non-operator's copy has no hidden case."""
+    for question in files.read_bank(files.bundled_bank(), CATALOGUE):
+        hidden = sum(case.hidden for case in question.cases)
+        for full in (True, False):
+            body = answer(ShownQuestion.of(question, full)).body
+            shown = question if full else question.without_hidden()
+            # What the endpoints sent before they had types: the question's builtins, then these two.
+            expected = {**msgspec.to_builtins(shown), "description_html": render(question.description)}
+            assert json.loads(body) == json.loads(json.dumps({**expected, "hidden_cases": hidden}))
+            assert msgspec.json.decode(body, type=ShownQuestion).cases == shown.cases
+        summary = json.loads(answer(QuestionList([QuestionSummary.of(question)])).body)["questions"][0]
+        assert summary["hidden_cases"] == hidden and summary["cases"] == len(question.cases)
+        assert summary["languages"] == [s.language for s in question.starters]
+        assert list(summary) == ["slug", "title", "difficulty", "tags", "languages", "cases", "hidden_cases"]
+
+
+def test_a_test_run_record_is_answered_as_its_type() -> None:
+    result = CaseResult(index=0, name="one", hidden=False, passed=True, verdict="ok", wall_ms=3)
+    record = TestRunRecord(
+        "r1",
+        1.0,
+        2.0,
+        {"name": "Ann"},
+        "python",
+        "sum",
+        [{"name": "main.py", "content": ""}],
+        1,
+        1,
+        "1/1 passed",
+        [msgspec.to_builtins(result)],
+    )
+    entry = msgspec.convert(record, TestRunEntry, from_attributes=True)
+    body = answer(TestRuns([entry])).body
+    assert json.loads(body)["test_runs"] == [{**record.__dict__, "results": [msgspec.to_builtins(result)]}]
+    assert msgspec.json.decode(body, type=TestRuns).test_runs[0].results == [result]

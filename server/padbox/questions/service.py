@@ -2,7 +2,8 @@
 pads made from a question, and "Run tests" with its results told to each participant as its role allows.
 
 Every transport (web/questions.py, the CLI) asks here; every rule about who sees a hidden case is here, once:
-`CaseResult.for_role` and `visible_question`.
+`CaseResult.for_role`, and who is `full` for a question (an operator, a pad's owner; web/answers.ShownQuestion
+leaves the hidden cases out for everyone else).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from contextlib import suppress
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -29,7 +31,7 @@ from padbox.pads.messages import AnyPadAction, NewPad, PadEvent, RunTestsAction
 from padbox.pads.model import PadError, PadErrorCode
 from padbox.pads.service import NewPadKeys, Pads
 from padbox.pads.store import PadRecord
-from padbox.questions import files, markdown
+from padbox.questions import files
 from padbox.questions.model import Question, TestCase, Visibility, check
 from padbox.questions.store import QuestionStore, TestRunRecord
 from padbox.questions.test_runs import CaseResult, CaseSpec, CompileOutcome, Outcome, run_cases
@@ -95,15 +97,6 @@ def operator_only() -> PadError:
         403,
         PadCloseCode.NOT_FOUND,
     )
-
-
-def visible_question(question: Question, full: bool) -> dict[str, Any]:
-    """A question as an answer: its description also as sanitised HTML; hidden cases only when `full`."""
-    shown = question if full else question.without_hidden()
-    body: dict[str, Any] = msgspec.to_builtins(shown)
-    body["description_html"] = markdown.render(question.description)
-    body["hidden_cases"] = sum(case.hidden for case in question.cases)
-    return body
 
 
 def custom_cases(doc_tests: Mapping[str, Any]) -> list[TestCase]:
@@ -222,14 +215,11 @@ class QuestionService:
             request, language=language.id, title=request.title or question.title, files=request.files or files_
         )
 
-    async def pad_question(self, pad_id: str, key: str) -> dict[str, Any]:
-        """The pad's question as its role may see it (hidden cases: the owner only); `question: null` if none."""
+    async def pad_question(self, pad_id: str, key: str) -> tuple[Question | None, bool]:
+        """The pad's question (None if none) and whether the key's role may see its hidden cases (the owner)."""
         pad, role = await self.pads.enter(pad_id, key)
         slug = await self.store.attached(pad.id)
-        question = await self.store.get(slug) if slug else None
-        if question is None:
-            return {"question": None}
-        return {"question": visible_question(question, role.is_owner)}
+        return (await self.store.get(slug) if slug else None), role.is_owner
 
     async def set_pad_question(self, pad_id: str, key: str, slug: str) -> Question:
         """The owner puts the pad on a question (or another one); every page is told."""
@@ -336,16 +326,18 @@ class QuestionService:
         if isinstance(action, RunTestsAction):
             await self.run_tests(pad_id, key, action.name or name, credentials)
 
-    async def test_history(self, pad_id: str, key: str) -> list[dict[str, Any]]:
+    async def test_history(self, pad_id: str, key: str) -> list[TestRunRecord]:
         """The pad's test runs, oldest first; hidden cases' details for the owner only."""
         pad, role = await self.pads.enter(pad_id, key)
-        history = []
-        for record in await self.store.test_runs(pad.id):
-            entry: dict[str, Any] = msgspec.to_builtins(record.__dict__)
-            results = [msgspec.convert(r, CaseResult) for r in record.results]
-            entry["results"] = [msgspec.to_builtins(r.for_role(role.is_owner)) for r in results]
-            history.append(entry)
-        return history
+        return [
+            replace(record, results=[_for_role(result, role.is_owner) for result in record.results])
+            for record in await self.store.test_runs(pad.id)
+        ]
+
+
+def _for_role(stored: dict[str, Any], owner: bool) -> dict[str, Any]:
+    result: dict[str, Any] = msgspec.to_builtins(msgspec.convert(stored, CaseResult).for_role(owner))
+    return result
 
 
 def _started_for(started: TestRunStarted, owner: bool) -> TestRunStarted:

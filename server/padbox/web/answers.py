@@ -1,6 +1,6 @@
 """What the HTTP API answers, as types: the execute answers of /api/v1 and /api/v2, Piston's error body,
-the listings, readiness and the cluster's nodes (/api/v1's error body is the WebSocket's `error` event,
-events.Error; the pads' answers are in pads/messages.py).
+the listings, readiness, the cluster's nodes and the question bank's answers (/api/v1's error body is the
+WebSocket's `error` event, events.Error; the pads' answers, and their refusal, are in pads/messages.py).
 
 These types are the answers themselves: each endpoint builds one and sends it with `answer`, which encodes
 it with msgspec. The OpenAPI document (openapi.py) is generated from the same types, next to the request
@@ -17,6 +17,9 @@ from msgspec import Meta
 from starlette.responses import Response
 
 from padbox.core.protocol import Verdict
+from padbox.questions import markdown
+from padbox.questions.model import Difficulty, Question
+from padbox.questions.test_runs import CaseResult
 
 _encoder = msgspec.json.Encoder()
 
@@ -139,3 +142,88 @@ class ClusterReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     node: str
     nodes: list[ClusterNode]
     events: list[dict[str, Any]]
+
+
+# --- the question bank (web/questions.py) ---------------------------------------------------------------------
+class QuestionSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A question as the bank's search lists it: no description, no cases, only how many."""
+
+    slug: str
+    title: str
+    difficulty: Difficulty
+    tags: list[str]
+    languages: Annotated[list[str], Meta(description="The languages it has a starter for.")]
+    cases: int
+    hidden_cases: int
+
+    @classmethod
+    def of(cls, question: Question) -> QuestionSummary:
+        return cls(
+            question.slug,
+            question.title,
+            question.difficulty,
+            list(question.tags),
+            [starter.language for starter in question.starters],
+            len(question.cases),
+            sum(case.hidden for case in question.cases),
+        )
+
+
+class QuestionList(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """GET /api/v1/questions: the questions that match, by slug."""
+
+    questions: list[QuestionSummary]
+
+
+class ShownQuestion(Question, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A question as an answer: every field of the question (its hidden cases only for an operator, or a pad's
+    owner), its description also as sanitised HTML, and how many hidden cases it has."""
+
+    description_html: str
+    hidden_cases: int
+
+    @classmethod
+    def of(cls, question: Question, full: bool) -> ShownQuestion:
+        shown = question if full else question.without_hidden()
+        return cls(
+            **msgspec.structs.asdict(shown),
+            description_html=markdown.render(question.description),
+            hidden_cases=sum(case.hidden for case in question.cases),
+        )
+
+
+class PadQuestion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """GET and PUT /api/v1/pads/<id>/question: the pad's question as the key's role may see it."""
+
+    question: Annotated[ShownQuestion | None, Meta(description="Null when the pad is on no question.")]
+
+
+class TestsStarted(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """POST /api/v1/pads/<id>/tests: the test run started; its results go to the pad's events sockets."""
+
+    __test__ = False
+    run_id: str
+
+
+class TestRunEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One "Run tests" in a pad's history; a hidden case's details for the owner only."""
+
+    __test__ = False
+    run_id: str
+    at: Annotated[float, Meta(description="Seconds since the epoch.")]
+    finished_at: Annotated[float | None, Meta(description="Null until the run has finished.")]
+    author: dict[str, str]
+    language: str
+    slug: Annotated[str | None, Meta(description="The question it tested; null for the pad's own cases alone.")]
+    files: list[dict[str, str]]
+    passed: int
+    total: int
+    summary: str
+    results: list[CaseResult]
+
+
+class TestRuns(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """GET /api/v1/pads/<id>/tests: the pad's test runs, oldest first."""
+
+    __test__ = False
+    test_runs: list[TestRunEntry]

@@ -8,12 +8,12 @@ are served (or forwarded) where the pad's room is.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from padbox.core import protocol
@@ -21,9 +21,18 @@ from padbox.core.door import Door
 from padbox.core.protocol import ProtocolError
 from padbox.pads.model import MAX_NAME
 from padbox.pads.service import Pads
-from padbox.questions.model import SLUG, Question, decode_question
-from padbox.questions.service import QuestionService, conflict, operator_only, visible_question
-from padbox.web.answers import answer
+from padbox.questions.model import SLUG, decode_question
+from padbox.questions.service import QuestionService, conflict, operator_only
+from padbox.web.answers import (
+    PadQuestion,
+    QuestionList,
+    QuestionSummary,
+    ShownQuestion,
+    TestRunEntry,
+    TestRuns,
+    TestsStarted,
+    answer,
+)
 from padbox.web.http_runs import credentials, read_body, refusal_headers
 from padbox.web.pads import body_of, only, pad_endpoint, refusal
 
@@ -41,18 +50,6 @@ class ChooseQuestion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """PUT /api/v1/pads/<id>/question."""
 
     slug: Annotated[str, Meta(pattern=SLUG)]
-
-
-def _summary(question: Question) -> dict[str, Any]:
-    return {
-        "slug": question.slug,
-        "title": question.title,
-        "difficulty": question.difficulty.value,
-        "tags": list(question.tags),
-        "languages": [s.language for s in question.starters],
-        "cases": len(question.cases),
-        "hidden_cases": sum(c.hidden for c in question.cases),
-    }
 
 
 def question_routes(door: Door, pads: Pads, questions: QuestionService) -> list[BaseRoute]:
@@ -81,7 +78,7 @@ def question_routes(door: Door, pads: Pads, questions: QuestionService) -> list[
 
     async def search(request: Request) -> Response:
         found = await questions.store.search(request.query_params.get("q", ""), request.query_params.get("tag", ""))
-        return JSONResponse({"questions": [_summary(q) for q in found]})
+        return answer(QuestionList([QuestionSummary.of(q) for q in found]))
 
     async def create(request: Request) -> Response:
         require_operator(request)
@@ -89,11 +86,11 @@ def question_routes(door: Door, pads: Pads, questions: QuestionService) -> list[
         if await questions.store.get(question.slug) is not None:
             raise conflict(f"a question with the slug {question.slug!r} exists: PUT /api/v1/questions/<slug>")
         stored, _ = await questions.put(question)
-        return JSONResponse(visible_question(stored, True), 201)
+        return answer(ShownQuestion.of(stored, True), 201)
 
     async def read(request: Request) -> Response:
         question = await questions.get(request.path_params["slug"])
-        return JSONResponse(visible_question(question, operator(request)))
+        return answer(ShownQuestion.of(question, operator(request)))
 
     async def replace(request: Request) -> Response:
         require_operator(request)
@@ -102,30 +99,36 @@ def question_routes(door: Door, pads: Pads, questions: QuestionService) -> list[
         if question.slug != slug:
             raise protocol.bad_request(f"the body's slug {question.slug!r} is not the path's {slug!r}")
         stored, created = await questions.put(question)
-        return JSONResponse(visible_question(stored, True), 201 if created else 200)
+        return answer(ShownQuestion.of(stored, True), 201 if created else 200)
 
     async def delete(request: Request) -> Response:
         require_operator(request)
         await questions.delete(request.path_params["slug"])
         return Response(status_code=204)
 
+    async def shown(pad_id: str, key: str) -> Response:
+        question, owner = await questions.pad_question(pad_id, key)
+        return answer(PadQuestion(None if question is None else ShownQuestion.of(question, owner)))
+
     async def pad_question(request: Request, pad_id: str, key: str) -> Response:
-        return JSONResponse(await questions.pad_question(pad_id, key))
+        return await shown(pad_id, key)
 
     async def choose(request: Request, pad_id: str, key: str) -> Response:
         await pads.enter(pad_id, key)
         chosen = await body_of(request, door, ChooseQuestion, required=True)
         await questions.set_pad_question(pad_id, key, chosen.slug)
-        return JSONResponse(await questions.pad_question(pad_id, key))
+        return await shown(pad_id, key)
 
     async def run_tests(request: Request, pad_id: str, key: str) -> Response:
         await pads.enter(pad_id, key)
         asked = await body_of(request, door, RunTests)  # may be left out; whitespace alone is not JSON
         run_id = await questions.run_tests(pad_id, key, asked.name, credentials(request))
-        return JSONResponse({"run_id": run_id}, 202)
+        return answer(TestsStarted(run_id), 202)
 
     async def test_history(request: Request, pad_id: str, key: str) -> Response:
-        return JSONResponse({"test_runs": await questions.test_history(pad_id, key)})
+        records = await questions.test_history(pad_id, key)
+        # The store's record holds plain mappings: converted, and so checked, against the answer's type.
+        return answer(TestRuns([msgspec.convert(r, TestRunEntry, from_attributes=True) for r in records]))
 
     def guarded(handler: Callable[[Request, str, str], Awaitable[Response]]) -> Endpoint:
         return pad_endpoint(door, pads, handler)
