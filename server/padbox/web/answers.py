@@ -170,7 +170,7 @@ class QuestionSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class QuestionList(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """GET /api/v1/questions: the questions that match, by slug."""
+    """GET /api/v1/questions: the questions that match, by title (at most 100)."""
 
     questions: list[QuestionSummary]
 

@@ -15,7 +15,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from padbox.web.questions import question_routes
 from padbox.web.routes import http_routes
 from padbox.web.served import Served
 from padbox.web.websocket import websocket_endpoint
@@ -66,8 +65,6 @@ def create_app(served: Served, lifetime: Lifetime) -> Starlette:
         WebSocketRoute("/ws", endpoint),
         WebSocketRoute("/ws/runs/{run_id}", endpoint),
         *http_routes(served),
-        # The question bank's routes (docs/pads.md) are not in the OpenAPI document, which describes http_routes.
-        *question_routes(served.door, served.pads, served.questions),
         *static_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

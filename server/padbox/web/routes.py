@@ -1,4 +1,5 @@
-"""The HTTP API's routes, in the one list app.py mounts: runs, Piston compatibility, health, metrics, OpenAPI."""
+"""The HTTP API's routes, in the one list app.py mounts and openapi.py describes: runs, Piston compatibility,
+health, metrics, OpenAPI, the pads and the question bank."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from padbox.core.protocol import ErrorCode, ProtocolError
 from padbox.web import health, openapi, piston, rest
 from padbox.web.answers import ClusterReport, answer
 from padbox.web.pads import pad_routes
+from padbox.web.questions import question_routes
 from padbox.web.served import Served
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -66,4 +68,5 @@ def http_routes(served: Served) -> list[BaseRoute]:
         Route("/metrics", metrics_page, methods=["GET"]),
         Route("/openapi.json", openapi.openapi_endpoint(served.policy, door.max_message_bytes), methods=["GET"]),
         *pad_routes(door, served.pads, served.questions),
+        *question_routes(door, served.pads, served.questions),
     ]
