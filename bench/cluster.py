@@ -74,7 +74,7 @@ async def one_run(front: str) -> str | None:
 async def rate(cluster: LocalCluster, nodes: int, plan: Plan) -> dict[str, Any]:
     in_rotation(cluster, nodes)
     await asyncio.sleep(2.5)  # HAProxy's view settles
-    front = f"ws://127.0.0.1:{cluster.layout.port}/ws"
+    front = f"ws://127.0.0.1:{cluster.layout.front_port}/ws"
     meter = CpuMeter({n: cluster.layout.pids[n] for n in cluster.layout.node_ids()})
     concurrency = 4
     done: list[str] = []
@@ -121,7 +121,7 @@ async def rate(cluster: LocalCluster, nodes: int, plan: Plan) -> dict[str, Any]:
 async def join_latency(cluster: LocalCluster, samples: int) -> dict[str, Any]:
     results: dict[str, list[float]] = {"owner_direct": [], "front": [], "relayed": []}
     async with AsyncExitStack() as stack:
-        ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{cluster.layout.port}/ws"))
+        ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{cluster.layout.front_port}/ws"))
         starter = Client(ws)
         await starter.run(language="python", source=WAIT)
         started = (await starter.until(lambda f: f.type == "started")).message
@@ -130,7 +130,7 @@ async def join_latency(cluster: LocalCluster, samples: int) -> dict[str, Any]:
         other = next(n for n in cluster.layout.node_ids() if n != owner)
         urls = {
             "owner_direct": f"ws://127.0.0.1:{cluster.layout.node_port(owner)}/ws",
-            "front": f"ws://127.0.0.1:{cluster.layout.port}/ws/runs/{run_id}",
+            "front": f"ws://127.0.0.1:{cluster.layout.front_port}/ws/runs/{run_id}",
             "relayed": f"ws://127.0.0.1:{cluster.layout.node_port(other)}/ws",
         }
         for _ in range(samples):
@@ -154,7 +154,7 @@ async def pad_peer(stack: AsyncExitStack, base: str, pad: dict[str, Any], name: 
 
 async def edit_propagation(cluster: LocalCluster, rounds: int) -> dict[str, Any]:
     """One peer edits; the time until a peer through the front, and one relayed by another node, have it."""
-    front = f"ws://127.0.0.1:{cluster.layout.port}"
+    front = f"ws://127.0.0.1:{cluster.layout.front_port}"
     pad = await asyncio.to_thread(create_pad_at, cluster.layout.front_url)
     samples: dict[str, list[float]] = {"front": [], "relayed": []}
     async with AsyncExitStack() as stack:
@@ -178,7 +178,7 @@ async def edit_propagation(cluster: LocalCluster, rounds: int) -> dict[str, Any]
 
 async def pad_homed_on(cluster: LocalCluster, stack: AsyncExitStack, node: str) -> tuple[dict[str, Any], str]:
     """A pad whose home is `node`, with acknowledged edits, its peer held open by `stack`; and its text."""
-    front = f"ws://127.0.0.1:{cluster.layout.port}"
+    front = f"ws://127.0.0.1:{cluster.layout.front_port}"
     for _ in range(30):
         pad = await asyncio.to_thread(create_pad_at, cluster.layout.front_url)
         peer = await pad_peer(stack, front, pad, "typist")
@@ -193,7 +193,7 @@ async def pad_homed_on(cluster: LocalCluster, stack: AsyncExitStack, node: str) 
 
 async def read_back(cluster: LocalCluster, pad: dict[str, Any], expected: str, since: float) -> float:
     """Seconds from `since` until a fresh peer through the front reads `expected`."""
-    front = f"ws://127.0.0.1:{cluster.layout.port}"
+    front = f"ws://127.0.0.1:{cluster.layout.front_port}"
     while time.perf_counter() - since < 60:
         try:
             async with AsyncExitStack() as stack:
@@ -211,7 +211,7 @@ async def kill_to_told(cluster: LocalCluster) -> dict[str, Any]:
     async with AsyncExitStack() as stack:
         runs = []
         for _ in range(3):
-            ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{cluster.layout.port}/ws"))
+            ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{cluster.layout.front_port}/ws"))
             client = Client(ws)
             await client.run(language="python", source=WAIT)
             runs.append((client, (await client.until(lambda f: f.type == "started")).message))
@@ -223,7 +223,7 @@ async def kill_to_told(cluster: LocalCluster) -> dict[str, Any]:
         pad_back = asyncio.create_task(read_back(cluster, pad, text, killed))
         await client.collect(10)
         dropped = time.perf_counter() - killed
-        async with connect(f"ws://127.0.0.1:{cluster.layout.port}/ws/runs/{started['id']}") as ws:
+        async with connect(f"ws://127.0.0.1:{cluster.layout.front_port}/ws/runs/{started['id']}") as ws:
             rejoin = Client(ws)
             await rejoin.join(started["id"], started["driver_key"], "driver")
             told = await rejoin.collect(10)

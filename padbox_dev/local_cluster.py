@@ -5,6 +5,11 @@ Every part runs as its own process on its own loopback port, with its state unde
 (PADBOX_CLUSTER_DIR, default .cluster/); nothing is installed as a system service and nothing is left running
 by `down`. The nodes share the local Docker engine, each with its own instance and node label.
 
+Every port is bound by `up` before any part starts and held until its part has it, so no other process can take
+it in between: the nodes (HTTP and agent check) and HAProxy are started with the listening socket itself
+(PADBOX_LISTEN_FD, PADBOX_AGENT_FD, HAProxy's `bind fd@N`); Redis and PostgreSQL, which cannot take a socket,
+get their port released just before they start.
+
     python -m padbox_dev.local_cluster up [--nodes 3] [--port 8100]
     python -m padbox_dev.local_cluster down
 """
@@ -38,7 +43,8 @@ START_TIMEOUT_S = 90.0
 @dataclass
 class Layout:
     """Where everything listens: the front on `port`, node i on port+i, its agent on port+10+i, Redis on port+20,
-    PostgreSQL on port+21."""
+    PostgreSQL on port+21; with `port` 0, each on a port the kernel chose (the tests). `ports` holds the ports
+    taken, by part: "front", "redis", "postgres", each node's id and "<node id>-agent"."""
 
     root: str
     port: int = 8100
@@ -46,18 +52,30 @@ class Layout:
     instance_prefix: str = "cluster"
     env: dict[str, str] = field(default_factory=dict)  # extra settings for every node
     pids: dict[str, int] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def wanted_ports(self) -> dict[str, int]:
+        """Each part's port as asked for (0: any)."""
+        offsets = {"front": 0, "redis": 20, "postgres": 21}
+        for node in self.node_ids():
+            offsets[node], offsets[f"{node}-agent"] = int(node[1:]), 10 + int(node[1:])
+        return {name: self.port + offset if self.port else 0 for name, offset in offsets.items()}
+
+    @property
+    def front_port(self) -> int:
+        return self.ports["front"]
 
     @property
     def front_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.front_port}"
 
     @property
     def redis_port(self) -> int:
-        return self.port + 20
+        return self.ports["redis"]
 
     @property
     def postgres_port(self) -> int:
-        return self.port + 21
+        return self.ports["postgres"]
 
     @property
     def redis_url(self) -> str:
@@ -75,10 +93,10 @@ class Layout:
         return [f"n{i}" for i in range(1, self.nodes + 1)]
 
     def node_port(self, node: str) -> int:
-        return self.port + int(node[1:])
+        return self.ports[node]
 
     def agent_port(self, node: str) -> int:
-        return self.port + 10 + int(node[1:])
+        return self.ports[f"{node}-agent"]
 
     def node_url(self, node: str) -> str:
         return f"http://127.0.0.1:{self.node_port(node)}"
@@ -99,12 +117,44 @@ class LocalCluster:
         self.layout = layout
         self.root = Path(layout.root)
         self.processes: dict[int, subprocess.Popen[bytes]] = {}  # the ones this process started, to reap them
+        self.held: dict[str, socket.socket] = {}  # ports bound by `hold_ports` that no part has yet, by part
+
+    # --- the ports -----------------------------------------------------------------------------------------
+    def hold_ports(self) -> None:
+        """Bind every part's port now, before anything starts, and keep it until its part has it."""
+        for name, wanted in self.layout.wanted_ports().items():
+            # Redis and PostgreSQL bind the port themselves: held bound, not listening, it refuses until then.
+            self.held[name] = bind_port(wanted, name, listen=name not in ("redis", "postgres"))
+            self.layout.ports[name] = self.held[name].getsockname()[1]
+        self.layout.save()
+
+    def take_port(self, name: str) -> socket.socket:
+        """The listening socket a part is started with: the one held since `hold_ports`, or, for a part started
+        again, its port bound anew. The caller closes this process's copy once the part has it: a copy kept here
+        would go on accepting (into a backlog nobody reads) after the part dies, instead of refusing."""
+        held = self.held.pop(name, None)
+        return held if held is not None else bind_port(self.layout.ports[name], name, listen=True)
+
+    def release_port(self, name: str) -> None:
+        """Free a part's held port for a program that can only bind it itself (Redis, PostgreSQL). Another process
+        could take the port between this and that program's bind: the one window that cannot be closed."""
+        held = self.held.pop(name, None)
+        if held is not None:
+            held.close()
 
     # --- the parts -----------------------------------------------------------------------------------------
-    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> int:
+    def _spawn(
+        self, name: str, argv: list[str], env: Mapping[str, str] | None = None, pass_fds: tuple[int, ...] = ()
+    ) -> int:
         with (self.root / f"{name}.log").open("ab") as log:
             process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+                pass_fds=pass_fds,
             )
         self.processes[process.pid] = process
         self.layout.pids[name] = process.pid
@@ -115,6 +165,7 @@ class LocalCluster:
         port = self.layout.redis_port
         # Nothing in Redis must survive a restart (docs/cluster.md): no snapshots, no append-only file.
         argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.release_port("redis")  # Redis cannot take an inherited socket: see release_port
         self._spawn("redis", argv + ["--dir", str(self.root)])
         wait_for_port(port, "redis")
 
@@ -139,6 +190,7 @@ class LocalCluster:
                  "scram-sha-256", "--auth-local", "trust"])  # fmt: skip
         options = f"-p {self.layout.postgres_port} -k {data} -c listen_addresses=127.0.0.1"
         log = str(data / "server.log")
+        self.release_port("postgres")  # PostgreSQL cannot take an inherited socket: see release_port
         run([*as_postgres, f"{bindir}/pg_ctl", "-D", str(data), "-l", log, "-o", options, "-w", "start"])
         created = subprocess.run(
             [
@@ -185,7 +237,11 @@ class LocalCluster:
         }
 
     def start_node(self, node: str) -> None:
-        self._spawn(node, [sys.executable, "-m", "padbox"], self.node_env(node))
+        """Start a node (again) on its ports, served from sockets bound here and handed over."""
+        with self.take_port(node) as http, self.take_port(f"{node}-agent") as agent:  # closed here once passed
+            fds = {"PADBOX_LISTEN_FD": str(http.fileno()), "PADBOX_AGENT_FD": str(agent.fileno())}
+            env = {**self.node_env(node), **fds}
+            self._spawn(node, [sys.executable, "-m", "padbox"], env, pass_fds=(http.fileno(), agent.fileno()))
 
     def wait_for_node(self, node: str, timeout: float = START_TIMEOUT_S) -> None:
         url = f"{self.layout.node_url(node)}/readyz"
@@ -210,10 +266,11 @@ class LocalCluster:
             Node(n, f"127.0.0.1:{layout.node_port(n)}", f"127.0.0.1:{layout.agent_port(n)}") for n in layout.node_ids()
         ]
         config = self.root / "haproxy.cfg"
-        config.write_text(render(Front(f"127.0.0.1:{layout.port}", layout.stats_socket), nodes))
-        run(["haproxy", "-c", "-q", "-f", str(config)])
-        self._spawn("haproxy", ["haproxy", "-Ws", "-f", str(config)])
-        wait_for_port(layout.port, "haproxy")
+        with self.take_port("front") as front:  # HAProxy serves this very socket (`bind fd@N`); closed here after
+            config.write_text(render(Front(f"fd@{front.fileno()}", layout.stats_socket), nodes))
+            run(["haproxy", "-c", "-q", "-f", str(config)], pass_fds=(front.fileno(),))
+            self._spawn("haproxy", ["haproxy", "-Ws", "-f", str(config)], pass_fds=(front.fileno(),))
+        wait_for_port(layout.front_port, "haproxy")
 
     # --- processes -----------------------------------------------------------------------------------------
     def alive(self, name: str) -> bool:
@@ -254,6 +311,7 @@ class LocalCluster:
         self.root.mkdir(parents=True, exist_ok=True)
         self.layout.save()
         try:
+            self.hold_ports()
             self.start_redis()
             if postgres:
                 self.start_postgres()
@@ -289,6 +347,8 @@ class LocalCluster:
         self._stop("haproxy")
         self.stop_redis()
         self.stop_postgres()
+        for name in list(self.held):  # a start that failed part-way
+            self.release_port(name)
 
     def remove_leftovers(self) -> None:
         """Remove the containers of nodes that could not remove their own: a node killed with -9 and not started
@@ -333,10 +393,25 @@ def postgres_bindir() -> str:
     return str(found[-1].parent)
 
 
-def run(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True)
+def run(argv: list[str], pass_fds: tuple[int, ...] = ()) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, pass_fds=pass_fds)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stdout}{done.stderr}")
+
+
+def bind_port(port: int, name: str, listen: bool) -> socket.socket:
+    """A loopback socket bound to `port` (0: one the kernel chooses), listening when asked. SO_REUSEADDR: a part
+    started again gets its port back although the last one's connections linger in TIME_WAIT."""
+    sock = socket.socket()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        if listen:
+            sock.listen(128)
+    except OSError as error:
+        sock.close()
+        raise RuntimeError(f"cannot take port {port} for {name}: {error}") from error
+    return sock
 
 
 def wait_for_port(port: int, name: str, timeout: float = 20) -> None:

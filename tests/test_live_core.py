@@ -67,7 +67,8 @@ async def test_eof_ends_a_program_reading_to_end_of_input(ws_url: str) -> None:
 
 async def test_tty_mode_is_a_terminal_that_follows_resize(ws_url: str) -> None:
     source = (
-        "import os, subprocess\n"
+        "import os, signal, subprocess\n"
+        "signal.signal(signal.SIGWINCH, lambda *_: print('resized', flush=True))\n"
         "print('tty', os.isatty(0), os.isatty(1))\n"
         "print('size', subprocess.run(['stty', 'size'], capture_output=True, text=True).stdout.strip())\n"
         "input('resize me> ')\n"
@@ -78,7 +79,7 @@ async def test_tty_mode_is_a_terminal_that_follows_resize(ws_url: str) -> None:
         await client.run(language="python", source=source, tty=True, cols=80, rows=24)
         await client.until_output("resize me> ")
         await client.resize(120, 40)
-        await asyncio.sleep(0.2)
+        await client.until_output("resized")  # the terminal has its new size before the program asks again
         await client.stdin("\r")
         t = await client.collect()
     out = t.text()

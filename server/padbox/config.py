@@ -287,6 +287,15 @@ class Settings:
             count,
         )
     )
+    agent_fd: int | None = field(
+        metadata=variable(
+            "PADBOX_AGENT_FD",
+            "",
+            "A listening socket inherited for the agent check, served instead of binding HOST:PADBOX_AGENT_PORT "
+            "(which should still name it); empty: none. The local cluster binds and holds it before the node starts.",
+            descriptor,
+        )
+    )
     drain_s: float = field(
         metadata=variable(
             "PADBOX_DRAIN_S",

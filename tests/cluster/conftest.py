@@ -5,9 +5,7 @@ after. Missing parts fail the tests loudly (`make cluster-test` installs them), 
 from __future__ import annotations
 
 import os
-import random
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,20 +18,6 @@ from tests.conftest import require_docker
 TOKENS = ("spread", "joins", "caps", "redis", "loss", "rolling", "pads", "bench", "questions")
 PER_CLIENT = 3
 LEASE_TTL_S = 6
-
-
-def free_base() -> int:
-    """A port whose next 22 are free: the front, nodes, agents, Redis and PostgreSQL."""
-    for _ in range(50):
-        base = random.randrange(20000, 40000, 100)
-        try:
-            for port in range(base, base + 22):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free port range for the cluster")
 
 
 def require_parts() -> None:
@@ -53,7 +37,7 @@ def cluster() -> Iterator[LocalCluster]:
     os.chmod(root, 0o755)
     layout = Layout(
         str(root),
-        port=free_base(),
+        port=0,  # every part on a port the kernel chose, held until the part has it (LocalCluster.hold_ports)
         instance_prefix=f"pytest-{os.getpid()}",
         env={
             "PADBOX_TOKENS": ",".join(TOKENS),
@@ -75,7 +59,7 @@ def cluster() -> Iterator[LocalCluster]:
 
 
 def ws_front(cluster: LocalCluster, path: str = "/ws") -> str:
-    return f"ws://127.0.0.1:{cluster.layout.port}{path}"
+    return f"ws://127.0.0.1:{cluster.layout.front_port}{path}"
 
 
 def ws_node(cluster: LocalCluster, node: str, path: str = "/ws") -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import subprocess
 import time
 from contextlib import AsyncExitStack
@@ -114,13 +115,19 @@ async def test_a_node_killed_with_9_its_clients_are_told_others_go_on_and_it_lea
     await eventually(lambda: cluster.haproxy_states().get(victim, "").startswith("UP"), 15, "HAProxy: up again")
 
 
+def agent_says(cluster: LocalCluster, node: str) -> str:
+    """The node's answer to HAProxy's agent check."""
+    with socket.create_connection(("127.0.0.1", cluster.layout.agent_port(node)), timeout=2) as sock:
+        return sock.recv(100).decode().strip()
+
+
 async def test_a_rolling_restart_drops_no_run_that_fits_in_the_drain_time(cluster: LocalCluster) -> None:
     slow = "import time; time.sleep(4); print('done', flush=True)"
     for node in cluster.layout.node_ids():
         async with AsyncExitStack() as stack:
             run = await open_run(stack, ws_node(cluster, node), "rolling", source=slow)
             stopping = asyncio.create_task(asyncio.to_thread(cluster.stop_node, node, signal.SIGTERM))
-            await asyncio.sleep(0.5)
+            await eventually(lambda n=node: agent_says(cluster, n) == "drain", 10, f"{node} draining")
             # While it drains, new runs through the front are served (elsewhere, or here before HAProxy hears).
             meanwhile = await run_program(ws_front(cluster), token="rolling", language="python", source="print(2)")
             assert meanwhile.verdict == "ok", meanwhile.frames

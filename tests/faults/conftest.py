@@ -146,7 +146,7 @@ def start_engine() -> None:
         elif time.monotonic() > deadline:
             raise RuntimeError("dockerd neither answers nor stops")
         else:
-            time.sleep(1)
+            time.sleep(1)  # a poll, not a wait before an assertion: sync code, dockerd still stopping
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ async def test_every_edit_a_participant_received_survives_a_sigkill(tmp_path: Pa
     async def type_lines() -> None:
         for n in range(100000):
             await writer.edit(append("log.txt", f"{n}\n"))
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(0.002)  # the typist's pace
 
     typing = asyncio.create_task(type_lines())
     await reader.wait_for(lambda: reader.files()["log.txt"].count("\n") >= 200, timeout=30)

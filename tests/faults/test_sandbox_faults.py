@@ -150,7 +150,7 @@ class EngineRelay:
         deadline = time.monotonic() + 10
         while not self.socket.exists():
             assert time.monotonic() < deadline, "the relay did not listen"
-            time.sleep(0.02)
+            time.sleep(0.02)  # a poll on a condition with its deadline above (sync code)
 
     @property
     def up(self) -> bool:

@@ -8,17 +8,17 @@ and went during an attack still counts.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import os
 import secrets
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 from padbox.client import Transcript, run_program
 from tests.conftest import ServerProcess, expected_isolation
+from tests.eventually import eventually
 
 PROGRAMS = Path(__file__).parent / "programs"
 RUNTIME = os.environ.get("PADBOX_RUNTIME", "") or "runc"
@@ -80,10 +80,9 @@ class Target:
 
     async def containers_gone(self, within: float = 10) -> list[str]:
         """This server's containers that are still there after `within` seconds (none, when all is well)."""
-        deadline = time.monotonic() + within
-        while (left := self.server.containers()) and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        return left
+        with contextlib.suppress(AssertionError):  # the caller names what is left
+            await eventually(lambda: not self.server.containers(), within, "the containers gone")
+        return self.server.containers()
 
     async def survived(self, *attacks: Transcript) -> None:
         """What every attack must leave behind: no container of its sessions, a server that still runs

@@ -3,12 +3,12 @@ Nothing survives the end of the run; on the host nothing of it remains either.""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 
 import pytest
 
 from padbox.client import Client, connect
+from tests.eventually import eventually
 from tests.security.target import GVISOR, SLACK_S, Target, host_processes_matching, program, stage_wall_s
 
 pytestmark = pytest.mark.docker
@@ -47,11 +47,7 @@ async def test_a_daemon_survives_neither_sigkill_from_the_client_nor_a_closed_so
         await client.run(language="python", source=source, args=[name], limits={"pids": 128})
         await client.until_output("planted")
         if not GVISOR:  # control: under runc the sandbox's processes are host processes, so the check can see
-            for _ in range(50):
-                if len(host_processes_matching(name)) >= 3:
-                    break
-                await asyncio.sleep(0.1)
-            assert len(host_processes_matching(name)) >= 3, "the survivors never started"
+            await eventually(lambda: len(host_processes_matching(name)) >= 3, 5, "the survivors started")
     # The client just went away, mid-run.
     assert not await target.containers_gone(), "the abandoned session's container remained"
     assert host_processes_matching(name) == []

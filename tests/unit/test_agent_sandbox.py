@@ -10,6 +10,7 @@ from padbox.core.agent_sandbox import AgentSandbox
 from padbox.core.protocol import SourceFile
 from padbox.core.sandbox import ProcessExit, SandboxError
 from padbox_agent.wire import Kind, encode_json
+from tests.eventually import eventually
 
 
 class MemoryLink:
@@ -33,8 +34,9 @@ async def test_writing_files_cancelled_as_the_agent_answers_stays_cancelled() ->
     link = MemoryLink()
     sandbox = AgentSandbox(link, "the-run", "memory")
     writing = asyncio.create_task(sandbox.write_files([SourceFile("main.py", "print(1)")]))
-    await asyncio.sleep(0)  # FILES is sent; the sandbox waits for DONE
-    assert link.sent
+    await eventually(
+        lambda: link.sent, 1, "FILES sent"
+    )  # and the sandbox waits for DONE: nothing between the two awaits
     link.incoming.put_nowait(encode_json(Kind.DONE, {}))
     writing.cancel()  # the client left in the same instant the agent answered
     with pytest.raises(asyncio.CancelledError):

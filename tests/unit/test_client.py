@@ -72,7 +72,7 @@ async def test_frames_are_stamped_from_the_run_and_the_close_code_is_kept(script
     async def program(ws: ServerConnection) -> None:
         await ws.recv()
         await ws.send(events.encode(Stdout(Stage.RUN, "first\n")))
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # the scenario: the frames leave apart, so their stamps must differ
         await ws.send(events.encode(Stderr(Stage.RUN, "second\n")))
         await ws.send(run_exit())
         await ws.close(1000)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import pytest
 
-from padbox.cluster.agent import NodeState, agent_reply
+from padbox.cluster.agent import AgentCheck, NodeState, agent_reply
 from padbox.cluster.haproxy import Front, Node, render
 from padbox.config import ConfigError, Settings
 from padbox.core.cluster import owner_of, run_id_for
@@ -54,3 +57,19 @@ def test_haproxy_routes_new_runs_by_load_joins_by_owner_and_pads_by_hash() -> No
     assert "stats socket /run/haproxy.sock" in config
     with pytest.raises(ValueError):
         render(Front("0.0.0.0:80"), [Node("bad.id", "a:1", "a:2")])
+
+
+async def test_the_agent_check_serves_the_socket_it_was_handed() -> None:
+    state = NodeState(prepared=True, draining=False, sessions=0, queue=0, limit=4, pool=1)
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    port = held.getsockname()[1]
+    agent = AgentCheck("127.0.0.1", port, lambda: state, held)
+    await agent.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await reader.readline() == b"ready up 100%\n"
+        writer.close()
+    finally:
+        await agent.stop()

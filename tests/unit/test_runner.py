@@ -356,7 +356,11 @@ async def test_start_up_reaps_leftovers_reads_versions_and_warms_the_pool(assemb
 async def test_once_shutdown_begins_start_join_and_execute_refuse_with_going_away(assembled: Assemble) -> None:
     runner, backend, _ = assembled()
     shutting = asyncio.create_task(runner.shut_down())
-    await asyncio.sleep(0)  # it has begun, not finished
+
+    async def draining() -> bool:
+        return (await runner.readiness()).draining
+
+    await eventually(draining, 5, "the shutdown begun")
     attempts: list[Any] = [
         runner.start(REQUEST, CLIENT),
         runner.join(JoinMessage(run_id="any", key="any"), CLIENT),

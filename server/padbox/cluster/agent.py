@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,12 +46,16 @@ def agent_reply(state: NodeState) -> str:
 class AgentCheck:
     """The agent-check listener; `state` is read afresh for every check."""
 
-    def __init__(self, host: str, port: int, state: Callable[[], NodeState]) -> None:
-        self.host, self.port, self.state = host, port, state
+    def __init__(self, host: str, port: int, state: Callable[[], NodeState], sock: socket.socket | None = None) -> None:
+        """`sock`: a listening socket to serve (inherited, already bound to host:port) instead of binding."""
+        self.host, self.port, self.state, self.sock = host, port, state, sock
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._answer, self.host, self.port)
+        if self.sock is not None:
+            self._server = await asyncio.start_server(self._answer, sock=self.sock)
+        else:
+            self._server = await asyncio.start_server(self._answer, self.host, self.port)
         log.info("agent check on %s:%d", self.host, self.port)
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

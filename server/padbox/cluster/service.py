@@ -7,6 +7,7 @@ so the member exists before the Runner that takes it, with nothing to fill in af
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 from padbox.cluster.agent import AgentCheck, NodeState
@@ -80,5 +81,7 @@ def pad_homes_for(settings: Settings, member: RedisMember) -> RedisPadHomes:
 def cluster_service(
     settings: Settings, member: RedisMember, homes: RedisPadHomes, state: StateReport
 ) -> ClusterService:
-    agent = AgentCheck(settings.host, settings.agent_port, state) if settings.agent_port else None
+    # An inherited socket is served as it is: it was bound (and held) by whoever started this process.
+    inherited = None if settings.agent_fd is None else socket.socket(fileno=settings.agent_fd)
+    agent = AgentCheck(settings.host, settings.agent_port, state, inherited) if settings.agent_port else None
     return ClusterService(settings, member, homes, agent)

@@ -5,6 +5,7 @@ kill(-1), which on a host would end every process its user owns."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import select
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from padbox_agent.wire import HEADER, ExitVerifier, FrameDecoder, Kind, decode_json, encode, encode_json
+from tests.eventually import eventually
 
 KEY = b"k" * 32
 ENV = {"PATH": "/usr/bin:/bin"}
@@ -127,18 +129,20 @@ def agent(tmp_path: Path) -> Iterator[AgentProcess]:
 def gone(pid: int, within_s: float = 2) -> bool:
     """The process ends within a moment (it closes its descriptors a little before it is dead; a zombie
     waiting for the host's init counts as ended)."""
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
+    try:
+        asyncio.run(eventually(lambda: ended(pid), within_s, f"process {pid} ended"))
+    except AssertionError:
+        return False
+    return True
+
+
+def ended(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
 
 
 def test_files_then_a_program_give_its_output_and_an_authentic_exit(agent: AgentProcess, tmp_path: Path) -> None:
@@ -195,7 +199,8 @@ def test_a_ping_is_answered_at_once_while_a_silent_program_runs_and_between_stag
 
 def test_kill_ends_the_stage(agent: AgentProcess) -> None:
     agent.exec("/bin/sleep", "30")
-    time.sleep(0.1)
+    agent.send(Kind.PING)  # a marker: the agent answers it after it has started the program
+    assert agent.next_frame(timeout_s=2) == (Kind.PONG, b"")
     agent.send(Kind.KILL)
     assert agent.until_exit()[1]["signal"] == "SIGKILL"
 
@@ -222,7 +227,7 @@ def test_a_background_child_neither_holds_up_the_exit_nor_outlives_the_stage(age
 def test_a_flood_arrives_whole_in_frames_of_at_most_64_kib(agent: AgentProcess) -> None:
     size = 3_000_000
     agent.exec("/usr/bin/head", "-c", str(size), "/dev/zero")
-    time.sleep(0.3)  # the agent's outbox fills meanwhile
+    time.sleep(0.3)  # the scenario: a reader that falls behind while the agent's outbox fills
     total = 0
     while True:
         frame = agent.next_frame()
