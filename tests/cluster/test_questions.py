@@ -98,7 +98,7 @@ async def test_the_question_api_and_run_tests_work_on_postgresql_across_nodes(cl
         assert created.status_code == 201, created.text
         pad = created.json()
         events = await Events.connect(
-            f"ws://127.0.0.1:{cluster.layout.port}", pad["id"], pad["keys"]["edit"], "Carl", headers=AUTH
+            f"ws://127.0.0.1:{cluster.layout.front_port}", pad["id"], pad["keys"]["edit"], "Carl", headers=AUTH
         )
         try:
             await events.next_of("pad")
