@@ -95,3 +95,18 @@ def test_logged_urls_lose_their_tokens() -> None:
     record = logging.LogRecord("uvicorn", logging.INFO, "", 0, '%s - "WebSocket %s"', args, None)
     RedactTokens().filter(record)
     assert record.getMessage() == '1.2.3.4 - "WebSocket /ws?token=REDACTED&x=1"'
+
+
+def test_an_access_log_line_keeps_its_arguments_for_uvicorns_formatter() -> None:
+    """uvicorn's access formatter unpacks the record's arguments: redaction must leave them a tuple."""
+    import logging
+
+    from uvicorn.logging import AccessFormatter
+
+    from padbox.core.access import RedactTokens
+
+    args = ("127.0.0.1:0", "GET", "/p/abc?token=secret", "1.1", 200)
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d', args, None)
+    RedactTokens().filter(record)
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False).format(record)
+    assert line == '127.0.0.1:0 - "GET /p/abc?token=REDACTED HTTP/1.1" 200 OK' and "secret" not in line

@@ -171,14 +171,23 @@ class ClientLimiter:
 
 
 class RedactTokens(logging.Filter):
-    """Log lines never carry a token: `token=...` in any logged URL becomes `token=REDACTED`."""
+    """Log lines never carry a token: `token=...` in any logged URL becomes `token=REDACTED`.
+
+    The token is replaced inside the record's arguments, which stay a tuple: uvicorn's access formatter unpacks
+    them (client, method, path, version, status), and a record whose arguments were folded into its message made
+    it fail ("--- Logging error ---") for a page fetched with `?token=`."""
 
     pattern = re.compile(r"(token=)[^&\s\"']+")
 
+    def _redact(self, value: object) -> object:
+        return self.pattern.sub(r"\1REDACTED", value) if isinstance(value, str) and "token=" in value else value
+
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "token=" in message:
-            record.msg, record.args = self.pattern.sub(r"\1REDACTED", message), None
+        record.msg = self._redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redact(arg) for arg in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {key: self._redact(arg) for key, arg in record.args.items()}
         return True
 
 
