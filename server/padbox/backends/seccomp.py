@@ -14,10 +14,10 @@ filter cannot read them), so C libraries fall back to `clone`, whose flags it ca
 Two profiles:
 - `CONTAINER`: one run per container (`PADBOX_ISOLATION=container`, and gVisor).
 - `NAMESPACE`: a container that hosts many runs, each in a fresh sandbox of namespaces the agent builds
-  (runner-image/agent/padbox_agent/box.py). The agent needs `unshare`, `setns`, `mount`, `umount2` and
-  `sethostname` for that, so this profile adds exactly those. The program never gets them: before it starts,
-  the agent installs a second, inner filter that refuses them again (padbox_agent/inner_filter.py), and a
-  seccomp filter can only ever be made stricter. docs/security.md says what that means.
+  (runner-image/agent/padbox_agent/box.py). The agent needs `unshare`, `setns` and `mount` for that, so this
+  profile adds exactly those three. The program never gets them: before it starts, the agent installs a second,
+  inner filter that refuses them again (padbox_agent/confine.py), and a seccomp filter can only ever be made
+  stricter. docs/security.md says what that means.
 
 `python -m padbox.backends.seccomp [namespace]` prints a profile, for operators who run the runner image
 themselves.
@@ -110,7 +110,7 @@ ALLOWED: dict[str, str] = {
 }
 
 # What the agent needs on top, to build each run's sandbox (NAMESPACE only).
-SANDBOX_BUILDING = "mount setns sethostname umount2 unshare"
+SANDBOX_BUILDING = "mount setns unshare"
 
 
 def profile(namespaces: bool = False) -> dict[str, Any]:
