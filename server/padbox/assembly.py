@@ -30,11 +30,13 @@ from padbox.node import Node, Shutdown
 from padbox.pads.model import PadLimits
 from padbox.pads.service import Pads, PadSettings
 from padbox.pads.store import PadStore
+from padbox.pads.webhook_outbox import WebhookOutbox
 from padbox.questions.service import QuestionService
 from padbox.questions.store import QuestionStore
 from padbox.telemetry.metrics import Metrics
 from padbox.telemetry.session_log import SessionLog
 from padbox.web.served import Served
+from padbox.webhooks.delivery import DeliveryWorker, WebhookSettings
 
 AGENT_SETTLE_S = 2.5
 
@@ -77,6 +79,27 @@ def shutdown(settings: Settings) -> Shutdown:
     # runs stop coming; until then they are still served here.
     settle = AGENT_SETTLE_S if settings.agent_port else 0
     return Shutdown(settings.shutdown_grace_s, settings.drain_s, settle)
+
+
+def webhook_deliveries(
+    settings: Settings, store: PadStore, pads: Pads, questions: QuestionService, metrics: Metrics
+) -> DeliveryWorker | None:
+    """The node's webhook worker, when PADBOX_WEBHOOK_URL is set (every node of a cluster runs one)."""
+    if not settings.webhook_url:
+        return None
+    webhook = WebhookSettings(
+        url=settings.webhook_url,
+        secret=settings.webhook_secret,
+        timeout_s=settings.webhook_timeout_s,
+        retry_for_s=settings.webhook_retry_for_s,
+        backoff_s=settings.webhook_backoff_s,
+        lease_s=settings.webhook_lease_s,
+        poll_s=settings.webhook_poll_s,
+    )
+    node = f"{settings.node_id or 'padbox'}:{settings.advertised}"
+    return DeliveryWorker(
+        WebhookOutbox(store.engine), questions.report_of, webhook, node, pads.deliveries_owed, metrics
+    )
 
 
 def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assembly:
@@ -124,13 +147,22 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
     )
     homes = pad_homes_for(settings, member) if member is not None else None
     store = PadStore(settings.pads_database_url)
-    pad_settings = PadSettings(limits, settings.pad_retention_days, settings.pad_run_output_bytes)
+    pad_settings = PadSettings(
+        limits,
+        settings.pad_retention_days,
+        settings.pad_run_output_bytes,
+        paste_chars=settings.pad_paste_chars,
+        marks_per_s=settings.pad_marks_per_s,
+        max_marks=settings.pad_max_marks,
+        webhooks=bool(settings.webhook_url),
+    )
     pads = Pads(store, runner, door, pad_settings, homes)
     # A test run's cases at once stay within the client's own running cap, so a test run never refuses itself.
     parallel = min(settings.tests_parallel, settings.max_sessions_per_client)
     operators = settings.admin_tokens or settings.tokens
     questions = QuestionService(QuestionStore(store.engine), runner, door, pads, operators, parallel)
     cluster = cluster_service(settings, member, homes, state) if member is not None and homes is not None else None
-    node = Node(store, runner, pads, questions, cluster, shutdown(settings))
+    deliveries = webhook_deliveries(settings, store, pads, questions, metrics)
+    node = Node(store, runner, pads, questions, cluster, shutdown(settings), deliveries)
     served = Served(runner, door, settings.limits, metrics, settings.image, node.readiness, pads, questions)
     return Assembly(settings, node, served)

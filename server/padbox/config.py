@@ -127,6 +127,14 @@ def seconds(name: str, raw: str) -> float:
 ISOLATION_MODES = ("auto", "namespace", "container")
 
 
+def webhook_address(name: str, raw: str) -> str:
+    """An http(s) URL, or empty."""
+    value = raw.strip()
+    if value and not re.match(r"^https?://[^/\s]+", value):
+        raise ConfigError(f"{name}={raw!r} must be an http:// or https:// URL")
+    return value
+
+
 def isolation_mode(name: str, raw: str) -> str:
     if raw not in ISOLATION_MODES:
         raise ConfigError(f"{name}={raw!r} must be one of {', '.join(ISOLATION_MODES)}")
@@ -600,6 +608,83 @@ class Settings:
         )
     )
 
+    pad_paste_chars: int = field(
+        metadata=variable(
+            "PADBOX_PAD_PASTE_CHARS",
+            "80",
+            "An editor's single edit inserting more than this many characters is marked as a paste on the timeline.",
+            whole,
+        )
+    )
+    pad_marks_per_s: float = field(
+        metadata=variable(
+            "PADBOX_PAD_MARKS_PER_S",
+            "2",
+            "Timeline marks (pastes, focus changes, pinned notes) one events socket may report per second, with "
+            "bursts of 4 s' worth; past it the socket gets a `busy` error.",
+            number,
+        )
+    )
+    pad_max_marks: int = field(
+        metadata=variable("PADBOX_PAD_MAX_MARKS", "2000", "Timeline marks one pad may hold (`too_large` after).", whole)
+    )
+    webhook_url: str = field(
+        metadata=variable(
+            "PADBOX_WEBHOOK_URL",
+            "",
+            "Where a pad's report is POSTed when the pad ends (empty: no webhook). Signed with PADBOX_WEBHOOK_SECRET.",
+            webhook_address,
+        )
+    )
+    webhook_secret: str = field(
+        metadata=variable(
+            "PADBOX_WEBHOOK_SECRET",
+            "",
+            "The HMAC-SHA256 key of the `Padbox-Signature` header; required with PADBOX_WEBHOOK_URL.",
+        )
+    )
+    webhook_timeout_s: float = field(
+        metadata=variable(
+            "PADBOX_WEBHOOK_TIMEOUT_S",
+            "10",
+            "Seconds one delivery attempt may take before it counts as failed.",
+            number,
+        )
+    )
+    webhook_retry_for_s: float = field(
+        metadata=variable(
+            "PADBOX_WEBHOOK_RETRY_FOR_S",
+            "86400",
+            "A delivery is retried (exponential backoff) for this long after the pad ended, then given up and logged.",
+            number,
+        )
+    )
+    webhook_backoff_s: float = field(
+        metadata=variable(
+            "PADBOX_WEBHOOK_BACKOFF_S",
+            "5",
+            "Wait before the first retry; each further one waits twice as long, at most an hour.",
+            number,
+        )
+    )
+    webhook_lease_s: float = field(
+        metadata=variable(
+            "PADBOX_WEBHOOK_LEASE_S",
+            "60",
+            "How long a node holds a delivery it is making; a node that dies mid-delivery leaves it to another node "
+            "after this (more than PADBOX_WEBHOOK_TIMEOUT_S).",
+            number,
+        )
+    )
+    webhook_poll_s: float = field(
+        metadata=variable(
+            "PADBOX_WEBHOOK_POLL_S",
+            "2",
+            "How often each node looks for deliveries due (its own pads' ends at once).",
+            number,
+        )
+    )
+
     @property
     def pads_database_url(self) -> str:
         """PADBOX_DATABASE_URL, else the SQLite file in PADBOX_DATA_DIR."""
@@ -627,6 +712,15 @@ class Settings:
             raise ConfigError(
                 f"PADBOX_NODE_TTL_S={settings.node_ttl_s:g} must be more than PADBOX_HEARTBEAT_S="
                 f"{settings.heartbeat_s:g}: a live node renews its record before it expires"
+            )
+        if settings.webhook_url and not settings.webhook_secret:
+            raise ConfigError(
+                "PADBOX_WEBHOOK_URL is set but PADBOX_WEBHOOK_SECRET is empty: webhooks are always signed"
+            )
+        if settings.webhook_url and settings.webhook_lease_s <= settings.webhook_timeout_s:
+            raise ConfigError(
+                f"PADBOX_WEBHOOK_LEASE_S={settings.webhook_lease_s:g} must be more than PADBOX_WEBHOOK_TIMEOUT_S="
+                f"{settings.webhook_timeout_s:g}: an attempt ends before another node may take its delivery"
             )
         if settings.ping_timeout_s <= settings.ping_interval_s:
             raise ConfigError(

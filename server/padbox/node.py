@@ -1,14 +1,14 @@
 """One node: the one object that owns the order in which the server starts and stops.
 
 Start: the pads' store, the run engine (leftovers reaped, versions read, pool warmed), the pads (purge), the
-question bank (its tables migrated in the pads' database, the starter set, its purge), then cluster membership
-last, so no other node sends work here before it can be served.
+question bank (its tables migrated in the pads' database, the starter set, its purge), the webhook deliveries
+(when PADBOX_WEBHOOK_URL is set), then cluster membership last, so no other node sends work here before it can be served.
 
 Stop, in two steps. `leave` runs on the first signal while the server still serves: the pads are handed off to
 the nodes that stay, the runs drain (no new ones; running ones go on to their end), then every pad socket and
-every run still going is ended within the grace time. `stop` runs when the app ends: whatever `leave` did not
-finish (a stop without a signal, a grace that ran out), then the question bank's test runs and purge, the
-pads' purge, cluster membership, the store and the engine's client. `serve.py` and the app's lifespan call these
+every run still going is ended within the grace time. `stop` runs when the app ends: the webhook deliveries (one
+cut short is released to the other nodes), whatever `leave` did not finish (a stop without a signal, a grace
+that ran out), then the question bank's test runs and purge, the pads' purge, cluster membership, the store and the engine's client. `serve.py` and the app's lifespan call these
 and nothing else.
 """
 
@@ -23,6 +23,7 @@ from padbox.core.runner import Readiness, Runner
 from padbox.pads.service import Pads
 from padbox.pads.store import PadStore
 from padbox.questions.service import QuestionService
+from padbox.webhooks.delivery import DeliveryWorker
 
 log = logging.getLogger("padbox")
 
@@ -46,6 +47,7 @@ class Node:
         questions: QuestionService,
         cluster: ClusterService | None = None,
         shutdown: Shutdown = Shutdown(grace_s=10),
+        deliveries: DeliveryWorker | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -53,14 +55,18 @@ class Node:
         self.questions = questions
         self.cluster = cluster
         self.shutdown = shutdown
+        self.deliveries = deliveries
         self._left = False
 
     async def start(self) -> None:
-        """Store, runner, pads, question bank, cluster membership: each part starts after what it uses."""
+        """Store, runner, pads, question bank, webhook deliveries (they read reports from the pads and the bank),
+        cluster membership: each part starts after what it uses."""
         await self.store.open()
         await self.runner.start_up()
         await self.pads.start_up()
         await self.questions.start()
+        if self.deliveries is not None:
+            await self.deliveries.start()
         if self.cluster is not None:
             await self.cluster.start()
 
@@ -103,6 +109,8 @@ class Node:
         """Pads, runner, question bank, membership, then the store and the engine's client: nothing is left
         running. The sessions are ended again (at once, whatever `leave` did): after a signal whose grace ran out,
         or a stop without a signal (a test's app), nothing of them outlives the node."""
+        if self.deliveries is not None:  # first: a delivery cut short is released to the other nodes
+            await self.deliveries.stop()
         await self.pads.shut_down()
         await self.runner.shut_down()
         await self.questions.stop()  # its test runs' runs have ended; it needs the store until then

@@ -80,6 +80,11 @@ class Participation:
         except ViewerInputRefused as refused:
             self.participant.outbox.offer(Frame.of(Error.of(refused)))
 
+    def hear_input(self) -> None:
+        """From now on this participant is also sent what drivers type (`input` frames), terminal or not: a
+        recorder keeps the run's transcript with its input."""
+        self.participant.hears_input = True
+
     def leave(self) -> None:
         self.run.leave(self.participant)
 

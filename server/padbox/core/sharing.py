@@ -101,6 +101,9 @@ class Participant:
     role: Role
     outbox: Outbox[Frame]
     starter: bool = False
+    # A recorder (a pad keeping its run's transcript) is sent what drivers type even into a terminal, where the
+    # others see it as the terminal's echo instead.
+    hears_input: bool = False
 
 
 class SharedRun:
@@ -197,10 +200,12 @@ class SharedRun:
         session = self.session
         if isinstance(message, StdinMessage):
             await session.send_stdin(message.data)
+            echo = Typed(message.data)
             if not session.plan.tty:  # a terminal echoes typing itself; pipes do not, so show it to the others
-                echo = Typed(message.data)
                 self.replay.add(echo)
                 self._fan_out(Frame.of(echo), skip=participant)
+            else:
+                self._tell_recorders(Frame.of(echo), skip=participant)
         elif isinstance(message, EofMessage):
             await session.send_eof()
         elif isinstance(message, SignalMessage):
@@ -241,6 +246,11 @@ class SharedRun:
             if participant is skip:
                 continue
             if not participant.outbox.offer(frame):
+                self._drop(participant)
+
+    def _tell_recorders(self, frame: Frame, skip: Participant) -> None:
+        for participant in list(self.participants):
+            if participant.hears_input and participant is not skip and not participant.outbox.offer(frame):
                 self._drop(participant)
 
     def _drop(self, participant: Participant) -> None:

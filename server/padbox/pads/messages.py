@@ -4,7 +4,7 @@ request and answer bodies (web/openapi.py documents the API from these, docs/pad
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -14,6 +14,11 @@ from padbox.pads.model import MAX_NAME, MAX_TITLE, PadErrorCode, PadRole, malfor
 
 
 # --- the events socket (/ws/pads/<id>/events), server -> client ------------------------------------------
+class AuthorInfo(msgspec.Struct, frozen=True):
+    name: str
+    role: PadRole
+
+
 class PadEvent(msgspec.Struct, frozen=True, tag_field="type"):
     """A message on a pad's events socket; its class's tag is its `type`."""
 
@@ -28,7 +33,8 @@ class RunInfo(msgspec.Struct, frozen=True):
 
 
 class PadState(PadEvent, frozen=True, tag="pad"):
-    """The first message: the pad as it stands, and its run if one is going."""
+    """The first message: the pad as it stands, and its run if one is going. `paste_chars`: an insertion of more
+    than this many characters in one local edit is reported as a paste (PADBOX_PAD_PASTE_CHARS)."""
 
     id: str
     role: PadRole
@@ -36,6 +42,7 @@ class PadState(PadEvent, frozen=True, tag="pad"):
     language: str
     ended: bool
     run: RunInfo | None
+    paste_chars: int = 0
 
 
 class PadRunStarted(PadEvent, frozen=True, tag="pad_run"):
@@ -61,7 +68,25 @@ class PadClosed(PadEvent, frozen=True, tag="pad_closed"):
     reason: str
 
 
-AnyPadEvent = PadState | PadRunStarted | PadRunFinished | PadEnded | PadClosed
+class MarkEntry(msgspec.Struct, frozen=True):
+    """A moment on the pad's timeline besides edits and runs: `paste` (with its `size` in characters),
+    `focus_lost`, `focus_regained`, `hidden`, `visible` (an editor's page), or the owner's pinned `note` (with its
+    `text`; only ever sent to the owner)."""
+
+    at: Annotated[float, Meta(description="Seconds since the epoch, the server's clock.")]
+    kind: str
+    author: AuthorInfo
+    size: int | None = None
+    text: str | None = None
+
+
+class PadMark(PadEvent, frozen=True, tag="pad_mark"):
+    """A mark as it is recorded: sent to the owner's events sockets only."""
+
+    mark: MarkEntry
+
+
+AnyPadEvent = PadState | PadRunStarted | PadRunFinished | PadEnded | PadClosed | PadMark
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(AnyPadEvent)
@@ -80,8 +105,28 @@ class RunTestsAction(PadAction, frozen=True, tag="run_tests"):
     name: Annotated[str, Meta(max_length=MAX_NAME)] | None = None
 
 
-AnyPadAction = RunTestsAction
-ACTIONS = frozenset({"run_tests"})
+class PasteAction(PadAction, frozen=True, tag="paste"):
+    """An editor's page saw one local edit insert more than `paste_chars` characters (the pasted text itself is in
+    the document's history already): recorded with its size."""
+
+    size: Annotated[int, Meta(ge=1, le=100_000_000)]
+
+
+class FocusAction(PadAction, frozen=True, tag="focus"):
+    """An editor's page lost or regained focus, or became hidden or visible."""
+
+    state: Literal["lost", "regained", "hidden", "visible"]
+
+
+class NoteAction(PadAction, frozen=True, tag="note"):
+    """The owner pins a note to this moment of the interview (owner only; never sent to anyone else)."""
+
+    text: Annotated[str, Meta(min_length=1, max_length=4096)]
+
+
+AnyPadAction = RunTestsAction | PasteAction | FocusAction | NoteAction
+ACTIONS = frozenset({"run_tests", "paste", "focus", "note"})
+MarkAction = PasteAction | FocusAction | NoteAction
 
 
 def read_action(text: str | bytes) -> AnyPadAction | None:
@@ -94,9 +139,10 @@ def read_action(text: str | bytes) -> AnyPadAction | None:
     if not isinstance(raw, dict) or raw.get("type") not in ACTIONS:
         return None
     try:
-        return msgspec.convert(raw, AnyPadAction)
+        action: AnyPadAction = msgspec.convert(raw, AnyPadAction)
     except msgspec.ValidationError as problem:
         raise malformed(f"{raw['type']}: {problem}") from None
+    return action
 
 
 def encode(event: PadEvent) -> str:
@@ -201,11 +247,6 @@ class Ended(msgspec.Struct, frozen=True):
     ended_at: float
 
 
-class AuthorInfo(msgspec.Struct, frozen=True):
-    name: str
-    role: PadRole
-
-
 class UpdateEntry(msgspec.Struct, frozen=True):
     """One accepted edit: applied in `seq` order to an empty Y.Doc, the updates replay the pad."""
 
@@ -236,14 +277,20 @@ class RunEntry(msgspec.Struct, frozen=True):
     signal: str | None
     usage: dict[str, Any] | None
     error: RunError | None
+    transcript: Annotated[
+        tuple[tuple[float, str, str], ...],
+        Meta(description='The terminal as it went: [at, "out" | "in", text], typed input included.'),
+    ] = ()
+    transcript_truncated: bool = False
 
 
 class History(msgspec.Struct, frozen=True):
-    """GET /api/v1/pads/<id>/history (owner): the pad, every edit, every run."""
+    """GET /api/v1/pads/<id>/history (owner): the pad, every edit, every run, every mark (notes included)."""
 
     pad: PadInfo
     updates: tuple[UpdateEntry, ...]
     runs: tuple[RunEntry, ...]
+    marks: tuple[MarkEntry, ...] = ()
 
 
 class Export(msgspec.Struct, frozen=True):
@@ -253,3 +300,107 @@ class Export(msgspec.Struct, frozen=True):
     updates: tuple[UpdateEntry, ...]
     runs: tuple[RunEntry, ...]
     state: Annotated[str, Meta(description="The document's whole state, a Yjs v1 update, base64.")]
+    marks: tuple[MarkEntry, ...] = ()
+    report: Report | None = None
+
+
+# --- the interview's report (GET /api/v1/pads/<id>/report, the export, the webhook) ----------------------------
+class ReportPad(msgspec.Struct, frozen=True):
+    id: str
+    title: str
+    language: str
+    created_at: float
+    ended_at: float | None
+    duration_s: Annotated[float, Meta(description="From creation to the end (or to now, for a pad not ended).")]
+
+
+class ReportFile(msgspec.Struct, frozen=True):
+    name: str
+    content: str
+
+
+class ReportCode(msgspec.Struct, frozen=True):
+    """The document as it stands (the final code, once the pad has ended)."""
+
+    language: str
+    entry: str
+    files: tuple[ReportFile, ...]
+
+
+class ReportQuestion(msgspec.Struct, frozen=True):
+    slug: str
+    title: str
+    difficulty: str
+
+
+class ReportTestRun(msgspec.Struct, frozen=True):
+    """One Run tests: its summary and every case's result (the owner's full view)."""
+
+    run_id: str
+    at: float
+    by: str
+    language: str
+    passed: int
+    total: int
+    summary: str
+    results: tuple[dict[str, Any], ...]
+
+
+class ReportNote(msgspec.Struct, frozen=True):
+    at: float
+    text: str
+
+
+class ReportMoments(msgspec.Struct, frozen=True):
+    """How many, and when."""
+
+    count: int
+    at: tuple[float, ...]
+
+
+class ReportPaste(msgspec.Struct, frozen=True):
+    at: float
+    size: int
+    by: str
+
+
+class ReportPastes(msgspec.Struct, frozen=True):
+    count: int
+    characters: int
+    items: tuple[ReportPaste, ...]
+
+
+class ReportRun(msgspec.Struct, frozen=True):
+    run_id: str
+    at: float
+    finished_at: float | None
+    by: str
+    language: str
+    verdict: str | None
+    exit_code: int | None
+    wall_ms: int | None
+    output: str
+    truncated: bool
+    input: Annotated[str, Meta(description="Everything typed into the run, in order.")]
+
+
+class Report(msgspec.Struct, frozen=True):
+    """The interview's result in one document: what the owner reads after it, what the webhook posts."""
+
+    pad: ReportPad
+    question: ReportQuestion | None
+    test_runs: tuple[ReportTestRun, ...]
+    code: ReportCode
+    notes: Annotated[str, Meta(description="The owner's notes as one text (GET/PUT .../notes).")]
+    pinned_notes: tuple[ReportNote, ...]
+    pastes: ReportPastes
+    focus_lost: Annotated[ReportMoments, Meta(description="The editor's page losing focus or becoming hidden.")]
+    runs: tuple[ReportRun, ...]
+
+
+class WebhookBody(msgspec.Struct, frozen=True):
+    """What PADBOX_WEBHOOK_URL is posted when a pad ends (signed: docs/pads.md, "Webhooks")."""
+
+    event: Literal["pad.ended"]
+    delivery_id: str
+    report: Report

@@ -12,7 +12,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from padbox.core.events import AnyEvent, Error, Exited, Output, Started
+from padbox.core.events import AnyEvent, Error, Exited, Output, Started, Typed
 from padbox.core.protocol import ErrorCode, ProtocolError, RunRequest, Signal, SignalMessage
 from padbox.core.runner import Credentials, Participation, Runner
 from padbox.pads.messages import RunInfo
@@ -47,17 +47,52 @@ class OutputLog:
         return "".join(self.parts)
 
 
+COALESCE_S = 0.05  # output or input chunks this close together are one transcript entry
+
+
+@dataclass
+class Transcript:
+    """The terminal as it went: output and typed input in order, each with its time (seconds since the epoch), so
+    playback can show the terminal as it was at any moment. Bounded by `limit` bytes of text, input and output
+    together; past it, nothing more is kept (`truncated`)."""
+
+    limit: int
+    entries: list[tuple[float, str, str]] = field(default_factory=list)
+    size: int = 0
+    truncated: bool = False
+
+    def add(self, at: float, kind: str, text: str) -> None:
+        if self.truncated or not text:
+            return
+        data = text.encode()
+        if self.size + len(data) > self.limit:
+            data = data[: self.limit - self.size]
+            self.truncated = True
+            text = data.decode(errors="ignore")
+        self.size += len(data)
+        last = self.entries[-1] if self.entries else None
+        if last is not None and last[1] == kind and at - last[0] < COALESCE_S:
+            self.entries[-1] = (last[0], kind, last[2] + text)
+        else:
+            self.entries.append((round(at, 3), kind, text))
+
+
 @dataclass
 class Outcome:
     """What the pad keeps of a run's events (folded as they come: nothing else is held)."""
 
     output: OutputLog
+    transcript: Transcript
     last_exit: Exited | None = None
     error: Error | None = None
 
-    def add(self, event: AnyEvent) -> None:
+    def add(self, event: AnyEvent, at: float | None = None) -> None:
+        now = time.time() if at is None else at
         if isinstance(event, Output):
             self.output.add(event.data)
+            self.transcript.add(now, "out", event.data)
+        elif isinstance(event, Typed):
+            self.transcript.add(now, "in", event.data)
         elif isinstance(event, Exited):
             self.last_exit = event
         elif isinstance(event, Error):
@@ -77,6 +112,8 @@ class Outcome:
             signal=exited.signal if exited else None,
             usage=usage,
             error={"code": self.error.code.value, "message": self.error.message} if self.error else None,
+            transcript=tuple(self.transcript.entries),
+            transcript_truncated=self.transcript.truncated,
         )
 
 
@@ -129,7 +166,8 @@ async def start(
     """Start a run of the pad's files and wait until it has its sandbox (its id is its sandbox's). Raises
     ProtocolError when it was refused or failed before starting."""
     participation = await runner.start(request, credentials)
-    outcome = Outcome(OutputLog(output_limit))
+    participation.hear_input()  # what is typed into the terminal goes into the transcript with its time
+    outcome = Outcome(OutputLog(output_limit), Transcript(output_limit * 2))
     try:
         while True:
             frame = await participation.next_frame()

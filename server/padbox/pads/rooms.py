@@ -87,6 +87,7 @@ class Listener:
     role: PadRole
     name: str
     outgoing: Outgoing = field(default_factory=outgoing)
+    marks: RateBudget | None = None  # the page's reported marks (pastes, focus, notes): a budget of their own
 
 
 EventFor = Callable[[PadRole], PadEvent]
@@ -250,6 +251,13 @@ class Room:
         """An event to every events socket, made for each one's role (run keys differ by role)."""
         for listener in self.listeners:
             send(listener.outgoing, encode(event_for(listener.role)))
+
+    def tell_owners(self, event: PadEvent) -> None:
+        """An event for the owner's events sockets alone (marks, pinned notes): no other role is ever sent it."""
+        text = encode(event)
+        for listener in self.listeners:
+            if listener.role.is_owner:
+                send(listener.outgoing, text)
 
     # --- the owner's acts ---------------------------------------------------------------------------
     def end(self, at: float) -> None:

@@ -19,15 +19,19 @@ from pycrdt import Doc
 from padbox.core.door import Credentials, Door
 from padbox.core.protocol import CloseCode, SourceFile
 from padbox.core.runner import Runner
-from padbox.pads import model, pad_runs, rooms
+from padbox.pads import model, pad_runs, rooms, timeline
 from padbox.pads.homes import MOVED, OneServer, PadHomes
 from padbox.pads.messages import (
     AuthorInfo,
     Export,
     History,
+    MarkAction,
+    MarkEntry,
     NewPad,
+    NoteAction,
     PadEnded,
     PadInfo,
+    PadMark,
     PadRunFinished,
     PadRunStarted,
     PadState,
@@ -39,7 +43,7 @@ from padbox.pads.messages import (
 )
 from padbox.pads.model import PadLimits, PadRole
 from padbox.pads.rooms import Listener, Peer, Room
-from padbox.pads.store import Author, PadRecord, PadStore, RunRecord, UpdateRecord
+from padbox.pads.store import Author, MarkRecord, PadRecord, PadStore, RunRecord, UpdateRecord
 
 log = logging.getLogger("padbox.pads")
 
@@ -48,11 +52,18 @@ DAY_S = 86400.0
 DEFAULT_LANGUAGE = "python"
 
 
+WEBHOOK_EVENT = "pad.ended"
+
+
 @dataclass(frozen=True)
 class PadSettings:
     limits: PadLimits
     retention_days: float
     run_output_bytes: int
+    paste_chars: int = 80  # PADBOX_PAD_PASTE_CHARS: the page reports a bigger insertion as a paste
+    marks_per_s: float = 2.0  # PADBOX_PAD_MARKS_PER_S: marks one events socket may report, bursts of 4 s' worth
+    max_marks: int = 2000  # PADBOX_PAD_MAX_MARKS: marks one pad may hold
+    webhooks: bool = False  # PADBOX_WEBHOOK_URL set: a pad's end writes its delivery into the outbox
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ class Pads:
         self._opening = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._purger: asyncio.Task[None] | None = None
+        self.deliveries_owed = asyncio.Event()  # set when a pad ends with a webhook owed: the delivery worker wakes
 
     # --- the server's life --------------------------------------------------------------------------
     async def start_up(self) -> None:
@@ -252,7 +264,7 @@ class Pads:
             listener = room.listen(role, model.display_name(name, role))
             content = model.read_content(room.doc)
             run = room.run.info(role) if room.run is not None else None
-            state = PadState(pad.id, role, content.title, content.language, room.ended, run)
+            state = PadState(pad.id, role, content.title, content.language, room.ended, run, self.settings.paste_chars)
             rooms.send(listener.outgoing, encode(state))
             return room, listener
 
@@ -315,7 +327,9 @@ class Pads:
             if room.pad.ended_at is not None:
                 return room.pad.ended_at
             at = time.time()
-            await self.store.end(pad.id, at)
+            await self.store.end(pad.id, at, WEBHOOK_EVENT if self.settings.webhooks else None)
+            if self.settings.webhooks:
+                self.deliveries_owed.set()
             room.end(at)
             room.announce(lambda role: PadEnded(at))
             if room.run is not None:
@@ -344,21 +358,67 @@ class Pads:
         _owner_only(role)
         await self.store.set_notes(pad.id, notes, time.time())
 
+    # --- the timeline's marks -----------------------------------------------------------------------
+    async def mark(self, room: Room, listener: Listener, action: MarkAction) -> None:
+        """A mark an events socket reports (a paste, a focus change: editors; a pinned note: the owner), stored
+        with the server's time and told to the owner's sockets only. PadError when refused: the socket is told."""
+        role = listener.role
+        if isinstance(action, NoteAction):
+            _owner_only(role)
+        elif not role.can_edit:
+            raise model.forbidden("only editors' pages report pastes and focus")
+        elif room.ended:
+            raise model.pad_ended()
+        if listener.marks is None:
+            listener.marks = model.RateBudget(self.settings.marks_per_s)
+        if not listener.marks.take(time.monotonic()):
+            raise model.too_fast(f"too many marks: at most {self.settings.marks_per_s:g} a second")
+        if await self.store.count_marks(room.id) >= self.settings.max_marks:
+            raise model.too_large(f"this pad holds {self.settings.max_marks} marks already")
+        record = timeline.record(action, Author(listener.name, role), time.time())
+        await self.store.add_mark(room.id, record)
+        room.tell_owners(PadMark(_mark_entry(record)))
+
     async def history(self, pad_id: str, key: str) -> History:
         pad, role = await self.enter(pad_id, key)
         _owner_only(role)
         async with self.using(pad) as room:
             info = _info(room, role)
-        updates = tuple(_update_entry(u) for u in await self.store.updates(pad.id))
-        runs = tuple(_run_entry(r) for r in await self.store.runs(pad.id))
-        return History(info, updates, runs)
+        return await self._history(pad.id, info)
+
+    async def _history(self, pad_id: str, info: PadInfo) -> History:
+        updates = tuple(_update_entry(u) for u in await self.store.updates(pad_id))
+        runs = tuple(_run_entry(r) for r in await self.store.runs(pad_id))
+        marks = tuple(_mark_entry(m) for m in await self.store.marks(pad_id))
+        return History(info, updates, runs, marks)
 
     async def export(self, pad_id: str, key: str) -> Export:
         history = await self.history(pad_id, key)
         pad, _ = await self.enter(pad_id, key)
         async with self.using(pad) as room:
             state = room.doc.get_update()
-        return Export(history.pad, history.updates, history.runs, base64.b64encode(state).decode())
+        return Export(history.pad, history.updates, history.runs, base64.b64encode(state).decode(), marks=history.marks)
+
+    async def record_of(self, pad_id: str) -> tuple[PadInfo, model.PadContent, History] | None:
+        """A pad as its owner sees it, with no key (the webhook's report is built from this); None once purged."""
+        pad = await self.store.get(pad_id)
+        if pad is None:
+            return None
+        doc: Doc[Any] = Doc()
+        for update in await self.store.updates(pad_id):
+            doc.apply_update(update.data)
+        content = model.read_content(doc)
+        info = PadInfo(
+            id=pad.id,
+            role=PadRole.OWNER,
+            title=content.title,
+            language=content.language,
+            entry=content.entry,
+            ended=pad.ended_at is not None,
+            created_at=pad.created_at,
+            ended_at=pad.ended_at,
+        )
+        return info, content, await self._history(pad_id, info)
 
 
 _NO_KEYS = {role: model.key_digest(model.new_key()) for role in PadRole}  # compared when the pad is unknown
@@ -384,6 +444,10 @@ def _info(room: Room, role: PadRole) -> PadInfo:
     )
 
 
+def _mark_entry(mark: MarkRecord) -> MarkEntry:
+    return MarkEntry(mark.at, mark.kind, AuthorInfo(mark.author.name, mark.author.role), mark.size, mark.text)
+
+
 def _update_entry(update: UpdateRecord) -> UpdateEntry:
     author = AuthorInfo(update.author.name, update.author.role)
     return UpdateEntry(update.seq, update.at, author, base64.b64encode(update.data).decode())
@@ -407,4 +471,6 @@ def _run_entry(run: RunRecord) -> RunEntry:
         signal=end.signal if end else None,
         usage=dict(end.usage) if end and end.usage else None,
         error=error,
+        transcript=tuple((float(at), str(kind), str(text)) for at, kind, text in end.transcript) if end else (),
+        transcript_truncated=end.transcript_truncated if end else False,
     )

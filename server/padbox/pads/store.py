@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from padbox.pads import tables
 from padbox.pads.model import PadRole
+
+MIGRATIONS = Path(str(resources.files("padbox.pads").joinpath("migrations")))
 
 metadata = sa.MetaData()
 
@@ -146,6 +153,19 @@ class RunEnd:
     signal: str | None
     usage: Mapping[str, Any] | None
     error: Mapping[str, str] | None
+    transcript: Sequence[tuple[float, str, str]] = ()  # (at, "out" | "in", text): the terminal as it went
+    transcript_truncated: bool = False
+
+
+@dataclass(frozen=True)
+class MarkRecord:
+    """A moment on the timeline that is not an edit or a run: a paste, a focus change, the owner's pinned note."""
+
+    at: float
+    kind: str
+    author: Author
+    size: int | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +208,7 @@ class PadStore:
             if connection.dialect.name == "postgresql":
                 await connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
             await connection.run_sync(metadata.create_all)
+            await connection.run_sync(migrate)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -232,8 +253,17 @@ class PadStore:
         await self._update_pad(pad_id, **{KEY_COLUMNS[role]: digest})
 
     @_storage
-    async def end(self, pad_id: str, at: float) -> None:
-        await self._update_pad(pad_id, ended_at=at, active_at=at)
+    async def end(self, pad_id: str, at: float, webhook_event: str | None = None) -> str | None:
+        """The pad ended at `at`; with `webhook_event`, the webhook owed for it is written to the outbox in the same
+        transaction, so a pad that has ended always has its delivery recorded (and one never exists without the
+        other). Returns the delivery's id."""
+        delivery_id = str(uuid.uuid4()) if webhook_event else None
+        async with self.engine.begin() as connection:
+            await connection.execute(pads.update().where(pads.c.id == pad_id).values(ended_at=at, active_at=at))
+            if webhook_event:
+                row = dict(delivery_id=delivery_id, pad_id=pad_id, event=webhook_event, created_at=at, due_at=at)
+                await connection.execute(tables.webhooks.insert().values(attempts=0, **row))
+        return delivery_id
 
     @_storage
     async def describe(self, pad_id: str, title: str, language: str) -> None:
@@ -313,13 +343,60 @@ class PadStore:
                     error=None if end.error is None else json.dumps(dict(end.error)),
                 )
             )
+            await connection.execute(
+                tables.transcripts.insert().values(
+                    pad_id=pad_id,
+                    run_id=run_id,
+                    entries=json.dumps([list(entry) for entry in end.transcript]),
+                    truncated=end.transcript_truncated,
+                )
+            )
 
     @_storage
     async def runs(self, pad_id: str) -> list[RunRecord]:
-        query = runs.select().where(runs.c.pad_id == pad_id).order_by(runs.c.at)
+        transcript = tables.transcripts
+        query = (
+            sa.select(runs, transcript.c.entries, transcript.c.truncated.label("transcript_truncated"))
+            .select_from(
+                runs.outerjoin(
+                    transcript, sa.and_(transcript.c.pad_id == runs.c.pad_id, transcript.c.run_id == runs.c.run_id)
+                )
+            )
+            .where(runs.c.pad_id == pad_id)
+            .order_by(runs.c.at)
+        )
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [_run_record(row) for row in rows]
+
+    # --- marks --------------------------------------------------------------------------------------
+    @_storage
+    async def add_mark(self, pad_id: str, mark: MarkRecord) -> None:
+        row = dict(pad_id=pad_id, at=mark.at, kind=mark.kind, size=mark.size, text=mark.text)
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                tables.marks.insert().values(author_name=mark.author.name, author_role=mark.author.role.value, **row)
+            )
+            await connection.execute(pads.update().where(pads.c.id == pad_id).values(active_at=mark.at))
+
+    @_storage
+    async def marks(self, pad_id: str) -> list[MarkRecord]:
+        """The pad's marks in time order (notes among them: the caller decides who may see those)."""
+        table = tables.marks
+        query = table.select().where(table.c.pad_id == pad_id).order_by(table.c.at, table.c.id)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            MarkRecord(r["at"], r["kind"], Author(r["author_name"], PadRole(r["author_role"])), r["size"], r["text"])
+            for r in rows
+        ]
+
+    @_storage
+    async def count_marks(self, pad_id: str) -> int:
+        table = tables.marks
+        async with self.engine.connect() as connection:
+            found = await connection.scalar(sa.select(sa.func.count()).where(table.c.pad_id == pad_id))
+        return int(found or 0)
 
     # --- retention ----------------------------------------------------------------------------------
     @_storage
@@ -335,6 +412,8 @@ class PadStore:
             for chunk in _chunks(stale, 500):
                 await connection.execute(updates.delete().where(updates.c.pad_id.in_(chunk)))
                 await connection.execute(runs.delete().where(runs.c.pad_id.in_(chunk)))
+                for table in (tables.marks, tables.transcripts, tables.webhooks):
+                    await connection.execute(table.delete().where(table.c.pad_id.in_(chunk)))
                 await connection.execute(pads.delete().where(pads.c.id.in_(chunk)))
         return stale
 
@@ -369,8 +448,18 @@ def _run_record(row: Any) -> RunRecord:
         signal=row["signal"],
         usage=None if row["usage"] is None else json.loads(row["usage"]),
         error=None if row["error"] is None else json.loads(row["error"]),
+        transcript=[tuple(entry) for entry in json.loads(row["entries"] or "[]")],
+        transcript_truncated=bool(row["transcript_truncated"]),
     )
     return RunRecord(start, end)
+
+
+def migrate(connection: sa.Connection) -> None:
+    """Bring the pads' migrated tables (tables.py) to the newest revision, on an open (synchronous) connection."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

@@ -27,12 +27,13 @@ from padbox.core.languages import Catalogue
 from padbox.core.protocol import ErrorCode, PadCloseCode, ProtocolError, SourceFile
 from padbox.core.runner import Runner
 from padbox.pads import model
-from padbox.pads.messages import AnyPadAction, NewPad, PadEvent, RunTestsAction
+from padbox.pads.messages import AnyPadAction, NewPad, PadEvent, Report, RunTestsAction
 from padbox.pads.model import PadError, PadErrorCode
 from padbox.pads.service import NewPadKeys, Pads
 from padbox.pads.store import PadRecord
 from padbox.questions import files
 from padbox.questions.model import Question, TestCase, Visibility, check
+from padbox.questions.report import build as build_report
 from padbox.questions.store import QuestionStore, TestRunRecord
 from padbox.questions.test_runs import CaseResult, CaseSpec, CompileOutcome, Outcome, run_cases
 
@@ -325,6 +326,28 @@ class QuestionService:
         ProtocolError when refused. `name` is the socket's own, for an action that names nobody."""
         if isinstance(action, RunTestsAction):
             await self.run_tests(pad_id, key, action.name or name, credentials)
+
+    # --- the interview's report -------------------------------------------------------------------------
+    async def report(self, pad_id: str, key: str) -> Report:
+        """The pad's report (owner only: it holds the notes and the hidden cases)."""
+        pad, role = await self.pads.enter(pad_id, key)
+        if not role.is_owner:
+            raise model.forbidden("only the pad's owner may read its report")
+        found = await self.report_of(pad.id)
+        if found is None:
+            raise model.not_found()
+        return found
+
+    async def report_of(self, pad_id: str) -> Report | None:
+        """The report of a pad by its id alone (the webhook's delivery, after the pad ended); None once purged."""
+        found = await self.pads.record_of(pad_id)
+        if found is None:
+            return None
+        info, content, history = found
+        slug = await self.store.attached(pad_id)
+        question = await self.store.get(slug) if slug else None
+        notes = await self.pads.store.notes(pad_id)
+        return build_report(info, content, history, notes, question, await self.store.test_runs(pad_id))
 
     async def test_history(self, pad_id: str, key: str) -> list[TestRunRecord]:
         """The pad's test runs, oldest first; hidden cases' details for the owner only."""

@@ -53,6 +53,14 @@ class Metrics:
             ["language", "verdict"],
             registry=r,
         )
+        self.webhook_deliveries = Counter(
+            "padbox_webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered, failed (retried later), gave_up.",
+            ["outcome"],
+            registry=r,
+        )
+        for result in ("delivered", "failed", "gave_up"):  # every series exists from the start, at 0
+            self.webhook_deliveries.labels(result)
         self.stage_seconds = Histogram(
             "padbox_stage_duration_seconds",
             "Wall-clock time of a compile or run stage.",

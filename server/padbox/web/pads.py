@@ -43,6 +43,7 @@ from padbox.pads.messages import (
     RoleStrings,
     RunAccepted,
     RunPad,
+    RunTestsAction,
     read_action,
 )
 from padbox.pads.model import PadError, PadRole, malformed
@@ -178,7 +179,11 @@ def pad_routes(door: Door, pads: Pads, questions: QuestionService) -> list[BaseR
 
     async def export(request: Request, pad_id: str, key: str) -> Response:
         disposition = f'attachment; filename="pad-{pad_id}.json"'
-        return answer(await pads.export(pad_id, key), headers={"Content-Disposition": disposition})
+        exported = msgspec.structs.replace(await pads.export(pad_id, key), report=await questions.report(pad_id, key))
+        return answer(exported, headers={"Content-Disposition": disposition})
+
+    async def report(request: Request, pad_id: str, key: str) -> Response:
+        return answer(await questions.report(pad_id, key))
 
     every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     base = "/api/v1/pads"
@@ -191,6 +196,7 @@ def pad_routes(door: Door, pads: Pads, questions: QuestionService) -> list[BaseR
         Route(base + "/{pad_id}/notes", only({"GET": guarded(notes), "PUT": guarded(set_notes)}), methods=every),
         Route(base + "/{pad_id}/history", only({"GET": guarded(history)}), methods=every),
         Route(base + "/{pad_id}/export", only({"GET": guarded(export)}), methods=every),
+        Route(base + "/{pad_id}/report", only({"GET": guarded(report)}), methods=every),
         WebSocketRoute("/ws/pads/{pad_id}/events", _events_socket(door, pads, questions)),
         WebSocketRoute("/ws/pads/{pad_id}", _yjs_socket(door, pads)),
     ]
@@ -323,10 +329,16 @@ def _events_socket(door: Door, pads: Pads, questions: QuestionService) -> Callab
         async def act(text: str) -> None:
             try:
                 action = read_action(text)
-                if action is not None:
+                if isinstance(action, RunTestsAction):
                     await questions.act(pad_id, key, action, name, credentials(websocket))
+                elif action is not None:  # a mark: a paste, a focus change, the owner's pinned note
+                    await pads.mark(room, listener, action)
             except ProtocolError as problem:  # told to this socket alone; it stays open
                 send(listener.outgoing, msgspec.json.encode(refusal(problem)[0]).decode())
+            except StorageFailed as exc:
+                log.error("pad %s: a mark could not be stored: %s", pad_id, exc)
+                refused = PadRefusal(ErrorCode.INTERNAL.value, "the mark could not be saved")
+                send(listener.outgoing, msgspec.json.encode(refused).decode())
 
         async def read() -> None:  # actions (pads/messages.py); anything else, a ping say, is ignored
             while (message := await websocket.receive())["type"] != "websocket.disconnect":
