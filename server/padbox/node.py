@@ -2,14 +2,15 @@
 
 Start: the pads' store, the run engine (leftovers reaped, versions read, pool warmed), the pads (purge), the
 question bank (its tables migrated in the pads' database, the starter set, its purge), the webhook deliveries
-(when PADBOX_WEBHOOK_URL is set), then cluster membership last, so no other node sends work here before it can be served.
+(when PADBOX_WEBHOOK_URL is set), then cluster membership last, so no other node sends work here before it can
+be served.
 
 Stop, in two steps. `leave` runs on the first signal while the server still serves: the pads are handed off to
 the nodes that stay, the runs drain (no new ones; running ones go on to their end), then every pad socket and
 every run still going is ended within the grace time. `stop` runs when the app ends: the webhook deliveries (one
 cut short is released to the other nodes), whatever `leave` did not finish (a stop without a signal, a grace
-that ran out), then the question bank's test runs and purge, the pads' purge, cluster membership, the store and the engine's client. `serve.py` and the app's lifespan call these
-and nothing else.
+that ran out), then the question bank's test runs and purge, the pads' purge, cluster membership, the store and
+the engine's client. `serve.py` and the app's lifespan call these and nothing else.
 """
 
 from __future__ import annotations
