@@ -22,7 +22,8 @@ class Receiver:
     url: str
     received: list[Received] = field(default_factory=list)
     fail_next: int = 0  # this many requests from now are answered 500, then 200 again
-    hold_first: threading.Event | None = None  # the first request waits for this before it is answered
+    hold_first: threading.Event | None = None  # set: lets go the request being held
+    hold_matching: bytes | None = None  # the first request whose body holds this waits for `hold_first`
     arrived: threading.Event = field(default_factory=threading.Event)
 
     def of_delivery(self, delivery_id: str) -> list[Received]:
@@ -38,12 +39,14 @@ def receiver(hold_first: bool = False) -> Iterator[Receiver]:
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with lock:
-                index = len(state.received)
                 state.received.append(Received({k: v for k, v in self.headers.items()}, body))
                 state.arrived.set()
                 status = 500 if state.fail_next > 0 else 200
                 state.fail_next = max(0, state.fail_next - 1)
-            if index == 0 and state.hold_first is not None:
+                held = state.hold_matching is not None and state.hold_matching in body
+                if held:
+                    state.hold_matching = None  # once
+            if held and state.hold_first is not None:
                 state.hold_first.wait(120)
             self.send_response(status)
             self.send_header("Content-Length", "0")

@@ -14,8 +14,11 @@ import pytest
 
 from padbox_dev.local_cluster import Layout, LocalCluster
 from tests.conftest import require_docker
+from tests.webhook_receiver import Receiver, receiver
 
-TOKENS = ("spread", "joins", "caps", "redis", "loss", "rolling", "pads", "bench", "questions")
+TOKENS = ("spread", "joins", "caps", "redis", "loss", "rolling", "pads", "bench", "questions", "webhooks")
+WEBHOOK_SECRET = "cluster-webhook-secret"
+WEBHOOK_LEASE_S = 6
 PER_CLIENT = 3
 LEASE_TTL_S = 6
 
@@ -28,8 +31,16 @@ def require_parts() -> None:
         pytest.fail(f"the cluster tests need {', '.join(missing)} (run `make cluster-test`, which installs them)")
 
 
+@pytest.fixture(scope="package")
+def hooks() -> Iterator[Receiver]:
+    """The webhook receiver every node posts a pad's end to; tests/cluster/test_webhooks.py holds one request open
+    there while it kills the node that sent it."""
+    with receiver(hold_first=True) as state:
+        yield state
+
+
 @pytest.fixture(scope="package")  # stopped after the last cluster test, before the engine-restart tests
-def cluster() -> Iterator[LocalCluster]:
+def cluster(hooks: Receiver) -> Iterator[LocalCluster]:
     require_docker()
     require_parts()
     # Not under pytest's own temporary folder: PostgreSQL runs as its own user, which must reach its data.
@@ -47,6 +58,11 @@ def cluster() -> Iterator[LocalCluster]:
             "PADBOX_POOL_SIZE": "1",
             "PADBOX_MAX_SESSIONS": "8",
             "PADBOX_DRAIN_S": "20",
+            "PADBOX_WEBHOOK_URL": hooks.url,
+            "PADBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "PADBOX_WEBHOOK_LEASE_S": str(WEBHOOK_LEASE_S),
+            "PADBOX_WEBHOOK_TIMEOUT_S": "4",
+            "PADBOX_WEBHOOK_BACKOFF_S": "1",
         },
     )
     local = LocalCluster(layout)
