@@ -74,6 +74,8 @@ def another_value(setting: Setting, tmp_path: Path) -> str:
         return "container"
     if setting.parse is descriptor:
         return "3"
+    if setting.env == "PADBOX_WEBHOOK_URL":
+        return "https://ats.example/hooks/padbox"
     if setting.default.isdigit():
         return str(int(setting.default) * 2 or 1)
     return "something-else"
@@ -81,8 +83,22 @@ def another_value(setting: Setting, tmp_path: Path) -> str:
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
 def test_every_variable_changes_what_the_server_runs_with(setting: Setting, tmp_path: Path) -> None:
-    changed = Settings.from_env({setting.env: another_value(setting, tmp_path)})
+    env = {setting.env: another_value(setting, tmp_path)}
+    if setting.env == "PADBOX_WEBHOOK_URL":
+        env["PADBOX_WEBHOOK_SECRET"] = "s3cret"  # a webhook is always signed
+    changed = Settings.from_env(env)
     assert changed != Settings.from_env({}), f"{setting.env} is in the table but nothing reads it"
+
+
+def test_a_webhook_needs_a_secret_an_http_url_and_a_lease_longer_than_an_attempt() -> None:
+    with pytest.raises(ConfigError, match="PADBOX_WEBHOOK_SECRET is empty"):
+        Settings.from_env({"PADBOX_WEBHOOK_URL": "https://ats.example/hook"})
+    with pytest.raises(ConfigError, match="http:// or https://"):
+        Settings.from_env({"PADBOX_WEBHOOK_URL": "ftp://ats.example/hook", "PADBOX_WEBHOOK_SECRET": "s"})
+    with pytest.raises(ConfigError, match="PADBOX_WEBHOOK_LEASE_S=5 must be more"):
+        Settings.from_env(
+            {"PADBOX_WEBHOOK_URL": "https://a.example", "PADBOX_WEBHOOK_SECRET": "s", "PADBOX_WEBHOOK_LEASE_S": "5"}
+        )
 
 
 def test_sizes_in_kib_become_bytes_and_lists_are_split() -> None:

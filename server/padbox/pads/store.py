@@ -448,7 +448,7 @@ def _run_record(row: Any) -> RunRecord:
         signal=row["signal"],
         usage=None if row["usage"] is None else json.loads(row["usage"]),
         error=None if row["error"] is None else json.loads(row["error"]),
-        transcript=[tuple(entry) for entry in json.loads(row["entries"] or "[]")],
+        transcript=tuple((float(at), str(kind), str(text)) for at, kind, text in json.loads(row["entries"] or "[]")),
         transcript_truncated=bool(row["transcript_truncated"]),
     )
     return RunRecord(start, end)
