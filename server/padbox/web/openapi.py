@@ -64,6 +64,8 @@ HTTP_TYPES: tuple[type[msgspec.Struct], ...] = (
     pad.Notes,
     pad.History,
     pad.Export,
+    pad.Report,
+    pad.WebhookBody,
     pad.PadRefusal,
     Question,
     ShownQuestion,
@@ -186,6 +188,27 @@ def _schemas(policy: LimitPolicy) -> dict[str, Any]:
     return schemas
 
 
+def _webhook() -> dict[str, Any]:
+    """What PADBOX_WEBHOOK_URL receives when a pad ends (docs/pads.md, "Webhooks")."""
+    headers = {
+        "Padbox-Signature": '`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`',
+        "Padbox-Delivery": "The delivery's id (a UUID), the same on every attempt: drop a repeat by it.",
+        "Padbox-Event": "`pad.ended`",
+    }
+    return {
+        "post": {
+            "summary": "A pad ended: its report, signed with PADBOX_WEBHOOK_SECRET",
+            "operationId": "padEndedWebhook",
+            "parameters": [
+                {"name": name, "in": "header", "required": True, "description": text, "schema": {"type": "string"}}
+                for name, text in headers.items()
+            ],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(pad.WebhookBody)}}},
+            "responses": {"2XX": {"description": "Received (a repeat too); anything else is retried with backoff."}},
+        }
+    }
+
+
 def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
     """The OpenAPI document for a server with this limit policy and body cap."""
     error = _ref(Error)
@@ -211,6 +234,7 @@ def document(policy: LimitPolicy, max_body_bytes: int) -> dict[str, Any]:
                 "token": {"type": "apiKey", "in": "query", "name": "token"},
             },
         },
+        "webhooks": {"padEnded": _webhook()},
         "paths": {
             "/api/v1/execute": {
                 "post": {
@@ -419,6 +443,14 @@ def _pad_paths(token: list[dict[str, list[str]]]) -> dict[str, Any]:
             "get": operation("padHistory", "Every edit and run (owner)", {"200": _json(_ref(pad.History), "History.")})
         },
         "/api/v1/pads/{pad_id}/export": {"get": operation("exportPad", "The pad as a file (owner)", export_ok)},
+        "/api/v1/pads/{pad_id}/report": {
+            "get": operation(
+                "padReport",
+                "The interview's report: the pad, its question and test runs, the final code, notes, pastes, focus "
+                "losses and runs (owner); the webhook posts the same report as `WebhookBody`",
+                {"200": _json(_ref(pad.Report), "The report.")},
+            )
+        },
         "/api/v1/pads/{pad_id}/question": {
             "get": operation("padQuestion", "The pad's question (hidden cases: the owner only)", question_ok),
             "put": operation(
