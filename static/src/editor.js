@@ -53,9 +53,22 @@ const dark = oneDark;
 /**
  * Make the editor inside `parent`.
  * @param {HTMLElement} parent
- * @param {{dark: boolean, onChange: (code: string) => void}} options
+ * @param {{dark: boolean, onChange: (code: string) => void, onInsert?: (chars: number) => void}} options
+ *   `onInsert`: on a pad, the characters one local input (typing, a paste, a drop) inserted
  */
-export function createEditor(parent, { dark: startDark, onChange }) {
+/** The characters each local input transaction of `update` inserted (remote edits carry no user event). */
+function reportInserts(update, onInsert) {
+  for (const tr of update.transactions) {
+    if (!tr.docChanged || !tr.isUserEvent("input")) continue;
+    let chars = 0;
+    tr.changes.iterChanges((fromA, toA, fromB, toB, inserted) => {
+      chars += inserted.length;
+    });
+    if (chars) onInsert(chars);
+  }
+}
+
+export function createEditor(parent, { dark: startDark, onChange, onInsert = null }) {
   const theme = new Compartment();
   const language = new Compartment();
   const indent = new Compartment();
@@ -90,6 +103,7 @@ export function createEditor(parent, { dark: startDark, onChange }) {
       ...foldKeymap,
     ]),
     collab ? yCollab(collab.ytext, collab.awareness, { undoManager: readOnly ? false : undoFor(collab.ytext) }) : [],
+    collab && onInsert && !readOnly ? EditorView.updateListener.of((update) => reportInserts(update, onInsert)) : [],
     indent.of([indentUnit.of(indentText), EditorState.tabSize.of(indentText === "\t" ? 4 : indentText.length)]),
     language.of([]),
     theme.of(isDark ? dark : light),

@@ -52,6 +52,7 @@ export function padCalls(id, key) {
     notes: () => call(padApi(id, key, "notes")),
     saveNotes: (notes) => call(padApi(id, key, "notes"), { method: "PUT", body: { notes } }),
     history: () => call(padApi(id, key, "history")),
+    report: () => call(padApi(id, key, "report")),
     exportUrl: () => padApi(id, key, "export"),
   };
 }

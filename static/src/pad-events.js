@@ -12,11 +12,15 @@ export const PadEventType = Object.freeze({
   ENDED: "pad_ended",
   CLOSED: "pad_closed",
   ERROR: "error", // an action of this page's was refused (the other pages are not told)
+  MARK: "pad_mark", // a paste, a focus change or a pinned note, as recorded (the owner's sockets only)
 });
 
 /** The page's actions, client -> server (server/padbox/pads/messages.py PadAction). */
 export const PadAction = Object.freeze({
   RUN_TESTS: "run_tests",
+  PASTE: "paste", // {size}: an editor's one edit inserted more than the pad's paste_chars
+  FOCUS: "focus", // {state: lost | regained | hidden | visible}: an editor's page
+  NOTE: "note", // {text}: the owner pins a note to this moment
 });
 
 /** How the server closes a pad socket (server/padbox/pads/model.py PadCloseCode). */

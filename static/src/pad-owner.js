@@ -12,19 +12,22 @@ const FLASH_MS = 2000;
 /**
  * @param {object} options
  * @param {object} options.elements  linksButton, links, notesButton, notes, notesText, notesState, exportButton,
- *   end, playbackButton, playback
+ *   end, playbackButton, playback; reportButton, report (pad-report.js draws it)
  * @param {object} options.calls  pad-api.js padCalls
  * @param {{id: string, key: string}} options.pad
  * @param {object} options.notices  notices.js
  * @param {(open: boolean) => void} options.onPlayback  the playback panel was opened (true) or closed
+ * @param {() => void} [options.onReport]  the report panel was opened
  */
-export function createPadOwner({ elements, calls, pad, notices, onPlayback }) {
+export function createPadOwner({ elements, calls, pad, notices, onPlayback, onReport = () => {} }) {
   const { linksButton, links, notesButton, notes, notesText, notesState, exportButton, end, playbackButton, playback } =
     elements;
+  const { reportButton, report } = elements;
   const panels = [
     [linksButton, links],
     [notesButton, notes],
     [playbackButton, playback],
+    ...(report ? [[reportButton, report]] : []),
   ];
   let notesTimer = 0;
   let notesLoaded = false;
@@ -141,6 +144,9 @@ export function createPadOwner({ elements, calls, pad, notices, onPlayback }) {
   });
 
   playbackButton.addEventListener("click", () => toggle(playbackButton, playback));
+  reportButton?.addEventListener("click", () => {
+    if (toggle(reportButton, report)) onReport();
+  });
 
   // --- export and end
   exportButton.addEventListener("click", async () => {
@@ -177,6 +183,7 @@ export function createPadOwner({ elements, calls, pad, notices, onPlayback }) {
       linksButton.hidden = ended;
       notesButton.hidden = false;
       playbackButton.hidden = false;
+      if (reportButton) reportButton.hidden = false;
       exportButton.hidden = false;
       end.hidden = ended;
       if (ended && !links.hidden) toggle(linksButton, links);

@@ -14,9 +14,12 @@ import { indentFor, loadSupport } from "./languages.js";
 import { createNotices } from "./notices.js";
 import { describeFailure, padCalls } from "./pad-api.js";
 import * as padDoc from "./pad-doc.js";
-import { describePadClose, PadAction, PadEvents } from "./pad-events.js";
+import { describePadClose, PadAction, PadEvents, PadEventType } from "./pad-events.js";
 import { eventsUrl, parsePadAddress, socketOrigin, yjsSocket } from "./pad-link.js";
 import { createPadOwner } from "./pad-owner.js";
+import { createPinnedNotes } from "./pad-pinned-notes.js";
+import { startRecording } from "./pad-recording.js";
+import { createReportView } from "./pad-report.js";
 import { awarenessUser, cleanName, colourFor, PALETTE, presenceList } from "./pad-people.js";
 import { capabilities, roleHint, roleLabel } from "./pad-roles.js";
 import { createQuestionPanel } from "./pad-question-panel.js";
@@ -63,7 +66,14 @@ let playbackView = null;
 let titleTimer = 0;
 const pressed = new Set(); // the runs this page's person started: their terminal takes this page's size
 
-const editor = createEditor($("editor"), { dark: darkScheme.matches, onChange: () => {} });
+const editor = createEditor($("editor"), {
+  dark: darkScheme.matches,
+  onChange: () => {},
+  onInsert: (chars) => recording?.inserted(chars),
+});
+let recording = null; // an editor's page reports pastes and focus (pad-recording.js)
+let pinnedNotes = null; // the owner's pinned notes (pad-pinned-notes.js)
+let reportView = null;
 const terminal = createTerminal($("terminal"), {
   dark: darkScheme.matches,
   onData: (data) => runView.type(data),
@@ -242,12 +252,29 @@ function createOwner() {
       refresh: $("playback-refresh"),
       editor: $("playback-editor"),
       output: $("playback-output"),
+      moments: $("playback-moments"),
+      terminal: $("playback-terminal"),
+      typed: $("playback-typed"),
+      previous: $("playback-previous"),
+      play: $("playback-play"),
+      next: $("playback-next"),
+      speed: $("playback-speed"),
+      clock: $("playback-clock"),
     },
     loadHistory: calls.history,
     loadTestRuns: calls.testRuns,
     dark: darkScheme.matches,
   });
   playbackView = view;
+  reportView = createReportView({
+    elements: { body: $("pad-report-body"), refresh: $("pad-report-refresh"), print: $("pad-report-print") },
+    loadReport: calls.report,
+  });
+  pinnedNotes = createPinnedNotes({
+    elements: { form: $("pad-pin-form"), input: $("pad-pin-text"), list: $("pad-pinned") },
+    send: (action) => events?.send(action) ?? false,
+    notices,
+  });
   return createPadOwner({
     elements: {
       linksButton: $("pad-links-button"),
@@ -260,6 +287,8 @@ function createOwner() {
       end: $("pad-end"),
       playbackButton: $("pad-playback-button"),
       playback: $("pad-playback"),
+      reportButton: $("pad-report-button"),
+      report: $("pad-report"),
     },
     calls,
     pad,
@@ -267,6 +296,7 @@ function createOwner() {
     onPlayback: (open) => {
       if (open) view.load();
     },
+    onReport: () => reportView.load(),
   });
 }
 
@@ -422,6 +452,15 @@ function connectEvents() {
         role = message.role;
         ended = Boolean(message.ended);
         applyCapabilities();
+        // The candidate's page (an edit link) reports pastes and focus, and says so once.
+        if (role === "edit" && !recording) {
+          recording = startRecording({
+            send: (action) => events?.send(action) ?? false,
+            threshold: Number(message.paste_chars) || 0,
+            padId: pad.id,
+            notices,
+          });
+        }
         questionPanel?.refresh();
         if (message.run) joinRun(message.run);
       },
@@ -440,7 +479,8 @@ function connectEvents() {
         if (close.final) stopped(close.text);
       },
       other(message) {
-        questionPanel?.event(message);
+        if (message.type === PadEventType.MARK) pinnedNotes?.recorded(message.mark);
+        else questionPanel?.event(message);
       },
     },
   });
@@ -587,6 +627,7 @@ window.padbox = {
     run: session ? { id: session.runId, role: session.role, canType: session.canType } : null,
   }),
   playback: () => playbackView?.state() ?? null,
+  report: () => reportView?.state() ?? null,
   tests: () => questionPanel?.state() ?? null,
 };
 

@@ -1,5 +1,6 @@
 // Playback of a pad's history (GET /api/v1/pads/<id>/history): the document at any step, keystroke by keystroke,
-// and the runs and test runs (GET /api/v1/pads/<id>/tests) as markers on the same timeline. Every accepted update is one step; applying updates 0..i in order
+// and the runs and test runs (GET /api/v1/pads/<id>/tests) as markers on the same timeline; by time, the terminal
+// as it was (each run's transcript, typed input included) and the marks (pastes, focus, the owner's notes). Every accepted update is one step; applying updates 0..i in order
 // to an empty Y.Doc gives the document as it stood after step i. No DOM: tested in test/playback.test.js.
 
 import * as Y from "yjs";
@@ -84,6 +85,20 @@ export class Playback {
       .sort((a, b) => a.at - b.at);
     this.doc = null;
     this.index = -1; // the last update applied to `doc`
+    this.marks = Array.isArray(history?.marks) ? history.marks : [];
+    this.moments = moments(history, testRuns);
+    const last = this.moments.length ? this.moments[this.moments.length - 1].at : this.end;
+    this.timeEnd = Math.max(this.end, last);
+  }
+
+  /** The step showing the document at time `at`: the last edit made by then (the first, before any). */
+  stepAtTime(at) {
+    return Math.max(0, stepOfTime(this.steps, at));
+  }
+
+  /** The terminal at time `at` (terminalAt). */
+  terminalAt(at) {
+    return terminalAt(this.runs, at);
   }
 
   get length() {
@@ -114,4 +129,86 @@ export class Playback {
   markerPosition(run) {
     return this.steps.length <= 1 ? 0 : run.step / (this.steps.length - 1);
   }
+}
+
+// --- the timeline by time: marks, the terminal, moments to step between -------------------------------------------
+
+/** What a mark is called on the timeline (server/padbox/pads/timeline.py MarkKind). */
+export const MARK_LABELS = Object.freeze({
+  paste: "pasted",
+  focus_lost: "left the page",
+  focus_regained: "came back",
+  hidden: "page hidden",
+  visible: "page visible",
+  note: "note",
+});
+
+/** The speeds playback plays at. */
+export const SPEEDS = Object.freeze([1, 4, 16]);
+
+/** A mark's one-line description: who did what (a paste's size, a note's text). */
+export function describeMark(mark) {
+  const who = mark.author?.name ?? "";
+  switch (mark.kind) {
+    case "paste":
+      return `${who} pasted ${mark.size} characters`;
+    case "note":
+      return `note: ${mark.text ?? ""}`;
+    default:
+      return `${who}: ${MARK_LABELS[mark.kind] ?? mark.kind}`;
+  }
+}
+
+/**
+ * Every moment worth stopping at, in time order: runs starting and ending, input typed into them, test runs, and the
+ * marks (pastes, focus, notes). Each is {at, kind, label, run?, mark?}.
+ */
+export function moments(history, testRuns = []) {
+  const found = [];
+  for (const run of history?.runs ?? []) {
+    found.push({ at: run.at, kind: "run", label: `${run.author?.name ?? ""} ran the pad`, run });
+    for (const [at, kind, text] of run.transcript ?? []) {
+      if (kind === "in") found.push({ at, kind: "input", label: `typed ${JSON.stringify(text)}`, run });
+    }
+    if (run.finished_at) found.push({ at: run.finished_at, kind: "run_end", label: `run ended: ${run.verdict ?? run.error?.code ?? "?"}`, run });
+  }
+  for (const testRun of testRuns ?? []) found.push({ at: testRun.at, kind: "tests", label: `tests: ${testRun.summary}`, testRun });
+  for (const mark of history?.marks ?? []) found.push({ at: mark.at, kind: mark.kind, label: describeMark(mark), mark });
+  return found.sort((a, b) => a.at - b.at);
+}
+
+/** The moment after (or before, with direction -1) time `at`; null at either end. */
+export function neighbour(list, at, direction) {
+  if (direction > 0) return list.find((m) => m.at > at + 1e-6) ?? null;
+  for (let i = list.length - 1; i >= 0; i -= 1) if (list[i].at < at - 1e-6) return list[i];
+  return null;
+}
+
+/**
+ * The terminal as it was at time `at`: the last run started by then, and its output up to that moment (a terminal
+ * echoes what is typed, so the output already holds the input where it was typed), with what was typed so far.
+ * A run recorded before transcripts existed shows its whole output once it has ended.
+ */
+export function terminalAt(runs, at) {
+  let run = null;
+  for (const candidate of runs ?? []) if (candidate.at <= at && (!run || candidate.at >= run.at)) run = candidate;
+  if (!run) return { run: null, text: "", typed: "" };
+  const transcript = run.transcript ?? [];
+  if (transcript.length === 0) {
+    const done = run.finished_at !== null && run.finished_at !== undefined && run.finished_at <= at;
+    return { run, text: done ? plainOutput(run.output) : "", typed: "" };
+  }
+  let out = "";
+  let typed = "";
+  for (const [when, kind, text] of transcript) {
+    if (when > at) break;
+    if (kind === "out") out += text;
+    else typed += text;
+  }
+  return { run, text: plainOutput(out), typed };
+}
+
+/** Where time `at` sits between `start` and `end`, from 0 to 1. */
+export function timePosition(at, start, end) {
+  return end <= start ? 0 : Math.max(0, Math.min(1, (at - start) / (end - start)));
 }
