@@ -9,12 +9,12 @@ import { describeFailure } from "./pad-api.js";
 import { describeStep, describeTestRun, Playback, plainOutput, neighbour, SPEEDS, timePosition } from "./playback.js";
 
 const MOMENT_ICONS = Object.freeze({
-  paste: "📋",
+  paste: "paste",
   focus_lost: "⤴",
   hidden: "⤴",
   focus_regained: "⤵",
   visible: "⤵",
-  note: "✎",
+  note: "note",
   input: "⌨",
 });
 

@@ -143,6 +143,9 @@ export const MARK_LABELS = Object.freeze({
   note: "note",
 });
 
+/** Keystrokes typed into a run this close together (seconds) are one moment on the timeline. */
+export const TYPING_GAP_S = 2;
+
 /** The speeds playback plays at. */
 export const SPEEDS = Object.freeze([1, 4, 16]);
 
@@ -167,11 +170,21 @@ export function moments(history, testRuns = []) {
   const found = [];
   for (const run of history?.runs ?? []) {
     found.push({ at: run.at, kind: "run", label: `${run.author?.name ?? ""} ran the pad`, run });
+    // Keystrokes close together are one moment (a word, a line), placed at its last key.
+    let typing = null;
     for (const [at, kind, text] of run.transcript ?? []) {
-      if (kind === "in") found.push({ at, kind: "input", label: `typed ${JSON.stringify(text)}`, run });
+      if (kind !== "in") continue;
+      if (typing && at - typing.at <= TYPING_GAP_S) {
+        typing.text += text;
+        typing.at = at;
+      } else {
+        typing = { at, kind: "input", text, run };
+        found.push(typing);
+      }
     }
     if (run.finished_at) found.push({ at: run.finished_at, kind: "run_end", label: `run ended: ${run.verdict ?? run.error?.code ?? "?"}`, run });
   }
+  for (const moment of found) if (moment.kind === "input") moment.label = `typed ${JSON.stringify(moment.text)}`;
   for (const testRun of testRuns ?? []) found.push({ at: testRun.at, kind: "tests", label: `tests: ${testRun.summary}`, testRun });
   for (const mark of history?.marks ?? []) found.push({ at: mark.at, kind: mark.kind, label: describeMark(mark), mark });
   return found.sort((a, b) => a.at - b.at);
