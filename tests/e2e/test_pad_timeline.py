@@ -1,7 +1,7 @@
 """The interview's story in the browser: the candidate (an edit link) is told once what is recorded, pastes into
-the editor, switches to another tab and back (the events a browser fires on a tab switch), and answers the program's prompt; the owner's playback then shows
-the paste and focus markers and, beside the code, the terminal with the typed input at that moment. The owner
-pins a note and reads the one-screen report."""
+the editor, switches to another tab and back (the events a browser fires on a tab switch), and answers the
+program's prompt; the owner's playback then shows the paste and focus markers and, beside the code, the terminal
+with the typed input at that moment. The owner pins a note and reads the one-screen report, which prints alone."""
 
 from __future__ import annotations
 

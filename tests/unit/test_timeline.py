@@ -208,3 +208,19 @@ async def test_without_a_webhook_a_pads_end_owes_nothing_and_purging_forgets_its
     assert await outbox.pending() == 1
     assert set(await store.purge(inactive_before=10.0)) == {"quiet", "old"}
     assert await outbox.pending() == 0
+
+
+def test_a_tab_switch_is_one_focus_loss_in_the_report() -> None:
+    from padbox.pads.messages import AuthorInfo, MarkEntry
+    from padbox.questions.report import away_moments
+
+    grace, ada = AuthorInfo("Grace", PadRole.EDIT), AuthorInfo("Ada", PadRole.EDIT)
+    kinds = [("focus_lost", grace), ("hidden", grace), ("visible", grace), ("focus_regained", grace)]
+    kinds += [("hidden", grace), ("focus_lost", ada), ("visible", grace), ("focus_lost", grace)]
+    marks = tuple(MarkEntry(float(i), kind, who) for i, (kind, who) in enumerate(kinds))
+    assert [(m.at, m.author.name) for m in away_moments(marks)] == [
+        (0.0, "Grace"),
+        (4.0, "Grace"),
+        (5.0, "Ada"),
+        (7.0, "Grace"),
+    ]

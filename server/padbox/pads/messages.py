@@ -394,7 +394,10 @@ class Report(msgspec.Struct, frozen=True):
     notes: Annotated[str, Meta(description="The owner's notes as one text (GET/PUT .../notes).")]
     pinned_notes: tuple[ReportNote, ...]
     pastes: ReportPastes
-    focus_lost: Annotated[ReportMoments, Meta(description="The editor's page losing focus or becoming hidden.")]
+    focus_lost: Annotated[
+        ReportMoments,
+        Meta(description="An editor's page going away: losing focus or becoming hidden (a tab switch, both, is one)."),
+    ]
     runs: tuple[ReportRun, ...]
 
 

@@ -9,6 +9,7 @@ import time
 
 from padbox.pads.messages import (
     History,
+    MarkEntry,
     PadInfo,
     Report,
     ReportCode,
@@ -42,7 +43,7 @@ def build(
     end = info.ended_at if info.ended_at is not None else (time.time() if now is None else now)
     marks = history.marks
     pastes = [m for m in marks if m.kind == MarkKind.PASTE]
-    losses = [m for m in marks if m.kind in LOSSES]
+    losses = away_moments(marks)
     return Report(
         pad=ReportPad(
             info.id, info.title, info.language, info.created_at, info.ended_at, round(end - info.created_at, 3)
@@ -60,6 +61,21 @@ def build(
         focus_lost=ReportMoments(len(losses), tuple(m.at for m in losses)),
         runs=tuple(_run(r) for r in history.runs),
     )
+
+
+def away_moments(marks: tuple[MarkEntry, ...]) -> list[MarkEntry]:
+    """The moments an editor's page went away: a blur and the hidden that follows it (a tab switch) are one, counted
+    at the first; the page counts as back at its next focus or visible."""
+    away: set[str] = set()
+    found = []
+    for mark in marks:
+        if mark.kind in LOSSES:
+            if mark.author.name not in away:
+                found.append(mark)
+            away.add(mark.author.name)
+        elif mark.kind in (MarkKind.FOCUS_REGAINED, MarkKind.VISIBLE):
+            away.discard(mark.author.name)
+    return found
 
 
 def _test_run(record: TestRunRecord) -> ReportTestRun:
