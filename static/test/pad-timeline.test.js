@@ -3,7 +3,7 @@ import { test } from "node:test";
 
 import { FocusReport, isPaste } from "../src/pad-recording.js";
 import { formatDuration, reportFacts } from "../src/pad-report.js";
-import { describeMark, moments, neighbour, terminalAt, timePosition } from "../src/playback.js";
+import { describeMark, moments, neighbour, Playback, terminalAt, timePosition } from "../src/playback.js";
 
 const run = {
   run_id: "r1",
@@ -92,4 +92,12 @@ test("the report's summary says what happened, with times from the start", () =>
   assert.equal(facts.Pastes, "1, 240 characters (at +1 min 05 s)");
   assert.equal(facts["Focus lost"], "2 (at +10.0 s, +3 min 20 s)");
   assert.equal(formatDuration(3725), "1 h 2 min");
+});
+
+test("a playback's time runs to its last moment, past its last edit", () => {
+  const playback = new Playback({ updates: [], ...history });
+  assert.equal(playback.timeEnd, 110, "the run ended after every edit and mark");
+  assert.equal(playback.stepAtTime(105), 0);
+  assert.equal(playback.terminalAt(104.1).typed, "Grace\n");
+  assert.equal(playback.moments.filter((m) => m.kind === "input").length, 1);
 });

@@ -28,10 +28,17 @@ class Part:
         return call
 
 
-def node(log: list[str], drain_s: float = 0) -> Node:
-    parts: Any = {name: Part(name, log) for name in ("store", "runner", "pads", "questions", "cluster")}
+def node(log: list[str], drain_s: float = 0, webhooks: bool = False) -> Node:
+    names = ("store", "runner", "pads", "questions", "cluster", "deliveries")
+    parts: Any = {name: Part(name, log) for name in names}
     return Node(
-        parts["store"], parts["runner"], parts["pads"], parts["questions"], parts["cluster"], Shutdown(5, drain_s)
+        parts["store"],
+        parts["runner"],
+        parts["pads"],
+        parts["questions"],
+        parts["cluster"],
+        Shutdown(5, drain_s),
+        parts["deliveries"] if webhooks else None,
     )
 
 
@@ -39,6 +46,24 @@ async def test_the_node_starts_each_part_after_what_it_uses() -> None:
     log: list[str] = []
     await node(log).start()
     assert log == ["store.open", "runner.start_up", "pads.start_up", "questions.start", "cluster.start"]
+
+
+async def test_webhook_deliveries_start_after_the_question_bank_and_stop_first() -> None:
+    """They read reports from the pads and the bank, and a delivery cut short is released before the store closes."""
+    log: list[str] = []
+    it = node(log, webhooks=True)
+    await it.start()
+    assert log == [
+        "store.open",
+        "runner.start_up",
+        "pads.start_up",
+        "questions.start",
+        "deliveries.start",
+        "cluster.start",
+    ]
+    log.clear()
+    await it.stop()
+    assert log[0] == "deliveries.stop" and log[-2:] == ["store.close", "runner.close"]
 
 
 async def test_a_signal_hands_off_drains_then_ends_the_sessions_and_the_app_stop_closes_the_rest() -> None:

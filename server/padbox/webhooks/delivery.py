@@ -96,6 +96,8 @@ class DeliveryWorker:
                 await self.deliver_due()
             except StorageFailed as exc:  # the database is away: try again next round
                 log.warning("webhook outbox unreadable: %s", exc)
+            except Exception:  # a bug must not end the worker: the row's lease expires, and it is tried again
+                log.exception("webhook delivery failed unexpectedly")
             with suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.poll_s):
                     await self.wake.wait()
