@@ -1,7 +1,10 @@
 // The owner pins a note to the moment it is written (the events socket's `note` action): the server stamps it with
 // its time, keeps it for playback and the report, and sends it back to the owner's sockets alone (`pad_mark`).
+// The same list shows the candidate's pastes and focus changes as they are recorded, so the interviewer sees them
+// live.
 
 import { PadAction } from "./pad-events.js";
+import { describeMark } from "./playback.js";
 
 /**
  * @param {object} options
@@ -21,12 +24,14 @@ export function createPinnedNotes({ elements, send, notices }) {
   });
 
   return {
-    /** A mark the server recorded (the owner's events socket); notes are listed with their time. */
+    /** A mark the server recorded (the owner's events socket), listed with its time. */
     recorded(mark) {
-      if (mark?.kind !== "note") return;
+      if (!mark || typeof mark.at !== "number") return;
       const item = document.createElement("li");
-      item.dataset.testid = "pad-pinned-note";
-      item.textContent = `${new Date(mark.at * 1000).toLocaleTimeString()} ${mark.text}`;
+      item.dataset.testid = mark.kind === "note" ? "pad-pinned-note" : "pad-live-mark";
+      item.dataset.kind = mark.kind;
+      const words = mark.kind === "note" ? mark.text : describeMark(mark);
+      item.textContent = `${new Date(mark.at * 1000).toLocaleTimeString()} ${words}`;
       list.append(item);
     },
   };

@@ -88,3 +88,36 @@ async def test_a_delivery_survives_its_node_killed_mid_request_and_any_repeat_ha
         await engine.dispose()
     assert delivered is not None
     assert len(ours()) == 2
+
+
+async def test_with_every_node_delivering_a_pads_end_is_posted_exactly_once(
+    cluster: LocalCluster, hooks: Receiver
+) -> None:
+    front = cluster.layout.front_url
+    ended = []
+    for title in ("Once", "Marker"):
+        status, pad = http("POST", f"{front}/api/v1/pads", {"language": "python", "title": title}, AUTH)
+        assert status == 201, pad
+        status, _ = http("POST", f"{front}/api/v1/pads/{pad['id']}/end?key={pad['keys']['owner']}", {}, AUTH)
+        assert status == 200
+        ended.append(pad["id"])
+
+    def arrivals(pad_id: str) -> list[Any]:
+        return [r for r in hooks.received if json.loads(r.body)["report"]["pad"]["id"] == pad_id]
+
+    await eventually(lambda: all(arrivals(pad_id) for pad_id in ended), 20, "both ends delivered")
+    engine = create_async_engine(cluster.layout.database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.text("SELECT pad_id, attempts, delivered_at FROM pad_webhooks WHERE pad_id IN (:a, :b)"),
+                    {"a": ended[0], "b": ended[1]},
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert sorted((pad_id, attempts) for pad_id, attempts, _ in rows) == sorted((p, 1) for p in ended)
+    assert all(delivered is not None for _, _, delivered in rows)
+    # Delivered rows are never claimed again: three nodes polling, one arrival each.
+    assert [len(arrivals(pad_id)) for pad_id in ended] == [1, 1]
