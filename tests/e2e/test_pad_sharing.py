@@ -21,6 +21,17 @@ TABLET: ViewportSize = {"width": 768, "height": 1024}
 LINK = re.compile(r"^http://127\.0\.0\.1:\d+/#(join|watch)=([0-9a-f]+)\.([A-Za-z0-9_-]{32})$")
 
 People = Callable[..., Pad]
+
+# Every text frame a page sends on any WebSocket, in window.sentFrames: a negative ("nothing was sent") is then read
+# from the page itself instead of waited out with a sleep.
+RECORD_SENT_FRAMES = """
+window.sentFrames = [];
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  if (typeof data === "string") window.sentFrames.push(data);
+  return send.call(this, data);
+};
+"""
 Scheme = Literal["light", "dark"]
 
 
@@ -34,6 +45,7 @@ def people(browser: Browser, server_url: str, request: pytest.FixtureRequest) ->
         context = browser.new_context(
             viewport=viewport, color_scheme=scheme, permissions=["clipboard-read", "clipboard-write"]
         )
+        context.add_init_script(RECORD_SENT_FRAMES)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -137,7 +149,9 @@ def test_a_viewer_watches_live_and_its_typing_goes_nowhere(people: People, reque
     viewer.page.keyboard.press("Escape")
 
     viewer.type_in_terminal("intruder\n")
-    starter.page.wait_for_timeout(300)
+    # xterm hands keys to the page synchronously, so a viewer's stdin frame would be recorded by now.
+    sent = viewer.page.evaluate("window.sentFrames")
+    assert sent and not [frame for frame in sent if '"stdin"' in frame], sent
     starter.type_in_terminal("Grace\n")
     for pad in (starter, viewer):
         pad.wait_for_output("Hello, Grace!")
