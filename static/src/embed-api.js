@@ -117,9 +117,12 @@ export function readCommand(data) {
   }
 }
 
-/** Where to post events: the parent's origin when the browser says it (and it is allowed), else every allowed one
- * (the browser delivers to the one that matches and drops the rest). */
+/**
+ * Where to post events. When the browser names the parent's origin (location.ancestorOrigins: Chromium, Safari),
+ * there alone if it is allowed, else nowhere; otherwise each allowed origin by name (the browser delivers to the one
+ * the parent has and drops the rest).
+ */
 export function eventTargets(allowed, ancestorOrigin) {
-  if (ancestorOrigin && allowed.includes(ancestorOrigin)) return [ancestorOrigin];
+  if (ancestorOrigin) return allowed.includes(ancestorOrigin) ? [ancestorOrigin] : [];
   return [...allowed];
 }

@@ -462,6 +462,7 @@ function connectEvents() {
         applyCapabilities();
         questionPanel?.refresh();
         if (message.run) joinRun(message.run);
+        if (embed && !embeddedLanguage) embeddedLanguage = message.language; // `ready` tells it
         embed?.ready({ role, language: message.language, ended, can_run: can.run });
       },
       run(message) {
