@@ -139,7 +139,7 @@ def test_another_site_runs_the_pad_over_postmessage_and_hears_the_verdict(
 
     page.evaluate("window.send({padbox: 1, type: 'set_language', language: 'javascript'})")
     assert wait_for_event(page, "language_changed")["language"] == "javascript"
-    page.main_frame.child_frames[0].wait_for_function("window.padbox.pad().language === 'javascript'")
+    page.main_frame.child_frames[0].wait_for_function("() => window.padbox.pad().language === 'javascript'")
 
     assert not complaints, f"the embed page broke its own CSP: {complaints}"
 
@@ -170,9 +170,9 @@ def test_a_window_other_than_the_allowed_parent_is_not_answered(
     intruder = f"{other_site}/intruder"
     page.goto(embedding_url(allowed_site, padbox.url, pad["id"], pad["keys"]["edit"], intruder))
     wait_for_event(page, "ready", READY_MS)
-    page.wait_for_function("window.intruderListening")
+    page.wait_for_function("() => window.intruderListening")
     page.evaluate("window.intrude()")
-    page.wait_for_function("window.intruded")
+    page.wait_for_function("() => window.intruded")
     page.evaluate("window.send({padbox: 1, type: 'stop', id: 'marker'})")
     assert wait_for_event(page, "error", id="marker")["code"] == "not_running"
     assert page.frame_locator("#pad").locator("#status").inner_text() == "ready", "the intruder's run was taken"
