@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
-from tests.conftest import ServerProcess, instance_name, start_server
+from tests.conftest import REPO, ServerProcess, instance_name, start_server
 
 from .conftest import LAPTOP, screenshot_path
 from .embedder import embedder
@@ -142,6 +142,25 @@ def test_another_site_runs_the_pad_over_postmessage_and_hears_the_verdict(
     page.main_frame.child_frames[0].wait_for_function("() => window.padbox.pad().language === 'javascript'")
 
     assert not complaints, f"the embed page broke its own CSP: {complaints}"
+
+
+def test_the_embedder_hears_the_tests_verdict_when_the_candidate_runs_the_tests(
+    site_page: tuple[Page, list[str]], padbox: ServerProcess, allowed_site: str, request: pytest.FixtureRequest
+) -> None:
+    page, complaints = site_page
+    solution = (REPO / "server/padbox/questions/bank/binary-search/solutions/python/main.py").read_text()
+    body = {"question": "binary-search", "language": "python", "files": [{"name": "main.py", "content": solution}]}
+    pad = httpx.post(padbox.url + "/api/v1/pads", json=body, timeout=10).raise_for_status().json()
+    page.goto(embedding_url(allowed_site, padbox.url, pad["id"], pad["keys"]["edit"]))
+    wait_for_event(page, "ready", READY_MS)
+    frame = page.frame_locator("#pad")
+    frame.locator("[data-testid=question-title]").filter(has_text="Binary").wait_for()
+    frame.locator("[data-testid=run-tests]").click()
+    finished = wait_for_event(page, "tests_finished", timeout=2 * RUN_TIMEOUT_MS)
+    assert finished["passed"] == finished["total"] == 5, finished
+    frame.locator("[data-testid=tests-summary]").filter(has_text="5").wait_for()
+    page.screenshot(path=screenshot_path(request, "tests"))
+    assert not complaints
 
 
 def test_a_view_key_in_an_embed_cannot_run(
