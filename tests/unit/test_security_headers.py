@@ -9,11 +9,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from padbox.assembly import assemble
 from padbox.config import ConfigError, Settings
-from padbox.web.app import STATIC_DIR, create_app
+from padbox.web.app import STATIC_DIR, SecuredStarlette, create_app
 from padbox.web.embed import ORIGINS_META, embed_html
 from padbox.web.headers import headers_for
 from tests.unit.fake_sandbox import FakeBackend
@@ -93,6 +95,17 @@ def test_without_embed_origins_the_embed_page_refuses_framing_too(tmp_path: Path
         response = client.get(f"/embed/p/{PAD_ID}")
     assert directives(response.headers["content-security-policy"])["frame-ancestors"] == "frame-ancestors 'none'"
     assert f'<meta name="{ORIGINS_META}" content="" />' in response.text
+
+
+def test_even_the_servers_own_error_page_carries_them() -> None:
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("a bug")
+
+    app = SecuredStarlette(["https://ats.example"], routes=[Route("/boom", broken)])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert_refuses_framing(response.headers, "the 500 page")
 
 
 def test_the_policy_allows_no_inline_script_and_sockets_only_to_the_page_itself() -> None:

@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from padbox.web.embed import embed_route
 from padbox.web.headers import SecurityHeaders
@@ -47,6 +47,19 @@ def static_routes(embed_origins: Sequence[str] = ()) -> list[BaseRoute]:
     return [*routes, Route("/", pad_page)]
 
 
+class SecuredStarlette(Starlette):
+    """Starlette with the security headers (web/headers.py) outside its whole stack: every HTTP response carries
+    them, whatever answers it, the 404s, 405s and Starlette's own 500 page included (middleware passed the usual way
+    sits inside the one that writes that page)."""
+
+    def __init__(self, embed_origins: Sequence[str], **options: Any) -> None:
+        self.embed_origins = tuple(embed_origins)
+        super().__init__(**options)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), self.embed_origins)
+
+
 class Lifetime(Protocol):
     """What starts before the app serves and stops after it (the Node)."""
 
@@ -74,6 +87,4 @@ def create_app(served: Served, lifetime: Lifetime) -> Starlette:
         *http_routes(served),
         *static_routes(served.embed_origins),
     ]
-    # Every HTTP response, whatever route answers it (404s and 405s included), carries the security headers.
-    headers = Middleware(SecurityHeaders, embed_origins=served.embed_origins)
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[headers])
+    return SecuredStarlette(served.embed_origins, routes=routes, lifespan=lifespan)
