@@ -118,10 +118,12 @@ def test_another_site_runs_the_pad_over_postmessage_and_hears_the_verdict(
     assert not frame.locator("[data-testid=pad-end]").is_visible(), "no owner's tools in an embed"
     assert not frame.locator("[data-testid=pad-name-dialog]").is_visible(), "nobody is asked for a name"
 
-    page.evaluate("window.send({padbox: 1, type: 'run', id: 'first'})")
+    page.evaluate("window.sentAt = performance.now(); window.send({padbox: 1, type: 'run', id: 'first'})")
     started = wait_for_event(page, "run_started")
     assert started["by"] == "Ada" and started["run_id"]
     finished = wait_for_event(page, "run_finished", run_id=started["run_id"])
+    took = page.evaluate("performance.now() - window.sentAt")
+    print(f"embed: run command to run_finished heard by the embedder: {took:.0f} ms (no warm pool)")
     assert (finished["verdict"], finished["exit_code"]) == ("runtime_error", 3), finished
     page.frame_locator("#pad").locator("#terminal").get_by_text("hello from the embed").wait_for()
     page.screenshot(path=screenshot_path(request, "ran"))
@@ -140,6 +142,13 @@ def test_another_site_runs_the_pad_over_postmessage_and_hears_the_verdict(
     page.evaluate("window.send({padbox: 1, type: 'set_language', language: 'javascript'})")
     assert wait_for_event(page, "language_changed")["language"] == "javascript"
     page.main_frame.child_frames[0].wait_for_function("() => window.padbox.pad().language === 'javascript'")
+
+    # The owner ends the pad elsewhere: the embedder hears it, and the pad no longer runs.
+    end = httpx.post(f"{padbox.url}/api/v1/pads/{pad['id']}/end", params={"key": pad["keys"]["owner"]}, timeout=10)
+    end.raise_for_status()
+    wait_for_event(page, "pad_ended")
+    page.evaluate("window.send({padbox: 1, type: 'run', id: 'late'})")
+    assert wait_for_event(page, "error", id="late")["code"] == "forbidden"
 
     assert not complaints, f"the embed page broke its own CSP: {complaints}"
 
