@@ -132,5 +132,7 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
     questions = QuestionService(QuestionStore(store.engine), runner, door, pads, operators, parallel)
     cluster = cluster_service(settings, member, homes, state) if member is not None and homes is not None else None
     node = Node(store, runner, pads, questions, cluster, shutdown(settings))
-    served = Served(runner, door, settings.limits, metrics, settings.image, node.readiness, pads, questions)
+    served = Served(
+        runner, door, settings.limits, metrics, settings.image, node.readiness, pads, questions, settings.embed_origins
+    )
     return Assembly(settings, node, served)
