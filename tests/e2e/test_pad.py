@@ -122,7 +122,7 @@ def test_terminal_size_follows_the_window(pad: Pad) -> None:
     before = pad.page.evaluate("window.padbox.terminalSize().cols")
     pad.page.set_viewport_size({"width": 900, "height": 700})
     # The resize observer fits the terminal on a later frame: wait for that, not for a fixed time.
-    pad.page.wait_for_function(f"window.padbox.terminalSize().cols !== {before}")
+    pad.page.wait_for_function(f"() => window.padbox.terminalSize().cols !== {before}")
     cols = pad.page.evaluate("window.padbox.terminalSize().cols")
     pad.type_in_terminal("\n")
     pad.wait_for_output(f"size {cols}")
