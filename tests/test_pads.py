@@ -218,7 +218,7 @@ async def test_a_pad_run_is_seen_live_by_every_events_socket_and_recorded_in_his
         await would_drive.join(run_id, as_viewer["key"], "driver")
         assert (await would_drive.until(lambda f: f.type == "error")).message["code"] == "bad_request"
     finished = await editor_events.next_of("pad_run_finished")
-    assert finished["run_id"] == run_id and finished["verdict"] == "ok"
+    assert (finished["run_id"], finished["verdict"], finished["exit_code"]) == (run_id, "ok", 0)
     assert (await viewer_events.next_of("pad_run_finished"))["verdict"] == "ok"
     status, history = http("GET", pad_url(pad_server, pad, "/history"))
     (run,) = history["runs"]

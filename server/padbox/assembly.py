@@ -164,5 +164,7 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
     cluster = cluster_service(settings, member, homes, state) if member is not None and homes is not None else None
     deliveries = webhook_deliveries(settings, store, pads, questions, metrics)
     node = Node(store, runner, pads, questions, cluster, shutdown(settings), deliveries)
-    served = Served(runner, door, settings.limits, metrics, settings.image, node.readiness, pads, questions)
+    served = Served(
+        runner, door, settings.limits, metrics, settings.image, node.readiness, pads, questions, settings.embed_origins
+    )
     return Assembly(settings, node, served)

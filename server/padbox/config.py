@@ -101,6 +101,23 @@ def origins(name: str, raw: str) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
+# An origin as a browser sends it: scheme, host (a name, IPv4, or [IPv6]) and an optional port, nothing more.
+FRAME_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
+
+
+def frame_origins(name: str, raw: str) -> tuple[str, ...]:
+    """Origins that may frame the embed page. Each becomes part of a CSP header, so each is checked whole: a
+    stray `;` or space would add a directive of the value's choosing. `*` is refused: any site could then frame a
+    pad and its keys (clickjacking), and the page answers postMessage only for named origins."""
+    values = origins(name, raw)
+    for value in values:
+        if value == "*":
+            raise ConfigError(f"{name}: `*` is not allowed; list the origins that may frame the pad")
+        if not FRAME_ORIGIN.fullmatch(value):
+            raise ConfigError(f"{name}: {value!r} is not an origin like https://example.com or http://host:8080")
+    return values
+
+
 def token_list(name: str, raw: str) -> tuple[str, ...]:
     return load_tokens(raw, "")
 
@@ -410,6 +427,15 @@ class Settings:
             "",
             "Browser origins allowed to open /ws besides the server's own (`*`: any).",
             origins,
+        )
+    )
+    embed_origins: tuple[str, ...] = field(
+        metadata=variable(
+            "PADBOX_EMBED_ORIGINS",
+            "",
+            "Comma-separated origins whose pages may frame the embed page /embed/p/<id> (docs/embed.md); empty: "
+            "no site may. Every other page refuses every frame.",
+            frame_origins,
         )
     )
     max_sessions_per_client: int = field(

@@ -9,6 +9,8 @@ import * as Y from "yjs";
 
 import { adoptTokenFromAddress, describeRefusal, openSocket, openSocketWithQuery, refusalCode, socketCredentials } from "./access.js";
 import { createEditor } from "./editor.js";
+import { EmbedCommand, EmbedError, EmbedEvent, isEmbedPath, padPathOf } from "./embed-api.js";
+import { startEmbed } from "./embed.js";
 import { groupLanguages, optionLabel } from "./language-list.js";
 import { indentFor, loadSupport } from "./languages.js";
 import { createNotices } from "./notices.js";
@@ -40,11 +42,15 @@ const WS_ORIGIN = socketOrigin(location.protocol, location.host);
 const TITLE_DELAY_MS = 400;
 const darkScheme = matchMedia("(prefers-color-scheme: dark)");
 
+// /embed/p/<id>: the same pad with minimal chrome, for another site's iframe (embed.css, docs/embed.md).
+const EMBEDDED = isEmbedPath(location.pathname);
+
 document.body.dataset.mode = "pad";
+if (EMBEDDED) document.body.dataset.embed = "true";
 for (const element of document.querySelectorAll(".pad-only")) element.hidden = false;
 for (const element of document.querySelectorAll(".home-only")) element.hidden = true;
 
-const pad = parsePadAddress(location.pathname, location.hash);
+const pad = parsePadAddress(padPathOf(location.pathname), location.hash);
 const calls = pad && !pad.error ? padCalls(pad.id, pad.key) : null;
 
 let role = "view"; // until the server says
@@ -64,6 +70,7 @@ let runState = null;
 let owner = null;
 let playbackView = null;
 let titleTimer = 0;
+let embeddedLanguage = ""; // the language the embedder was last told
 const pressed = new Set(); // the runs this page's person started: their terminal takes this page's size
 
 const editor = createEditor($("editor"), {
@@ -193,6 +200,10 @@ function metaChanged() {
   if (document.activeElement !== $("pad-title")) $("pad-title").value = title;
   document.title = `${title} · padbox`;
   if (languages.some((l) => l.id === state.language)) $("language").value = state.language;
+  if (embed && state.language !== embeddedLanguage) {
+    embeddedLanguage = state.language;
+    embed.emit(EmbedEvent.LANGUAGE_CHANGED, { language: state.language });
+  }
   showFile(currentFile);
 }
 
@@ -235,7 +246,7 @@ function applyCapabilities() {
   $("read-only").textContent = ended ? "ended: read-only" : "read-only";
   terminal.setInputEnabled(can.drive && !ended);
   runView.setBusy(Boolean(session && session.running));
-  if (can.notes) {
+  if (can.notes && !EMBEDDED) {
     owner ??= createOwner();
     owner.show({ ended });
   }
@@ -387,27 +398,54 @@ function sendSize() {
   session.resize(cols, rows);
 }
 
+/** Run the pad for everyone; null when started, else why not (the embed API passes it on). */
 async function runPad() {
-  if (!can.run) return;
+  if (!can.run) return { code: EmbedError.FORBIDDEN, message: roleHint(role, { ended }) };
   runView.showStatus("starting…", "starting");
   const answer = await calls.run({ name: person.name });
   if (!answer.ok) {
     runView.showStatus("not started", "error");
     notices.show({ text: `The pad did not run: ${describeFailure(answer)}` });
-    return;
+    return { code: EmbedError.REFUSED, message: describeFailure(answer) };
   }
   // The events socket announces the run to every page, this one included: it joins from there.
   pressed.add(answer.body.run_id);
   if (session && session.started) sendSize();
   terminal.focus();
+  return null;
+}
+
+/** Stop the pad's run; null when stopping, else why not. */
+function stopRun() {
+  if (!can.drive) return { code: EmbedError.FORBIDDEN, message: roleHint(role, { ended }) };
+  if (!session || !session.active) return { code: EmbedError.NOT_RUNNING, message: "no run is going" };
+  runView.show(runState.stop(session.started));
+  session.stop();
+  return null;
+}
+
+/** Switch the pad's language (its files follow, as with the picker); null when done, else why not. */
+function setLanguage(id) {
+  if (!can.edit || !doc) return { code: EmbedError.FORBIDDEN, message: roleHint(role, { ended }) };
+  if (!languages.some((l) => l.id === id)) {
+    return { code: EmbedError.UNKNOWN_LANGUAGE, message: `no language has the id ${JSON.stringify(id.slice(0, 40))}` };
+  }
+  padDoc.switchLanguage(doc, languageEntry(padDoc.readPad(doc).language), languageEntry(id));
+  return null;
 }
 
 $("run").addEventListener("click", runPad);
-$("stop").addEventListener("click", () => {
-  if (!session || !session.active || !can.drive) return;
-  runView.show(runState.stop(session.started));
-  session.stop();
-});
+$("stop").addEventListener("click", stopRun);
+
+const embed = EMBEDDED
+  ? startEmbed({
+      commands: {
+        [EmbedCommand.RUN]: () => runPad(),
+        [EmbedCommand.STOP]: () => stopRun(),
+        [EmbedCommand.SET_LANGUAGE]: (command) => setLanguage(command.language),
+      },
+    })
+  : null;
 
 addEventListener(
   "keydown",
@@ -463,11 +501,19 @@ function connectEvents() {
         }
         questionPanel?.refresh();
         if (message.run) joinRun(message.run);
+        if (embed && !embeddedLanguage) embeddedLanguage = message.language; // `ready` tells it
+        embed?.ready({ role, language: message.language, ended, can_run: can.run });
       },
       run(message) {
         joinRun(message);
+        embed?.emit(EmbedEvent.RUN_STARTED, { run_id: message.run_id, by: message.by });
+      },
+      runFinished(message) {
+        const { run_id, verdict = null, exit_code = null } = message;
+        embed?.emit(EmbedEvent.RUN_FINISHED, { run_id, verdict, exit_code });
       },
       ended() {
+        embed?.emit(EmbedEvent.PAD_ENDED, {});
         ended = true;
         applyCapabilities();
         notices.show({ text: "The owner ended this pad: it is read-only now.", kind: "info" });
@@ -479,8 +525,15 @@ function connectEvents() {
         if (close.final) stopped(close.text);
       },
       other(message) {
-        if (message.type === PadEventType.MARK) pinnedNotes?.recorded(message.mark);
-        else questionPanel?.event(message);
+        if (message.type === PadEventType.MARK) {
+          pinnedNotes?.recorded(message.mark);
+          return;
+        }
+        questionPanel?.event(message);
+        if (message.type === "test_run_finished") {
+          const { run_id, passed, total, summary } = message;
+          embed?.emit(EmbedEvent.TESTS_FINISHED, { run_id, passed, total, summary });
+        }
       },
     },
   });
@@ -539,6 +592,13 @@ async function loadLanguages() {
       return optgroup;
     }),
   );
+}
+
+/** In an iframe nobody is asked: the name in the fragment (`#key=..&name=..`), else the remembered one, else Guest. */
+function embedPerson() {
+  const given = cleanName(new URLSearchParams(location.hash.replace(/^#/, "")).get("name") || "");
+  const name = given || store.loadPadPerson().name || "Guest";
+  return { name, colour: colourFor(name) };
 }
 
 /** The person's name and colour on pads: asked once, then remembered. */
@@ -603,7 +663,7 @@ async function start() {
   }
   role = info.body.role;
   ended = Boolean(info.body.ended);
-  person = await askName();
+  person = EMBEDDED ? embedPerson() : await askName();
   connectDocument();
   applyCapabilities();
   connectEvents();

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from padbox_dev.local_cluster import LocalCluster
 from tests.cluster.test_pads import restart
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LAPTOP, screenshot_path
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LAPTOP, screenshot_path, watch_for_trouble
 from tests.e2e.test_pads import Person, open_as
 from tests.pads_client import http
 
@@ -46,7 +46,7 @@ def test_two_browsers_keep_every_edit_while_the_pads_home_is_killed(
         errors: list[str] = []
         ada, bob = (Person(context.new_page(), name) for context, name in zip(contexts, ("Ada", "Bob"), strict=True))
         for person in (ada, bob):
-            person.page.on("pageerror", lambda error: errors.append(str(error)))
+            watch_for_trouble(person.page, errors)  # a page that threw, or a CSP violation
         try:
             open_as(ada, link)
             open_as(bob, link)

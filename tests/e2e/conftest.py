@@ -1,5 +1,9 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against the real server (tests/conftest.py's
-`server_url`). Playwright never downloads a browser here. Every test leaves a screenshot in tests/artifacts/."""
+`server_url`). Playwright never downloads a browser here. Every test leaves a screenshot in tests/artifacts/.
+
+The pages run under padbox's Content-Security-Policy (no eval), and a test sees any violation
+(`watch_for_trouble`). So a `wait_for_function` predicate is always a function (`"() => ..."`): Playwright polls
+a bare expression string with eval, which the policy refuses."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, sync_playwright
 
 from .pad import Pad
 
@@ -37,6 +41,20 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def watch_for_trouble(page: Page, errors: list[str], who: str = "") -> None:
+    """Record into `errors` what a page threw and every Content-Security-Policy violation any of its frames logs:
+    the server's CSP (server/padbox/web/headers.py) must never block a part of the pad, and a test that leaves
+    `errors` empty proves it for all it did."""
+    prefix = f"{who}: " if who else ""
+    page.on("pageerror", lambda error: errors.append(f"{prefix}{error}"))
+
+    def console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            errors.append(f"{prefix}CSP violation: {message.text}")
+
+    page.on("console", console)
+
+
 def screenshot_path(request: pytest.FixtureRequest, moment: str = "") -> Path:
     """tests/artifacts/<test name>[-<moment>].png"""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -55,7 +73,7 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(viewport=options.get("viewport", LAPTOP), color_scheme=options.get("scheme", "light"))
     page = context.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    watch_for_trouble(page, errors)
     try:
         yield page
         assert not errors, f"the page threw: {errors}"

@@ -20,7 +20,7 @@ class Pad:
 
     def open(self) -> Pad:
         self.page.goto(self.base_url + "/")
-        self.page.wait_for_function("window.padbox && window.padbox.language() !== null", timeout=15_000)
+        self.page.wait_for_function("() => window.padbox && window.padbox.language() !== null", timeout=15_000)
         return self
 
     def languages(self) -> list[dict[str, Any]]:
@@ -93,14 +93,14 @@ class Pad:
     def wait_for_verdict(self, timeout: float = RUN_TIMEOUT_MS) -> str:
         """Wait for the run's verdict and return it (so a wrong verdict fails with what it was)."""
         try:
-            self.page.wait_for_function("document.getElementById('verdict').textContent !== ''", timeout=timeout)
+            self.page.wait_for_function("() => document.getElementById('verdict').textContent !== ''", timeout=timeout)
         except PlaywrightError:
             raise AssertionError(f"no verdict; {self.describe()}") from None
         return self.page.inner_text("#verdict")
 
     def wait_until_idle(self, timeout: float = RUN_TIMEOUT_MS) -> None:
         self.page.wait_for_function(
-            "!window.padbox.running() && document.body.dataset.running === 'false'", timeout=timeout
+            "() => !window.padbox.running() && document.body.dataset.running === 'false'", timeout=timeout
         )
 
     # --- shared runs

@@ -96,8 +96,8 @@ def test_pipe_mode_echoes_typing_and_colours_stderr(pad: Pad) -> None:
     pad.page.uncheck("#tty")
     pad.set_code(
         "import sys\n"
-        'print("to stderr", file=sys.stderr, flush=True)\n'
         'name = input("name? ")\n'
+        'print("to stderr", file=sys.stderr, flush=True)\n'
         'print("Hello, " + name + "!")\n'
     )
     pad.run()
@@ -121,9 +121,9 @@ def test_terminal_size_follows_the_window(pad: Pad) -> None:
     pad.wait_for_status("running")
     before = pad.page.evaluate("window.padbox.terminalSize().cols")
     pad.page.set_viewport_size({"width": 900, "height": 700})
-    pad.page.wait_for_timeout(300)  # the resize observer fits on the next frame
+    # The resize observer fits the terminal on a later frame: wait for that, not for a fixed time.
+    pad.page.wait_for_function(f"() => window.padbox.terminalSize().cols !== {before}")
     cols = pad.page.evaluate("window.padbox.terminalSize().cols")
-    assert cols != before
     pad.type_in_terminal("\n")
     pad.wait_for_output(f"size {cols}")
     assert pad.wait_for_verdict() == "ok"

@@ -33,11 +33,11 @@ def test_unreachable_server_is_reported_and_the_pad_recovers(page: Page, server_
     page.route("**/api/v1/languages", lambda route: route.abort("connectionrefused"))
     pad = Pad(page, server_url)
     page.goto(server_url + "/")
-    page.wait_for_function("document.getElementById('notice-text').textContent.includes('Cannot reach')")
+    page.wait_for_function("() => document.getElementById('notice-text').textContent.includes('Cannot reach')")
     assert "offline" in pad.status_line()
 
     page.unroute("**/api/v1/languages")
-    page.wait_for_function("window.padbox.language() !== null", timeout=15_000)
+    page.wait_for_function("() => window.padbox.language() !== null", timeout=15_000)
     assert pad.notice() == ""
 
 
@@ -60,7 +60,7 @@ def test_connection_dropping_mid_run_is_reported_and_run_works_again(pad: Pad) -
     pad.set_code('print("hello again")\n')
     pad.run()
     pad.wait_for_output("partial output")
-    pad.page.wait_for_function("document.getElementById('notice-text').textContent.includes('dropped')")
+    pad.page.wait_for_function("() => document.getElementById('notice-text').textContent.includes('dropped')")
     assert "disconnected" in pad.status_line()
     assert "[connection lost]" in pad.terminal_text()
     assert pad.page.is_disabled("#stop")
@@ -83,7 +83,7 @@ def test_server_error_is_shown_and_run_works_again(pad: Pad) -> None:
     pad.choose("python")
     pad.set_code('print("after busy")\n')
     pad.run()
-    pad.page.wait_for_function("document.getElementById('notice-text').textContent.includes('too many runs')")
+    pad.page.wait_for_function("() => document.getElementById('notice-text').textContent.includes('too many runs')")
     assert "busy" in pad.notice()
     assert "error" in pad.status_line()
 

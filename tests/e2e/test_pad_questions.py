@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from .conftest import LAPTOP, screenshot_path
+from .conftest import LAPTOP, screenshot_path, watch_for_trouble
 from .pad import RUN_TIMEOUT_MS
 
 SOLUTION = (
@@ -26,7 +26,7 @@ def two_pages(browser: Browser) -> Iterator[tuple[Page, Page]]:
     pages = []
     for context in contexts:
         page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        watch_for_trouble(page, errors)
         pages.append(page)
     yield pages[0], pages[1]
     for context in contexts:
@@ -38,7 +38,7 @@ def join(page: Page, link: str, name: str) -> None:
     page.goto(link)
     page.fill("#pad-name-input", name)
     page.click("[data-testid=pad-name-ok]")
-    page.wait_for_function("window.padbox?.pad?.().synced === true", timeout=10_000)
+    page.wait_for_function("() => window.padbox?.pad?.().synced === true", timeout=10_000)
 
 
 def test_the_candidate_solves_a_question_and_both_see_every_case_pass(

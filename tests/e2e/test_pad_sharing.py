@@ -11,7 +11,7 @@ from typing import Literal
 import pytest
 from playwright.sync_api import Browser, ViewportSize
 
-from .conftest import LAPTOP, screenshot_path
+from .conftest import LAPTOP, screenshot_path, watch_for_trouble
 from .pad import Pad
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
@@ -21,6 +21,17 @@ TABLET: ViewportSize = {"width": 768, "height": 1024}
 LINK = re.compile(r"^http://127\.0\.0\.1:\d+/#(join|watch)=([0-9a-f]+)\.([A-Za-z0-9_-]{32})$")
 
 People = Callable[..., Pad]
+
+# Every text frame a page sends on any WebSocket, in window.sentFrames: a negative ("nothing was sent") is then read
+# from the page itself instead of waited out with a sleep.
+RECORD_SENT_FRAMES = """
+window.sentFrames = [];
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  if (typeof data === "string") window.sentFrames.push(data);
+  return send.call(this, data);
+};
+"""
 Scheme = Literal["light", "dark"]
 
 
@@ -34,9 +45,10 @@ def people(browser: Browser, server_url: str, request: pytest.FixtureRequest) ->
         context = browser.new_context(
             viewport=viewport, color_scheme=scheme, permissions=["clipboard-read", "clipboard-write"]
         )
+        context.add_init_script(RECORD_SENT_FRAMES)
         page = context.new_page()
         errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        watch_for_trouble(page, errors)
         pad = Pad(page, server_url)
         opened.append((who, pad, errors))
         if link is None:
@@ -78,7 +90,7 @@ def test_a_driver_opened_from_the_share_link_sees_the_same_run_and_answers_it(
     assert joined[2] == watched[2], "both links name the same run"
     assert joined[3] != watched[3], "each link carries its own key, so a watch link cannot be edited into a driving one"
     starter.page.click("[data-testid=copy-driver]")
-    starter.page.wait_for_function("document.querySelector('[data-testid=copy-driver]').textContent === 'Copied'")
+    starter.page.wait_for_function("() => document.querySelector('[data-testid=copy-driver]').textContent === 'Copied'")
     assert starter.page.evaluate("navigator.clipboard.readText()") == driver_link
     starter.page.screenshot(path=screenshot_path(request, "starter-sharing"))
     starter.page.keyboard.press("Escape")
@@ -137,7 +149,9 @@ def test_a_viewer_watches_live_and_its_typing_goes_nowhere(people: People, reque
     viewer.page.keyboard.press("Escape")
 
     viewer.type_in_terminal("intruder\n")
-    starter.page.wait_for_timeout(300)
+    # xterm hands keys to the page synchronously, so a viewer's stdin frame would be recorded by now.
+    sent = viewer.page.evaluate("window.sentFrames")
+    assert sent and not [frame for frame in sent if '"stdin"' in frame], sent
     starter.type_in_terminal("Grace\n")
     for pad in (starter, viewer):
         pad.wait_for_output("Hello, Grace!")
@@ -174,7 +188,7 @@ def test_your_own_runs_link_pasted_into_your_own_pad_leaves_the_run_alone(people
     driver_link = starter.share_links()["driver"]
     starter.page.keyboard.press("Escape")
     starter.page.evaluate("(link) => { location.href = link; }", driver_link)
-    starter.page.wait_for_function("document.getElementById('notice-text').textContent.includes('your own run')")
+    starter.page.wait_for_function("() => document.getElementById('notice-text').textContent.includes('your own run')")
     assert starter.shared() is None
     assert starter.page.evaluate("location.hash") == ""
     starter.type_in_terminal("Mo\n")
@@ -230,7 +244,7 @@ def test_an_expired_or_damaged_link_says_so_and_leads_back(people: People, serve
     assert late.page.is_disabled("#share")
     late.page.click("#leave")
     assert late.shared() is None
-    late.page.wait_for_function("window.padbox.language() !== null")
+    late.page.wait_for_function("() => window.padbox.language() !== null")
     assert late.page.is_enabled("#run")
 
     damaged = people("damaged")

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.conftest import ServerProcess, instance_name, start_server
 
-from .conftest import LAPTOP, screenshot_path
+from .conftest import LAPTOP, screenshot_path, watch_for_trouble
 from .pad import Pad
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
@@ -34,8 +34,11 @@ def fresh_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pag
     """A page with empty storage, not yet at any address; its screenshot is saved at the end."""
     context = browser.new_context(viewport=LAPTOP)
     page = context.new_page()
+    errors: list[str] = []
+    watch_for_trouble(page, errors)
     try:
         yield page
+        assert not errors, errors
     finally:
         try:
             page.screenshot(path=screenshot_path(request))
@@ -51,7 +54,7 @@ def test_pad_asks_for_a_token_and_remembers_it(
     pad = Pad(page, guarded.url)
     # Whether the language list or only /ws is guarded, the pad asks at the first refusal.
     if not page.is_visible("#token-form"):
-        page.wait_for_function("window.padbox.language() !== null")
+        page.wait_for_function("() => window.padbox.language() !== null")
         pad.set_code('print("guarded")\n')
         pad.run()
     page.wait_for_selector("#token-form", state="visible")
@@ -60,14 +63,14 @@ def test_pad_asks_for_a_token_and_remembers_it(
 
     page.fill("#token-input", TOKEN)
     page.click("#token-form button")
-    page.wait_for_function("window.padbox.language() !== null")
+    page.wait_for_function("() => window.padbox.language() !== null")
     pad.set_code('print("guarded")\n')
     pad.run()
     pad.wait_for_output("guarded")
     assert pad.wait_for_verdict() == "ok"
 
     page.reload()
-    page.wait_for_function("window.padbox.language() !== null")
+    page.wait_for_function("() => window.padbox.language() !== null")
     pad.run()
     assert pad.wait_for_verdict() == "ok", "the token outlives a reload"
 
@@ -75,7 +78,7 @@ def test_pad_asks_for_a_token_and_remembers_it(
 def test_token_in_the_address_is_used_and_hidden(fresh_page: Page, guarded: ServerProcess) -> None:
     page = fresh_page
     page.goto(f"{guarded.url}/?token={TOKEN}")
-    page.wait_for_function("window.padbox.language() !== null")
+    page.wait_for_function("() => window.padbox.language() !== null")
     assert TOKEN not in page.url
     pad = Pad(page, guarded.url)
     pad.set_code('print("from the address")\n')

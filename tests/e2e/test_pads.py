@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from .conftest import LAPTOP, screenshot_path
+from .conftest import LAPTOP, screenshot_path, watch_for_trouble
 from .pad import RUN_TIMEOUT_MS
 
 PROGRAM = 'name = input("name? ")\nprint("hello,", name)\n'
@@ -40,7 +40,7 @@ class Person:
         return text
 
     def wait_synced(self) -> None:
-        self.page.wait_for_function("window.padbox?.pad?.().synced === true", timeout=SYNC_MS)
+        self.page.wait_for_function("() => window.padbox?.pad?.().synced === true", timeout=SYNC_MS)
 
     def wait_for_code(self, text: str, timeout: float = SYNC_MS) -> None:
         self.page.wait_for_function("(t) => window.padbox.getCode().includes(t)", arg=text, timeout=timeout)
@@ -68,7 +68,7 @@ def people(browser: Browser, request: pytest.FixtureRequest) -> Iterator[dict[st
     found: dict[str, Person] = {}
     for role, context, name in zip(("owner", "edit", "view"), contexts, ("Olga", "Eddie", "Vic"), strict=True):
         page = context.new_page()
-        page.on("pageerror", lambda error, role=role: errors.append(f"{role}: {error}"))
+        watch_for_trouble(page, errors, role)
         page.on("dialog", lambda dialog: dialog.accept())  # End pad and Delete ask first
         found[role] = Person(page, name)
     try:
@@ -98,7 +98,7 @@ def test_three_people_edit_run_answer_replay_and_end_a_pad(
 
     # The owner makes the pad from the home page's code, and lands on it as its owner.
     owner.page.goto(server_url + "/")
-    owner.page.wait_for_function("window.padbox && window.padbox.language() === 'python'", timeout=15_000)
+    owner.page.wait_for_function("() => window.padbox && window.padbox.language() === 'python'", timeout=15_000)
     owner.page.evaluate("(code) => window.padbox.setCode(code)", PROGRAM)
     owner.page.click("[data-testid=new-pad]")
     owner.page.wait_for_url("**/p/**")
@@ -117,7 +117,7 @@ def test_three_people_edit_run_answer_replay_and_end_a_pad(
     open_as(editor, edit_link)
     open_as(viewer, view_link)
     assert (editor.state()["role"], viewer.state()["role"]) == ("edit", "view")
-    owner.page.wait_for_function("window.padbox.pad().people.length === 3", timeout=SYNC_MS)
+    owner.page.wait_for_function("() => window.padbox.pad().people.length === 3", timeout=SYNC_MS)
     assert sorted(owner.state()["people"]) == ["Eddie", "Olga", "Vic"]
 
     # Text typed by the editor appears on the owner's page (and the viewer's) within a second.
@@ -162,12 +162,12 @@ def test_three_people_edit_run_answer_replay_and_end_a_pad(
     for person in (owner, editor, viewer):
         person.wait_for_terminal("hello, Ada")
         assert "Mallory" not in person.terminal()
-    owner.page.wait_for_function("!window.padbox.running()", timeout=RUN_TIMEOUT_MS)
+    owner.page.wait_for_function("() => !window.padbox.running()", timeout=RUN_TIMEOUT_MS)
     owner.page.screenshot(path=screenshot_path(request, "answered"))
 
     # Playback: the slider's first step shows the code before the editor typed.
     owner.page.click("[data-testid=pad-playback-button]")
-    owner.page.wait_for_function("(window.padbox.playback()?.length ?? 0) > 1", timeout=SYNC_MS)
+    owner.page.wait_for_function("() => (window.padbox.playback()?.length ?? 0) > 1", timeout=SYNC_MS)
     latest = owner.page.evaluate("window.padbox.playback()")
     assert "# typed by Eddie" in latest["code"]
     owner.page.locator("[data-testid=playback-marker]").first.wait_for(timeout=SYNC_MS)
@@ -193,7 +193,7 @@ def test_three_people_edit_run_answer_replay_and_end_a_pad(
     # The owner ends the pad: read-only everywhere.
     owner.page.click("[data-testid=pad-end]")
     for person in (owner, editor, viewer):
-        person.page.wait_for_function("window.padbox.pad().ended === true", timeout=SYNC_MS)
+        person.page.wait_for_function("() => window.padbox.pad().ended === true", timeout=SYNC_MS)
         assert person.page.get_attribute("#editor .cm-content", "contenteditable") == "false"
         assert person.page.is_disabled("#run")
     frozen = owner.code()
@@ -214,7 +214,7 @@ def test_files_added_and_renamed_reach_everyone(people: dict[str, Person], serve
     editor.page.click("[data-testid=add-file]")
     editor.page.fill("[data-testid=file-name-input]", "util.py")
     editor.page.keyboard.press("Enter")
-    owner.page.wait_for_function("window.padbox.pad().files.includes('util.py')", timeout=SYNC_MS)
+    owner.page.wait_for_function("() => window.padbox.pad().files.includes('util.py')", timeout=SYNC_MS)
     assert editor.state()["file"] == "util.py"
     editor.type_at_end("def twice(x):\n    return 2 * x\n")
 
@@ -223,7 +223,7 @@ def test_files_added_and_renamed_reach_everyone(people: dict[str, Person], serve
     owner.page.click("[data-testid=rename-file]")
     owner.page.fill("[data-testid=file-name-input]", "helpers.py")
     owner.page.keyboard.press("Enter")
-    editor.page.wait_for_function("window.padbox.pad().files.join() === 'main.py,helpers.py'", timeout=SYNC_MS)
+    editor.page.wait_for_function("() => window.padbox.pad().files.join() === 'main.py,helpers.py'", timeout=SYNC_MS)
     # Both were on the renamed file: each follows it under its new name, text intact.
     for person in (owner, editor):
         assert person.state()["file"] == "helpers.py"

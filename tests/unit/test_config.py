@@ -15,6 +15,7 @@ from padbox.config import (
     Settings,
     descriptor,
     flag,
+    frame_origins,
     isolation_mode,
     markdown_table,
 )
@@ -76,6 +77,8 @@ def another_value(setting: Setting, tmp_path: Path) -> str:
         return "3"
     if setting.env == "PADBOX_WEBHOOK_URL":
         return "https://ats.example/hooks/padbox"
+    if setting.parse is frame_origins:
+        return "https://ats.example"
     if setting.default.isdigit():
         return str(int(setting.default) * 2 or 1)
     return "something-else"

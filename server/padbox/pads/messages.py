@@ -56,6 +56,7 @@ class PadRunFinished(PadEvent, frozen=True, tag="pad_run_finished"):
     run_id: str
     verdict: str | None
     at: float
+    exit_code: int | None = None  # the program's, when it exited (the embed API reports it: docs/embed.md)
 
 
 class PadEnded(PadEvent, frozen=True, tag="pad_ended"):

@@ -309,7 +309,7 @@ class Pads:
             finally:
                 end = await run.follow()
             await self.store.run_finished(room.id, run.run_id, end)
-            room.announce(lambda role: PadRunFinished(run.run_id, end.verdict, end.finished_at))
+            room.announce(lambda role: PadRunFinished(run.run_id, end.verdict, end.finished_at, end.exit_code))
         except Exception:
             log.exception("pad %s: recording run %s failed", room.id, run.run_id)
         finally:

@@ -28,3 +28,4 @@ class Served:
     readiness: Callable[[], Awaitable[Readiness]]
     pads: Pads
     questions: QuestionService
+    embed_origins: tuple[str, ...] = ()  # who may frame /embed/p/<id> (web/headers.py, web/embed.py)
