@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from .conftest import LAPTOP, screenshot_path
+from .conftest import LAPTOP, screenshot_path, watch_for_trouble
 from .pad import RUN_TIMEOUT_MS
 
 PROGRAM = 'name = input("name? ")\nprint("hello,", name)\n'
@@ -35,10 +35,10 @@ def contexts(browser: Browser, request: pytest.FixtureRequest) -> Iterator[dict[
     made = {role: browser.new_context(viewport=LAPTOP) for role in ("owner", "edit")}
     errors: list[str] = []
     for role, context in made.items():
-        context.on("page", lambda page, role=role: page.on("pageerror", lambda e: errors.append(f"{role}: {e}")))
+        context.on("page", lambda page, role=role: watch_for_trouble(page, errors, role))
     try:
         yield made
-        assert not errors, f"a page threw: {errors}"
+        assert not errors, f"a page threw or the CSP blocked something: {errors}"
     finally:
         for role, context in made.items():
             for index, page in enumerate(context.pages):
@@ -50,7 +50,7 @@ def join(page: Page, link: str, name: str) -> None:
     page.goto(link)
     page.fill("#pad-name-input", name)
     page.click("[data-testid=pad-name-ok]")
-    page.wait_for_function("window.padbox?.pad?.().synced === true", timeout=SYNC_MS)
+    page.wait_for_function("() => window.padbox?.pad?.().synced === true", timeout=SYNC_MS)
 
 
 def history(server_url: str, pad: dict[str, Any]) -> dict[str, Any]:
@@ -103,11 +103,11 @@ def test_the_owner_replays_a_paste_a_tab_switch_and_the_terminal_input(
     # The candidate runs the pad and answers its prompt in the terminal.
     candidate.click("#editor .cm-content")
     candidate.keyboard.press("Control+Enter")
-    candidate.wait_for_function("window.padbox.terminalText().includes('name?')", timeout=RUN_TIMEOUT_MS)
+    candidate.wait_for_function("() => window.padbox.terminalText().includes('name?')", timeout=RUN_TIMEOUT_MS)
     candidate.click(".xterm")
     candidate.keyboard.type("Ada\n")
-    candidate.wait_for_function("window.padbox.terminalText().includes('hello, Ada')", timeout=RUN_TIMEOUT_MS)
-    candidate.wait_for_function("!window.padbox.running()", timeout=RUN_TIMEOUT_MS)
+    candidate.wait_for_function("() => window.padbox.terminalText().includes('hello, Ada')", timeout=RUN_TIMEOUT_MS)
+    candidate.wait_for_function("() => !window.padbox.running()", timeout=RUN_TIMEOUT_MS)
     candidate.close()  # the candidate's page is gone before the owner replays anything
     other.close()
 
@@ -119,7 +119,7 @@ def test_the_owner_replays_a_paste_a_tab_switch_and_the_terminal_input(
     join(owner, pad["links"]["owner"], "Olga")
     owner.click("[data-testid=pad-playback-button]")
     owner.wait_for_function(
-        "(window.padbox.playback()?.moments ?? []).some((m) => m.kind === 'input')", timeout=SYNC_MS
+        "() => (window.padbox.playback()?.moments ?? []).some((m) => m.kind === 'input')", timeout=SYNC_MS
     )
     moments = owner.evaluate("window.padbox.playback().moments")
     shown = {m["kind"] for m in moments}
@@ -148,7 +148,7 @@ def test_the_owner_replays_a_paste_a_tab_switch_and_the_terminal_input(
     while owner.evaluate("window.padbox.playback().time") > owner.evaluate("window.padbox.playback().moments[0].at"):
         owner.click("[data-testid=playback-previous]")
     owner.click("[data-testid=playback-play]")
-    owner.wait_for_function("window.padbox.playback().playing === false", timeout=60_000)
+    owner.wait_for_function("() => window.padbox.playback().playing === false", timeout=60_000)
     assert "hello, Ada" in owner.evaluate("window.padbox.playback().terminal")
 
     # A pinned note, then the report.
@@ -157,7 +157,7 @@ def test_the_owner_replays_a_paste_a_tab_switch_and_the_terminal_input(
     owner.click("[data-testid=pad-pin]")
     owner.wait_for_selector("[data-testid=pad-pinned-note]", timeout=SYNC_MS)
     owner.click("[data-testid=pad-report-button]")
-    owner.wait_for_function("window.padbox.report() !== null", timeout=SYNC_MS)
+    owner.wait_for_function("() => window.padbox.report() !== null", timeout=SYNC_MS)
     facts = owner.inner_text("[data-testid=pad-report-body]")
     assert "Pastes" in facts and "Focus lost" in facts and "explained the approach" in facts
     report = owner.evaluate("window.padbox.report()")
