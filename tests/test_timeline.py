@@ -313,7 +313,8 @@ async def test_a_pads_end_is_posted_signed_once_and_a_replay_is_rejected(
     def ours() -> list[Any]:
         return [r for r in hooks.received if json.loads(r.body)["report"]["pad"]["id"] == pad["id"]]
 
-    await eventually(lambda: ours(), 15, "the webhook received")
+    took = await eventually(lambda: ours(), 15, "the webhook received")
+    print(f"the report reached the receiver {took * 1000:.0f} ms after the end was answered")
     (first,) = ours()
     verifier = Verifier(SECRET)
     assert verifier.verify(first.headers, first.body) is True

@@ -491,7 +491,7 @@ function connectEvents() {
         ended = Boolean(message.ended);
         applyCapabilities();
         // The candidate's page (an edit link) reports pastes and focus, and says so once.
-        if (role === "edit" && !recording) {
+        if (role === "edit" && !recording && !ended) {
           recording = startRecording({
             send: (action) => events?.send(action) ?? false,
             threshold: Number(message.paste_chars) || 0,
@@ -515,6 +515,8 @@ function connectEvents() {
       ended() {
         embed?.emit(EmbedEvent.PAD_ENDED, {});
         ended = true;
+        recording?.stop(); // nothing more is recorded once the pad has ended
+        recording = null;
         applyCapabilities();
         notices.show({ text: "The owner ended this pad: it is read-only now.", kind: "info" });
       },

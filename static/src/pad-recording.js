@@ -59,6 +59,7 @@ export class FocusReport {
  */
 export function startRecording({ send, threshold, padId, notices, win = window }) {
   const report = new FocusReport(send);
+  let stopped = false;
   const doc = win.document;
   const onBlur = () => report.focus(false);
   const onFocus = () => report.focus(true);
@@ -78,9 +79,10 @@ export function startRecording({ send, threshold, padId, notices, win = window }
   }
   return {
     inserted(chars) {
-      if (isPaste(chars, threshold)) send({ type: PadAction.PASTE, size: chars });
+      if (!stopped && isPaste(chars, threshold)) send({ type: PadAction.PASTE, size: chars });
     },
     stop() {
+      stopped = true;
       win.removeEventListener("blur", onBlur);
       win.removeEventListener("focus", onFocus);
       doc.removeEventListener("visibilitychange", onVisibility);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { FocusReport, isPaste } from "../src/pad-recording.js";
+import { FocusReport, isPaste, RECORDED_NOTICE, startRecording } from "../src/pad-recording.js";
 import { formatDuration, reportFacts } from "../src/pad-report.js";
 import { describeMark, moments, neighbour, Playback, terminalAt, timePosition } from "../src/playback.js";
 
@@ -100,4 +100,44 @@ test("a playback's time runs to its last moment, past its last edit", () => {
   assert.equal(playback.stepAtTime(105), 0);
   assert.equal(playback.terminalAt(104.1).typed, "Grace\n");
   assert.equal(playback.moments.filter((m) => m.kind === "input").length, 1);
+});
+
+/** A window with just what startRecording touches: listeners, focus, visibility, storage. */
+function fakeWindow() {
+  const listeners = new Map();
+  const on = (name, fn) => listeners.set(name, [...(listeners.get(name) ?? []), fn]);
+  const off = (name, fn) => listeners.set(name, (listeners.get(name) ?? []).filter((f) => f !== fn));
+  const stored = new Map();
+  const document = { visibilityState: "visible", hasFocus: () => true, addEventListener: on, removeEventListener: off };
+  return {
+    document,
+    addEventListener: on,
+    removeEventListener: off,
+    localStorage: { getItem: (k) => stored.get(k) ?? null, setItem: (k, v) => stored.set(k, v) },
+    fire: (name) => (listeners.get(name) ?? []).forEach((fn) => fn()),
+  };
+}
+
+test("an editor's page reports pastes and focus, tells the candidate once per pad, and stops at the pad's end", () => {
+  const win = fakeWindow();
+  const sent = [];
+  const shown = [];
+  const notices = { show: (notice) => shown.push(notice.text) };
+  const recording = startRecording({ send: (a) => sent.push(a), threshold: 80, padId: "p1", notices, win });
+  startRecording({ send: () => {}, threshold: 80, padId: "p1", notices, win }).stop();
+  assert.deepEqual(shown, [RECORDED_NOTICE], "told once, however often the page joins");
+  recording.inserted(12);
+  recording.inserted(300);
+  win.fire("blur");
+  win.document.visibilityState = "hidden";
+  win.fire("visibilitychange");
+  assert.deepEqual(sent, [
+    { type: "paste", size: 300 },
+    { type: "focus", state: "lost" },
+    { type: "focus", state: "hidden" },
+  ]);
+  recording.stop();
+  win.fire("focus");
+  recording.inserted(500);
+  assert.equal(sent.length, 3, "nothing after the end");
 });
