@@ -169,7 +169,12 @@ class DeliveryWorker:
             "User-Agent": "padbox-webhook/1",
         }
         try:
-            answer = await self._client.post(self.settings.url, content=body, headers=headers)
+            # httpx's timeout bounds each read and write; this bounds the whole attempt, so a receiver trickling its
+            # answer cannot hold a delivery past its lease (another node would then send it a second time).
+            async with asyncio.timeout(self.settings.timeout_s):
+                answer = await self._client.post(self.settings.url, content=body, headers=headers)
+        except TimeoutError:
+            return f"no answer within {self.settings.timeout_s:g} s"
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__}: {exc}"
         if 200 <= answer.status_code < 300:
