@@ -109,7 +109,9 @@ async def test_python_completes_diagnoses_and_goes_to_another_files_definition(l
 
 
 async def test_cpp_completes_a_vectors_members_and_finds_a_header(lsp_server: ServerProcess) -> None:
-    main = '#include <vector>\n#include "util.h"\n\nint main() {\n  std::vector<int> v;\n  v.pu\n  return helper();\n}\n'
+    main = (
+        '#include <vector>\n#include "util.h"\n\nint main() {\n  std::vector<int> v;\n  v.pu\n  return helper();\n}\n'
+    )
     util = "#pragma once\nint helper();\n"
     pad = new_pad(lsp_server, "cpp", {"main.cpp": main, "util.h": util})
     async with await help_for(lsp_server, pad) as client:
