@@ -161,7 +161,7 @@ async def test_bash_completes_and_diagnoses(lsp_server: ServerProcess) -> None:
     pad = new_pad(lsp_server, "bash", {"main.sh": script})
     async with await help_for(lsp_server, pad) as client:
         assert "echo" in await completes(client, "main.sh", script, 2, 3, "echo")
-        await client.wait_for(lambda: 1 in diagnostic_lines(client, "main.sh"))  # shellcheck: `cd $1` unquoted, unchecked
+        await client.wait_for(lambda: 1 in diagnostic_lines(client, "main.sh"))  # shellcheck: `cd $1`
 
 
 async def test_a_viewer_gets_hover_and_diagnostics_but_no_completion(lsp_server: ServerProcess) -> None:
