@@ -156,7 +156,7 @@ async def propagation_on_and_off(server: PadboxProcess, plan: Plan) -> dict[str,
                 files = await current_files(server, pad)
                 file, text = next(iter(files.items()))
                 await client.ask("textDocument/hover", file, text, 0, 1)  # an editor's first request starts it
-                await client.wait_for(lambda c=client: "ready" in c.states(), timeout=120)
+                await started(client)
                 rows[mode].append(await pads.propagation(server, 8, rounds, pad))
     return {
         mode: {
@@ -166,6 +166,10 @@ async def propagation_on_and_off(server: PadboxProcess, plan: Plan) -> dict[str,
         }
         for mode, found in rows.items()
     }
+
+
+async def started(client: LspClient) -> None:
+    await client.wait_for(lambda: "ready" in client.states(), timeout=120)
 
 
 async def current_files(server: PadboxProcess, pad: dict[str, Any]) -> dict[str, str]:

@@ -38,7 +38,8 @@ class LanguageServer:
 
 
 SERVERS: dict[str, LanguageServer] = {
-    "python": LanguageServer(("pylsp",), "python", PYLSP_SETTINGS),
+    # pylsp with a 150 ms lint debounce instead of its fixed 500 ms (runner-image/lsp/pylsp_padbox.py)
+    "python": LanguageServer(("python3", "/opt/padbox-lsp/pylsp_padbox.py"), "python", PYLSP_SETTINGS),
     "c": LanguageServer(CLANGD, "c"),
     "cpp": LanguageServer(CLANGD, "cpp"),
     "javascript": LanguageServer(TYPESCRIPT, "javascript"),
