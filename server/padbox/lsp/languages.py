@@ -25,6 +25,9 @@ PYLSP_SETTINGS: dict[str, Any] = {
             "autopep8": {"enabled": False},
             "yapf": {"enabled": False},
             "pyflakes": {"enabled": True},
+            # Documentation for the first few items only: pylsp resolves 25 by default, which was half of a
+            # completion's time, and completionItem/resolve is not relayed to fetch the rest.
+            "jedi_completion": {"resolve_at_most": 5},
         }
     }
 }
