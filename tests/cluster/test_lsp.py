@@ -36,7 +36,7 @@ async def test_a_language_help_socket_on_another_node_is_served_by_the_pads_home
                     "--filter",
                     f"label=padbox.session=lsp-{pad['id']}",
                     "--format",
-                    '{{ index .Labels "padbox.node" }}',
+                    '{{.Label "padbox.node"}}',
                 ],
                 capture_output=True,
                 text=True,
