@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ServerProcess, instance_name, start_server
+from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
 from tests.eventually import eventually
 from tests.faults.conftest import record
 from tests.pads_client import LspClient, YClient, append, http
@@ -122,3 +124,25 @@ async def test_a_frozen_language_server_is_judged_hung_and_restarted(lsp_server:
         await editor.close()
         await viewer.close()
     await eventually(lambda: not language_server(pad["id"]), 30, "the idle server's container removed")
+
+
+async def test_language_servers_stop_with_the_server_and_a_killed_servers_are_reaped_at_restart(
+    tmp_path: Path,
+) -> None:
+    instance = instance_name("faults-lsp-leftovers")
+    data = str(tmp_path / "data")
+    for how in (signal.SIGTERM, signal.SIGKILL):
+        server = start_server(tmp_path, instance, PADBOX_POOL_SIZE="0", PADBOX_DATA_DIR=data)
+        pad, editor, viewer, container = await started(server)
+        server.stop(how)
+        for client in (editor, viewer):
+            assert await client.closed(10) in (1001, 1006, 1012)
+        if how == signal.SIGTERM:  # a clean stop removes its language servers itself
+            assert not docker_containers(instance), "a language server outlived its server's shutdown"
+    # The SIGKILLed server's language server is still there (its attach gone, it may be exiting by itself); the next
+    # server of the instance reaps whatever is left at start-up.
+    again = start_server(tmp_path, instance, PADBOX_POOL_SIZE="0", PADBOX_DATA_DIR=data)
+    try:
+        await eventually(lambda: not docker_containers(instance), 30, "the killed server's language server reaped")
+    finally:
+        again.stop()
