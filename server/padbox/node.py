@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from padbox.cluster.service import ClusterService
 from padbox.core.runner import Readiness, Runner
+from padbox.lsp.manager import LanguageHelp
 from padbox.pads.service import Pads
 from padbox.pads.store import PadStore
 from padbox.questions.service import QuestionService
@@ -49,6 +50,7 @@ class Node:
         cluster: ClusterService | None = None,
         shutdown: Shutdown = Shutdown(grace_s=10),
         deliveries: DeliveryWorker | None = None,
+        help: LanguageHelp | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -57,6 +59,7 @@ class Node:
         self.cluster = cluster
         self.shutdown = shutdown
         self.deliveries = deliveries
+        self.help = help
         self._left = False
 
     async def start(self) -> None:
@@ -104,7 +107,12 @@ class Node:
             log.exception("shutting sessions down failed")
 
     async def _end_sessions(self) -> None:
-        await asyncio.gather(self.pads.shut_down(), self.runner.shut_down())
+        await asyncio.gather(self.pads.shut_down(), self.runner.shut_down(), self._end_help())
+
+    async def _end_help(self) -> None:
+        """Language-help sockets closed and language servers stopped, their sandboxes removed."""
+        if self.help is not None:
+            await self.help.shut_down()
 
     async def stop(self) -> None:
         """Pads, runner, question bank, membership, then the store and the engine's client: nothing is left
@@ -113,6 +121,7 @@ class Node:
         if self.deliveries is not None:  # first: a delivery cut short is released to the other nodes
             await self.deliveries.stop()
         await self.pads.shut_down()
+        await self._end_help()
         await self.runner.shut_down()
         await self.questions.stop()  # its test runs' runs have ended; it needs the store until then
         await self.pads.close()

@@ -38,12 +38,13 @@ from padbox.pads.messages import (
     RunEntry,
     RunError,
     RunPad,
+    SettingEntry,
     UpdateEntry,
     encode,
 )
 from padbox.pads.model import PadLimits, PadRole
 from padbox.pads.rooms import Listener, Peer, Room
-from padbox.pads.store import Author, MarkRecord, PadRecord, PadStore, RunRecord, UpdateRecord
+from padbox.pads.store import Author, MarkRecord, PadRecord, PadStore, RunRecord, SettingRecord, UpdateRecord
 
 log = logging.getLogger("padbox.pads")
 
@@ -379,6 +380,20 @@ class Pads:
         await self.store.add_mark(room.id, record)
         room.tell_owners(PadMark(_mark_entry(record)))
 
+    # --- the owner's settings (language help's switch) --------------------------------------------------
+    async def setting(self, pad_id: str, key: str, name: str, default: Any) -> Any:
+        """An owner's setting of the pad, as any role may read it."""
+        pad, _ = await self.enter(pad_id, key)
+        return await self.store.setting(pad.id, name, default)
+
+    async def set_setting(self, pad_id: str, key: str, name: str, value: Any, who: str | None) -> None:
+        """The owner changes a setting; recorded in the pad's history with its time and author."""
+        pad, role = await self.enter(pad_id, key)
+        _owner_only(role)
+        await self.store.set_setting(
+            pad.id, SettingRecord(time.time(), Author(model.display_name(who, role), role), name, value)
+        )
+
     async def history(self, pad_id: str, key: str) -> History:
         pad, role = await self.enter(pad_id, key)
         _owner_only(role)
@@ -390,14 +405,22 @@ class Pads:
         updates = tuple(_update_entry(u) for u in await self.store.updates(pad_id))
         runs = tuple(_run_entry(r) for r in await self.store.runs(pad_id))
         marks = tuple(_mark_entry(m) for m in await self.store.marks(pad_id))
-        return History(info, updates, runs, marks)
+        settings = tuple(_setting_entry(r) for r in await self.store.settings(pad_id))
+        return History(info, updates, runs, marks, settings)
 
     async def export(self, pad_id: str, key: str) -> Export:
         history = await self.history(pad_id, key)
         pad, _ = await self.enter(pad_id, key)
         async with self.using(pad) as room:
             state = room.doc.get_update()
-        return Export(history.pad, history.updates, history.runs, base64.b64encode(state).decode(), marks=history.marks)
+        return Export(
+            history.pad,
+            history.updates,
+            history.runs,
+            base64.b64encode(state).decode(),
+            marks=history.marks,
+            settings=history.settings,
+        )
 
     async def record_of(self, pad_id: str) -> tuple[PadInfo, model.PadContent, History] | None:
         """A pad as its owner sees it, with no key (the webhook's report is built from this); None once purged."""
@@ -451,6 +474,10 @@ def _mark_entry(mark: MarkRecord) -> MarkEntry:
 def _update_entry(update: UpdateRecord) -> UpdateEntry:
     author = AuthorInfo(update.author.name, update.author.role)
     return UpdateEntry(update.seq, update.at, author, base64.b64encode(update.data).decode())
+
+
+def _setting_entry(record: SettingRecord) -> SettingEntry:
+    return SettingEntry(record.at, AuthorInfo(record.author.name, record.author.role), record.name, record.value)
 
 
 def _run_entry(run: RunRecord) -> RunEntry:

@@ -135,6 +135,14 @@ class UpdateRecord:
 
 
 @dataclass(frozen=True)
+class SettingRecord:
+    at: float
+    author: Author
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
 class RunStart:
     run_id: str
     at: float
@@ -307,6 +315,51 @@ class PadStore:
             for row in rows
         ]
 
+    # --- the owner's settings -----------------------------------------------------------------------
+    @_storage
+    async def set_setting(self, pad_id: str, record: SettingRecord) -> None:
+        """Record a setting's new value (the pad's activity time moves with it)."""
+        async with self.engine.begin() as connection:
+            last = await connection.scalar(
+                sa.select(sa.func.max(tables.settings.c.seq)).where(tables.settings.c.pad_id == pad_id)
+            )
+            await connection.execute(
+                tables.settings.insert().values(
+                    pad_id=pad_id,
+                    seq=(last or 0) + 1,
+                    at=record.at,
+                    author_name=record.author.name,
+                    author_role=record.author.role.value,
+                    name=record.name,
+                    value=json.dumps(record.value),
+                )
+            )
+            await connection.execute(pads.update().where(pads.c.id == pad_id).values(active_at=record.at))
+
+    @_storage
+    async def settings(self, pad_id: str) -> list[SettingRecord]:
+        """Every setting change of a pad, oldest first."""
+        query = tables.settings.select().where(tables.settings.c.pad_id == pad_id).order_by(tables.settings.c.seq)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            SettingRecord(
+                row["at"],
+                Author(row["author_name"], PadRole(row["author_role"])),
+                row["name"],
+                json.loads(row["value"]),
+            )
+            for row in rows
+        ]
+
+    async def setting(self, pad_id: str, name: str, default: Any) -> Any:
+        """A setting's current value (its last change), else `default`."""
+        value = default
+        for record in await self.settings(pad_id):
+            if record.name == name:
+                value = record.value
+        return value
+
     # --- runs ---------------------------------------------------------------------------------------
     @_storage
     async def run_started(self, pad_id: str, run: RunStart) -> None:
@@ -412,7 +465,7 @@ class PadStore:
             for chunk in _chunks(stale, 500):
                 await connection.execute(updates.delete().where(updates.c.pad_id.in_(chunk)))
                 await connection.execute(runs.delete().where(runs.c.pad_id.in_(chunk)))
-                for table in (tables.marks, tables.transcripts, tables.webhooks):
+                for table in (tables.marks, tables.transcripts, tables.webhooks, tables.settings):
                     await connection.execute(table.delete().where(table.c.pad_id.in_(chunk)))
                 await connection.execute(pads.delete().where(pads.c.id.in_(chunk)))
         return stale

@@ -1,7 +1,7 @@
 """The pads' tables that Alembic migrates (pads/migrations, version table `pads_alembic_version`): the timeline's
-marks (pastes, focus, the owner's pinned notes), each run's transcript (output and typed input with times), and the
-webhook outbox. The pads' first tables (store.py) are still made by `create_all`; every table added since is a
-migration here, so an existing database gains them at start-up without losing anything.
+marks (pastes, focus, the owner's pinned notes), each run's transcript (output and typed input with times), the
+webhook outbox, and the owner's settings. The pads' first tables (store.py) are still made by `create_all`; every
+table added since is a migration here, so an existing database gains them at start-up without losing anything.
 """
 
 from __future__ import annotations
@@ -49,4 +49,18 @@ webhooks = sa.Table(
     sa.Column("delivered_at", sa.Float, nullable=True),
     sa.Column("gave_up_at", sa.Float, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
+)
+
+# The owner's settings of a pad (language help on or off), as a log: the last row of a setting is its value, and
+# every row is a history entry with its time and author.
+settings = sa.Table(
+    "pad_settings",
+    metadata,
+    sa.Column("pad_id", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("author_name", sa.String(128), nullable=False),
+    sa.Column("author_role", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),  # JSON
 )
