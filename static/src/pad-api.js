@@ -52,6 +52,8 @@ export function padCalls(id, key) {
     notes: () => call(padApi(id, key, "notes")),
     saveNotes: (notes) => call(padApi(id, key, "notes"), { method: "PUT", body: { notes } }),
     history: () => call(padApi(id, key, "history")),
+    languageHelp: () => call(padApi(id, key, "language-help")),
+    setLanguageHelp: (enabled) => call(padApi(id, key, "language-help"), { method: "PUT", body: { enabled } }),
     exportUrl: () => padApi(id, key, "export"),
   };
 }

@@ -1,0 +1,220 @@
+// The pad's language-help socket (/ws/pads/<id>/lsp): one JSON-RPC message per text frame, reconnecting after a
+// drop like the events socket. It is also the `Transport` @codemirror/lsp-client talks through, and it keeps the
+// library's questions from ever waiting on a socket that is down or on help that is off: those are answered here,
+// at once, with the same empty answers the server gives a stale request. No DOM and no CodeMirror: the socket
+// factory and timers are injected (test/pad-lsp-connection.test.js).
+
+import { emptyResult, HelpState, mayAsk, stateOfError, withHash } from "./lsp-wire.js";
+import { describePadClose } from "./pad-events.js";
+
+// The page's copy of a document is never the truth (the server feeds its language server from the pad's Y.Doc),
+// so sending it would only cost bandwidth: these notifications stay in the page.
+const KEPT_HERE = new Set(["textDocument/didOpen", "textDocument/didChange", "textDocument/didClose", "textDocument/didSave"]);
+
+const NOT_CONNECTED = -32099; // JSON-RPC's server-error range: an `initialize` the dropped socket never answered
+
+const NO_HANDLERS = Object.freeze({ state() {}, open() {}, closed() {} });
+
+export class PadLspConnection {
+  /**
+   * @param {object} options
+   * @param {string} options.url  the socket's address, key and name included
+   * @param {(uri: string) => string | null} options.getText  a document's text in this page now (for the hash)
+   * @param {object} options.handlers  state({state, language, message}) on every change (the page's own
+   *   connecting states too), open() when a socket opens (the client then initializes over it again),
+   *   closed({code, reason, text, final}) for each close
+   * @param {(url: string) => WebSocket} [options.createSocket]
+   * @param {number} [options.maxDelayMs]  the longest pause between two tries
+   */
+  constructor({ url, getText, handlers, createSocket = (u) => new WebSocket(u), timers = globalThis, maxDelayMs = 5000 }) {
+    this.url = url;
+    this.getText = getText;
+    this.handlers = { ...NO_HANDLERS, ...handlers };
+    this.createSocket = createSocket;
+    this.timers = timers;
+    this.maxDelayMs = maxDelayMs;
+    this.subscribers = [];
+    this.socket = null;
+    this.open = false;
+    this.pending = new Map(); // request id -> method, for requests the socket has not answered yet
+    this.failures = 0;
+    this.timer = null;
+    this.stopped = false;
+    this.help = { state: HelpState.CONNECTING, language: "", message: "" };
+  }
+
+  // --- the Transport @codemirror/lsp-client asks for
+
+  subscribe(handler) {
+    if (!this.subscribers.includes(handler)) this.subscribers.push(handler);
+  }
+
+  unsubscribe(handler) {
+    this.subscribers = this.subscribers.filter((h) => h !== handler);
+  }
+
+  /** One message from the client: sent on the socket, kept here, or answered here (never thrown back). */
+  send(text) {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!message || typeof message !== "object") return;
+    const isRequest = typeof message.method === "string" && "id" in message;
+    if (!isRequest) {
+      if (KEPT_HERE.has(message.method)) return;
+      if (this.open) this.socket.send(text);
+      return;
+    }
+    if (message.method === "initialize") {
+      if (this.open) this.forward(message);
+      else this.answerLater({ jsonrpc: "2.0", id: message.id, error: { code: NOT_CONNECTED, message: "not connected" } });
+      return;
+    }
+    if (!this.open || !mayAsk(this.help.state)) {
+      this.answerLater({ jsonrpc: "2.0", id: message.id, result: emptyResult(message.method) });
+      return;
+    }
+    this.forward(withHash(message, this.getText));
+  }
+
+  forward(message) {
+    this.pending.set(message.id, message.method);
+    this.socket.send(JSON.stringify(message));
+  }
+
+  /** Deliver an answer made here after the library has registered its request (it sends, then waits). */
+  answerLater(message) {
+    this.timers.setTimeout(() => this.deliver(JSON.stringify(message)), 0);
+  }
+
+  deliver(text) {
+    for (const handler of [...this.subscribers]) handler(text);
+  }
+
+  // --- the socket
+
+  start() {
+    this.stopped = false;
+    this.connect();
+  }
+
+  setHelp(help) {
+    this.help = {
+      state: String(help.state ?? HelpState.IDLE),
+      language: String(help.language ?? this.help.language ?? ""),
+      message: String(help.message ?? ""),
+    };
+    this.handlers.state(this.help);
+  }
+
+  connect() {
+    if (this.stopped) return;
+    this.setHelp({ state: this.failures === 0 ? HelpState.CONNECTING : HelpState.RECONNECTING });
+    let socket;
+    try {
+      socket = this.createSocket(this.url);
+    } catch {
+      this.closed(1006, "");
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      if (socket !== this.socket) return;
+      this.open = true;
+      this.handlers.open();
+    };
+    socket.onmessage = (event) => {
+      if (socket === this.socket && typeof event.data === "string") this.receive(event.data);
+    };
+    socket.onerror = () => {};
+    socket.onclose = (event) => {
+      if (socket === this.socket) this.closed(event.code, event.reason);
+    };
+  }
+
+  /** One frame from the server: the state for the page, anything else for the client (refusals made empty). */
+  receive(text) {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!message || typeof message !== "object") return;
+    if (message.method === "padbox/state") {
+      this.failures = 0;
+      if (message.params && typeof message.params.state === "string") this.setHelp(message.params);
+      return;
+    }
+    if ("id" in message && !("method" in message) && this.pending.has(message.id)) {
+      const method = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.error && method !== "initialize") {
+        // A refusal (view role, help off, unavailable, unsupported) is a state, not a failure to show: the
+        // question gets the empty answer, and the indicator says why.
+        const state = stateOfError(message.error.code);
+        if (state && state !== this.help.state) this.setHelp({ state, message: message.error.message ?? "" });
+        this.deliver(JSON.stringify({ jsonrpc: "2.0", id: message.id, result: emptyResult(method) }));
+        return;
+      }
+    }
+    this.deliver(text);
+  }
+
+  /** Every question still waiting on a socket that is gone gets its empty answer now. */
+  answerPending() {
+    const pending = [...this.pending];
+    this.pending.clear();
+    for (const [id, method] of pending) {
+      this.deliver(
+        JSON.stringify(
+          method === "initialize"
+            ? { jsonrpc: "2.0", id, error: { code: NOT_CONNECTED, message: "the connection dropped" } }
+            : { jsonrpc: "2.0", id, result: emptyResult(method) },
+        ),
+      );
+    }
+  }
+
+  closed(code, reason) {
+    this.socket = null;
+    this.open = false;
+    this.answerPending();
+    if (this.stopped) return;
+    const words = describePadClose(code, reason || "");
+    this.handlers.closed({ code, reason, ...words });
+    if (words.final) {
+      this.stopped = true;
+      this.setHelp({ state: HelpState.UNAVAILABLE, message: words.text });
+      return;
+    }
+    this.failures += 1;
+    this.setHelp({ state: HelpState.RECONNECTING });
+    const delay = Math.min(this.maxDelayMs, 250 * 2 ** Math.min(this.failures, 6));
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, delay);
+  }
+
+  /** Close for good (the page goes away, or its pad was closed to it). */
+  stop() {
+    this.stopped = true;
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+    const socket = this.socket;
+    this.socket = null;
+    this.open = false;
+    this.answerPending();
+    if (socket) {
+      try {
+        socket.close(1000);
+      } catch {
+        // already closing
+      }
+    }
+  }
+}
