@@ -254,6 +254,9 @@ export function createLanguageHelp({ url, createSocket, getText, display, onStat
         diagnosticsChanged(null);
         client.disconnect();
         client.connect(connection);
+        // A socket that drops before `initialize` is answered rejects this; the next socket initialises again,
+        // and questions meanwhile are answered empty by the connection, so nothing waits on it.
+        client.initializing.catch(() => {});
       },
     },
   });
