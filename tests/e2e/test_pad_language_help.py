@@ -1,0 +1,180 @@
+"""Language help in the pad, in real browsers against the real server and its real language servers: two people
+on one Python pad see the same diagnostic, one of them completes `os.pa` to `os.path` from the list and the other
+sees the text; the owner's switch turns it off and on for both; a language without help says so, never an error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page
+from playwright.sync_api import Error as PlaywrightError
+
+from .conftest import LAPTOP, screenshot_path
+from .test_pads import Person, create_pad, open_as
+
+# The first question starts the pad's language server in its sandbox: seconds on a cold, shared machine.
+READY_MS = 90_000
+DIAGNOSTIC_MS = 30_000
+SYNC_MS = 10_000
+# A completion asked while the server's copy still lacks the last keystroke is answered empty (never wrong);
+# a person then asks again with Ctrl+Space, as the test does.
+COMPLETION_TRIES = 6
+COMPLETION_WAIT_MS = 5_000
+
+BROKEN = "print(undefined_name)\n"
+
+
+@pytest.fixture
+def two(browser: Browser, request: pytest.FixtureRequest) -> Iterator[dict[str, Person]]:
+    """The owner and an editor, each in a browser context of their own; screenshots of both when the test ends,
+    and no page may throw."""
+    contexts = [browser.new_context(viewport=LAPTOP) for _ in range(2)]
+    errors: list[str] = []
+    found: dict[str, Person] = {}
+    for role, context, name in zip(("owner", "edit"), contexts, ("Olga", "Eddie"), strict=True):
+        page = context.new_page()
+        page.on("pageerror", lambda error, role=role: errors.append(f"{role}: {error}"))
+        found[role] = Person(page, name)
+    try:
+        yield found
+        assert not errors, f"a page threw: {errors}"
+    finally:
+        try:
+            for role, person in found.items():
+                person.page.screenshot(path=screenshot_path(request, role))
+        finally:
+            for context in contexts:
+                context.close()
+
+
+def help_state(page: Page) -> dict[str, str]:
+    element = page.locator("[data-testid=pad-help]")
+    return {"state": element.get_attribute("data-state") or "", "text": element.inner_text()}
+
+
+def wait_for_help(person: Person, state: str, timeout: float = READY_MS) -> None:
+    try:
+        person.page.wait_for_selector(f"[data-testid=pad-help][data-state={state}]", timeout=timeout)
+    except PlaywrightError:
+        raise AssertionError(
+            f"{person.name}'s language help never became {state!r}: {help_state(person.page)}"
+        ) from None
+
+
+def diagnostics(page: Page) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=pad-diagnostic]')].map((li) => ({
+              file: li.dataset.file, line: Number(li.dataset.line), severity: li.dataset.severity,
+              text: li.innerText}))"""
+    )
+    return rows
+
+
+def wait_for_diagnostic(person: Person, needle: str, timeout: float = DIAGNOSTIC_MS) -> dict[str, Any]:
+    person.page.wait_for_function(
+        """(needle) => [...document.querySelectorAll('[data-testid=pad-diagnostic]')]
+              .some((li) => li.innerText.includes(needle))""",
+        arg=needle,
+        timeout=timeout,
+    )
+    return next(row for row in diagnostics(person.page) if needle in row["text"])
+
+
+def complete(person: Person, label: str) -> None:
+    """Wait for the completion list to offer `label` (asking again with Ctrl+Space when an answer came back
+    empty), then pick it with the mouse, as a person would."""
+    for _ in range(COMPLETION_TRIES):
+        try:
+            person.page.wait_for_function(
+                """(label) => [...document.querySelectorAll('.cm-tooltip-autocomplete .cm-completionLabel')]
+                      .some((e) => e.textContent === label)""",
+                arg=label,
+                timeout=COMPLETION_WAIT_MS,
+            )
+            break
+        except PlaywrightError:
+            person.page.keyboard.press("Control+Space")
+    else:
+        raise AssertionError(f"the completion list never offered {label!r}: {help_state(person.page)}")
+    option = person.page.locator(".cm-tooltip-autocomplete li").filter(
+        has=person.page.locator(".cm-completionLabel", has_text=re.compile(f"^{re.escape(label)}$"))
+    )
+    option.first.scroll_into_view_if_needed()
+    option.first.click()
+
+
+def test_two_people_share_diagnostics_and_one_completes_from_the_list(
+    two: dict[str, Person], server_url: str, request: pytest.FixtureRequest
+) -> None:
+    owner, editor = two["owner"], two["edit"]
+    created = create_pad(server_url, language="python", files=[{"name": "main.py", "content": BROKEN}])
+    open_as(owner, created["links"]["owner"])
+    open_as(editor, created["links"]["edit"])
+
+    # Coming to the editor to type starts the pad's language server; both pages follow its state to ready.
+    editor.page.click("#editor .cm-content")
+    wait_for_help(editor, "ready")
+    wait_for_help(owner, "ready")
+    assert help_state(editor.page)["text"] == "language help: ready"
+
+    # The server computes the diagnostics once and both pages show the same one, listed and underlined.
+    mine = wait_for_diagnostic(editor, "undefined_name")
+    theirs = wait_for_diagnostic(owner, "undefined_name")
+    assert mine == theirs
+    assert (mine["file"], mine["line"], mine["severity"]) == ("main.py", 1, "error")
+    for person in (owner, editor):
+        person.page.wait_for_selector("#editor .cm-lintRange-error", timeout=SYNC_MS)
+
+    # The editor types a prefix and gets the language server's completion list; picking `path` completes it.
+    editor.type_at_end("import os\nos.pa")
+    complete(editor, "path")
+    editor.page.screenshot(path=screenshot_path(request, "completion-list"))
+    editor.wait_for_code("import os\nos.path", timeout=SYNC_MS)
+    # The completed text reaches the other page like any edit.
+    owner.wait_for_code("import os\nos.path", timeout=SYNC_MS)
+    assert owner.code() == editor.code() == BROKEN + "import os\nos.path"
+    assert owner.page.locator(".cm-tooltip-autocomplete").count() == 0, "the owner asked for nothing"
+    # The diagnostic on line 1 is still there for both, after the edit.
+    assert wait_for_diagnostic(owner, "undefined_name")["line"] == 1
+    owner.page.screenshot(path=screenshot_path(request, "owner-sees-completion"))
+
+    # The owner turns language help off: both pages say so and the diagnostics go; on again, help comes back.
+    owner.page.uncheck("[data-testid=pad-help-enabled]")
+    for person in (owner, editor):
+        wait_for_help(person, "off", timeout=SYNC_MS)
+        person.page.wait_for_function(
+            "document.querySelectorAll('[data-testid=pad-diagnostic]').length === 0", timeout=SYNC_MS
+        )
+    assert help_state(editor.page)["text"] == "language help: off"
+    editor.page.screenshot(path=screenshot_path(request, "help-off"))
+    owner.page.check("[data-testid=pad-help-enabled]")
+    editor.page.click("#editor .cm-content")
+    wait_for_help(editor, "ready")
+    wait_for_diagnostic(editor, "undefined_name")
+
+
+def test_a_language_without_help_says_so_and_typing_goes_on(
+    two: dict[str, Person], server_url: str, request: pytest.FixtureRequest
+) -> None:
+    editor = two["edit"]
+    languages = {lang["id"]: lang["name"] for lang in httpx.get(server_url + "/api/v1/languages", timeout=10).json()}
+    created = create_pad(server_url, language="brainfuck", files=[{"name": "main.bf", "content": "+++.\n"}])
+    open_as(editor, created["links"]["edit"])
+    editor.page.click("#editor .cm-content")
+    wait_for_help(editor, "unsupported", timeout=SYNC_MS)
+    text = help_state(editor.page)["text"]
+    assert text.startswith("no language help for "), text
+    assert languages["brainfuck"].split(" (")[0] in text or "brainfuck" in text.lower(), text
+
+    # Typing, asking for completion and for a definition change nothing but the text, and show no error.
+    editor.type_at_end("[-]")
+    editor.page.keyboard.press("Control+Space")
+    editor.page.keyboard.press("F12")
+    editor.wait_for_code("+++.\n[-]", timeout=SYNC_MS)
+    assert editor.page.locator(".cm-lsp-message-error, .cm-tooltip-autocomplete").count() == 0
+    assert editor.page.locator("[data-testid=pad-diagnostics]").is_hidden()
+    editor.page.screenshot(path=screenshot_path(request, "no-language-help"))
