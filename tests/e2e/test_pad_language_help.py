@@ -4,13 +4,14 @@ sees the text; the owner's switch turns it off and on for both; a language witho
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, WebSocket
 from playwright.sync_api import Error as PlaywrightError
 
 from .conftest import LAPTOP, screenshot_path
@@ -26,18 +27,26 @@ COMPLETION_TRIES = 6
 COMPLETION_WAIT_MS = 5_000
 
 BROKEN = "print(undefined_name)\n"
+SENT: dict[str, list[str]] = {}  # role -> the methods its page sent on the language-help socket
+
+
+def record_lsp(socket: WebSocket, sent: list[str]) -> None:
+    if "/lsp?" in socket.url:
+        socket.on("framesent", lambda payload: sent.append(str(json.loads(payload).get("method", ""))))
 
 
 @pytest.fixture
-def two(browser: Browser, request: pytest.FixtureRequest) -> Iterator[dict[str, Person]]:
-    """The owner and an editor, each in a browser context of their own; screenshots of both when the test ends,
-    and no page may throw."""
-    contexts = [browser.new_context(viewport=LAPTOP) for _ in range(2)]
+def people(browser: Browser, request: pytest.FixtureRequest) -> Iterator[dict[str, Person]]:
+    """The owner, an editor and a viewer, each in a browser context of their own, with every JSON-RPC message
+    each page sends on its language-help socket recorded (`sent`); screenshots of all when the test ends, and no
+    page may throw."""
+    contexts = [browser.new_context(viewport=LAPTOP) for _ in range(3)]
     errors: list[str] = []
     found: dict[str, Person] = {}
-    for role, context, name in zip(("owner", "edit"), contexts, ("Olga", "Eddie"), strict=True):
+    for role, context, name in zip(("owner", "edit", "view"), contexts, ("Olga", "Eddie", "Vic"), strict=True):
         page = context.new_page()
         page.on("pageerror", lambda error, role=role: errors.append(f"{role}: {error}"))
+        page.on("websocket", lambda socket, role=role: record_lsp(socket, SENT.setdefault(role, [])))
         found[role] = Person(page, name)
     try:
         yield found
@@ -108,25 +117,29 @@ def complete(person: Person, label: str) -> None:
 
 
 def test_two_people_share_diagnostics_and_one_completes_from_the_list(
-    two: dict[str, Person], server_url: str, request: pytest.FixtureRequest
+    people: dict[str, Person], server_url: str, request: pytest.FixtureRequest
 ) -> None:
-    owner, editor = two["owner"], two["edit"]
+    owner, editor, viewer = people["owner"], people["edit"], people["view"]
+    SENT.clear()
     created = create_pad(server_url, language="python", files=[{"name": "main.py", "content": BROKEN}])
     open_as(owner, created["links"]["owner"])
     open_as(editor, created["links"]["edit"])
+    open_as(viewer, created["links"]["view"])
 
     # Coming to the editor to type starts the pad's language server; both pages follow its state to ready.
     editor.page.click("#editor .cm-content")
     wait_for_help(editor, "ready")
     wait_for_help(owner, "ready")
+    wait_for_help(viewer, "ready")
     assert help_state(editor.page)["text"] == "language help: ready"
 
     # The server computes the diagnostics once and both pages show the same one, listed and underlined.
     mine = wait_for_diagnostic(editor, "undefined_name")
     theirs = wait_for_diagnostic(owner, "undefined_name")
-    assert mine == theirs
+    watched = wait_for_diagnostic(viewer, "undefined_name")
+    assert mine == theirs == watched
     assert (mine["file"], mine["line"], mine["severity"]) == ("main.py", 1, "error")
-    for person in (owner, editor):
+    for person in (owner, editor, viewer):
         person.page.wait_for_selector("#editor .cm-lintRange-error", timeout=SYNC_MS)
 
     # The editor types a prefix and gets the language server's completion list; picking `path` completes it.
@@ -142,9 +155,22 @@ def test_two_people_share_diagnostics_and_one_completes_from_the_list(
     assert wait_for_diagnostic(owner, "undefined_name")["line"] == 1
     owner.page.screenshot(path=screenshot_path(request, "owner-sees-completion"))
 
+    # The viewer gets hover cards (over `print`), and its page never asked for completion or anything else.
+    viewer.wait_for_code("os.path", timeout=SYNC_MS)
+    word = viewer.page.locator("#editor .cm-line").first
+    box = word.bounding_box()
+    assert box is not None
+    viewer.page.mouse.move(box["x"] + 12, box["y"] + box["height"] / 2)
+    viewer.page.wait_for_selector(".cm-lsp-hover-tooltip", timeout=DIAGNOSTIC_MS)
+    viewer.page.screenshot(path=screenshot_path(request, "viewer-hover"))
+    asked = {method for method in SENT["view"] if method.startswith("textDocument/")}
+    assert asked == {"textDocument/hover"}, SENT["view"]
+    assert "textDocument/completion" in SENT["edit"]
+    assert not any(m.startswith("textDocument/did") for role in SENT for m in SENT[role]), SENT
+
     # The owner turns language help off: both pages say so and the diagnostics go; on again, help comes back.
     owner.page.uncheck("[data-testid=pad-help-enabled]")
-    for person in (owner, editor):
+    for person in (owner, editor, viewer):
         wait_for_help(person, "off", timeout=SYNC_MS)
         person.page.wait_for_function(
             "document.querySelectorAll('[data-testid=pad-diagnostic]').length === 0", timeout=SYNC_MS
@@ -158,9 +184,9 @@ def test_two_people_share_diagnostics_and_one_completes_from_the_list(
 
 
 def test_a_language_without_help_says_so_and_typing_goes_on(
-    two: dict[str, Person], server_url: str, request: pytest.FixtureRequest
+    page: Page, server_url: str, request: pytest.FixtureRequest
 ) -> None:
-    editor = two["edit"]
+    editor = Person(page, "Eddie")
     languages = {lang["id"]: lang["name"] for lang in httpx.get(server_url + "/api/v1/languages", timeout=10).json()}
     created = create_pad(server_url, language="brainfuck", files=[{"name": "main.bf", "content": "+++.\n"}])
     open_as(editor, created["links"]["edit"])
