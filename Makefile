@@ -53,9 +53,11 @@ $(VENV)/.installed: pyproject.toml
 docker:
 	bash runner-image/ensure-docker.sh
 
-# padbox-runner:latest, rebuilt only when runner-image/ (or the agent it ships) changed.
+# padbox-runner:latest, rebuilt only when runner-image/ (or the agent it ships) changed; padbox-lsp:latest (the pads'
+# language servers), rebuilt only when runner-image/lsp/ changed.
 image: docker
 	bash runner-image/build.sh
+	bash runner-image/lsp/build.sh
 
 # The web pad's bundle, made with esbuild into server/padbox/web/pad/ (package data: the server and a wheel built
 # after this carry it).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -211,3 +212,114 @@ class Events:
         await self.connection.close()
         with contextlib.suppress(Exception):
             await self._reader
+
+
+def text_hash(text: str) -> str:
+    """The language-help socket's document hash (docs/pads.md): FNV-1a 32-bit over UTF-16 code units."""
+    data = text.encode("utf-16-le", "surrogatepass")
+    h = 0x811C9DC5
+    for unit in struct.unpack(f"<{len(data) // 2}H", data):
+        h = ((h ^ unit) * 0x01000193) & 0xFFFFFFFF
+    return f"{h:08x}"
+
+
+class LspClient:
+    """A pad's language-help socket: JSON-RPC requests with their answers, and the server's notifications
+    (`padbox/state`, `textDocument/publishDiagnostics`) collected in order."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self.notifications: list[dict[str, Any]] = []
+        self.close_code: int | None = None
+        self._answers: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = 0
+        self._arrived = asyncio.Event()
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    @classmethod
+    async def connect(
+        cls, ws_base: str, pad_id: str, key: str, name: str = "", headers: dict[str, str] | None = None
+    ) -> LspClient:
+        """A new socket, initialized (its `initialize` answered)."""
+        url = f"{ws_base}/ws/pads/{pad_id}/lsp?key={key}" + (f"&name={name}" if name else "")
+        client = cls(await websockets.connect(url, additional_headers=headers, max_size=None))
+        await client.request("initialize", {"processId": None, "rootUri": "file:///work", "capabilities": {}})
+        await client.notify("initialized", {})
+        return client
+
+    async def _read(self) -> None:
+        try:
+            async for message in self.connection:
+                body = json.loads(message)
+                if "method" in body:
+                    self.notifications.append(body)
+                elif isinstance(body.get("id"), int) and body["id"] in self._answers:
+                    self._answers.pop(body["id"]).set_result(body)
+                self._arrived.set()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.close_code = self.connection.close_code
+            self._arrived.set()
+
+    async def request(self, method: str, params: Any, timeout: float = 60) -> dict[str, Any]:
+        """The whole answer ({"result": ...} or {"error": ...})."""
+        self._ids += 1
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._answers[self._ids] = answer
+        await self.connection.send(json.dumps({"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}))
+        async with asyncio.timeout(timeout):
+            return await answer
+
+    async def notify(self, method: str, params: Any) -> None:
+        await self.connection.send(json.dumps({"jsonrpc": "2.0", "method": method, "params": params}))
+
+    async def ask(
+        self, method: str, file: str, text: str, line: int, character: int, timeout: float = 60, **extra: Any
+    ) -> dict[str, Any]:
+        """A position request against `text` (the page's copy of `file`), with its hash as the contract wants."""
+        params = {
+            "textDocument": {"uri": f"file:///work/{file}"},
+            "position": {"line": line, "character": character},
+            "padbox": {"hash": text_hash(text)},
+            **extra,
+        }
+        return await self.request(method, params, timeout)
+
+    def states(self) -> list[str]:
+        return [n["params"]["state"] for n in self.notifications if n["method"] == "padbox/state"]
+
+    def diagnostics(self, file: str) -> list[dict[str, Any]] | None:
+        """The last diagnostics published for `file` (None if none yet)."""
+        uri = f"file:///work/{file}"
+        found = None
+        for note in self.notifications:
+            if note["method"] == "textDocument/publishDiagnostics" and note["params"]["uri"] == uri:
+                found = note["params"]["diagnostics"]
+        return found
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 60) -> None:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                if self._reader.done():
+                    raise AssertionError(f"the language-help socket closed ({self.close_code}) first")
+                self._arrived.clear()
+                if condition():
+                    return
+                await self._arrived.wait()
+
+    async def closed(self, timeout: float = 5) -> int | None:
+        async with asyncio.timeout(timeout):
+            await asyncio.shield(self._reader)
+        return self.close_code
+
+    async def close(self) -> None:
+        await self.connection.close()
+        with contextlib.suppress(Exception):
+            await self._reader
+
+    async def __aenter__(self) -> LspClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

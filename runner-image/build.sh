@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds padbox-runner:latest when runner-image/ changed since the
 # image was built: the image carries a hash of its build context in the label padbox.source-hash.
+# runner-image/lsp/ is another image's context (padbox-lsp:latest, runner-image/lsp/build.sh): it is left out of
+# this one's context and hash, so a change to the language servers never rebuilds the runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=${PADBOX_IMAGE:-padbox-runner:latest}
@@ -9,6 +11,7 @@ base=${PADBOX_BASE_IMAGE:-debian:bookworm-slim}
 ctx=$(mktemp -d /tmp/padbox-image.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
 cp -r runner-image/. "$ctx/"
+rm -rf "$ctx/lsp"
 find "$ctx" -name __pycache__ -prune -exec rm -rf {} +  # test runs leave bytecode; it must not change the hash
 
 hash=$( { echo "$base"; cd "$ctx" && find . -type f -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from padbox_dev.pad_client import Events, YClient, append
+from padbox_dev.pad_client import Events, LspClient, YClient, append, replace, text_hash
 
-__all__ = ["Events", "YClient", "append", "http"]
+__all__ = ["Events", "LspClient", "YClient", "append", "http", "replace", "text_hash"]
 
 
 def http(method: str, url: str, body: object = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from padbox.backends.docker import DockerBackend
+from padbox.backends.lsp_docker import DockerLanguageServers
 from padbox.cluster.member import RedisMember
 from padbox.cluster.service import cluster_service, member_for, pad_homes_for, state_report
 from padbox.config import Settings
@@ -26,6 +27,8 @@ from padbox.core.runner import Runner
 from padbox.core.sandbox import SandboxBackend
 from padbox.core.session import SessionObserver
 from padbox.core.sharing import ShareRegistry
+from padbox.lsp.manager import LanguageHelp
+from padbox.lsp.session import HelpSettings
 from padbox.node import Node, Shutdown
 from padbox.pads.model import PadLimits
 from padbox.pads.service import Pads, PadSettings
@@ -77,6 +80,19 @@ def shutdown(settings: Settings) -> Shutdown:
     # runs stop coming; until then they are still served here.
     settle = AGENT_SETTLE_S if settings.agent_port else 0
     return Shutdown(settings.shutdown_grace_s, settings.drain_s, settle)
+
+
+def language_help(settings: Settings, backend: SandboxBackend, pads: Pads, door: Door) -> LanguageHelp:
+    """Language servers in Docker beside the runs' sandboxes (on the same client); with another backend (the unit
+    tests' in-memory one) language help is `unavailable`."""
+    launcher = DockerLanguageServers(backend, settings) if isinstance(backend, DockerBackend) else None
+
+    def language_name(language: str) -> str:
+        found = door.catalogue.languages.get(language)
+        return found.name if found is not None else language
+
+    help_settings = HelpSettings(settings.lsp_idle_s, settings.lsp_deadline_s)
+    return LanguageHelp(pads, launcher, settings.lsp_max, help_settings, language_name)
 
 
 def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assembly:
@@ -131,6 +147,7 @@ def assemble(settings: Settings, backend: SandboxBackend | None = None) -> Assem
     operators = settings.admin_tokens or settings.tokens
     questions = QuestionService(QuestionStore(store.engine), runner, door, pads, operators, parallel)
     cluster = cluster_service(settings, member, homes, state) if member is not None and homes is not None else None
-    node = Node(store, runner, pads, questions, cluster, shutdown(settings))
-    served = Served(runner, door, settings.limits, metrics, settings.image, node.readiness, pads, questions)
+    help = language_help(settings, backend, pads, door)
+    node = Node(store, runner, pads, questions, cluster, shutdown(settings), help)
+    served = Served(runner, door, settings.limits, metrics, settings.image, node.readiness, pads, questions, help)
     return Assembly(settings, node, served)

@@ -581,6 +581,47 @@ class Settings:
             "PADBOX_PAD_RUN_OUTPUT_KB", "64", "Output of each pad run kept in the pad's history.", kilobytes
         )
     )
+    lsp_image: str = field(
+        metadata=variable(
+            "PADBOX_LSP_IMAGE",
+            "padbox-lsp:latest",
+            "Image of the pads' language servers (runner-image/lsp/; `make image` builds it).",
+        )
+    )
+    lsp_max: int = field(
+        metadata=variable(
+            "PADBOX_LSP_MAX",
+            "8",
+            "Language-server sandboxes this node runs at once (one per pad with language help in use); past it, "
+            "a pad's language help is `unavailable` and the pad works on without it. 0 turns language help off.",
+            count,
+        )
+    )
+    lsp_idle_s: float = field(
+        metadata=variable(
+            "PADBOX_LSP_IDLE_S",
+            "120",
+            "Seconds a pad's language server is kept after its last language-help socket closed.",
+            number,
+        )
+    )
+    lsp_memory_mb: int = field(
+        metadata=variable(
+            "PADBOX_LSP_MEMORY_MB",
+            "768",
+            "Memory limit of one language-server sandbox; a server past it is killed and restarted.",
+            whole,
+        )
+    )
+    lsp_deadline_s: float = field(
+        metadata=variable(
+            "PADBOX_LSP_DEADLINE_S",
+            "20",
+            "Seconds a language server may take to start or to answer a request before it is deemed hung and "
+            "restarted.",
+            number,
+        )
+    )
     admin_tokens: tuple[str, ...] = field(
         metadata=variable(
             "PADBOX_ADMIN_TOKENS",

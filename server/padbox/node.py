@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from padbox.cluster.service import ClusterService
 from padbox.core.runner import Readiness, Runner
+from padbox.lsp.manager import LanguageHelp
 from padbox.pads.service import Pads
 from padbox.pads.store import PadStore
 from padbox.questions.service import QuestionService
@@ -46,6 +47,7 @@ class Node:
         questions: QuestionService,
         cluster: ClusterService | None = None,
         shutdown: Shutdown = Shutdown(grace_s=10),
+        help: LanguageHelp | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -53,6 +55,7 @@ class Node:
         self.questions = questions
         self.cluster = cluster
         self.shutdown = shutdown
+        self.help = help
         self._left = False
 
     async def start(self) -> None:
@@ -97,13 +100,19 @@ class Node:
             log.exception("shutting sessions down failed")
 
     async def _end_sessions(self) -> None:
-        await asyncio.gather(self.pads.shut_down(), self.runner.shut_down())
+        await asyncio.gather(self.pads.shut_down(), self.runner.shut_down(), self._end_help())
+
+    async def _end_help(self) -> None:
+        """Language-help sockets closed and language servers stopped, their sandboxes removed."""
+        if self.help is not None:
+            await self.help.shut_down()
 
     async def stop(self) -> None:
         """Pads, runner, question bank, membership, then the store and the engine's client: nothing is left
         running. The sessions are ended again (at once, whatever `leave` did): after a signal whose grace ran out,
         or a stop without a signal (a test's app), nothing of them outlives the node."""
         await self.pads.shut_down()
+        await self._end_help()
         await self.runner.shut_down()
         await self.questions.stop()  # its test runs' runs have ended; it needs the store until then
         await self.pads.close()

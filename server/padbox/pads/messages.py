@@ -215,6 +215,21 @@ class UpdateEntry(msgspec.Struct, frozen=True):
     update: Annotated[str, Meta(description="A Yjs v1 update, base64.")]
 
 
+class SettingEntry(msgspec.Struct, frozen=True):
+    """One change of an owner's setting of the pad (`language_help`: true or false)."""
+
+    at: Annotated[float, Meta(description="Seconds since the epoch.")]
+    author: AuthorInfo
+    setting: str
+    value: Any
+
+
+class LanguageHelp(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """GET and PUT /api/v1/pads/<id>/language-help: whether the pad has language help (the owner's switch)."""
+
+    enabled: bool
+
+
 class RunError(msgspec.Struct, frozen=True):
     code: str
     message: str
@@ -244,6 +259,7 @@ class History(msgspec.Struct, frozen=True):
     pad: PadInfo
     updates: tuple[UpdateEntry, ...]
     runs: tuple[RunEntry, ...]
+    settings: tuple[SettingEntry, ...] = ()
 
 
 class Export(msgspec.Struct, frozen=True):

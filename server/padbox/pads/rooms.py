@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from pycrdt import (
     Awareness,
@@ -92,6 +92,14 @@ class Listener:
 EventFor = Callable[[PadRole], PadEvent]
 
 
+class Attendee(Protocol):
+    """Another socket of the pad (language help's): it closes with the pad's own sockets, and when its role's key
+    is replaced."""
+
+    role: PadRole
+    outgoing: Outgoing
+
+
 class Room:
     """One open pad. Edits are handled one at a time (`_edits`), so the stored order is the applied order."""
 
@@ -105,6 +113,10 @@ class Room:
         self.stale = False  # another room (on another node) stored this pad's next update: this one is closed
         self.peers: list[Peer] = []
         self.listeners: list[Listener] = []
+        self.attendees: list[Attendee] = []
+        # Called after every committed edit (language help follows the document): plain callbacks that must
+        # not block, so nothing that watches the pad can slow an edit down.
+        self.watchers: list[Callable[[], None]] = []
         self.busy = 0  # work holding the room open besides sockets (a run being recorded, an HTTP call)
         self._edits = asyncio.Lock()
         self.run: PadRun | None = None  # the pad's run going on, if any
@@ -214,6 +226,11 @@ class Room:
             self.next_seq += 1
             self.doc.apply_update(update)
             self._relay(create_update_message(update), skip=peer)
+            for watcher in list(self.watchers):
+                try:
+                    watcher()
+                except Exception:  # a watcher's fault never fails an edit that is committed and relayed
+                    log.exception("pad %s: a watcher failed", self.id)
             await self._describe()
 
     async def _describe(self) -> None:
@@ -267,6 +284,9 @@ class Room:
             if listener.role is role:
                 send(listener.outgoing, encode(PadClosed("this link was replaced by the owner")))
                 listener.outgoing.close(PadCloseCode.NOT_FOUND, model.NO_SUCH_PAD)
+        for attendee in self.attendees:
+            if attendee.role is role:
+                attendee.outgoing.close(PadCloseCode.NOT_FOUND, model.NO_SUCH_PAD)
 
     def close_all(self, code: int, reason: str) -> None:
         for peer in self.peers:
@@ -274,6 +294,8 @@ class Room:
         for listener in self.listeners:
             send(listener.outgoing, encode(PadClosed(reason)))
             listener.outgoing.close(code, reason)
+        for attendee in self.attendees:
+            attendee.outgoing.close(code, reason)
 
 
 def sync_step2(update: bytes) -> bytes:

@@ -34,12 +34,13 @@ from padbox.pads.messages import (
     RunEntry,
     RunError,
     RunPad,
+    SettingEntry,
     UpdateEntry,
     encode,
 )
 from padbox.pads.model import PadLimits, PadRole
 from padbox.pads.rooms import Listener, Peer, Room
-from padbox.pads.store import Author, PadRecord, PadStore, RunRecord, UpdateRecord
+from padbox.pads.store import Author, PadRecord, PadStore, RunRecord, SettingRecord, UpdateRecord
 
 log = logging.getLogger("padbox.pads")
 
@@ -344,6 +345,19 @@ class Pads:
         _owner_only(role)
         await self.store.set_notes(pad.id, notes, time.time())
 
+    async def setting(self, pad_id: str, key: str, name: str, default: Any) -> Any:
+        """An owner's setting of the pad, as any role may read it."""
+        pad, _ = await self.enter(pad_id, key)
+        return await self.store.setting(pad.id, name, default)
+
+    async def set_setting(self, pad_id: str, key: str, name: str, value: Any, who: str | None) -> None:
+        """The owner changes a setting; recorded in the pad's history with its time and author."""
+        pad, role = await self.enter(pad_id, key)
+        _owner_only(role)
+        await self.store.set_setting(
+            pad.id, SettingRecord(time.time(), Author(model.display_name(who, role), role), name, value)
+        )
+
     async def history(self, pad_id: str, key: str) -> History:
         pad, role = await self.enter(pad_id, key)
         _owner_only(role)
@@ -351,7 +365,8 @@ class Pads:
             info = _info(room, role)
         updates = tuple(_update_entry(u) for u in await self.store.updates(pad.id))
         runs = tuple(_run_entry(r) for r in await self.store.runs(pad.id))
-        return History(info, updates, runs)
+        settings = tuple(_setting_entry(r) for r in await self.store.settings(pad.id))
+        return History(info, updates, runs, settings)
 
     async def export(self, pad_id: str, key: str) -> Export:
         history = await self.history(pad_id, key)
@@ -387,6 +402,10 @@ def _info(room: Room, role: PadRole) -> PadInfo:
 def _update_entry(update: UpdateRecord) -> UpdateEntry:
     author = AuthorInfo(update.author.name, update.author.role)
     return UpdateEntry(update.seq, update.at, author, base64.b64encode(update.data).decode())
+
+
+def _setting_entry(record: SettingRecord) -> SettingEntry:
+    return SettingEntry(record.at, AuthorInfo(record.author.name, record.author.role), record.name, record.value)
 
 
 def _run_entry(run: RunRecord) -> RunEntry:

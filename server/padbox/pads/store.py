@@ -71,6 +71,21 @@ runs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),  # JSON: {"code", "message"}
 )
 
+# The owner's settings of a pad (language help on or off), as a log: the last row of a setting is its value, and
+# every row is a history entry with its time and author. A table of its own, so databases made before it get it
+# from `create_all` (a column added to `pads` would need a migration).
+settings = sa.Table(
+    "pad_settings",
+    metadata,
+    sa.Column("pad_id", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("author_name", sa.String(128), nullable=False),
+    sa.Column("author_role", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),  # JSON
+)
+
 SCHEMA_LOCK_KEY = 0x7061646278  # "padbx": the advisory lock the nodes take while creating the schema
 KEY_COLUMNS = {PadRole.OWNER: "owner_key", PadRole.EDIT: "edit_key", PadRole.VIEW: "view_key"}
 
@@ -125,6 +140,14 @@ class UpdateRecord:
     at: float
     author: Author
     data: bytes
+
+
+@dataclass(frozen=True)
+class SettingRecord:
+    at: float
+    author: Author
+    name: str
+    value: Any
 
 
 @dataclass(frozen=True)
@@ -277,6 +300,49 @@ class PadStore:
             for row in rows
         ]
 
+    # --- the owner's settings -----------------------------------------------------------------------
+    @_storage
+    async def set_setting(self, pad_id: str, record: SettingRecord) -> None:
+        """Record a setting's new value (the pad's activity time moves with it)."""
+        async with self.engine.begin() as connection:
+            last = await connection.scalar(sa.select(sa.func.max(settings.c.seq)).where(settings.c.pad_id == pad_id))
+            await connection.execute(
+                settings.insert().values(
+                    pad_id=pad_id,
+                    seq=(last or 0) + 1,
+                    at=record.at,
+                    author_name=record.author.name,
+                    author_role=record.author.role.value,
+                    name=record.name,
+                    value=json.dumps(record.value),
+                )
+            )
+            await connection.execute(pads.update().where(pads.c.id == pad_id).values(active_at=record.at))
+
+    @_storage
+    async def settings(self, pad_id: str) -> list[SettingRecord]:
+        """Every setting change of a pad, oldest first."""
+        query = settings.select().where(settings.c.pad_id == pad_id).order_by(settings.c.seq)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            SettingRecord(
+                row["at"],
+                Author(row["author_name"], PadRole(row["author_role"])),
+                row["name"],
+                json.loads(row["value"]),
+            )
+            for row in rows
+        ]
+
+    async def setting(self, pad_id: str, name: str, default: Any) -> Any:
+        """A setting's current value (its last change), else `default`."""
+        value = default
+        for record in await self.settings(pad_id):
+            if record.name == name:
+                value = record.value
+        return value
+
     # --- runs ---------------------------------------------------------------------------------------
     @_storage
     async def run_started(self, pad_id: str, run: RunStart) -> None:
@@ -335,6 +401,7 @@ class PadStore:
             for chunk in _chunks(stale, 500):
                 await connection.execute(updates.delete().where(updates.c.pad_id.in_(chunk)))
                 await connection.execute(runs.delete().where(runs.c.pad_id.in_(chunk)))
+                await connection.execute(settings.delete().where(settings.c.pad_id.in_(chunk)))
                 await connection.execute(pads.delete().where(pads.c.id.in_(chunk)))
         return stale
 

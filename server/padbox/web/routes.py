@@ -15,6 +15,7 @@ from padbox.core.protocol import ErrorCode, ProtocolError
 from padbox.web import health, openapi, piston, rest
 from padbox.web.answers import ClusterReport, answer
 from padbox.web.pads import pad_routes
+from padbox.web.pads_lsp import language_help_routes
 from padbox.web.questions import question_routes
 from padbox.web.served import Served
 
@@ -67,6 +68,7 @@ def http_routes(served: Served) -> list[BaseRoute]:
         Route("/readyz", health.readyz_endpoint(served.readiness, served.image), methods=["GET"]),
         Route("/metrics", metrics_page, methods=["GET"]),
         Route("/openapi.json", openapi.openapi_endpoint(served.policy, door.max_message_bytes), methods=["GET"]),
+        *language_help_routes(door, served.pads, served.help),
         *pad_routes(door, served.pads, served.questions),
         *question_routes(door, served.pads, served.questions),
     ]
