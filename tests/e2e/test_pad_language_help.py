@@ -93,9 +93,8 @@ def wait_for_diagnostic(person: Person, needle: str, timeout: float = DIAGNOSTIC
     return next(row for row in diagnostics(person.page) if needle in row["text"])
 
 
-def complete(person: Person, label: str) -> None:
-    """Wait for the completion list to offer `label` (asking again with Ctrl+Space when an answer came back
-    empty), then pick it with the mouse, as a person would."""
+def wait_for_completion(person: Person, label: str) -> None:
+    """Wait for the completion list to offer `label`, asking again with Ctrl+Space when an answer came back empty."""
     for _ in range(COMPLETION_TRIES):
         try:
             person.page.wait_for_function(
@@ -104,11 +103,14 @@ def complete(person: Person, label: str) -> None:
                 arg=label,
                 timeout=COMPLETION_WAIT_MS,
             )
-            break
+            return
         except PlaywrightError:
             person.page.keyboard.press("Control+Space")
-    else:
-        raise AssertionError(f"the completion list never offered {label!r}: {help_state(person.page)}")
+    raise AssertionError(f"the completion list never offered {label!r}: {help_state(person.page)}")
+
+
+def pick_completion(person: Person, label: str) -> None:
+    """Click `label` in the completion list, as a person would."""
     option = person.page.locator(".cm-tooltip-autocomplete li").filter(
         has=person.page.locator(".cm-completionLabel", has_text=re.compile(f"^{re.escape(label)}$"))
     )
@@ -144,8 +146,9 @@ def test_two_people_share_diagnostics_and_one_completes_from_the_list(
 
     # The editor types a prefix and gets the language server's completion list; picking `path` completes it.
     editor.type_at_end("import os\nos.pa")
-    complete(editor, "path")
+    wait_for_completion(editor, "path")
     editor.page.screenshot(path=screenshot_path(request, "completion-list"))
+    pick_completion(editor, "path")
     editor.wait_for_code("import os\nos.path", timeout=SYNC_MS)
     # The completed text reaches the other page like any edit.
     owner.wait_for_code("import os\nos.path", timeout=SYNC_MS)

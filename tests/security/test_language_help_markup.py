@@ -72,7 +72,8 @@ def test_a_docstring_cannot_run_script_in_another_persons_hover_card(victim: Pag
     card.wait_for(state="visible", timeout=HOVER_MS)
     assert "Helps." in card.inner_text()
 
-    # The markup arrived (the card is the docstring's) and none of it can act.
+    # The markup arrived (the card is the docstring's) and none of it can act, even once its image has failed.
+    victim.wait_for_function("[...document.querySelectorAll('.cm-lsp-hover-tooltip img')].every((img) => img.complete)")
     assert victim.evaluate("window.__pwned") is None
     assert card.locator("script, [onerror], a[href^='javascript:' i]").count() == 0
     assert victim.evaluate("window.__pwned") is None
