@@ -655,6 +655,11 @@ async function start() {
 window.padbox = {
   terminalText: () => terminal.text(),
   getCode: () => editor.getCode(),
+  cursor: () => {
+    const { state } = editor.view;
+    const line = state.doc.lineAt(state.selection.main.head);
+    return { line: line.number, column: state.selection.main.head - line.from };
+  },
   running: () => Boolean(session && session.running),
   pad: () => ({
     role,

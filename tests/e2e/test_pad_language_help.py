@@ -207,3 +207,51 @@ def test_a_language_without_help_says_so_and_typing_goes_on(
     assert editor.page.locator(".cm-lsp-message-error, .cm-tooltip-autocomplete").count() == 0
     assert editor.page.locator("[data-testid=pad-diagnostics]").is_hidden()
     editor.page.screenshot(path=screenshot_path(request, "no-language-help"))
+
+
+def test_definition_opens_the_other_files_tab_and_signatures_and_highlights_show(
+    page: Page, server_url: str, request: pytest.FixtureRequest
+) -> None:
+    editor = Person(page, "Eddie")
+    util = "def helper(count, label):\n    return label * count\n"
+    main = "from util import helper\n\nhelper(2, 'a')\nhelper(3, 'b')\n"
+    created = create_pad(
+        server_url,
+        language="python",
+        files=[{"name": "main.py", "content": main}, {"name": "util.py", "content": util}],
+        entry="main.py",
+    )
+    open_as(editor, created["links"]["edit"])
+    editor.page.click("#editor .cm-content")
+    wait_for_help(editor, "ready")
+
+    # Every use of the name at the cursor is marked.
+    call = editor.page.locator("#editor .cm-line", has_text="helper(2, 'a')")
+    box = call.bounding_box()
+    assert box is not None
+    editor.page.mouse.click(box["x"] + 12, box["y"] + box["height"] / 2)
+    editor.page.wait_for_function(
+        "document.querySelectorAll('#editor .cm-lsp-highlight').length >= 3", timeout=DIAGNOSTIC_MS
+    )
+
+    # Ctrl+click on a name defined in another file of the pad opens that file's tab at the definition.
+    editor.page.keyboard.down("Control")
+    editor.page.mouse.click(box["x"] + 12, box["y"] + box["height"] / 2)
+    editor.page.keyboard.up("Control")
+    editor.page.wait_for_function("window.padbox.pad().file === 'util.py'", timeout=DIAGNOSTIC_MS)
+    head = editor.page.evaluate("window.padbox.cursor()")
+    assert head["line"] == 1, head
+    editor.page.screenshot(path=screenshot_path(request, "definition"))
+
+    # F12 does the same from the keyboard; and typing a call shows the signature with its parameters.
+    editor.page.click("[data-testid=file-tab][data-file='main.py']")
+    editor.type_at_end("helper(")
+    signature = editor.page.locator(".cm-lsp-signature-tooltip")
+    signature.wait_for(state="visible", timeout=DIAGNOSTIC_MS)
+    assert "count" in signature.inner_text() and "label" in signature.inner_text()
+    editor.page.screenshot(path=screenshot_path(request, "signature"))
+    editor.page.keyboard.press("Escape")
+    editor.page.keyboard.type("1, 'c')")
+    editor.page.keyboard.press("Home")
+    editor.page.keyboard.press("F12")
+    editor.page.wait_for_function("window.padbox.pad().file === 'util.py'", timeout=DIAGNOSTIC_MS)
