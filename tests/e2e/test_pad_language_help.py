@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, WebSocket
 from playwright.sync_api import Error as PlaywrightError
+
+from tests.conftest import ServerProcess
 
 from .conftest import LAPTOP, screenshot_path
 from .test_pads import Person, create_pad, open_as
@@ -255,3 +258,45 @@ def test_definition_opens_the_other_files_tab_and_signatures_and_highlights_show
     editor.page.keyboard.press("Home")
     editor.page.keyboard.press("F12")
     editor.page.wait_for_function("window.padbox.pad().file === 'util.py'", timeout=DIAGNOSTIC_MS)
+
+
+def test_a_killed_language_server_comes_back_and_the_page_shows_it(
+    page: Page, server: ServerProcess, request: pytest.FixtureRequest
+) -> None:
+    editor = Person(page, "Eddie")
+    created = create_pad(server.url, language="python", files=[{"name": "main.py", "content": BROKEN}])
+    open_as(editor, created["links"]["edit"])
+    editor.page.click("#editor .cm-content")
+    wait_for_help(editor, "ready")
+    wait_for_diagnostic(editor, "undefined_name")
+    # Every state the indicator shows from now on, however briefly.
+    editor.page.evaluate(
+        """() => {
+            const indicator = document.querySelector('[data-testid=pad-help]');
+            window.helpStates = [];
+            new MutationObserver(() => window.helpStates.push(indicator.dataset.state))
+                .observe(indicator, {attributes: true, attributeFilter: ['data-state']});
+        }"""
+    )
+
+    labels = [f"label=padbox.instance={server.instance}", f"label=padbox.session=lsp-{created['id']}"]
+    found = subprocess.run(
+        ["docker", "ps", "-q", *(arg for label in labels for arg in ("--filter", label))],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    assert len(found) == 1, f"the pad's language server is one container: {found}"
+    killed = subprocess.run(["docker", "kill", *found], capture_output=True, text=True, timeout=60)
+    assert killed.returncode == 0 and killed.stdout.strip(), killed.stderr
+
+    # The page says the server is restarting, then ready again; the pad went on working meanwhile.
+    editor.page.wait_for_function("window.helpStates.includes('restarting')", timeout=DIAGNOSTIC_MS)
+    editor.type_at_end("import os\n")
+    wait_for_help(editor, "ready")
+    assert editor.page.evaluate("window.helpStates.lastIndexOf('ready') > window.helpStates.indexOf('restarting')")
+    editor.type_at_end("os.pa")
+    wait_for_completion(editor, "path")
+    wait_for_diagnostic(editor, "undefined_name")
+    editor.page.screenshot(path=screenshot_path(request, "after-restart"))
