@@ -1,15 +1,20 @@
 // The pad's language-help socket (/ws/pads/<id>/lsp): one JSON-RPC message per text frame, reconnecting after a
-// drop like the events socket. It is also the `Transport` @codemirror/lsp-client talks through, and it keeps the
-// library's questions from ever waiting on a socket that is down or on help that is off: those are answered here,
-// at once, with the same empty answers the server gives a stale request. No DOM and no CodeMirror: the socket
-// factory and timers are injected (test/pad-lsp-connection.test.js).
+// drop like the events socket (pad-socket.js). It is also the `Transport` @codemirror/lsp-client talks through,
+// and it keeps the library's questions from ever waiting on a socket that is down or on help that is off: those
+// are answered here, at once, with the same empty answers the server gives a stale request. No DOM and no
+// CodeMirror: the socket factory and timers are injected (test/pad-lsp-connection.test.js).
 
 import { emptyResult, HelpState, mayAsk, stateOfError, withHash } from "./lsp-wire.js";
-import { describePadClose } from "./pad-events.js";
+import { PadSocket } from "./pad-socket.js";
 
 // The page's copy of a document is never the truth (the server feeds its language server from the pad's Y.Doc),
 // so sending it would only cost bandwidth: these notifications stay in the page.
-const KEPT_HERE = new Set(["textDocument/didOpen", "textDocument/didChange", "textDocument/didClose", "textDocument/didSave"]);
+const KEPT_HERE = new Set([
+  "textDocument/didOpen",
+  "textDocument/didChange",
+  "textDocument/didClose",
+  "textDocument/didSave",
+]);
 
 const NOT_CONNECTED = -32099; // JSON-RPC's server-error range: an `initialize` the dropped socket never answered
 
@@ -26,21 +31,25 @@ export class PadLspConnection {
    * @param {(url: string) => WebSocket} [options.createSocket]
    * @param {number} [options.maxDelayMs]  the longest pause between two tries
    */
-  constructor({ url, getText, handlers, createSocket = (u) => new WebSocket(u), timers = globalThis, maxDelayMs = 5000 }) {
-    this.url = url;
+  constructor({ url, getText, handlers, createSocket, timers = globalThis, maxDelayMs }) {
     this.getText = getText;
     this.handlers = { ...NO_HANDLERS, ...handlers };
-    this.createSocket = createSocket;
     this.timers = timers;
-    this.maxDelayMs = maxDelayMs;
     this.subscribers = [];
-    this.socket = null;
-    this.open = false;
     this.pending = new Map(); // request id -> method, for requests the socket has not answered yet
-    this.failures = 0;
-    this.timer = null;
-    this.stopped = false;
     this.help = { state: HelpState.CONNECTING, language: "", message: "" };
+    this.socket = new PadSocket({
+      url,
+      createSocket,
+      timers,
+      maxDelayMs,
+      on: {
+        trying: (failures) => this.setHelp({ state: failures === 0 ? HelpState.CONNECTING : HelpState.RECONNECTING }),
+        open: () => this.handlers.open(),
+        text: (text) => this.receive(text),
+        closed: (close) => this.closed(close),
+      },
+    });
   }
 
   // --- the Transport @codemirror/lsp-client asks for
@@ -64,16 +73,15 @@ export class PadLspConnection {
     if (!message || typeof message !== "object") return;
     const isRequest = typeof message.method === "string" && "id" in message;
     if (!isRequest) {
-      if (KEPT_HERE.has(message.method)) return;
-      if (this.open) this.socket.send(text);
+      if (!KEPT_HERE.has(message.method)) this.socket.send(text);
       return;
     }
     if (message.method === "initialize") {
-      if (this.open) this.forward(message);
+      if (this.socket.open) this.forward(message);
       else this.answerLater({ jsonrpc: "2.0", id: message.id, error: { code: NOT_CONNECTED, message: "not connected" } });
       return;
     }
-    if (!this.open || !mayAsk(this.help.state)) {
+    if (!this.socket.open || !mayAsk(this.help.state)) {
       this.answerLater({ jsonrpc: "2.0", id: message.id, result: emptyResult(message.method) });
       return;
     }
@@ -97,8 +105,7 @@ export class PadLspConnection {
   // --- the socket
 
   start() {
-    this.stopped = false;
-    this.connect();
+    this.socket.start();
   }
 
   setHelp(help) {
@@ -108,31 +115,6 @@ export class PadLspConnection {
       message: String(help.message ?? ""),
     };
     this.handlers.state(this.help);
-  }
-
-  connect() {
-    if (this.stopped) return;
-    this.setHelp({ state: this.failures === 0 ? HelpState.CONNECTING : HelpState.RECONNECTING });
-    let socket;
-    try {
-      socket = this.createSocket(this.url);
-    } catch {
-      this.closed(1006, "");
-      return;
-    }
-    this.socket = socket;
-    socket.onopen = () => {
-      if (socket !== this.socket) return;
-      this.open = true;
-      this.handlers.open();
-    };
-    socket.onmessage = (event) => {
-      if (socket === this.socket && typeof event.data === "string") this.receive(event.data);
-    };
-    socket.onerror = () => {};
-    socket.onclose = (event) => {
-      if (socket === this.socket) this.closed(event.code, event.reason);
-    };
   }
 
   /** One frame from the server: the state for the page, anything else for the client (refusals made empty). */
@@ -145,7 +127,7 @@ export class PadLspConnection {
     }
     if (!message || typeof message !== "object") return;
     if (message.method === "padbox/state") {
-      this.failures = 0;
+      this.socket.answered();
       if (message.params && typeof message.params.state === "string") this.setHelp(message.params);
       return;
     }
@@ -179,42 +161,16 @@ export class PadLspConnection {
     }
   }
 
-  closed(code, reason) {
-    this.socket = null;
-    this.open = false;
+  closed(close) {
     this.answerPending();
-    if (this.stopped) return;
-    const words = describePadClose(code, reason || "");
-    this.handlers.closed({ code, reason, ...words });
-    if (words.final) {
-      this.stopped = true;
-      this.setHelp({ state: HelpState.UNAVAILABLE, message: words.text });
-      return;
-    }
-    this.failures += 1;
-    this.setHelp({ state: HelpState.RECONNECTING });
-    const delay = Math.min(this.maxDelayMs, 250 * 2 ** Math.min(this.failures, 6));
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = null;
-      this.connect();
-    }, delay);
+    this.handlers.closed(close);
+    if (close.final) this.setHelp({ state: HelpState.UNAVAILABLE, message: close.text });
+    else this.setHelp({ state: HelpState.RECONNECTING });
   }
 
   /** Close for good (the page goes away, or its pad was closed to it). */
   stop() {
-    this.stopped = true;
-    if (this.timer !== null) this.timers.clearTimeout(this.timer);
-    this.timer = null;
-    const socket = this.socket;
-    this.socket = null;
-    this.open = false;
+    this.socket.stop();
     this.answerPending();
-    if (socket) {
-      try {
-        socket.close(1000);
-      } catch {
-        // already closing
-      }
-    }
   }
 }

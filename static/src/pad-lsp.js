@@ -165,6 +165,20 @@ const definitionClick = EditorView.domEventHandlers({
   },
 });
 
+// What each role's editor carries besides the plugin for its file: made once, so changing the file or the state
+// reconfigures nothing else.
+const VIEWER_EXTENSIONS = [hoverTooltips()];
+const EDITOR_EXTENSIONS = [
+  serverCompletion({ override: true }), // the language server's items only, not the highlighter's word list
+  hoverTooltips(),
+  signatureHelp(),
+  keymap.of(jumpToDefinitionKeymap),
+  definitionClick,
+  highlightField,
+  highlightPlugin,
+  highlightTheme,
+];
+
 // --- diagnostics in the shown file
 
 function toEditorDiagnostics(doc, diagnostics) {
@@ -281,18 +295,7 @@ export function createLanguageHelp({ url, createSocket, getText, display, onStat
     extension(name, languageId, role) {
       if (!asking || !name) return [];
       const base = client.plugin(fileUri(name), languageId || undefined);
-      if (role === "view") return [base, hoverTooltips()];
-      return [
-        base,
-        serverCompletion({ override: true }),
-        hoverTooltips(),
-        signatureHelp(),
-        keymap.of(jumpToDefinitionKeymap),
-        definitionClick,
-        highlightField,
-        highlightPlugin,
-        highlightTheme,
-      ];
+      return [base, role === "view" ? VIEWER_EXTENSIONS : EDITOR_EXTENSIONS];
     },
 
     /** The editor now shows file `name`: its diagnostics become underlines there. */

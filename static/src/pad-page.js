@@ -11,7 +11,7 @@ import { adoptTokenFromAddress, describeRefusal, openSocket, openSocketWithQuery
 import { createEditor } from "./editor.js";
 import { groupLanguages, optionLabel } from "./language-list.js";
 import { indentFor, loadSupport } from "./languages.js";
-import { fileOfUri, HelpState } from "./lsp-wire.js";
+import { fileOfUri, HelpState, mayAsk } from "./lsp-wire.js";
 import { createNotices } from "./notices.js";
 import { describeFailure, padCalls } from "./pad-api.js";
 import * as padDoc from "./pad-doc.js";
@@ -222,9 +222,7 @@ function connectHelp() {
     onState: (state) => {
       helpView.showState(state, languageName(state.language));
       if (state.state === HelpState.OFF) owner?.helpState(false);
-      else if ([HelpState.IDLE, HelpState.STARTING, HelpState.READY, HelpState.RESTARTING].includes(state.state)) {
-        owner?.helpState(true);
-      }
+      else if (mayAsk(state.state)) owner?.helpState(true);
       // An editor already in the editor when help comes on starts the language server now.
       if (state.state === HelpState.IDLE && editor.view.hasFocus && can.edit) help?.warmUp(editor.view);
     },
