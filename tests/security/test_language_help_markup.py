@@ -6,13 +6,12 @@ script and a javascript: link, hovered by the pad's owner. The defence: the page
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LAPTOP, screenshot_path
+from tests.e2e.conftest import LAPTOP, chromium, screenshot_path
 
 READY_MS = 90_000
 HOVER_MS = 30_000
@@ -24,14 +23,11 @@ EVIL_DOC = (
 MAIN = "from util import helper\nhelper()\n"
 
 
+# Module scope: the sync API's event loop must be gone before the suite's async tests run.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"browser tests need {CHROMIUM} (run `make test`, which installs Debian's chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
