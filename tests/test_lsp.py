@@ -34,6 +34,24 @@ def lsp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     srv.stop()
 
 
+def language_servers(instance: str) -> list[str]:
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=padbox.instance={instance}", "--filter", "label=padbox.lsp"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.split()
+
+
+@pytest.fixture(autouse=True)
+async def servers_stopped_after(lsp_server: ServerProcess) -> Any:
+    """Each test starts with no language server running (PADBOX_LSP_MAX is small), and leaves none behind once its
+    sockets are closed and the idle time has passed."""
+    yield
+    await eventually(lambda: not language_servers(lsp_server.instance), IDLE_S + 30, "every language server stopped")
+
+
 def ws_base(server: ServerProcess) -> str:
     return f"ws://127.0.0.1:{server.port}"
 
@@ -63,6 +81,10 @@ def labels(items: Any) -> list[str]:
     """Completion labels without clangd's decorations (a leading bullet or space, the `(…)` of a function)."""
     found = items["items"] if isinstance(items, dict) else items
     return [item["label"].strip(" •").split("(")[0] for item in found]
+
+
+def last_state(client: LspClient) -> dict[str, Any]:
+    return [n["params"] for n in client.notifications if n["method"] == "padbox/state"][-1]
 
 
 def diagnostic_lines(client: LspClient, file: str) -> set[int]:
@@ -123,10 +145,10 @@ async def test_cpp_completes_a_vectors_members_and_finds_a_header(lsp_server: Se
 
 
 async def test_typescript_and_javascript_complete_and_diagnose(lsp_server: ServerProcess) -> None:
-    ts = 'const name: string = "padbox";\nconst n: number = "two";\nname.toUp\n'
+    ts = 'const greeting: string = "padbox";\nconst n: number = "two";\ngreeting.toUp\n'
     pad = new_pad(lsp_server, "typescript", {"main.ts": ts})
     async with await help_for(lsp_server, pad) as client:
-        assert "toUpperCase" in await completes(client, "main.ts", ts, 2, 9, "toUpperCase")
+        assert "toUpperCase" in await completes(client, "main.ts", ts, 2, 13, "toUpperCase")
         await client.wait_for(lambda: 1 in diagnostic_lines(client, "main.ts"))
     js = "const words = ['a'];\nwords.pu\n"
     pad = new_pad(lsp_server, "javascript", {"main.js": js})
@@ -135,11 +157,11 @@ async def test_typescript_and_javascript_complete_and_diagnose(lsp_server: Serve
 
 
 async def test_bash_completes_and_diagnoses(lsp_server: ServerProcess) -> None:
-    script = 'greeting="hi"\necho $greeting\nech\n'
+    script = "#!/bin/bash\ncd $1\nech\n"
     pad = new_pad(lsp_server, "bash", {"main.sh": script})
     async with await help_for(lsp_server, pad) as client:
         assert "echo" in await completes(client, "main.sh", script, 2, 3, "echo")
-        await client.wait_for(lambda: 1 in diagnostic_lines(client, "main.sh"))  # shellcheck: quote $greeting
+        await client.wait_for(lambda: 1 in diagnostic_lines(client, "main.sh"))  # shellcheck: `cd $1`
 
 
 async def test_a_viewer_gets_hover_and_diagnostics_but_no_completion(lsp_server: ServerProcess) -> None:
@@ -165,6 +187,8 @@ async def test_the_owners_switch_turns_help_off_for_everyone_and_is_in_the_histo
     switch = f"{lsp_server.url}/api/v1/pads/{pad['id']}/language-help"
     assert http("GET", f"{switch}?key={pad['keys']['view']}") == (200, {"enabled": True})
     async with await help_for(lsp_server, pad) as editor:
+        await editor.wait_for(lambda: editor.states() == ["idle"])  # nothing starts before an editor asks
+        await completes(editor, "main.py", text, 0, 3, "print")
         await editor.wait_for(lambda: diagnostic_lines(editor, "main.py") == {0})
         assert http("PUT", f"{switch}?key={pad['keys']['edit']}", {"enabled": False})[0] == 403
         assert http("PUT", f"{switch}?key={pad['keys']['owner']}&name=Ines", {"enabled": False}) == (
@@ -294,6 +318,7 @@ async def test_changing_the_pads_language_switches_the_server(lsp_server: Server
         await help_for(lsp_server, pad) as client,
         await YClient.connect(ws_base(lsp_server), pad["id"], pad["keys"]["edit"], "owner") as peer,
     ):
+        await completes(client, "main.py", text, 0, 3, "print")
         await client.wait_for(lambda: diagnostic_lines(client, "main.py") == {0})
         await peer.synced.wait()
 
@@ -304,9 +329,8 @@ async def test_changing_the_pads_language_switches_the_server(lsp_server: Server
 
         await peer.edit(to_bash)
         await client.wait_for(lambda: client.diagnostics("main.py") == [])
-        await client.wait_for(lambda: client.states()[-1] == "ready")
-        last = [n["params"] for n in client.notifications if n["method"] == "padbox/state"][-1]
-        assert last["language"] == "bash"
+        await client.wait_for(lambda: last_state(client) == {"state": "ready", "language": "bash", "message": ""})
+        assert "starting" in client.states()[client.states().index("ready") + 1 :]
 
         def to_cobol(doc: Any) -> None:
             from pycrdt import Map
