@@ -53,7 +53,12 @@ export function padCalls(id, key) {
     saveNotes: (notes) => call(padApi(id, key, "notes"), { method: "PUT", body: { notes } }),
     history: () => call(padApi(id, key, "history")),
     languageHelp: () => call(padApi(id, key, "language-help")),
-    setLanguageHelp: (enabled) => call(padApi(id, key, "language-help"), { method: "PUT", body: { enabled } }),
+    // `name`: who the pad's history records as having switched it.
+    setLanguageHelp: (enabled, name) =>
+      call(`${padApi(id, key, "language-help")}${name ? `&name=${encodeURIComponent(name)}` : ""}`, {
+        method: "PUT",
+        body: { enabled },
+      }),
     exportUrl: () => padApi(id, key, "export"),
   };
 }

@@ -17,8 +17,9 @@ const FLASH_MS = 2000;
  * @param {{id: string, key: string}} options.pad
  * @param {object} options.notices  notices.js
  * @param {(open: boolean) => void} options.onPlayback  the playback panel was opened (true) or closed
+ * @param {() => string} options.name  the person's display name, for the history
  */
-export function createPadOwner({ elements, calls, pad, notices, onPlayback }) {
+export function createPadOwner({ elements, calls, pad, notices, onPlayback, name }) {
   const {
     linksButton,
     links,
@@ -165,7 +166,7 @@ export function createPadOwner({ elements, calls, pad, notices, onPlayback }) {
   helpEnabled.addEventListener("change", async () => {
     const enabled = helpEnabled.checked;
     helpEnabled.disabled = true;
-    const answer = await calls.setLanguageHelp(enabled);
+    const answer = await calls.setLanguageHelp(enabled, name());
     helpEnabled.disabled = false;
     if (answer.ok && typeof answer.body?.enabled === "boolean") {
       helpEnabled.checked = answer.body.enabled;

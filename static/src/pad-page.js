@@ -198,6 +198,16 @@ function languageName(id) {
   return entry.name || entry.id;
 }
 
+/** A URI as a path a person reads: `file:///usr/include/stdio.h` -> `/usr/include/stdio.h`. */
+function describeUri(uri) {
+  try {
+    const url = new URL(uri);
+    return url.protocol === "file:" ? decodeURIComponent(url.pathname) : uri;
+  } catch {
+    return String(uri);
+  }
+}
+
 function renderDiagnostics() {
   if (help && doc) helpView.showDiagnostics(help.diagnostics(), padDoc.readPad(doc).files.map((f) => f.name));
 }
@@ -214,7 +224,11 @@ function connectHelp() {
     },
     display: (uri) => {
       const name = fileOfUri(uri);
-      if (name === null || !padDoc.filesOf(doc).has(name)) return null;
+      if (name === null || !padDoc.filesOf(doc).has(name)) {
+        // A system header or a library's source: the pad has no tab for it, so say where it is.
+        notices.show({ text: `That is defined outside the pad's files, in ${describeUri(uri)}.`, kind: "info" });
+        return null;
+      }
       showFile(name);
       editor.focus();
       return currentFile === name ? editor.view : null;
@@ -342,6 +356,7 @@ function createOwner() {
     onPlayback: (open) => {
       if (open) view.load();
     },
+    name: () => person.name,
   });
 }
 

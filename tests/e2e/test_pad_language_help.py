@@ -182,6 +182,11 @@ def test_two_people_share_diagnostics_and_one_completes_from_the_list(
             "document.querySelectorAll('[data-testid=pad-diagnostic]').length === 0", timeout=SYNC_MS
         )
     assert help_state(editor.page)["text"] == "language help: off"
+    # The pad's history records the switch and who turned it.
+    history = httpx.get(
+        f"{server_url}/api/v1/pads/{created['id']}/history", params={"key": created["keys"]["owner"]}, timeout=10
+    ).json()
+    assert [(s["value"], s["author"]["name"]) for s in history["settings"]] == [(False, "Olga")]
     editor.page.screenshot(path=screenshot_path(request, "help-off"))
     owner.page.check("[data-testid=pad-help-enabled]")
     editor.page.click("#editor .cm-content")
@@ -300,3 +305,23 @@ def test_a_killed_language_server_comes_back_and_the_page_shows_it(
     wait_for_completion(editor, "path")
     wait_for_diagnostic(editor, "undefined_name")
     editor.page.screenshot(path=screenshot_path(request, "after-restart"))
+
+
+def test_a_definition_outside_the_pad_is_said_where_it_is(page: Page, server_url: str) -> None:
+    editor = Person(page, "Eddie")
+    source = '#include <stdio.h>\n\nint main(void) {\n    printf("hi\\n");\n    return 0;\n}\n'
+    created = create_pad(server_url, language="c", files=[{"name": "main.c", "content": source}])
+    open_as(editor, created["links"]["edit"])
+    editor.page.click("#editor .cm-content")
+    wait_for_help(editor, "ready")
+
+    # The cursor on `printf` (Home goes to the line's first word), then F12.
+    editor.page.locator("#editor .cm-line", has_text="printf").click()
+    editor.page.keyboard.press("End")
+    editor.page.keyboard.press("Home")
+    editor.page.keyboard.press("F12")
+    editor.page.wait_for_function(
+        "document.getElementById('notice-text').textContent.includes('outside the pad')", timeout=DIAGNOSTIC_MS
+    )
+    assert "/usr/include/" in editor.page.inner_text("#notice-text")
+    assert editor.state()["file"] == "main.c"
