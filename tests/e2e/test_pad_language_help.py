@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, WebSocket
+from playwright.sync_api import Browser, ConsoleMessage, Page, WebSocket
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import ServerProcess
@@ -33,6 +33,11 @@ BROKEN = "print(undefined_name)\n"
 SENT: dict[str, list[str]] = {}  # role -> the methods its page sent on the language-help socket
 
 
+def csp_violation(message: ConsoleMessage, who: str, errors: list[str]) -> None:
+    if "Content Security Policy" in message.text:
+        errors.append(f"{who}CSP violation: {message.text}")
+
+
 def record_lsp(socket: WebSocket, sent: list[str]) -> None:
     if "/lsp?" in socket.url:
         socket.on("framesent", lambda payload: sent.append(str(json.loads(payload).get("method", ""))))
@@ -49,6 +54,8 @@ def people(browser: Browser, request: pytest.FixtureRequest) -> Iterator[dict[st
     for role, context, name in zip(("owner", "edit", "view"), contexts, ("Olga", "Eddie", "Vic"), strict=True):
         page = context.new_page()
         page.on("pageerror", lambda error, role=role: errors.append(f"{role}: {error}"))
+        # The server's Content-Security-Policy must never block a part of language help (a hover card's markup).
+        page.on("console", lambda message, role=role: csp_violation(message, f"{role}: ", errors))
         page.on("websocket", lambda socket, role=role: record_lsp(socket, SENT.setdefault(role, [])))
         found[role] = Person(page, name)
     try:
@@ -179,7 +186,7 @@ def test_two_people_share_diagnostics_and_one_completes_from_the_list(
     for person in (owner, editor, viewer):
         wait_for_help(person, "off", timeout=SYNC_MS)
         person.page.wait_for_function(
-            "document.querySelectorAll('[data-testid=pad-diagnostic]').length === 0", timeout=SYNC_MS
+            "() => document.querySelectorAll('[data-testid=pad-diagnostic]').length === 0", timeout=SYNC_MS
         )
     assert help_state(editor.page)["text"] == "language help: off"
     # The pad's history records the switch and who turned it.
@@ -239,14 +246,14 @@ def test_definition_opens_the_other_files_tab_and_signatures_and_highlights_show
     assert box is not None
     editor.page.mouse.click(box["x"] + 12, box["y"] + box["height"] / 2)
     editor.page.wait_for_function(
-        "document.querySelectorAll('#editor .cm-lsp-highlight').length >= 3", timeout=DIAGNOSTIC_MS
+        "() => document.querySelectorAll('#editor .cm-lsp-highlight').length >= 3", timeout=DIAGNOSTIC_MS
     )
 
     # Ctrl+click on a name defined in another file of the pad opens that file's tab at the definition.
     editor.page.keyboard.down("Control")
     editor.page.mouse.click(box["x"] + 12, box["y"] + box["height"] / 2)
     editor.page.keyboard.up("Control")
-    editor.page.wait_for_function("window.padbox.pad().file === 'util.py'", timeout=DIAGNOSTIC_MS)
+    editor.page.wait_for_function("() => window.padbox.pad().file === 'util.py'", timeout=DIAGNOSTIC_MS)
     head = editor.page.evaluate("window.padbox.cursor()")
     assert head["line"] == 1, head
     editor.page.screenshot(path=screenshot_path(request, "definition"))
@@ -262,7 +269,7 @@ def test_definition_opens_the_other_files_tab_and_signatures_and_highlights_show
     editor.page.keyboard.type("1, 'c')")
     editor.page.keyboard.press("Home")
     editor.page.keyboard.press("F12")
-    editor.page.wait_for_function("window.padbox.pad().file === 'util.py'", timeout=DIAGNOSTIC_MS)
+    editor.page.wait_for_function("() => window.padbox.pad().file === 'util.py'", timeout=DIAGNOSTIC_MS)
 
 
 def test_a_killed_language_server_comes_back_and_the_page_shows_it(
@@ -297,7 +304,7 @@ def test_a_killed_language_server_comes_back_and_the_page_shows_it(
     assert killed.returncode == 0 and killed.stdout.strip(), killed.stderr
 
     # The page says the server is restarting, then ready again; the pad went on working meanwhile.
-    editor.page.wait_for_function("window.helpStates.includes('restarting')", timeout=DIAGNOSTIC_MS)
+    editor.page.wait_for_function("() => window.helpStates.includes('restarting')", timeout=DIAGNOSTIC_MS)
     editor.type_at_end("import os\n")
     wait_for_help(editor, "ready")
     assert editor.page.evaluate("window.helpStates.lastIndexOf('ready') > window.helpStates.indexOf('restarting')")
@@ -321,7 +328,7 @@ def test_a_definition_outside_the_pad_is_said_where_it_is(page: Page, server_url
     editor.page.keyboard.press("Home")
     editor.page.keyboard.press("F12")
     editor.page.wait_for_function(
-        "document.getElementById('notice-text').textContent.includes('outside the pad')", timeout=DIAGNOSTIC_MS
+        "() => document.getElementById('notice-text').textContent.includes('outside the pad')", timeout=DIAGNOSTIC_MS
     )
     assert "/usr/include/" in editor.page.inner_text("#notice-text")
     assert editor.state()["file"] == "main.c"

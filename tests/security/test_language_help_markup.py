@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.e2e.conftest import LAPTOP, chromium, screenshot_path
+from tests.e2e.test_pad_language_help import csp_violation
 
 READY_MS = 90_000
 HOVER_MS = 30_000
@@ -34,8 +35,12 @@ def browser() -> Iterator[Browser]:
 def victim(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(viewport=LAPTOP)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: csp_violation(message, "", errors))
     try:
         yield page
+        assert not errors, f"the page threw or broke its CSP: {errors}"
     finally:
         try:
             page.screenshot(path=screenshot_path(request))
@@ -56,7 +61,7 @@ def test_a_docstring_cannot_run_script_in_another_persons_hover_card(victim: Pag
     victim.goto(created.json()["links"]["owner"])
     victim.fill("#pad-name-input", "Olga")
     victim.click("[data-testid=pad-name-ok]")
-    victim.wait_for_function("window.padbox?.pad?.().synced === true", timeout=10_000)
+    victim.wait_for_function("() => window.padbox?.pad?.().synced === true", timeout=10_000)
     victim.click("#editor .cm-content")
     victim.wait_for_selector("[data-testid=pad-help][data-state=ready]", timeout=READY_MS)
 
@@ -69,7 +74,9 @@ def test_a_docstring_cannot_run_script_in_another_persons_hover_card(victim: Pag
     assert "Helps." in card.inner_text()
 
     # The markup arrived (the card is the docstring's) and none of it can act, even once its image has failed.
-    victim.wait_for_function("[...document.querySelectorAll('.cm-lsp-hover-tooltip img')].every((img) => img.complete)")
+    victim.wait_for_function(
+        "() => [...document.querySelectorAll('.cm-lsp-hover-tooltip img')].every((img) => img.complete)"
+    )
     assert victim.evaluate("window.__pwned") is None
     assert card.locator("script, [onerror], a[href^='javascript:' i]").count() == 0
     assert victim.evaluate("window.__pwned") is None
