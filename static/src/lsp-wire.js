@@ -113,7 +113,11 @@ export function describeHelp({ state, message = "" }, languageName) {
     case HelpState.RECONNECTING:
       return { state, text: "language help: reconnecting…", title: "The connection dropped; typing goes on meanwhile." };
     case HelpState.IDLE:
-      return { state, text: "language help: on", title: `Starts with the first question about the ${name} code.` };
+      return {
+        state,
+        text: "language help: on",
+        title: `The ${name} language server starts when someone who may edit comes to the editor.`,
+      };
     case HelpState.STARTING:
       return { state, text: "language help: starting…", title: `The ${name} language server is starting.` };
     case HelpState.READY:
