@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import bursts, cluster, idle, isolation, latency, pads, questions, rate, throughput
+from . import bursts, cluster, idle, isolation, latency, lsp, pads, questions, rate, throughput
 from .docker_engine import Engine
 from .machine import describe, revision
 from .padbox_process import ServerConfig
@@ -37,6 +37,7 @@ SECTIONS: dict[str, Section] = {
     "isolation": isolation.measure,
     "pads": pads.measure,
     "questions": questions.measure,
+    "lsp": lsp.measure,
     "cluster": cluster.measure,
 }
 

@@ -66,9 +66,13 @@ async def arrival(peer: YClient, marker: str, sent_at: float) -> float:
     return time.perf_counter() - sent_at
 
 
-async def propagation(server: PadboxProcess, participants: int, rounds: int) -> dict[str, Any]:
-    """Each round one participant edits (in turns) and every other one's arrival time is a sample."""
-    pad = await asyncio.to_thread(create_pad, server)
+async def propagation(
+    server: PadboxProcess, participants: int, rounds: int, pad: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Each round one participant edits (in turns) and every other one's arrival time is a sample; on a new pad
+    unless one is given (section `lsp` gives one whose language server runs)."""
+    if pad is None:
+        pad = await asyncio.to_thread(create_pad, server)
     samples: list[float] = []
     last: list[float] = []  # per round: until the last participant had it
     async with AsyncExitStack() as stack:

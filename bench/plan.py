@@ -25,6 +25,9 @@ class Plan:
     pad_memory_pads: int = 40
     pad_memory_participants: int = 5  # per pad at the second memory level
     question_rounds: int = 10  # each: one Run tests of 10 cases, then 10 single runs in turn
+    lsp_requests: int = 100  # completions per language after warm-up
+    lsp_diagnostic_rounds: int = 20  # edits that add or remove an error, each followed by a pause
+    lsp_edit_rounds: int = 200  # edits with 8 participants, half with language help on, half off
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,4 +49,7 @@ QUICK = Plan(
     pad_memory_pads=4,
     pad_memory_participants=2,
     question_rounds=2,
+    lsp_requests=10,
+    lsp_diagnostic_rounds=4,
+    lsp_edit_rounds=20,
 )

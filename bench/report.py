@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .cluster import markdown as cluster_markdown
+from .lsp import markdown as lsp_markdown
+from .lsp import targets as lsp_targets
 from .machine import one_line
 
 # The targets for a 2-core machine.
@@ -116,6 +118,9 @@ def targets(results: dict[str, Any]) -> list[Target]:
                 f"< {MAX_PAD_EDIT_P50_MS:g} ms",
             )
         )
+    if results.get("lsp"):
+        for name, value, limit, unit in lsp_targets(results["lsp"]):
+            found.append(_at_most(name, value, limit, f" {unit}", f"≤ {limit:g} {unit}"))
     questions = results.get("questions")
     if questions:
         found.append(
@@ -360,6 +365,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += _pads_markdown(results["pads"])
     if results.get("questions"):
         lines += _questions_markdown(results["questions"])
+    if results.get("lsp"):
+        lines += lsp_markdown(results["lsp"])
     if results.get("cluster"):
         lines += cluster_markdown(results["cluster"])
     for name, error in results.get("errors", {}).items():

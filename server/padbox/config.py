@@ -593,7 +593,7 @@ class Settings:
             "PADBOX_LSP_MAX",
             "8",
             "Language-server sandboxes this node runs at once (one per pad with language help in use); past it, "
-            "a pad's language help is `unavailable` and the pad works on without it. 0 turns language help off.",
+            "a pad's language help is `unavailable` and the pad works on without it (0: none on this node).",
             count,
         )
     )

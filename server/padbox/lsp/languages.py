@@ -25,6 +25,9 @@ PYLSP_SETTINGS: dict[str, Any] = {
             "autopep8": {"enabled": False},
             "yapf": {"enabled": False},
             "pyflakes": {"enabled": True},
+            # Documentation for the first few items only: pylsp resolves 25 by default, which was half of a
+            # completion's time, and completionItem/resolve is not relayed to fetch the rest.
+            "jedi_completion": {"resolve_at_most": 5},
         }
     }
 }
@@ -38,7 +41,8 @@ class LanguageServer:
 
 
 SERVERS: dict[str, LanguageServer] = {
-    "python": LanguageServer(("pylsp",), "python", PYLSP_SETTINGS),
+    # pylsp with a 150 ms lint debounce instead of its fixed 500 ms (runner-image/lsp/pylsp_padbox.py)
+    "python": LanguageServer(("python3", "/opt/padbox-lsp/pylsp_padbox.py"), "python", PYLSP_SETTINGS),
     "c": LanguageServer(CLANGD, "c"),
     "cpp": LanguageServer(CLANGD, "cpp"),
     "javascript": LanguageServer(TYPESCRIPT, "javascript"),

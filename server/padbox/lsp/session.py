@@ -103,6 +103,7 @@ class PadHelp:
         self._ready = asyncio.Event()
         self._requests: set[asyncio.Task[None]] = set()
         self._slot: object | None = None  # this session's hold on one of PADBOX_LSP_MAX, while a server is wanted
+        self._hashes: dict[str, tuple[str, str]] = {}  # file -> (text, its hash): one hash per text, not per request
 
     # --- participants and the room ------------------------------------------------------------------
     def attach(self, room: Room) -> None:
@@ -223,10 +224,12 @@ class PadHelp:
             return False
         slot = object()
         if not self.slots.take(slot):
-            self._set_state(
-                State.UNAVAILABLE,
-                f"language help is unavailable, try later: {self.slots.limit} language servers already run here",
+            why = (
+                f"{self.slots.limit} language servers already run here"
+                if self.slots.limit
+                else "this server runs no language servers (PADBOX_LSP_MAX=0)"
             )
+            self._set_state(State.UNAVAILABLE, f"language help is unavailable, try later: {why}")
             return False
         self._slot = slot
         self._set_state(State.STARTING)
@@ -385,7 +388,7 @@ class PadHelp:
         if connection is None or self.workspace is None:
             return None
         text = self.workspace.texts.get(name)
-        if text is None or protocol.text_hash(text) != wanted:
+        if text is None or self._hash(name, text) != wanted:
             return None
         return await connection.request(incoming.method, protocol.for_server(incoming.params))
 
@@ -395,7 +398,7 @@ class PadHelp:
         while True:
             edited = self._edited
             text = self._files().get(name)
-            if text is not None and protocol.text_hash(text) == wanted:
+            if text is not None and self._hash(name, text) == wanted:
                 return True
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
@@ -404,6 +407,16 @@ class PadHelp:
                 await asyncio.wait_for(edited.wait(), left)
             except TimeoutError:
                 return False
+
+    def _hash(self, name: str, text: str) -> str:
+        """The text's hash, computed once per text of a file: hashing is Python code on the event loop, and a
+        page asks several questions of one text."""
+        known = self._hashes.get(name)
+        if known is not None and known[0] == text:
+            return known[1]
+        digest = protocol.text_hash(text)
+        self._hashes[name] = (text, digest)
+        return digest
 
     async def _until_ready(self) -> bool:
         """Wait for a starting (or restarting) server, within the deadline."""
