@@ -14,6 +14,7 @@ import {
   signatureHelp,
   Workspace,
 } from "@codemirror/lsp-client";
+import { autocompletion } from "@codemirror/autocomplete";
 import { setDiagnostics } from "@codemirror/lint";
 import { StateEffect, StateField } from "@codemirror/state";
 import { Decoration, EditorView, keymap, ViewPlugin } from "@codemirror/view";
@@ -170,6 +171,9 @@ const definitionClick = EditorView.domEventHandlers({
 const VIEWER_EXTENSIONS = [hoverTooltips()];
 const EDITOR_EXTENSIONS = [
   serverCompletion({ override: true }), // the language server's items only, not the highlighter's word list
+  // Ask 50 ms after typing stops instead of CodeMirror's 100: the list filters itself as typing goes on (a new
+  // question goes only at a word's start or a trigger character), so the shorter pause costs few requests.
+  autocompletion({ activateOnTypingDelay: 50 }),
   hoverTooltips(),
   signatureHelp(),
   keymap.of(jumpToDefinitionKeymap),
