@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ServerProcess, instance_name, start_server
+from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
 from tests.eventually import eventually
 from tests.faults.conftest import record
 from tests.pads_client import LspClient, YClient, append, http
@@ -122,3 +124,54 @@ async def test_a_frozen_language_server_is_judged_hung_and_restarted(lsp_server:
         await editor.close()
         await viewer.close()
     await eventually(lambda: not language_server(pad["id"]), 30, "the idle server's container removed")
+
+
+async def test_language_servers_stop_with_the_server_and_a_killed_servers_are_reaped_at_restart(
+    tmp_path: Path,
+) -> None:
+    instance = instance_name("faults-lsp-leftovers")
+    data = str(tmp_path / "data")
+    for how in (signal.SIGTERM, signal.SIGKILL):
+        server = start_server(tmp_path, instance, PADBOX_POOL_SIZE="0", PADBOX_DATA_DIR=data)
+        pad, editor, viewer, container = await started(server)
+        server.stop(how)
+        for client in (editor, viewer):
+            assert await client.closed(10) in (1001, 1006, 1012)
+        if how == signal.SIGTERM:  # a clean stop removes its language servers itself
+            assert not docker_containers(instance), "a language server outlived its server's shutdown"
+    # The SIGKILLed server's language server is still there (its attach gone, it may be exiting by itself); the next
+    # server of the instance reaps whatever is left at start-up.
+    again = start_server(tmp_path, instance, PADBOX_POOL_SIZE="0", PADBOX_DATA_DIR=data)
+    try:
+        await eventually(lambda: not docker_containers(instance), 30, "the killed server's language server reaped")
+    finally:
+        again.stop()
+
+
+async def test_a_server_past_its_memory_limit_is_restarted_then_given_up_as_unavailable(tmp_path: Path) -> None:
+    """pylsp in a 40 MB sandbox: killed by the kernel as soon as jedi loads the standard library. Each death is
+    reported as memory, with a restart; after five in a row the pad's help is `unavailable`, and the pad works."""
+    server = start_server(tmp_path, instance_name("faults-lsp-oom"), PADBOX_POOL_SIZE="0", PADBOX_LSP_MEMORY_MB="40")
+    try:
+        status, pad = http(
+            "POST", f"{server.url}/api/v1/pads", {"language": "python", "files": [{"name": "main.py", "content": TEXT}]}
+        )
+        assert status == 201
+        base = f"ws://127.0.0.1:{server.port}"
+        async with await LspClient.connect(base, pad["id"], pad["keys"]["edit"]) as client:
+
+            async def asks_until_unavailable() -> bool:
+                answer = await client.ask("textDocument/completion", "main.py", TEXT, 1, 5, timeout=60)
+                return answer.get("error", {}).get("code") == -32003
+
+            await eventually(asks_until_unavailable, 120, "language help given up as unavailable")
+            messages = [n["params"]["message"] for n in client.notifications if n["method"] == "padbox/state"]
+            assert any("ran out of memory" in m for m in messages), messages
+            assert client.states().count("restarting") >= 4
+            async with await YClient.connect(base, pad["id"], pad["keys"]["edit"], "a") as peer:
+                await peer.synced.wait()
+                await peer.edit(append("main.py", "# still editing\n"))
+                await peer.roundtrip()
+    finally:
+        server.stop()
+    assert not docker_containers(server.instance)

@@ -152,7 +152,7 @@ class ScriptedChannel:
     async def receive(self) -> dict[str, Any] | None:
         return await self.inbox.get()
 
-    async def why_ended(self) -> str:
+    async def why_ended(self, code: int | None) -> str:
         return "it exited with code 1"
 
     def close(self) -> None:

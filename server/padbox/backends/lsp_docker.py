@@ -9,6 +9,7 @@ stdin/stdout, one JSON object a line (runner-image/lsp/shim.py); as with runs, t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -19,7 +20,13 @@ import aiohttp
 from aiodocker.containers import DockerContainer
 from aiodocker.stream import Stream
 
-from padbox.backends.docker import STDOUT_STREAM, DockerBackend, attach_agent, container_config
+from padbox.backends.docker import (
+    LAST_WORD_TIMEOUT_S,
+    STDOUT_STREAM,
+    DockerBackend,
+    attach_agent,
+    container_config,
+)
 from padbox.config import Settings
 from padbox.core.limits import Limits
 from padbox.lsp.channel import Channel, LaunchFailed
@@ -91,16 +98,29 @@ class DockerChannel:
             else:
                 log.debug("language server %s: %s", self.name, chunk.data.decode(errors="replace").rstrip())
 
-    async def why_ended(self) -> str:
-        try:
-            state = (await self.container.show()).get("State", {})
-        except (aiodocker.DockerError, aiohttp.ClientError, OSError, TimeoutError):
-            return "its sandbox went away"
+    async def why_ended(self, code: int | None) -> str:
+        """Docker records how a container ended a moment after its output ends (the OOM kill of the language
+        server, which the shim reports as SIGKILL, among it): that record is waited for, within a bound."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LAST_WORD_TIMEOUT_S
+        state: dict[str, Any] = {}
+        while True:
+            try:
+                state = (await self.container.show()).get("State", {})
+            except (aiodocker.DockerError, aiohttp.ClientError, OSError, TimeoutError):
+                return "its sandbox went away"
+            if not state.get("Running") or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.05)
         if state.get("OOMKilled"):
             return "it ran out of memory"
+        if code is not None and code < 0:
+            return f"it was killed by signal {-code}"
+        if code is not None:
+            return f"it exited with code {code}"
         if state.get("Running"):
             return "its output ended"
-        return f"it exited with code {state.get('ExitCode')}"
+        return f"its sandbox exited with code {state.get('ExitCode')}"
 
     def close(self) -> None:
         if self._closed:

@@ -26,8 +26,9 @@ class Channel(Protocol):
     async def receive(self) -> dict[str, Any] | None:
         """The shim's next object; None once the sandbox has ended."""
 
-    async def why_ended(self) -> str:
-        """Why the sandbox ended, in a participant's words ("ran out of memory", "exited with code 1")."""
+    async def why_ended(self, code: int | None) -> str:
+        """Why the language server ended, in a participant's words ("ran out of memory", "exited with code 1");
+        `code` is its exit status as the shim reported it (negative: the signal), None if the shim said nothing."""
 
     def close(self) -> None:
         """Detach and remove the sandbox, in the background; never blocks."""

@@ -124,14 +124,16 @@ class Connection:
                 return
 
     async def _read(self) -> None:
+        code: int | None = None
         while (message := await self.channel.receive()) is not None:
             if "exit" in message:
+                code = message["exit"] if isinstance(message["exit"], int) else None
                 break
             body = message.get("lsp")
             if isinstance(body, dict):
                 self._handle(body)
         if not self._ended.done():
-            self.end(await self.channel.why_ended())
+            self.end(await self.channel.why_ended(code))
 
     def _handle(self, body: dict[str, Any]) -> None:
         method, ident = body.get("method"), body.get("id")

@@ -33,6 +33,7 @@ HASH_WAIT_S = 0.5  # how long a request waits for the pad's document to reach th
 MAX_FAILURES = 5  # failures in a row (each after less than HEALTHY_S of service) before `unavailable`
 HEALTHY_S = 60.0
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+GIVE_UP_S = 60.0  # a server that kept failing is not tried again before this, whoever asks
 MAX_REQUESTS_PER_SOCKET = 16  # requests of one socket in flight; more are answered empty at once
 
 
@@ -103,6 +104,7 @@ class PadHelp:
         self._ready = asyncio.Event()
         self._requests: set[asyncio.Task[None]] = set()
         self._slot: object | None = None  # this session's hold on one of PADBOX_LSP_MAX, while a server is wanted
+        self._retry_after = 0.0  # monotonic time before which a failing server is not started again
         self._hashes: dict[str, tuple[str, str]] = {}  # file -> (text, its hash): one hash per text, not per request
 
     # --- participants and the room ------------------------------------------------------------------
@@ -245,6 +247,7 @@ class PadHelp:
                 why = await self._serve_once()
                 failures = 1 if time.monotonic() - began > HEALTHY_S else failures + 1
                 if failures >= MAX_FAILURES:
+                    self._retry_after = time.monotonic() + GIVE_UP_S
                     self._set_state(
                         State.UNAVAILABLE, f"language help is unavailable, try later: the language server {why}"
                     )
@@ -348,7 +351,8 @@ class PadHelp:
             participant.send(protocol.error(ident, forbidden["code"], forbidden["message"]))
             return
         if participant.role.can_edit and self.state in (State.IDLE, State.UNAVAILABLE):
-            self.ensure_started()  # lazily, at an editor's first request; `unavailable` tries again
+            if time.monotonic() >= self._retry_after:
+                self.ensure_started()  # lazily, at an editor's first request; `unavailable` tries again
         refused = protocol.refusal_for_state(self.state, self.language_name(self.language))
         if refused is not None:
             participant.send(protocol.error(ident, *refused))

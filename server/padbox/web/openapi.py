@@ -62,6 +62,7 @@ HTTP_TYPES: tuple[type[msgspec.Struct], ...] = (
     pad.Link,
     pad.Ended,
     pad.Notes,
+    pad.LanguageHelp,
     pad.History,
     pad.Export,
     pad.PadRefusal,
@@ -396,6 +397,7 @@ def _pad_paths(token: list[dict[str, list[str]]]) -> dict[str, Any]:
     question_ok = {"200": _json(_ref(PadQuestion), "The pad's question, or null.")}
     notes_ok = {"200": _json(_ref(pad.Notes), "The owner's notes.")}
     export_ok = {"200": _json(_ref(pad.Export), "The pad and its whole history, as an attachment.")}
+    help_ok = {"200": _json(_ref(pad.LanguageHelp), "Whether language help is on (docs/pads.md, Language help).")}
     return {
         "/api/v1/pads": {"post": create},
         "/api/v1/pads/{pad_id}": {"get": operation("getPad", "The pad", {"200": _json(_ref(pad.PadInfo), "The pad.")})},
@@ -419,6 +421,16 @@ def _pad_paths(token: list[dict[str, list[str]]]) -> dict[str, Any]:
             "get": operation("padHistory", "Every edit and run (owner)", {"200": _json(_ref(pad.History), "History.")})
         },
         "/api/v1/pads/{pad_id}/export": {"get": operation("exportPad", "The pad as a file (owner)", export_ok)},
+        "/api/v1/pads/{pad_id}/language-help": {
+            "get": operation("padLanguageHelp", "Whether the pad has language help (any role)", help_ok),
+            "put": operation(
+                "setPadLanguageHelp",
+                "Turn the pad's language help on or off (owner; recorded in the history)",
+                help_ok,
+                pad.LanguageHelp,
+                True,
+            ),
+        },
         "/api/v1/pads/{pad_id}/question": {
             "get": operation("padQuestion", "The pad's question (hidden cases: the owner only)", question_ok),
             "put": operation(
