@@ -20,6 +20,10 @@ const NOT_CONNECTED = -32099; // JSON-RPC's server-error range: an `initialize` 
 
 const NO_HANDLERS = Object.freeze({ state() {}, open() {}, closed() {} });
 
+// How long a question waits for the server before it gets the empty answer here. The server's own deadline for a
+// starting or hung language server (PADBOX_LSP_DEADLINE_S, 20 s) is longer than anyone waits for a completion list.
+export const ANSWER_WITHIN_MS = 10000;
+
 export class PadLspConnection {
   /**
    * @param {object} options
@@ -30,13 +34,23 @@ export class PadLspConnection {
    *   closed({code, reason, text, final}) for each close
    * @param {(url: string) => WebSocket} [options.createSocket]
    * @param {number} [options.maxDelayMs]  the longest pause between two tries
+   * @param {number} [options.answerWithinMs]  how long a question waits before its empty answer
    */
-  constructor({ url, getText, handlers, createSocket, timers = globalThis, maxDelayMs }) {
+  constructor({
+    url,
+    getText,
+    handlers,
+    createSocket,
+    timers = globalThis,
+    maxDelayMs,
+    answerWithinMs = ANSWER_WITHIN_MS,
+  }) {
     this.getText = getText;
+    this.answerWithinMs = answerWithinMs;
     this.handlers = { ...NO_HANDLERS, ...handlers };
     this.timers = timers;
     this.subscribers = [];
-    this.pending = new Map(); // request id -> method, for requests the socket has not answered yet
+    this.pending = new Map(); // request id -> {method, timer}, for requests the socket has not answered yet
     this.help = { state: HelpState.CONNECTING, language: "", message: "" };
     this.socket = new PadSocket({
       url,
@@ -89,8 +103,24 @@ export class PadLspConnection {
   }
 
   forward(message) {
-    this.pending.set(message.id, message.method);
+    const timer = this.timers.setTimeout(() => this.answerNow(message.id), this.answerWithinMs);
+    this.pending.set(message.id, { method: message.method, timer });
     this.socket.send(JSON.stringify(message));
+  }
+
+  /** Answer a question the server has not answered (yet) with the empty answer; a late answer is dropped. */
+  answerNow(id) {
+    const request = this.pending.get(id);
+    if (!request) return;
+    this.pending.delete(id);
+    this.timers.clearTimeout(request.timer);
+    this.deliver(
+      JSON.stringify(
+        request.method === "initialize"
+          ? { jsonrpc: "2.0", id, error: { code: NOT_CONNECTED, message: "no answer from the server" } }
+          : { jsonrpc: "2.0", id, result: emptyResult(request.method) },
+      ),
+    );
   }
 
   /** Deliver an answer made here after the library has registered its request (it sends, then waits). */
@@ -131,9 +161,12 @@ export class PadLspConnection {
       if (message.params && typeof message.params.state === "string") this.setHelp(message.params);
       return;
     }
-    if ("id" in message && !("method" in message) && this.pending.has(message.id)) {
-      const method = this.pending.get(message.id);
+    if ("id" in message && !("method" in message)) {
+      const request = this.pending.get(message.id);
+      if (!request) return; // answered here already (the deadline passed, or the socket it came on dropped)
       this.pending.delete(message.id);
+      this.timers.clearTimeout(request.timer);
+      const { method } = request;
       if (message.error && method !== "initialize") {
         // A refusal (view role, help off, unavailable, unsupported) is a state, not a failure to show: the
         // question gets the empty answer, and the indicator says why.
@@ -148,17 +181,7 @@ export class PadLspConnection {
 
   /** Every question still waiting on a socket that is gone gets its empty answer now. */
   answerPending() {
-    const pending = [...this.pending];
-    this.pending.clear();
-    for (const [id, method] of pending) {
-      this.deliver(
-        JSON.stringify(
-          method === "initialize"
-            ? { jsonrpc: "2.0", id, error: { code: NOT_CONNECTED, message: "the connection dropped" } }
-            : { jsonrpc: "2.0", id, result: emptyResult(method) },
-        ),
-      );
-    }
+    for (const id of [...this.pending.keys()]) this.answerNow(id);
   }
 
   closed(close) {

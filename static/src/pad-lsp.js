@@ -21,10 +21,11 @@ import { Decoration, EditorView, keymap, ViewPlugin } from "@codemirror/view";
 import DOMPurify from "dompurify";
 
 import { fileUri, HelpState, mayAsk, severityName } from "./lsp-wire.js";
-import { PadLspConnection } from "./pad-lsp-connection.js";
+import { ANSWER_WITHIN_MS, PadLspConnection } from "./pad-lsp-connection.js";
 
-// A language server starting for the first time answers slowly; the server has its own deadline below this.
-const REQUEST_TIMEOUT_MS = 10000;
+// The connection gives a question its empty answer after ANSWER_WITHIN_MS; the library's own timeout (which
+// would show an error) is only a backstop behind it.
+const REQUEST_TIMEOUT_MS = ANSWER_WITHIN_MS + 5000;
 const HIGHLIGHT_DELAY_MS = 250;
 
 /** The files shown in the editor (one at a time), with the versions the library counts for them. */

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { LSPClient } from "@codemirror/lsp-client";
 
 import { textHash } from "../src/lsp-wire.js";
-import { PadLspConnection } from "../src/pad-lsp-connection.js";
+import { ANSWER_WITHIN_MS, PadLspConnection } from "../src/pad-lsp-connection.js";
 
 class FakeSocket {
   constructor(url) {
@@ -202,6 +202,22 @@ test("a drop answers every question in flight, then reconnects with a growing pa
   setup.sockets[2].message({ jsonrpc: "2.0", method: "padbox/state", params: { state: "ready", language: "python3" } });
   setup.sockets[2].serverClose(1011);
   assert.deepEqual(setup.timers.delays(), [500], "a socket that got a state starts the pauses over");
+});
+
+test("a question the server leaves unanswered gets the empty answer at the deadline; a late answer is dropped", () => {
+  const setup = setUp();
+  openReady(setup);
+  setup.connection.send(JSON.stringify(completion(9)));
+  const deadline = [...setup.timers.pending.values()].find((t) => t.ms === ANSWER_WITHIN_MS);
+  assert.ok(deadline, "a deadline is set for each question sent");
+  deadline.fn();
+  assert.deepEqual(setup.received, [{ jsonrpc: "2.0", id: 9, result: { isIncomplete: true, items: [] } }]);
+  setup.sockets[0].message({ jsonrpc: "2.0", id: 9, result: { isIncomplete: false, items: [{ label: "late" }] } });
+  assert.equal(setup.received.length, 1, "the client never hears of it twice");
+  // An answer in time clears its deadline.
+  setup.connection.send(JSON.stringify(completion(10)));
+  setup.sockets[0].message({ jsonrpc: "2.0", id: 10, result: null });
+  assert.equal([...setup.timers.pending.values()].filter((t) => t.ms === ANSWER_WITHIN_MS).length, 0);
 });
 
 test("a close that trying again cannot mend stops the socket and says help is unavailable", () => {
