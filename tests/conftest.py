@@ -108,6 +108,13 @@ def require_docker() -> None:
         pytest.fail(f"integration tests need the runner image {image} (run `make test`, which builds it)")
 
 
+def require_lsp_image() -> None:
+    """The language servers' image, for the language-help tests (built by `make image`, like the runner's)."""
+    image = os.environ.get("PADBOX_LSP_IMAGE", "padbox-lsp:latest")
+    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+        pytest.fail(f"language-help tests need the image {image} (run `make image`, or runner-image/lsp/build.sh)")
+
+
 def free_port() -> int:
     """A port free a moment ago, released again: another process may take it before it is used. Only for a
     server that must bind HOST:PORT itself (tests/test_packaging.py); the others get a `listening_socket`."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import websockets
 
-from tests.conftest import ServerProcess, instance_name, start_server
+from tests.conftest import ServerProcess, instance_name, require_lsp_image, start_server
 from tests.eventually import eventually
 from tests.pads_client import Events, LspClient, YClient, http, replace
 
@@ -22,6 +22,7 @@ IDLE_S = 1.5
 
 @pytest.fixture(scope="module")
 def lsp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    require_lsp_image()
     srv = start_server(
         tmp_path_factory.mktemp("lsp"),
         instance_name("pytest-lsp"),

@@ -588,6 +588,14 @@ class Settings:
             "Image of the pads' language servers (runner-image/lsp/; `make image` builds it).",
         )
     )
+    lsp_runtime: str = field(
+        metadata=variable(
+            "PADBOX_LSP_RUNTIME",
+            "",
+            "Docker runtime of the language servers' sandboxes (empty: the engine's default, runc, whatever "
+            "PADBOX_RUNTIME says: bookworm's runsc cannot start their threads; they run no program of the pad's).",
+        )
+    )
     lsp_max: int = field(
         metadata=variable(
             "PADBOX_LSP_MAX",

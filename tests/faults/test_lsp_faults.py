@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ServerProcess, docker_containers, instance_name, start_server
+from tests.conftest import ServerProcess, docker_containers, instance_name, require_lsp_image, start_server
 from tests.eventually import eventually
 from tests.faults.conftest import record
 from tests.pads_client import LspClient, YClient, append, http
@@ -25,6 +25,7 @@ TEXT = "import os\nos.pa\n"
 
 @pytest.fixture(scope="module")
 def lsp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    require_lsp_image()
     srv = start_server(
         tmp_path_factory.mktemp("lsp-faults"),
         instance_name("faults-lsp"),
@@ -129,6 +130,7 @@ async def test_a_frozen_language_server_is_judged_hung_and_restarted(lsp_server:
 async def test_language_servers_stop_with_the_server_and_a_killed_servers_are_reaped_at_restart(
     tmp_path: Path,
 ) -> None:
+    require_lsp_image()
     instance = instance_name("faults-lsp-leftovers")
     data = str(tmp_path / "data")
     for how in (signal.SIGTERM, signal.SIGKILL):
@@ -151,6 +153,7 @@ async def test_language_servers_stop_with_the_server_and_a_killed_servers_are_re
 async def test_a_server_past_its_memory_limit_is_restarted_then_given_up_as_unavailable(tmp_path: Path) -> None:
     """pylsp in a 40 MB sandbox: killed by the kernel as soon as jedi loads the standard library. Each death is
     reported as memory, with a restart; after five in a row the pad's help is `unavailable`, and the pad works."""
+    require_lsp_image()
     server = start_server(tmp_path, instance_name("faults-lsp-oom"), PADBOX_POOL_SIZE="0", PADBOX_LSP_MEMORY_MB="40")
     try:
         status, pad = http(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ServerProcess, instance_name, start_server
+from tests.conftest import ServerProcess, instance_name, require_lsp_image, start_server
 from tests.eventually import eventually
 from tests.pads_client import LspClient, YClient, append, http
 from tests.security.target import program
@@ -23,6 +23,7 @@ TEXT = "import os\nos.pa\n"
 
 @pytest.fixture(scope="module")
 def lsp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    require_lsp_image()
     srv = start_server(
         tmp_path_factory.mktemp("lsp-redteam"), instance_name("pytest-redteam-lsp"), PADBOX_POOL_SIZE="0"
     )

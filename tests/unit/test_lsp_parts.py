@@ -127,6 +127,11 @@ def test_the_container_is_a_runs_container_with_the_language_servers_image() -> 
     host = config["HostConfig"]
     assert host["NetworkMode"] == "none" and host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"]
     assert host["Memory"] == 300 << 20 and config["User"] == "1000:1000"
+    assert "Runtime" not in host, "runs under gVisor leave language servers on the engine's default runtime"
+    gvisor = Settings.from_env({"PADBOX_RUNTIME": "runsc"})
+    assert "Runtime" not in lsp_container_config(gvisor, "PAD", "python", ["pylsp"])["HostConfig"]
+    both = Settings.from_env({"PADBOX_RUNTIME": "runsc", "PADBOX_LSP_RUNTIME": "runsc"})
+    assert lsp_container_config(both, "PAD", "python", ["pylsp"])["HostConfig"]["Runtime"] == "runsc"
 
 
 # --- the session, with a scripted language server -----------------------------------------------------------------

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import aiodocker
@@ -46,8 +47,15 @@ def lsp_limits(settings: Settings) -> Limits:
 
 
 def lsp_container_config(settings: Settings, pad_id: str, language: str, argv: Sequence[str]) -> dict[str, Any]:
-    """A run's hardened container, running the shim and its language server. Pure, for the unit tests."""
-    config = container_config(settings, lsp_limits(settings), f"lsp-{pad_id}", [*SHIM_COMMAND, *argv])
+    """A run's hardened container, running the shim and its language server. Pure, for the unit tests.
+
+    Under its own runtime (PADBOX_LSP_RUNTIME), with everything that depends on the runtime (the pids limit's
+    meaning) following it: gVisor's runsc of bookworm fails every thread a language server starts (Python's and
+    Node's alike), so language servers stay on the engine's default runtime unless told otherwise. They parse the
+    pad's files but run none of them; the container's own walls (no network, no capabilities, seccomp, read-only
+    root, limits) are those of a run."""
+    own = replace(settings, runtime=settings.lsp_runtime)
+    config = container_config(own, lsp_limits(own), f"lsp-{pad_id}", [*SHIM_COMMAND, *argv])
     config["Image"] = settings.lsp_image
     config["Labels"][LSP_LABEL] = language
     return config

@@ -182,6 +182,7 @@ class PadHelp:
         if not first:
             self._stop_server()
             self._clear_diagnostics()
+        self._retry_after = 0.0  # another server: its predecessor's failures say nothing of it
         self._settle_state()
         if was_running and self.state is State.IDLE:
             self.ensure_started()
