@@ -1,7 +1,8 @@
 // The code editor: CodeMirror 6 with line numbers, bracket matching, Tab indenting and per-language highlighting.
 // Each language keeps its own editor state while the page lives, so switching back keeps undo history too.
 // A shared run's code is shown read-only beside those states, never in place of them. On a pad, the editor shows
-// one of the pad's Y.Texts instead (`openShared`): y-codemirror.next keeps it and everyone's cursors in step.
+// one of the pad's Y.Texts instead (`openShared`): y-codemirror.next keeps it and everyone's cursors in step, and
+// language help (pad-lsp.js) lives in a compartment of its own, changed without touching the document.
 
 import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
@@ -72,6 +73,7 @@ export function createEditor(parent, { dark: startDark, onChange, onInsert = nul
   const theme = new Compartment();
   const language = new Compartment();
   const indent = new Compartment();
+  const help = new Compartment();
   const states = new Map(); // language id -> EditorState while another language is shown
   let isDark = startDark;
   let currentId = null;
@@ -79,7 +81,7 @@ export function createEditor(parent, { dark: startDark, onChange, onInsert = nul
   const undoManagers = new WeakMap(); // Y.Text -> its Y.UndoManager, so undo survives switching tabs
 
   // `collab`: {ytext, awareness} of a pad; its undo is Yjs's (only one's own edits), not CodeMirror's history.
-  const extensions = (indentText, { readOnly = false, collab = null } = {}) => [
+  const extensions = (indentText, { readOnly = false, collab = null, helpExtension = [] } = {}) => [
     lineNumbers(),
     highlightActiveLineGutter(),
     highlightSpecialChars(),
@@ -106,6 +108,7 @@ export function createEditor(parent, { dark: startDark, onChange, onInsert = nul
     collab && onInsert && !readOnly ? EditorView.updateListener.of((update) => reportInserts(update, onInsert)) : [],
     indent.of([indentUnit.of(indentText), EditorState.tabSize.of(indentText === "\t" ? 4 : indentText.length)]),
     language.of([]),
+    help.of(helpExtension),
     theme.of(isDark ? dark : light),
     layout,
     EditorView.contentAttributes.of({ "aria-label": "Code editor", "data-testid": "editor-content" }),
@@ -160,12 +163,20 @@ export function createEditor(parent, { dark: startDark, onChange, onInsert = nul
     /**
      * Show a pad's file: `ytext` edited together with everyone on the pad, their cursors labelled from
      * `awareness`. Read-only for a viewer and on an ended pad (edits made anyway would be refused by the server).
+     * `help`: the language-help extensions for this file (pad-lsp.js), or none.
      */
-    openShared(ytext, awareness, { indentText = "    ", readOnly = false } = {}) {
+    openShared(ytext, awareness, { indentText = "    ", readOnly = false, help: helpExtension = [] } = {}) {
       if (currentId !== null) states.set(currentId, view.state);
       currentId = null;
       const collab = { ytext, awareness };
-      view.setState(EditorState.create({ doc: ytext.toString(), extensions: extensions(indentText, { readOnly, collab }) }));
+      view.setState(
+        EditorState.create({ doc: ytext.toString(), extensions: extensions(indentText, { readOnly, collab, helpExtension }) }),
+      );
+    },
+
+    /** Replace the shown document's language-help extensions (the help's state or the person's role changed). */
+    setHelp(helpExtension) {
+      view.dispatch({ effects: help.reconfigure(helpExtension) });
     },
 
     /** The id of the language whose own document is shown; null while a read-only document is. */

@@ -53,6 +53,13 @@ export function padCalls(id, key) {
     saveNotes: (notes) => call(padApi(id, key, "notes"), { method: "PUT", body: { notes } }),
     history: () => call(padApi(id, key, "history")),
     report: () => call(padApi(id, key, "report")),
+    languageHelp: () => call(padApi(id, key, "language-help")),
+    // `name`: who the pad's history records as having switched it.
+    setLanguageHelp: (enabled, name) =>
+      call(`${padApi(id, key, "language-help")}${name ? `&name=${encodeURIComponent(name)}` : ""}`, {
+        method: "PUT",
+        body: { enabled },
+      }),
     exportUrl: () => padApi(id, key, "export"),
   };
 }

@@ -1,8 +1,12 @@
 // A pad's events socket (/ws/pads/<id>/events): the pad as it stands, runs starting and finishing, the pad
-// ending; the other way, the page's actions (Run tests). It reconnects after a drop (with a growing pause) unless the server said the pad is gone for this
-// key, and says what each close means. No DOM: the socket factory and timers are injected (test/pad-events.test.js).
+// ending; the other way, the page's actions (Run tests). It reconnects after a drop (with a growing pause) unless
+// the server said the pad is gone for this key, and says what each close means (pad-socket.js). No DOM: the socket
+// factory and timers are injected (test/pad-events.test.js).
 
-import { CloseCode, describeClose, parseServerMessage } from "./protocol.js";
+import { PadSocket } from "./pad-socket.js";
+import { parseServerMessage } from "./protocol.js";
+
+export { describePadClose, NO_SUCH_PAD, PadCloseCode } from "./pad-socket.js";
 
 /** The events socket's messages, server -> client (server/padbox/pads/messages.py). */
 export const PadEventType = Object.freeze({
@@ -23,41 +27,6 @@ export const PadAction = Object.freeze({
   NOTE: "note", // {text}: the owner pins a note to this moment
 });
 
-/** How the server closes a pad socket (server/padbox/pads/model.py PadCloseCode). */
-export const PadCloseCode = Object.freeze({
-  MALFORMED: 4400,
-  NOT_FOUND: 4404,
-  TOO_LARGE: 4413,
-  TOO_FAST: 4429,
-});
-
-export const NO_SUCH_PAD = "no pad has that id and key";
-
-/**
- * What a pad socket's close means to a person: {text, final}. `final`: trying again will not help (the key is
- * wrong or was replaced, or the page broke a rule), so the page stops and says so.
- */
-export function describePadClose(code, reason) {
-  const why = reason ? `: ${reason}` : "";
-  switch (code) {
-    case PadCloseCode.NOT_FOUND:
-      return {
-        text: `This link no longer opens the pad (${reason || NO_SUCH_PAD}). The owner may have replaced it: ask for a new one.`,
-        final: true,
-      };
-    case PadCloseCode.TOO_LARGE:
-      return { text: `The server refused an edit as too large${why}. Reload to carry on from the pad as it is.`, final: true };
-    case PadCloseCode.TOO_FAST:
-      return { text: `The server refused this page${why}.`, final: true };
-    case PadCloseCode.MALFORMED:
-      return { text: `The server refused a message from this page${why}.`, final: true };
-    case CloseCode.POLICY_VIOLATION:
-      return { text: `The server refused this page${why}.`, final: true };
-    default:
-      return { text: `Lost the connection to the pad (${reason || describeClose(code)}). Reconnecting…`, final: false };
-  }
-}
-
 const NO_HANDLERS = Object.freeze({
   pad() {},
   run() {},
@@ -77,48 +46,35 @@ export class PadEvents {
    * @param {(url: string) => WebSocket} [options.createSocket]
    * @param {number} [options.maxDelayMs]  the longest pause between two tries
    */
-  constructor({ url, handlers, createSocket = (u) => new WebSocket(u), timers = globalThis, maxDelayMs = 5000 }) {
-    this.url = url;
+  constructor({ url, handlers, createSocket, timers, maxDelayMs }) {
     this.handlers = { ...NO_HANDLERS, ...handlers };
-    this.createSocket = createSocket;
-    this.timers = timers;
-    this.maxDelayMs = maxDelayMs;
-    this.socket = null;
-    this.connected = false; // the socket is open: an action can be sent
-    this.failures = 0;
-    this.timer = null;
-    this.stopped = false;
     this.pad = null; // the last `pad` message, ended folded in
+    this.socket = new PadSocket({
+      url,
+      createSocket,
+      timers,
+      maxDelayMs,
+      on: {
+        trying: (failures) => this.handlers.status(failures === 0 ? "connecting" : "reconnecting"),
+        open: () => this.handlers.status("connected"),
+        text: (text) => this.receive(text),
+        closed: (close) => this.handlers.closed(close),
+      },
+    });
+  }
+
+  /** Failed tries since the server last sent the pad (0 once it has). */
+  get failures() {
+    return this.socket.failures;
+  }
+
+  /** The socket is open: an action can be sent. */
+  get connected() {
+    return this.socket.open;
   }
 
   start() {
-    this.stopped = false;
-    this.connect();
-  }
-
-  connect() {
-    if (this.stopped) return;
-    this.handlers.status(this.failures === 0 ? "connecting" : "reconnecting");
-    let socket;
-    try {
-      socket = this.createSocket(this.url);
-    } catch {
-      this.closed(1006, "");
-      return;
-    }
-    this.socket = socket;
-    socket.onopen = () => {
-      if (socket !== this.socket) return;
-      this.connected = true;
-      this.handlers.status("connected");
-    };
-    socket.onmessage = (event) => {
-      if (socket === this.socket && typeof event.data === "string") this.receive(event.data);
-    };
-    socket.onerror = () => {};
-    socket.onclose = (event) => {
-      if (socket === this.socket) this.closed(event.code, event.reason);
-    };
+    this.socket.start();
   }
 
   receive(text) {
@@ -126,7 +82,7 @@ export class PadEvents {
     if (message === null) return;
     switch (message.type) {
       case PadEventType.PAD:
-        this.failures = 0;
+        this.socket.answered();
         this.pad = message;
         this.handlers.pad(message);
         break;
@@ -144,7 +100,7 @@ export class PadEvents {
         this.handlers.refused(message);
         break;
       case PadEventType.CLOSED:
-        this.closingReason = typeof message.reason === "string" ? message.reason : "";
+        this.socket.closingReason = typeof message.reason === "string" ? message.reason : "";
         break;
       default:
         this.handlers.other?.(message); // the question panel's events, or a newer server's
@@ -154,44 +110,11 @@ export class PadEvents {
 
   /** Send an action ({type: PadAction...}); false when the socket is not open (the page says so). */
   send(action) {
-    if (!this.connected || !this.socket) return false;
-    this.socket.send(JSON.stringify(action));
-    return true;
-  }
-
-  closed(code, reason) {
-    this.socket = null;
-    this.connected = false;
-    if (this.stopped) return;
-    const words = describePadClose(code, reason || this.closingReason || "");
-    this.closingReason = "";
-    this.handlers.closed({ code, reason, ...words });
-    if (words.final) {
-      this.stopped = true;
-      return;
-    }
-    this.failures += 1;
-    const delay = Math.min(this.maxDelayMs, 250 * 2 ** Math.min(this.failures, 6));
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = null;
-      this.connect();
-    }, delay);
+    return this.socket.send(JSON.stringify(action));
   }
 
   /** Close for good (the page goes away). */
   stop() {
-    this.stopped = true;
-    if (this.timer !== null) this.timers.clearTimeout(this.timer);
-    this.timer = null;
-    const socket = this.socket;
-    this.socket = null;
-    this.connected = false;
-    if (socket) {
-      try {
-        socket.close(1000);
-      } catch {
-        // already closing
-      }
-    }
+    this.socket.stop();
   }
 }

@@ -64,6 +64,13 @@ export function eventsUrl(wsOrigin, id, key, name) {
   return `${wsOrigin}/ws/pads/${encodeURIComponent(id)}/events?${params}`;
 }
 
+/** The pad's language-help socket: `/ws/pads/<id>/lsp?key=..&name=..`. */
+export function lspUrl(wsOrigin, id, key, name) {
+  const params = new URLSearchParams({ key });
+  if (name) params.set("name", name);
+  return `${wsOrigin}/ws/pads/${encodeURIComponent(id)}/lsp?${params}`;
+}
+
 /** What y-websocket's WebsocketProvider needs to reach `/ws/pads/<id>?key=..&name=..`. */
 export function yjsSocket(wsOrigin, id, key, name) {
   const params = { key };

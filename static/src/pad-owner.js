@@ -1,5 +1,5 @@
 // The owner's tools on a pad: the three links (copy, or replace with a new one), private notes saved as they are
-// typed, Export, and End pad. Each panel opens under the pad bar; one at a time.
+// typed, the language-help switch, Export, and End pad. Each panel opens under the pad bar; one at a time.
 
 import { apiHeaders } from "./access.js";
 import { describeFailure } from "./pad-api.js";
@@ -12,17 +12,19 @@ const FLASH_MS = 2000;
 /**
  * @param {object} options
  * @param {object} options.elements  linksButton, links, notesButton, notes, notesText, notesState, exportButton,
- *   end, playbackButton, playback; reportButton, report (pad-report.js draws it)
+ *   end, playbackButton, playback; reportButton, report (pad-report.js draws it); helpSwitch (the switch's label),
+ *   helpEnabled (its checkbox)
  * @param {object} options.calls  pad-api.js padCalls
  * @param {{id: string, key: string}} options.pad
  * @param {object} options.notices  notices.js
  * @param {(open: boolean) => void} options.onPlayback  the playback panel was opened (true) or closed
  * @param {() => void} [options.onReport]  the report panel was opened
+ * @param {() => string} options.name  the person's display name, for the history
  */
-export function createPadOwner({ elements, calls, pad, notices, onPlayback, onReport = () => {} }) {
+export function createPadOwner({ elements, calls, pad, notices, onPlayback, onReport = () => {}, name }) {
   const { linksButton, links, notesButton, notes, notesText, notesState, exportButton, end, playbackButton, playback } =
     elements;
-  const { reportButton, report } = elements;
+  const { reportButton, report, helpSwitch, helpEnabled } = elements;
   const panels = [
     [linksButton, links],
     [notesButton, notes],
@@ -148,6 +150,27 @@ export function createPadOwner({ elements, calls, pad, notices, onPlayback, onRe
     if (toggle(reportButton, report)) onReport();
   });
 
+  // --- language help: the server enforces the switch, records it in the history and tells every page
+  let helpLoad = null; // asked once; afterwards the page's own changes and padbox/state keep it right
+
+  async function loadHelpSwitch() {
+    const answer = await calls.languageHelp();
+    if (answer.ok && typeof answer.body?.enabled === "boolean") helpEnabled.checked = answer.body.enabled;
+  }
+
+  helpEnabled.addEventListener("change", async () => {
+    const enabled = helpEnabled.checked;
+    helpEnabled.disabled = true;
+    const answer = await calls.setLanguageHelp(enabled, name());
+    helpEnabled.disabled = false;
+    if (answer.ok && typeof answer.body?.enabled === "boolean") {
+      helpEnabled.checked = answer.body.enabled;
+    } else {
+      helpEnabled.checked = !enabled;
+      notices.show({ text: `Language help was not switched ${enabled ? "on" : "off"}: ${describeFailure(answer)}` });
+    }
+  });
+
   // --- export and end
   exportButton.addEventListener("click", async () => {
     try {
@@ -186,7 +209,14 @@ export function createPadOwner({ elements, calls, pad, notices, onPlayback, onRe
       if (reportButton) reportButton.hidden = false;
       exportButton.hidden = false;
       end.hidden = ended;
+      helpSwitch.hidden = ended;
+      if (!ended && !helpLoad) helpLoad = loadHelpSwitch();
       if (ended && !links.hidden) toggle(linksButton, links);
+    },
+
+    /** The language-help socket announced whether help is off (`padbox/state`): the switch follows. */
+    helpState(enabled) {
+      if (!helpEnabled.disabled) helpEnabled.checked = enabled;
     },
   };
 }

@@ -2,7 +2,7 @@
 // (y-websocket to /ws/pads/<id>, y-codemirror.next in the editor), the pad's runs shown live in every terminal
 // (the events socket hands each page a key, the page joins the run on /ws), and the owner's tools. What each
 // role may do is pad-roles.js; the document's layout is pad-doc.js; the pieces drawn are pad-tabs.js,
-// pad-owner.js, playback-view.js and run-view.js.
+// pad-owner.js, playback-view.js and run-view.js; language help is pad-lsp.js, over its own socket.
 
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
@@ -13,11 +13,14 @@ import { EmbedCommand, EmbedError, EmbedEvent, isEmbedPath, padPathOf } from "./
 import { startEmbed } from "./embed.js";
 import { groupLanguages, optionLabel } from "./language-list.js";
 import { indentFor, loadSupport } from "./languages.js";
+import { fileOfUri, HelpState, mayAsk } from "./lsp-wire.js";
 import { createNotices } from "./notices.js";
 import { describeFailure, padCalls } from "./pad-api.js";
 import * as padDoc from "./pad-doc.js";
 import { describePadClose, PadAction, PadEvents, PadEventType } from "./pad-events.js";
-import { eventsUrl, parsePadAddress, socketOrigin, yjsSocket } from "./pad-link.js";
+import { eventsUrl, lspUrl, parsePadAddress, socketOrigin, yjsSocket } from "./pad-link.js";
+import { createLanguageHelp } from "./pad-lsp.js";
+import { createLanguageHelpView } from "./pad-lsp-view.js";
 import { createPadOwner } from "./pad-owner.js";
 import { createPinnedNotes } from "./pad-pinned-notes.js";
 import { startRecording } from "./pad-recording.js";
@@ -71,6 +74,7 @@ let owner = null;
 let playbackView = null;
 let titleTimer = 0;
 let embeddedLanguage = ""; // the language the embedder was last told
+let help = null; // language help (pad-lsp.js), once the document is there
 const pressed = new Set(); // the runs this page's person started: their terminal takes this page's size
 
 const editor = createEditor($("editor"), {
@@ -120,6 +124,19 @@ const tabs = createPadTabs({
     entry: (name) => padDoc.setEntry(doc, name),
   },
   refuse: (text) => notices.show({ text, kind: "error" }),
+});
+
+const helpView = createLanguageHelpView({
+  indicator: $("pad-help"),
+  list: $("pad-diagnostics"),
+  pick: (file, line, character) => {
+    showFile(file);
+    if (currentFile !== file) return;
+    const text = editor.view.state.doc;
+    const at = text.line(Math.min(Math.max(line, 1), text.lines));
+    editor.view.dispatch({ selection: { anchor: at.from + Math.min(character, at.length) }, scrollIntoView: true });
+    editor.focus();
+  },
 });
 
 const questionPanel = calls
@@ -175,7 +192,8 @@ function showFile(name) {
     boundText = ytext;
     boundReadOnly = readOnly;
     boundLanguage = state.language;
-    editor.openShared(ytext, provider.awareness, { indentText: indentFor(language), readOnly });
+    editor.openShared(ytext, provider.awareness, { indentText: indentFor(language), readOnly, help: helpFor(chosen) });
+    help?.shown(editor.view, chosen);
     loadSupport({ ...language, file: chosen }).then((support) => {
       if (boundText === ytext) editor.setLanguageSupport(support);
     });
@@ -183,6 +201,75 @@ function showFile(name) {
   }
   renderTabs();
 }
+
+// --- language help
+
+/** The editor's language-help extensions for file `name`: a viewer's (hover) wherever this page cannot type. */
+function helpFor(name) {
+  if (!help || !doc) return [];
+  return help.extension(name, padDoc.readPad(doc).language, can.edit ? role : "view");
+}
+
+function languageName(id) {
+  const entry = languageEntry(id || (doc ? padDoc.readPad(doc).language : ""));
+  return entry.name || entry.id;
+}
+
+/** A URI as a path a person reads: `file:///usr/include/stdio.h` -> `/usr/include/stdio.h`. */
+function describeUri(uri) {
+  try {
+    const url = new URL(uri);
+    return url.protocol === "file:" ? decodeURIComponent(url.pathname) : uri;
+  } catch {
+    return String(uri);
+  }
+}
+
+function renderDiagnostics() {
+  if (help && doc) helpView.showDiagnostics(help.diagnostics(), padDoc.readPad(doc).files.map((f) => f.name));
+}
+
+function connectHelp() {
+  const { protocols } = socketCredentials();
+  help = createLanguageHelp({
+    url: lspUrl(WS_ORIGIN, pad.id, pad.key, person.name),
+    createSocket: (url) => (protocols.length ? new WebSocket(url, protocols) : openSocketWithQuery(url)),
+    getText: (uri) => {
+      const name = fileOfUri(uri);
+      const text = name === null ? null : padDoc.filesOf(doc).get(name);
+      return text ? text.toString() : null;
+    },
+    display: (uri) => {
+      const name = fileOfUri(uri);
+      if (name === null || !padDoc.filesOf(doc).has(name)) {
+        // A system header or a library's source: the pad has no tab for it, so say where it is.
+        notices.show({ text: `That is defined outside the pad's files, in ${describeUri(uri)}.`, kind: "info" });
+        return null;
+      }
+      showFile(name);
+      editor.focus();
+      return currentFile === name ? editor.view : null;
+    },
+    onState: (state) => {
+      helpView.showState(state, languageName(state.language));
+      if (state.state === HelpState.OFF) owner?.helpState(false);
+      else if (mayAsk(state.state)) owner?.helpState(true);
+      // An editor already in the editor when help comes on starts the language server now.
+      if (state.state === HelpState.IDLE && editor.view.hasFocus && can.edit) help?.warmUp(editor.view);
+    },
+    onDiagnostics: renderDiagnostics,
+    onReconfigure: () => {
+      editor.setHelp(helpFor(currentFile));
+      help.shown(editor.view, currentFile);
+    },
+  });
+  help.start();
+}
+
+// Someone who may type comes to the editor: their language server starts now, so it is ready when they type.
+$("editor").addEventListener("focusin", () => {
+  if (can.edit) help?.warmUp(editor.view);
+});
 
 function renderTabs() {
   const state = padDoc.readPad(doc);
@@ -300,6 +387,8 @@ function createOwner() {
       playback: $("pad-playback"),
       reportButton: $("pad-report-button"),
       report: $("pad-report"),
+      helpSwitch: $("pad-help-switch"),
+      helpEnabled: $("pad-help-enabled"),
     },
     calls,
     pad,
@@ -308,6 +397,7 @@ function createOwner() {
       if (open) view.load();
     },
     onReport: () => reportView.load(),
+    name: () => person.name,
   });
 }
 
@@ -473,6 +563,7 @@ function stopped(text) {
   runView.showStatus("disconnected", "error");
   provider?.disconnect();
   events?.stop();
+  help?.stop();
   // Nothing typed now would reach anyone: say so by making the editor read-only.
   lost = true;
   applyCapabilities();
@@ -565,6 +656,7 @@ function connectDocument() {
   });
   provider.on("closed", ({ code, reason }) => stopped(describePadClose(code, reason).text));
   padDoc.filesOf(doc).observeDeep(filesChanged);
+  padDoc.filesOf(doc).observe(renderDiagnostics); // a file that came or went joins or leaves the list
   padDoc.metaOf(doc).observe(metaChanged);
   padDoc.metaOf(doc).observe(() => questionPanel?.languageChanged(padDoc.readPad(doc).language));
   questionPanel?.attachDoc(doc);
@@ -667,6 +759,7 @@ async function start() {
   ended = Boolean(info.body.ended);
   person = EMBEDDED ? embedPerson() : await askName();
   connectDocument();
+  connectHelp();
   applyCapabilities();
   connectEvents();
   questionPanel?.load();
@@ -677,6 +770,11 @@ async function start() {
 window.padbox = {
   terminalText: () => terminal.text(),
   getCode: () => editor.getCode(),
+  cursor: () => {
+    const { state } = editor.view;
+    const line = state.doc.lineAt(state.selection.main.head);
+    return { line: line.number, column: state.selection.main.head - line.from };
+  },
   running: () => Boolean(session && session.running),
   pad: () => ({
     role,
@@ -691,6 +789,7 @@ window.padbox = {
   playback: () => playbackView?.state() ?? null,
   report: () => reportView?.state() ?? null,
   tests: () => questionPanel?.state() ?? null,
+  languageHelp: () => (help ? { ...help.state(), diagnostics: Object.fromEntries(help.diagnostics()) } : null),
 };
 
 start();

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,16 +30,25 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
-# Package scope, not session: the sync API keeps an event loop running in this thread while it is open,
-# which would stop pytest-asyncio's loop from running the async tests collected after this package.
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Browser]:
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright's sync API, closed on the way out (for fixtures elsewhere too)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"browser tests need {CHROMIUM} (run `make test`, which installs Debian's chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# Package scope, not session: the sync API keeps an event loop running in this thread while it is open,
+# which would stop pytest-asyncio's loop from running the async tests collected after this package.
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def watch_for_trouble(page: Page, errors: list[str], who: str = "") -> None:
