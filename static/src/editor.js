@@ -4,7 +4,7 @@
 // one of the pad's Y.Texts instead (`openShared`): y-codemirror.next keeps it and everyone's cursors in step, and
 // language help (pad-lsp.js) lives in a compartment of its own, changed without touching the document.
 
-import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
+import { closeBrackets, closeBracketsKeymap, closeCompletion } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import {
   bracketMatching,
@@ -147,6 +147,7 @@ export function createEditor(parent, { dark: startDark, onChange, onInsert = nul
       if (currentId !== null) states.set(currentId, view.state);
       currentId = languageId;
       const kept = states.get(languageId);
+      settleCompletion(view);
       view.setState(kept ?? EditorState.create({ doc: code, extensions: extensions(indentText) }));
       // The colour scheme may have changed while this state was put away.
       view.dispatch({ effects: theme.reconfigure(isDark ? dark : light) });
@@ -157,6 +158,7 @@ export function createEditor(parent, { dark: startDark, onChange, onInsert = nul
     showReadOnly(code, indentText) {
       if (currentId !== null) states.set(currentId, view.state);
       currentId = null;
+      settleCompletion(view);
       view.setState(EditorState.create({ doc: code, extensions: extensions(indentText, { readOnly: true }) }));
     },
 
@@ -169,6 +171,7 @@ export function createEditor(parent, { dark: startDark, onChange, onInsert = nul
       if (currentId !== null) states.set(currentId, view.state);
       currentId = null;
       const collab = { ytext, awareness };
+      settleCompletion(view);
       view.setState(
         EditorState.create({ doc: ytext.toString(), extensions: extensions(indentText, { readOnly, collab, helpExtension }) }),
       );
@@ -176,6 +179,7 @@ export function createEditor(parent, { dark: startDark, onChange, onInsert = nul
 
     /** Replace the shown document's language-help extensions (the help's state or the person's role changed). */
     setHelp(helpExtension) {
+      settleCompletion(view);
       view.dispatch({ effects: help.reconfigure(helpExtension) });
     },
 
@@ -206,4 +210,14 @@ export function createEditor(parent, { dark: startDark, onChange, onInsert = nul
       view.focus();
     },
   };
+}
+
+/**
+ * Close any completion before the extensions change under it. @codemirror/autocomplete's plugin (6.20) keeps the
+ * timer of a completion about to start when it is destroyed, and the timer then reads a state without its field
+ * ("Field is not present in this state"), as when a pad's language help goes from ready to restarting while someone
+ * types. Closing first clears that timer through the plugin's own update.
+ */
+function settleCompletion(view) {
+  closeCompletion(view);
 }

@@ -169,12 +169,21 @@ const definitionClick = EditorView.domEventHandlers({
 
 // What each role's editor carries besides the plugin for its file: made once, so changing the file or the state
 // reconfigures nothing else.
-const VIEWER_EXTENSIONS = [hoverTooltips()];
-const EDITOR_EXTENSIONS = [
+//
+// Completion is in every set, with help or without, for every role: @codemirror/autocomplete's plugin (6.20) leaves
+// its timers and in-flight questions running when it is destroyed, and they then read a state that no longer has
+// its field ("Field is not present in this state": seen when a pad's home died while someone typed and help went
+// from ready to restarting). Kept in every set, the plugin lives on; with no language server's plugin in the editor
+// its source answers nothing, and a read-only editor never asks.
+const COMPLETION = [
   serverCompletion({ override: true }), // the language server's items only, not the highlighter's word list
   // Ask 50 ms after typing stops instead of CodeMirror's 100: the list filters itself as typing goes on (a new
   // question goes only at a word's start or a trigger character), so the shorter pause costs few requests.
   autocompletion({ activateOnTypingDelay: 50 }),
+];
+const VIEWER_EXTENSIONS = [COMPLETION, hoverTooltips()];
+const EDITOR_EXTENSIONS = [
+  COMPLETION,
   hoverTooltips(),
   signatureHelp(),
   keymap.of(jumpToDefinitionKeymap),
@@ -294,11 +303,12 @@ export function createLanguageHelp({ url, createSocket, getText, display, onStat
     state: () => connection.help,
 
     /**
-     * The editor extensions for file `name` of language `languageId` for `role`: none while the state asks
-     * nothing (off, unavailable, unsupported), hover only for a viewer, everything for edit and owner.
+     * The editor extensions for file `name` of language `languageId` for `role`: only the (then silent) completion
+     * while the state asks nothing (off, unavailable, unsupported), hover for a viewer, everything for edit and
+     * owner.
      */
     extension(name, languageId, role) {
-      if (!asking || !name) return [];
+      if (!asking || !name) return COMPLETION;
       const base = client.plugin(fileUri(name), languageId || undefined);
       return [base, role === "view" ? VIEWER_EXTENSIONS : EDITOR_EXTENSIONS];
     },

@@ -56,7 +56,7 @@ def watch_for_trouble(page: Page, errors: list[str], who: str = "") -> None:
     the server's CSP (server/padbox/web/headers.py) must never block a part of the pad, and a test that leaves
     `errors` empty proves it for all it did."""
     prefix = f"{who}: " if who else ""
-    page.on("pageerror", lambda error: errors.append(f"{prefix}{error}"))
+    page.on("pageerror", lambda error: errors.append(f"{prefix}{error}\n{error.stack}"))
 
     def console(message: ConsoleMessage) -> None:
         if "Content Security Policy" in message.text:
