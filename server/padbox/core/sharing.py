@@ -32,7 +32,6 @@ from padbox.core.protocol import (
     Signal,
     SignalMessage,
     StdinMessage,
-    bad_request,
 )
 from padbox.core.session import Emit, Session
 
@@ -41,6 +40,10 @@ log = logging.getLogger("padbox.sharing")
 SHARE_KEY_BYTES = 24  # 192 bits from the OS's cryptographic source
 OUTBOX_LIMIT = 1 << 20  # frames waiting for one participant, in bytes; past it a shared participant is dropped
 STALLED_READER_S = 10.0  # a run's only participant may hold its program back this long, then it is dropped
+# A run that has ended stays joinable this long: a page told of a run (a pad's Run, the embed's `run`) joins it a
+# moment after it started, and a program quicker than that moment would otherwise end before anyone saw its output.
+# A join then gets the whole run as its snapshot (output, exit) and the socket closes at once.
+FINISHED_LINGER_S = 10.0
 NO_SUCH_RUN = "no shared run has that id and key"
 WATCH_ONLY = "that key lets you watch this run, not drive it: join with role viewer"
 SHUTTING_DOWN = "the server is shutting down"
@@ -123,6 +126,7 @@ class SharedRun:
         self.task: asyncio.Task[None] | None = None
         self._grace: asyncio.TimerHandle | None = None
         self.finished = asyncio.Event()
+        self.close_code = CloseCode.NORMAL  # how the run's sockets were closed when it ended
 
     # --- membership ------------------------------------------------------------------------
     @property
@@ -139,10 +143,13 @@ class SharedRun:
 
     def join(self, role: Role) -> Participant:
         """A new participant; its first frame is the snapshot, queued before any live frame."""
+        if self.finished.is_set():  # lingering: the whole run as it was, then the end
+            late = Participant(role, Outbox(OUTBOX_LIMIT))
+            late.outbox.offer(Frame.of(self.snapshot(role)))
+            late.outbox.close(self.close_code)
+            return late
         if len(self.participants) >= self.registry.max_participants:
             raise Busy(f"this run already has {self.registry.max_participants} participants", 5)
-        if self.finished.is_set():
-            raise bad_request("that run has ended")
         participant = Participant(role, Outbox(OUTBOX_LIMIT))
         participant.outbox.offer(Frame.of(self.snapshot(role)))
         self.participants.append(participant)
@@ -296,8 +303,9 @@ class SharedRun:
             close = CloseCode.INTERNAL_ERROR
         finally:
             self._cancel_grace()
+            self.close_code = close
             self.finished.set()
-            self.registry.unregister(self.session.id, self)
+            self.registry.retire(self.session.id, self)
             for participant in self.participants:
                 participant.outbox.close(close)
 
@@ -334,6 +342,13 @@ class ShareRegistry:
         if self.runs.get(run_id) is run:
             del self.runs[run_id]
         self.active.discard(run)
+
+    def retire(self, run_id: str, run: SharedRun) -> None:
+        """An ended run: no longer active, still found by a join for FINISHED_LINGER_S (a run that never started
+        was never registered, and is simply gone)."""
+        self.active.discard(run)
+        if self.runs.get(run_id) is run:
+            asyncio.get_running_loop().call_later(FINISHED_LINGER_S, self.unregister, run_id, run)
 
     def find(self, run_id: str, key: str, role: Role) -> SharedRun:
         """The run whose key grants `role`. An unknown id and a wrong key are refused alike, compared in
