@@ -230,6 +230,32 @@ async def test_a_pad_run_is_seen_live_by_every_events_socket_and_recorded_in_his
         await events.close()
 
 
+async def test_a_pad_run_that_ended_before_a_page_joined_is_joined_whole_then_closed(
+    pad_server: ServerProcess,
+) -> None:
+    """Every page joins a pad's run a moment after it is told of it; a quick program has ended by then. The page
+    still gets the run as it was, output and exit, and the socket closes normally."""
+    pad = new_pad(pad_server, files=[{"name": "main.py", "content": "print('quick')\nraise SystemExit(3)\n"}])
+    events = await Events.connect(ws_base(pad_server), pad["id"], pad["keys"]["edit"])
+    await events.next_of("pad")
+    status, accepted = http("POST", pad_url(pad_server, pad, "/runs", "edit"), {"name": "Ada"})
+    assert status == 202, accepted
+    told = await events.next_of("pad_run")
+    assert (await events.next_of("pad_run_finished"))["verdict"] == "runtime_error"
+    await events.close()
+    async with connect(pad_server.ws_url) as socket:
+        late = Client(socket)
+        await late.join(told["run_id"], told["key"], "driver")
+        snapshot = (await late.until(lambda f: f.type in ("snapshot", "error"))).message
+        transcript = await late.collect()
+    assert snapshot["type"] == "snapshot", snapshot
+    frames = snapshot["frames"]
+    assert "quick" in "".join(f["data"] for f in frames if f["type"] == "stdout"), frames
+    (exit_frame,) = [f for f in frames if f["type"] == "exit"]
+    assert (exit_frame["code"], exit_frame["verdict"]) == (3, "runtime_error"), exit_frame
+    assert transcript.close_code == 1000
+
+
 async def test_ending_the_pad_makes_it_read_only_for_everyone(pad_server: ServerProcess) -> None:
     pad = new_pad(pad_server)
     owner, editor = await joined(pad_server, pad, "owner"), await joined(pad_server, pad, "edit")

@@ -185,24 +185,3 @@ async def test_in_pipe_mode_what_a_driver_types_is_shown_to_the_others(share_ser
         starter_t, driver_t = await asyncio.gather(starter.collect(), driver.collect())
     assert starter_t.of("input") == [{"type": "input", "data": "Ada\n"}]
     assert driver_t.of("input") == [], "the typist already sees what it typed"
-
-
-async def test_a_run_that_ended_before_its_joiner_came_is_joined_whole_then_closed(share_server: ServerProcess) -> None:
-    """A page is told of a run (a pad's Run) and joins a moment later; a quick program has ended by then. The
-    joiner still gets the run as it was, output and exit, and then the socket closes normally."""
-    async with connect(share_server.ws_url) as a:
-        starter = Client(a)
-        run_id, key = await start_shared(starter, source="print('quick', flush=True)\nraise SystemExit(3)\n")
-        ended = await starter.collect()
-    assert ended.verdict == "runtime_error" and "quick" in ended.text()
-    async with connect(share_server.ws_url) as b:
-        late = Client(b)
-        snapshot = await join(late, run_id, key, "viewer")
-        transcript = await late.collect()
-    assert snapshot["type"] == "snapshot", snapshot
-    frames = snapshot["frames"]
-    assert isinstance(frames, list)
-    assert "quick" in "".join(f["data"] for f in frames if f["type"] == "stdout")
-    (exit_frame,) = [f for f in frames if f["type"] == "exit"]
-    assert (exit_frame["code"], exit_frame["verdict"]) == (3, "runtime_error"), exit_frame
-    assert transcript.close_code == 1000

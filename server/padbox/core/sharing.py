@@ -40,9 +40,11 @@ log = logging.getLogger("padbox.sharing")
 SHARE_KEY_BYTES = 24  # 192 bits from the OS's cryptographic source
 OUTBOX_LIMIT = 1 << 20  # frames waiting for one participant, in bytes; past it a shared participant is dropped
 STALLED_READER_S = 10.0  # a run's only participant may hold its program back this long, then it is dropped
-# A run that has ended stays joinable this long: a page told of a run (a pad's Run, the embed's `run`) joins it a
-# moment after it started, and a program quicker than that moment would otherwise end before anyone saw its output.
-# A join then gets the whole run as its snapshot (output, exit) and the socket closes at once.
+# A recorded run (a pad's: the pad takes part as its recorder) stays joinable this long after it ended: every page on
+# the pad is told of the run and joins it a moment after it started, the presser's own included, and a program
+# quicker than that moment would otherwise end before any page saw its output. A join then gets the whole run as
+# its snapshot (output, exit) and the socket closes at once. Other runs are gone when they end: their starter saw
+# them whole, and a share link to an ended run says so.
 FINISHED_LINGER_S = 10.0
 NO_SUCH_RUN = "no shared run has that id and key"
 WATCH_ONLY = "that key lets you watch this run, not drive it: join with role viewer"
@@ -305,7 +307,8 @@ class SharedRun:
             self._cancel_grace()
             self.close_code = close
             self.finished.set()
-            self.registry.retire(self.session.id, self)
+            recorded = any(p.hears_input for p in self.participants)
+            self.registry.retire(self.session.id, self, FINISHED_LINGER_S if recorded else 0.0)
             for participant in self.participants:
                 participant.outbox.close(close)
 
@@ -343,12 +346,14 @@ class ShareRegistry:
             del self.runs[run_id]
         self.active.discard(run)
 
-    def retire(self, run_id: str, run: SharedRun) -> None:
-        """An ended run: no longer active, still found by a join for FINISHED_LINGER_S (a run that never started
-        was never registered, and is simply gone)."""
+    def retire(self, run_id: str, run: SharedRun, linger_s: float) -> None:
+        """An ended run: no longer active, still found by a join for `linger_s` (a run that never started was never
+        registered, and is simply gone)."""
         self.active.discard(run)
-        if self.runs.get(run_id) is run:
-            asyncio.get_running_loop().call_later(FINISHED_LINGER_S, self.unregister, run_id, run)
+        if linger_s <= 0 or self.runs.get(run_id) is not run:
+            self.unregister(run_id, run)
+        else:
+            asyncio.get_running_loop().call_later(linger_s, self.unregister, run_id, run)
 
     def find(self, run_id: str, key: str, role: Role) -> SharedRun:
         """The run whose key grants `role`. An unknown id and a wrong key are refused alike, compared in
