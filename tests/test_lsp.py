@@ -13,7 +13,7 @@ import websockets
 
 from tests.conftest import ServerProcess, instance_name, require_lsp_image, start_server
 from tests.eventually import eventually
-from tests.pads_client import Events, LspClient, YClient, http, replace
+from tests.pads_client import Events, LspClient, YClient, http, replace, ws_base
 
 pytestmark = pytest.mark.docker
 
@@ -51,10 +51,6 @@ async def servers_stopped_after(lsp_server: ServerProcess) -> Any:
     sockets are closed and the idle time has passed."""
     yield
     await eventually(lambda: not language_servers(lsp_server.instance), IDLE_S + 30, "every language server stopped")
-
-
-def ws_base(server: ServerProcess) -> str:
-    return f"ws://127.0.0.1:{server.port}"
 
 
 def new_pad(server: ServerProcess, language: str, files: dict[str, str]) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from pycrdt import Doc, Map, Text
 
 from padbox.client import Client, connect
 from tests.conftest import ServerProcess, instance_name, start_server
-from tests.pads_client import Events, YClient, append, http
+from tests.pads_client import Events, YClient, append, http, ws_base
+from tests.pads_client import new_pad as make_pad
 
 pytestmark = pytest.mark.docker
 
@@ -38,13 +39,9 @@ def pad_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     srv.stop()
 
 
-def ws_base(server: ServerProcess) -> str:
-    return f"ws://127.0.0.1:{server.port}"
-
-
 def new_pad(server: ServerProcess, **body: Any) -> dict[str, Any]:
-    status, pad = http("POST", f"{server.url}/api/v1/pads", body)
-    assert status == 201, pad
+    """A pad, with the keys and links the API promises checked on every one the tests make."""
+    pad = make_pad(server, **body)
     assert set(pad["keys"]) == {"owner", "edit", "view"} and len(set(pad["keys"].values())) == 3
     for role, key in pad["keys"].items():
         assert len(key) >= 32, "192 bits, URL-safe"

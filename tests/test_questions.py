@@ -16,6 +16,7 @@ from pycrdt import Map
 
 from padbox_dev.pad_client import Events, YClient, replace
 from tests.conftest import ServerProcess, start_server
+from tests.pads_client import ws_base
 
 pytestmark = pytest.mark.docker
 
@@ -41,10 +42,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def api(server: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
-
-
-def ws_base(server: ServerProcess) -> str:
-    return f"ws://127.0.0.1:{server.port}"
 
 
 def question(slug: str, cases: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:

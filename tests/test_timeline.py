@@ -19,7 +19,7 @@ from padbox.webhooks.signing import Rejected, Verifier
 from padbox_dev.pad_client import replace
 from tests.conftest import ServerProcess, instance_name, start_server
 from tests.eventually import eventually
-from tests.pads_client import Events, YClient, http
+from tests.pads_client import Events, YClient, http, new_pad, ws_base
 from tests.webhook_receiver import Receiver, receiver
 
 pytestmark = pytest.mark.docker
@@ -53,16 +53,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, hooks: Receiver) -> Iterato
     )
     yield srv
     srv.stop()
-
-
-def ws_base(server: ServerProcess) -> str:
-    return f"ws://127.0.0.1:{server.port}"
-
-
-def new_pad(server: ServerProcess, **body: Any) -> dict[str, Any]:
-    status, pad = http("POST", f"{server.url}/api/v1/pads", body)
-    assert status == 201, pad
-    return pad
 
 
 def pad_url(server: ServerProcess, pad: dict[str, Any], what: str = "", role: str = "owner") -> str:
