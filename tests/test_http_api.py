@@ -184,7 +184,10 @@ async def test_a_client_that_leaves_mid_run_leaves_no_container(server: ServerPr
     body = {"language": "bash", "source": "echo up\nsleep 60\n", "limits": {"memory_mb": 200}}
     with pytest.raises(httpx.ReadTimeout):
         await execute(server.url, body, timeout=3)
-    await eventually(lambda: not cold_containers(server), 10, "the abandoned run's container was removed")
+    # A leak is a container that stays; how fast removal is gets measured in the fault suite. CI once saw this one
+    # outlast 10 s at the machine's busiest (dockerd's kill and removal queue behind every other suite's), so the
+    # bound is one a leak still fails and a loaded engine still meets.
+    await eventually(lambda: not cold_containers(server), 30, "the abandoned run's container was removed")
 
 
 async def test_the_openapi_document_is_served(server: ServerProcess) -> None:
